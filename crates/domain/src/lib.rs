@@ -1,0 +1,17 @@
+//! Tessera's domain: entities and their rules, the permission catalog (Restcomm matrix, roles,
+//! permission groups), the policy engine and the ports the use cases depend on.
+//!
+//! No IO happens here: no database, no network, no clock, no randomness.
+
+pub mod account;
+pub mod audit;
+pub mod error;
+pub mod ids;
+pub mod permissions;
+pub mod ports;
+pub mod roles;
+pub mod secret;
+pub mod user;
+
+pub use error::DomainError;
+pub use secret::Secret;

@@ -1,0 +1,70 @@
+use chrono::{DateTime, Utc};
+
+use crate::account::Account;
+use crate::audit::AuditRecord;
+use crate::ids::AccountId;
+use crate::user::{Login, User};
+
+use super::RepoError;
+
+/// An account about to be created, with its first owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    /// Name.
+    pub name: String,
+    /// Contact email.
+    pub email: String,
+    /// Parent, for a child account.
+    pub parent_id: Option<AccountId>,
+    /// The owner's login.
+    pub owner_login: Login,
+    /// The owner's email.
+    pub owner_email: Option<String>,
+    /// The owner's password hash.
+    pub owner_password_hash: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What [`AccountRepo::create`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootstrappedAccount {
+    /// The account.
+    pub account: Account,
+    /// Its owner (roles `Owner` and `Administrator`).
+    pub owner: User,
+}
+
+/// A first-start bootstrap: the account plus the audit record, applied only on an empty database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BootstrapRecord {
+    /// The account and owner.
+    pub account: NewAccount,
+    /// The audit record.
+    pub audit: AuditRecord,
+}
+
+/// Accounts.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait AccountRepo: Send + Sync {
+    /// Creates an account and its owner (roles `Owner` + `Administrator`) in one transaction.
+    /// The audit record's `account_id` is filled in with the new account's id.
+    ///
+    /// # Errors
+    /// `NotFound` when `parent_id` names no account.
+    fn create(&self, account: &NewAccount, audit: &AuditRecord)
+    -> Result<BootstrappedAccount, RepoError>;
+
+    /// Like [`AccountRepo::create`], but only when no account exists yet; `Ok(None)` otherwise.
+    /// Safe against several instances starting at once on one database.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn bootstrap(&self, record: &BootstrapRecord) -> Result<Option<BootstrappedAccount>, RepoError>;
+
+    /// The account `id`.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when it does not exist.
+    fn get(&self, id: AccountId) -> Result<Account, RepoError>;
+}

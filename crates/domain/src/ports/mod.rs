@@ -1,0 +1,27 @@
+//! Ports: what the use cases need from the outside world, as traits. Adapters (the `store` crate,
+//! the crypto adapters in `app`) implement them; `app`'s tests mock them with mockall.
+//!
+//! Every method is synchronous: adapters move whole use cases onto a blocking pool.
+
+mod accounts;
+mod audit;
+mod error;
+mod paging;
+mod system;
+mod users;
+
+pub use accounts::{AccountRepo, BootstrapRecord, BootstrappedAccount, NewAccount};
+pub use audit::{AuditFilter, AuditRepo};
+pub use error::RepoError;
+pub use paging::{ListQuery, Page};
+pub use system::{Clock, HashError, Health, IdGenerator, PasswordHasher};
+pub use users::{NewUser, RoleChange, UserChanges, UserRepo, UserWithSecret};
+
+#[cfg(feature = "mocks")]
+pub use accounts::MockAccountRepo;
+#[cfg(feature = "mocks")]
+pub use audit::MockAuditRepo;
+#[cfg(feature = "mocks")]
+pub use system::{MockClock, MockHealth, MockIdGenerator, MockPasswordHasher};
+#[cfg(feature = "mocks")]
+pub use users::MockUserRepo;

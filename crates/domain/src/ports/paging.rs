@@ -1,0 +1,39 @@
+/// How to list: a page size, then either an offset or a keyset cursor (the id after which to
+/// start), optional name filters and a direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Page size (already clamped by the caller).
+    pub limit: u32,
+    /// Rows to skip (offset paging); ignored when `after` is set.
+    pub offset: u64,
+    /// Keyset cursor: start after this id (in the listing's direction).
+    pub after: Option<i64>,
+    /// Exact name (login) filter.
+    pub name: Option<String>,
+    /// Case-insensitive substring filter on the name.
+    pub fuzzy_name: Option<String>,
+    /// Newest first when set.
+    pub descending: bool,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            limit: 20,
+            offset: 0,
+            after: None,
+            name: None,
+            fuzzy_name: None,
+            descending: false,
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The rows.
+    pub items: Vec<T>,
+    /// How many rows match the filters in all.
+    pub total: i64,
+}

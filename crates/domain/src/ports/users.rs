@@ -1,0 +1,148 @@
+use chrono::{DateTime, Utc};
+
+use crate::audit::AuditRecord;
+use crate::ids::{AccountId, UserId};
+use crate::roles::RoleId;
+use crate::user::{Login, User, UserStatus};
+
+use super::{ListQuery, Page, RepoError};
+
+/// A user about to be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Account.
+    pub account_id: AccountId,
+    /// Login (validated).
+    pub login: Login,
+    /// Email (validated).
+    pub email: Option<String>,
+    /// Phone number (validated).
+    pub phone_number: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Status.
+    pub status: UserStatus,
+    /// Argon2id PHC string, when the user may sign in with a password.
+    pub password_hash: Option<String>,
+    /// Roles.
+    pub roles: Vec<RoleId>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Changes to a user; `None` leaves a field alone, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    /// New email.
+    pub email: Option<Option<String>>,
+    /// New phone number.
+    pub phone_number: Option<Option<String>>,
+    /// New description.
+    pub description: Option<Option<String>>,
+    /// New status.
+    pub status: Option<UserStatus>,
+    /// New password hash.
+    pub password_hash: Option<String>,
+    /// Change time.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change to a user's roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleChange {
+    /// Add these roles (keeping the others).
+    Add(Vec<RoleId>),
+    /// Remove these roles; with `from_keys`, remove them from the user's service keys too.
+    Remove {
+        /// Roles to remove.
+        roles: Vec<RoleId>,
+        /// Also strip them from the user's keys.
+        from_keys: bool,
+    },
+    /// Replace the whole set.
+    Replace(Vec<RoleId>),
+}
+
+/// A user with its password hash, for password sign-in only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserWithSecret {
+    /// The user.
+    pub user: User,
+    /// Argon2id PHC string, if the user has a password.
+    pub password_hash: Option<String>,
+}
+
+/// Users and their roles.
+///
+/// Every method that changes data takes the audit record to write in the same transaction.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait UserRepo: Send + Sync {
+    /// Creates a user with its roles.
+    ///
+    /// # Errors
+    /// MUST return `Conflict("login")` when the account already has that login, even when two
+    /// creations race.
+    fn create(&self, user: &NewUser, audit: &AuditRecord) -> Result<User, RepoError>;
+
+    /// The user `id` of `account`.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when no such user exists in `account` (a user of another account
+    /// is not found).
+    fn get(&self, account: AccountId, id: UserId) -> Result<User, RepoError>;
+
+    /// The user with this login in `account`, with its password hash.
+    ///
+    /// # Errors
+    /// Storage errors only; an unknown login is `Ok(None)`.
+    fn find_by_login(
+        &self,
+        account: AccountId,
+        login: &Login,
+    ) -> Result<Option<UserWithSecret>, RepoError>;
+
+    /// A page of the account's users with their roles, ordered by id, in a constant number of
+    /// queries whatever the page size.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn list(&self, account: AccountId, query: &ListQuery) -> Result<Page<User>, RepoError>;
+
+    /// How many users the account has.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn count(&self, account: AccountId) -> Result<i64, RepoError>;
+
+    /// Applies `changes`.
+    ///
+    /// # Errors
+    /// `NotFound` as for [`UserRepo::get`]; MUST return `LastOwner` (and change nothing) when
+    /// the change would leave the account with no active owner.
+    fn update(
+        &self,
+        account: AccountId,
+        id: UserId,
+        changes: &UserChanges,
+        audit: &AuditRecord,
+    ) -> Result<User, RepoError>;
+
+    /// Changes the user's roles.
+    ///
+    /// # Errors
+    /// `NotFound` as for [`UserRepo::get`]; `LastOwner` as for [`UserRepo::update`].
+    fn change_roles(
+        &self,
+        account: AccountId,
+        id: UserId,
+        change: &RoleChange,
+        at: DateTime<Utc>,
+        audit: &AuditRecord,
+    ) -> Result<User, RepoError>;
+
+    /// Deletes the user with its roles, keys, sessions and group memberships.
+    ///
+    /// # Errors
+    /// `NotFound` as for [`UserRepo::get`]; `LastOwner` when the user is the last active owner.
+    fn delete(&self, account: AccountId, id: UserId, audit: &AuditRecord) -> Result<(), RepoError>;
+}
