@@ -1,1 +1,62 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod accounts;
+mod audit;
+pub mod db;
+mod epoch;
+mod error;
+mod health;
+pub mod schema;
+mod time;
+mod users;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use db::{Backend, Database, DatabaseUrl, PoolOptions};
+pub use error::StoreError;
+
+/// The persistence adapter: implements every repository port of `tessera-domain` over one
+/// [`Database`].
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// A store over `db`.
+    #[must_use]
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The database underneath.
+    #[must_use]
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The current authorization epoch (see the `authz_epoch` table).
+    ///
+    /// # Errors
+    /// `StoreError::Unavailable` when the database cannot be reached.
+    pub fn authz_epoch(&self) -> Result<i64, StoreError> {
+        let mut conn = self.db.conn()?;
+        epoch::current(&mut conn)
+    }
+}
+
+/// A `LIKE` pattern matching `needle` anywhere, with `%`, `_` and `\` escaped (use with
+/// `.escape('\\')`).
+pub(crate) fn like_pattern(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}

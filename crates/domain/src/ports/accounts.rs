@@ -52,7 +52,7 @@ pub trait AccountRepo: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` when `parent_id` names no account.
-    fn create(&self, account: &NewAccount, audit: &AuditRecord)
+    fn create_account(&self, account: &NewAccount, audit: &AuditRecord)
     -> Result<BootstrappedAccount, RepoError>;
 
     /// Like [`AccountRepo::create`], but only when no account exists yet; `Ok(None)` otherwise.
@@ -66,5 +66,5 @@ pub trait AccountRepo: Send + Sync {
     ///
     /// # Errors
     /// MUST return `NotFound` when it does not exist.
-    fn get(&self, id: AccountId) -> Result<Account, RepoError>;
+    fn get_account(&self, id: AccountId) -> Result<Account, RepoError>;
 }

@@ -30,11 +30,11 @@ pub trait AuditRepo: Send + Sync {
     ///
     /// # Errors
     /// Storage errors only.
-    fn append(&self, record: &AuditRecord) -> Result<(), RepoError>;
+    fn append_audit(&self, record: &AuditRecord) -> Result<(), RepoError>;
 
     /// The account's events matching `filter`, newest first.
     ///
     /// # Errors
     /// Storage errors only.
-    fn list(&self, account: AccountId, filter: &AuditFilter) -> Result<Vec<AuditEvent>, RepoError>;
+    fn list_audit(&self, account: AccountId, filter: &AuditFilter) -> Result<Vec<AuditEvent>, RepoError>;
 }

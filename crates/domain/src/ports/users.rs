@@ -82,20 +82,20 @@ pub trait UserRepo: Send + Sync {
     /// # Errors
     /// MUST return `Conflict("login")` when the account already has that login, even when two
     /// creations race.
-    fn create(&self, user: &NewUser, audit: &AuditRecord) -> Result<User, RepoError>;
+    fn create_user(&self, user: &NewUser, audit: &AuditRecord) -> Result<User, RepoError>;
 
     /// The user `id` of `account`.
     ///
     /// # Errors
     /// MUST return `NotFound` when no such user exists in `account` (a user of another account
     /// is not found).
-    fn get(&self, account: AccountId, id: UserId) -> Result<User, RepoError>;
+    fn get_user(&self, account: AccountId, id: UserId) -> Result<User, RepoError>;
 
     /// The user with this login in `account`, with its password hash.
     ///
     /// # Errors
     /// Storage errors only; an unknown login is `Ok(None)`.
-    fn find_by_login(
+    fn find_user_by_login(
         &self,
         account: AccountId,
         login: &Login,
@@ -106,20 +106,20 @@ pub trait UserRepo: Send + Sync {
     ///
     /// # Errors
     /// Storage errors only.
-    fn list(&self, account: AccountId, query: &ListQuery) -> Result<Page<User>, RepoError>;
+    fn list_users(&self, account: AccountId, query: &ListQuery) -> Result<Page<User>, RepoError>;
 
     /// How many users the account has.
     ///
     /// # Errors
     /// Storage errors only.
-    fn count(&self, account: AccountId) -> Result<i64, RepoError>;
+    fn count_users(&self, account: AccountId) -> Result<i64, RepoError>;
 
     /// Applies `changes`.
     ///
     /// # Errors
     /// `NotFound` as for [`UserRepo::get`]; MUST return `LastOwner` (and change nothing) when
     /// the change would leave the account with no active owner.
-    fn update(
+    fn update_user(
         &self,
         account: AccountId,
         id: UserId,
@@ -131,7 +131,7 @@ pub trait UserRepo: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` as for [`UserRepo::get`]; `LastOwner` as for [`UserRepo::update`].
-    fn change_roles(
+    fn change_user_roles(
         &self,
         account: AccountId,
         id: UserId,
@@ -144,5 +144,5 @@ pub trait UserRepo: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` as for [`UserRepo::get`]; `LastOwner` when the user is the last active owner.
-    fn delete(&self, account: AccountId, id: UserId, audit: &AuditRecord) -> Result<(), RepoError>;
+    fn delete_user(&self, account: AccountId, id: UserId, audit: &AuditRecord) -> Result<(), RepoError>;
 }

@@ -1,0 +1,132 @@
+//! Accounts, created together with their owner.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use tessera_domain::account::Account;
+use tessera_domain::audit::AuditRecord;
+use tessera_domain::ids::{AccountId, UserId};
+use tessera_domain::ports::{
+    AccountRepo, BootstrapRecord, BootstrappedAccount, NewAccount, RepoError,
+};
+use tessera_domain::roles::ids as role_ids;
+use tessera_domain::user::UserStatus;
+
+use crate::db::{AnyConnection, write_tx};
+use crate::error::StoreError;
+use crate::schema::accounts;
+use crate::time::{from_db, to_db};
+use crate::users::{NewUserRow, insert_user, load_user};
+use crate::{Store, audit};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+struct AccountRow {
+    id: i64,
+    name: String,
+    email: String,
+    parent_id: Option<i64>,
+    active: bool,
+    created_at: NaiveDateTime,
+}
+
+impl From<AccountRow> for Account {
+    fn from(r: AccountRow) -> Self {
+        Account {
+            id: AccountId(r.id),
+            name: r.name,
+            email: r.email,
+            parent_id: r.parent_id.map(AccountId),
+            active: r.active,
+            created_at: from_db(r.created_at),
+        }
+    }
+}
+
+pub(crate) fn load_account(conn: &mut AnyConnection, id: AccountId) -> Result<Account, StoreError> {
+    accounts::table
+        .find(id.0)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Account::from)
+        .ok_or(StoreError::Rule(RepoError::NotFound))
+}
+
+fn insert_account(
+    conn: &mut AnyConnection,
+    new: &NewAccount,
+    audit: &AuditRecord,
+) -> Result<BootstrappedAccount, StoreError> {
+    if let Some(parent) = new.parent_id {
+        load_account(conn, parent)?;
+    }
+    let at = to_db(new.created_at);
+    let id: i64 = diesel::insert_into(accounts::table)
+        .values((
+            accounts::name.eq(&new.name),
+            accounts::email.eq(&new.email),
+            accounts::parent_id.eq(new.parent_id.map(|p| p.0)),
+            accounts::active.eq(true),
+            accounts::created_at.eq(at),
+        ))
+        .returning(accounts::id)
+        .get_result(conn)?;
+    let owner_id = insert_user(
+        conn,
+        &NewUserRow {
+            account_id: id,
+            login: new.owner_login.as_str(),
+            email: new.owner_email.as_deref(),
+            phone_number: None,
+            description: Some("Account owner"),
+            status: UserStatus::Active.as_str(),
+            password_hash: Some(&new.owner_password_hash),
+            created_at: at,
+            updated_at: at,
+        },
+        &[role_ids::OWNER, role_ids::ADMINISTRATOR],
+    )?;
+    let mut record = audit.clone();
+    record.account_id = Some(AccountId(id));
+    if record.target.is_none() {
+        record.target = Some(format!("account:{id}"));
+    }
+    audit::insert(conn, &record)?;
+    Ok(BootstrappedAccount {
+        account: load_account(conn, AccountId(id))?,
+        owner: load_user(conn, AccountId(id), UserId(owner_id))?,
+    })
+}
+
+impl AccountRepo for Store {
+    fn create_account(
+        &self,
+        account: &NewAccount,
+        audit: &AuditRecord,
+    ) -> Result<BootstrappedAccount, RepoError> {
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| insert_account(c, account, audit)).map_err(Into::into)
+    }
+
+    fn bootstrap(&self, record: &BootstrapRecord) -> Result<Option<BootstrappedAccount>, RepoError> {
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| {
+            // Two instances starting together on one Postgres: the second waits here, then sees
+            // the first one's account. SQLite's write transaction is exclusive already.
+            if let AnyConnection::Postgresql(pg) = c {
+                diesel::sql_query("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
+            }
+            let existing: i64 = accounts::table.count().get_result(c)?;
+            if existing > 0 {
+                return Ok(None);
+            }
+            insert_account(c, &record.account, &record.audit).map(Some)
+        })
+        .map_err(Into::into)
+    }
+
+    fn get_account(&self, id: AccountId) -> Result<Account, RepoError> {
+        let mut conn = self.db.conn()?;
+        load_account(&mut conn, id).map_err(Into::into)
+    }
+}

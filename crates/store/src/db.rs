@@ -1,0 +1,395 @@
+//! Connections: one diesel `MultiConnection` over Postgres and SQLite, an r2d2 pool whose manager
+//! picks the backend from the URL scheme, embedded migrations and write transactions.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::StoreError;
+
+mod any {
+    // The derive generates public items (the `MultiBackend` backend among them) without docs.
+    #![allow(missing_docs)]
+
+    use diesel::{PgConnection, SqliteConnection};
+
+    /// A connection to either backend; queries written once run on both.
+    #[derive(diesel::MultiConnection)]
+    pub enum AnyConnection {
+        /// Postgres.
+        Postgresql(PgConnection),
+        /// Embedded SQLite.
+        Sqlite(SqliteConnection),
+    }
+}
+
+pub use any::{AnyConnection, MultiBackend};
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Which database a URL names.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `postgres://…` or `postgresql://…`.
+    Postgres(String),
+    /// An SQLite file.
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// Reads `database.url`: `postgres://…`, `postgresql://…`, `sqlite://<path>` or `sqlite:<path>`.
+    ///
+    /// # Errors
+    /// `StoreError::InvalidUrl` for any other scheme, or a Postgres URL without a host part.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        if let Some(rest) = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+        {
+            if rest.is_empty() || rest.starts_with('?') || rest.contains(char::is_whitespace) {
+                return Err(StoreError::InvalidUrl(format!(
+                    "{}: expected postgres://user@host:port/database",
+                    redact(url)
+                )));
+            }
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(StoreError::InvalidUrl("sqlite: URL without a path".into()));
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        Err(StoreError::InvalidUrl(format!(
+            "{}: database.url must start with postgres://, postgresql:// or sqlite://",
+            redact(url)
+        )))
+    }
+
+    /// The embedded SQLite file at `path`.
+    #[must_use]
+    pub fn sqlite(path: impl AsRef<Path>) -> Self {
+        Self::Sqlite(path.as_ref().to_path_buf())
+    }
+
+    /// The backend this URL selects.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Postgres(u) => f.write_str(&redact(u)),
+            Self::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// Hides the password of a `scheme://user:password@host` URL.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The two supported backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Postgres.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Backend {
+    /// `postgres` or `sqlite`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long a request waits for a connection before the database counts as unavailable.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Opens connections of the backend the URL names (never guessing: SQLite would accept a
+/// Postgres URL as a file name).
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+    connect_timeout_secs: u64,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                let url = with_connect_timeout(url, self.connect_timeout_secs);
+                PgConnection::establish(&url)
+                    .map(AnyConnection::Postgresql)
+                    .map_err(diesel::r2d2::Error::ConnectionError)
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+fn with_connect_timeout(url: &str, secs: u64) -> String {
+    if url.contains("connect_timeout=") {
+        url.to_owned()
+    } else {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}connect_timeout={secs}")
+    }
+}
+
+/// Sends r2d2's connection errors to the log (with the URL's password hidden by libpq's messages
+/// never containing it).
+#[derive(Debug)]
+struct LogErrors;
+
+impl r2d2::HandleError<diesel::r2d2::Error> for LogErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::warn!(%error, "database connection failed");
+    }
+}
+
+/// A pooled connection.
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The database: a connection pool of one backend.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl Database {
+    /// Opens a pool (creating the SQLite file and its directory when needed) and checks that one
+    /// connection can be made.
+    ///
+    /// # Errors
+    /// `StoreError::Unavailable` when no connection can be made within the timeout.
+    pub fn open(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let backend = url.backend();
+        let manager = Manager {
+            url: url.clone(),
+            connect_timeout_secs: options.connect_timeout.as_secs().max(1),
+        };
+        let max_size = match backend {
+            Backend::Postgres => options.max_size,
+            // SQLite serialises writers; a few connections serve concurrent readers (WAL).
+            Backend::Sqlite => options.max_size.min(8),
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            // Postgres connections die when the server restarts; checking on checkout lets the
+            // pool replace them, so service resumes by itself.
+            .test_on_check_out(backend == Backend::Postgres)
+            .error_handler(Box::new(LogErrors))
+            .build(manager)
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to {url}: {e}")))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend in use.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations; returns the names of those applied.
+    ///
+    /// # Errors
+    /// `StoreError::Migration` when a migration fails.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let applied = match &mut *conn {
+            AnyConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
+            AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        }
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    }
+
+    /// A connection from the pool.
+    ///
+    /// # Errors
+    /// `StoreError::Unavailable` when none can be had within the pool's timeout.
+    pub fn conn(&self) -> Result<PooledConn, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// A connection, waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// `StoreError::Unavailable` when none can be had in time.
+    pub fn conn_within(&self, timeout: Duration) -> Result<PooledConn, StoreError> {
+        self.pool
+            .get_timeout(timeout)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so that the writer lock is
+/// taken up front and `busy_timeout` applies), a plain `BEGIN` on Postgres. Rolls back on error.
+///
+/// # Errors
+/// Whatever `f` returns, or the transaction's own failure.
+pub fn write_tx<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Serialises changes that must see a consistent set of an account's owners: on Postgres, locks
+/// the account's row until the transaction ends; SQLite's write transactions are serial already.
+///
+/// # Errors
+/// Query errors.
+pub fn lock_account(conn: &mut AnyConnection, account_id: i64) -> Result<(), StoreError> {
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::sql_query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(account_id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
+        assert!(DatabaseUrl::parse("postgres://").is_err());
+        assert!(DatabaseUrl::parse("data/x.db").is_err());
+    }
+
+    #[test]
+    fn passwords_never_show_in_urls() {
+        let url = DatabaseUrl::parse("postgres://me:s3cret@db:5432/x").unwrap();
+        assert_eq!(url.to_string(), "postgres://me:***@db:5432/x");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let err = DatabaseUrl::parse("mysql://me:s3cret@db/x").unwrap_err();
+        assert!(!err.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn connect_timeout_is_added_once() {
+        assert_eq!(with_connect_timeout("postgres://h/db", 3), "postgres://h/db?connect_timeout=3");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=disable", 3),
+            "postgres://h/db?sslmode=disable&connect_timeout=3"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=9", 3),
+            "postgres://h/db?connect_timeout=9"
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Diesel's view of the schema, shared by both backends (every column type here exists in
+//! Postgres and SQLite). Kept in step with `migrations/*/…/up.sql`; `schema_matches_migrations`
+//! in the tests checks that every table and column here exists after migrating.
+
+#![allow(missing_docs)]
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        name -> Text,
+        email -> Text,
+        parent_id -> Nullable<BigInt>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        login -> Text,
+        email -> Nullable<Text>,
+        phone_number -> Nullable<Text>,
+        description -> Nullable<Text>,
+        status -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role_id) {
+        user_id -> BigInt,
+        role_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    service_keys (id) {
+        id -> Text,
+        account_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        name -> Text,
+        description -> Nullable<Text>,
+        public_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_key_roles (key_id, role_id) {
+        key_id -> Text,
+        role_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    access_keys (id) {
+        id -> Text,
+        account_id -> BigInt,
+        user_id -> BigInt,
+        name -> Nullable<Text>,
+        secret_hash -> Binary,
+        status -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Binary,
+        account_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    resource_groups (id) {
+        id -> Text,
+        account_id -> BigInt,
+        name -> Text,
+        meta -> Nullable<Text>,
+        scope -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_groups (id) {
+        id -> Text,
+        account_id -> BigInt,
+        name -> Text,
+        created_on -> Timestamp,
+        modified_on -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policies (id) {
+        id -> Text,
+        user_group_id -> Text,
+        access -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    policy_permission_groups (policy_id, permission_group_id) {
+        policy_id -> Text,
+        permission_group_id -> Text,
+    }
+}
+
+diesel::table! {
+    policy_resource_groups (policy_id, resource_group_id) {
+        policy_id -> Text,
+        resource_group_id -> Text,
+    }
+}
+
+diesel::table! {
+    user_group_members (user_group_id, user_id) {
+        user_group_id -> Text,
+        user_id -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_connectors (id) {
+        id -> Text,
+        account_id -> BigInt,
+        email_domain -> Text,
+        enabled -> Bool,
+        use_fedramp_language -> Bool,
+        verification_code -> Text,
+        verification_status -> Text,
+        created_on -> Timestamp,
+        updated_on -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        account_id -> Nullable<BigInt>,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Text,
+        action -> Text,
+        target -> Nullable<Text>,
+        outcome -> Text,
+        client_ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    authz_epoch (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
+diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(service_keys -> accounts (account_id));
+diesel::joinable!(service_key_roles -> service_keys (key_id));
+diesel::joinable!(access_keys -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(policies -> user_groups (user_group_id));
+diesel::joinable!(policy_permission_groups -> policies (policy_id));
+diesel::joinable!(policy_resource_groups -> policies (policy_id));
+diesel::joinable!(policy_resource_groups -> resource_groups (resource_group_id));
+diesel::joinable!(user_group_members -> user_groups (user_group_id));
+diesel::joinable!(user_group_members -> users (user_id));
+diesel::joinable!(sso_connectors -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    users,
+    user_roles,
+    service_keys,
+    service_key_roles,
+    access_keys,
+    sessions,
+    resource_groups,
+    user_groups,
+    policies,
+    policy_permission_groups,
+    policy_resource_groups,
+    user_group_members,
+    sso_connectors,
+    audit_events,
+    authz_epoch,
+);

@@ -1,0 +1,64 @@
+use chrono::{DateTime, TimeZone, Utc};
+use tessera_domain::audit::{Actor, AuditRecord, Outcome};
+use tessera_domain::ids::AccountId;
+use tessera_domain::ports::{AccountRepo, BootstrappedAccount, NewAccount, NewUser};
+use tessera_domain::roles::RoleId;
+use tessera_domain::user::{Login, UserStatus};
+use tessera_store::Store;
+
+pub fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_790_000_000 + secs, 0).unwrap()
+}
+
+pub fn audit(action: &str) -> AuditRecord {
+    AuditRecord {
+        account_id: None,
+        actor: Actor::system(),
+        action: action.into(),
+        target: None,
+        outcome: Outcome::Success,
+        client_ip: Some("127.0.0.1".into()),
+        request_id: Some("req-1".into()),
+        at: at(0),
+        details: serde_json::json!({}),
+    }
+}
+
+pub fn audit_in(account: AccountId, action: &str) -> AuditRecord {
+    AuditRecord {
+        account_id: Some(account),
+        ..audit(action)
+    }
+}
+
+pub fn new_account(name: &str) -> NewAccount {
+    NewAccount {
+        name: name.into(),
+        email: format!("{name}@example.com"),
+        parent_id: None,
+        owner_login: Login::parse("admin").unwrap(),
+        owner_email: Some(format!("admin@{name}.example.com")),
+        owner_password_hash: "$argon2id$fake".into(),
+        created_at: at(0),
+    }
+}
+
+pub fn account(store: &Store, name: &str) -> BootstrappedAccount {
+    store
+        .create_account(&new_account(name), &audit("account.create"))
+        .unwrap()
+}
+
+pub fn new_user(account: AccountId, login: &str, roles: &[RoleId]) -> NewUser {
+    NewUser {
+        account_id: account,
+        login: Login::parse(login).unwrap(),
+        email: Some(format!("{login}@example.com")),
+        phone_number: None,
+        description: Some("test user".into()),
+        status: UserStatus::Active,
+        password_hash: Some("$argon2id$fake".into()),
+        roles: roles.to_vec(),
+        created_at: at(1),
+    }
+}

@@ -1,0 +1,8 @@
+//! Storage tests: each runs on a fresh SQLite file and, when `TEST_DATABASE_URL` is set, on a
+//! fresh Postgres schema.
+
+mod accounts;
+mod audit;
+mod fixtures;
+mod migrations;
+mod users;

@@ -1,0 +1,107 @@
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tessera_store::db::AnyConnection;
+use tessera_store::testing::TestDatabase;
+use tessera_store::{Backend, backend_tests};
+
+const PG: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+fn tables(db: &TestDatabase) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let mut conn = db.db.conn().unwrap();
+    let sql = match db.db.backend() {
+        Backend::Postgres => {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_\\_%' ORDER BY 1"
+        }
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite%' AND name NOT LIKE '\\_\\_%' ESCAPE '\\' ORDER BY 1"
+        }
+    };
+    let names: Vec<Name> = match &mut *conn {
+        AnyConnection::Postgresql(c) => diesel::sql_query(sql).load(c).unwrap(),
+        AnyConnection::Sqlite(c) => diesel::sql_query(sql).load(c).unwrap(),
+    };
+    names.into_iter().map(|n| n.name).collect()
+}
+
+const TABLES: &[&str] = &[
+    "access_keys",
+    "accounts",
+    "audit_events",
+    "authz_epoch",
+    "policies",
+    "policy_permission_groups",
+    "policy_resource_groups",
+    "resource_groups",
+    "service_key_roles",
+    "service_keys",
+    "sessions",
+    "sso_connectors",
+    "user_group_members",
+    "user_groups",
+    "user_roles",
+    "users",
+];
+
+fn migrations_create_every_table_and_run_down_and_up_again(db: &TestDatabase) {
+    assert_eq!(tables(db), TABLES);
+    {
+        let mut conn = db.db.conn().unwrap();
+        match &mut *conn {
+            AnyConnection::Postgresql(c) => {
+                c.revert_all_migrations(PG)
+                    .unwrap();
+            }
+            AnyConnection::Sqlite(c) => {
+                c.revert_all_migrations(SQLITE)
+                    .unwrap();
+            }
+        }
+    }
+    assert!(tables(db).is_empty(), "down.sql leaves {:?}", tables(db));
+    assert_eq!(db.db.migrate().unwrap().len(), 1);
+    assert_eq!(tables(db), TABLES);
+    assert!(db.db.migrate().unwrap().is_empty(), "a second run applies nothing");
+}
+
+fn every_schema_column_exists(db: &TestDatabase) {
+    // Selecting every column diesel knows of fails if a migration misses one.
+    use tessera_store::schema::*;
+    let mut conn = db.db.conn().unwrap();
+    let c = &mut *conn;
+    macro_rules! check {
+        ($($t:ident),+) => {$(
+            $t::table.select($t::all_columns).limit(0).execute(c).unwrap();
+        )+};
+    }
+    check!(
+        accounts,
+        users,
+        user_roles,
+        service_keys,
+        service_key_roles,
+        access_keys,
+        sessions,
+        resource_groups,
+        user_groups,
+        policies,
+        policy_permission_groups,
+        policy_resource_groups,
+        user_group_members,
+        sso_connectors,
+        audit_events,
+        authz_epoch
+    );
+}
+
+backend_tests!(
+    migrations_create_every_table_and_run_down_and_up_again,
+    every_schema_column_exists
+);

@@ -1,0 +1,18 @@
+DROP TABLE authz_epoch;
+DROP TRIGGER audit_events_no_update ON audit_events;
+DROP FUNCTION audit_events_append_only();
+DROP TABLE audit_events;
+DROP TABLE sso_connectors;
+DROP TABLE user_group_members;
+DROP TABLE policy_resource_groups;
+DROP TABLE policy_permission_groups;
+DROP TABLE policies;
+DROP TABLE user_groups;
+DROP TABLE resource_groups;
+DROP TABLE sessions;
+DROP TABLE access_keys;
+DROP TABLE service_key_roles;
+DROP TABLE service_keys;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE accounts;
