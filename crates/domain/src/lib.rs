@@ -8,6 +8,7 @@ pub mod audit;
 pub mod error;
 pub mod ids;
 pub mod permissions;
+pub mod policy;
 pub mod ports;
 pub mod roles;
 pub mod secret;

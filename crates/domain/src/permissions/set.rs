@@ -13,7 +13,9 @@ impl PermSet {
     /// No permission.
     pub const EMPTY: PermSet = PermSet(0);
 
-    fn bit(p: Permission) -> u128 {
+    /// The single bit of `p` (no closure): for masks that must not imply `read` from `write`.
+    #[must_use]
+    pub fn bit(p: Permission) -> u128 {
         let level = match p.level {
             Level::Read => 0,
             Level::Write => 1,
@@ -68,6 +70,12 @@ impl PermSet {
     #[must_use]
     pub fn is_subset(self, other: Self) -> bool {
         self.0 & !other.0 == 0
+    }
+
+    /// The raw mask.
+    #[must_use]
+    pub fn bits(self) -> u128 {
+        self.0
     }
 
     /// Whether the set is empty.
