@@ -125,6 +125,16 @@ impl AccountRepo for Store {
         .map_err(Into::into)
     }
 
+    fn has_accounts(&self) -> Result<bool, RepoError> {
+        let mut conn = self.db.conn()?;
+        let any: Option<i64> = accounts::table
+            .select(accounts::id)
+            .first(&mut *conn)
+            .optional()
+            .map_err(StoreError::from)?;
+        Ok(any.is_some())
+    }
+
     fn get_account(&self, id: AccountId) -> Result<Account, RepoError> {
         let mut conn = self.db.conn()?;
         load_account(&mut conn, id).map_err(Into::into)

@@ -279,6 +279,11 @@ pub enum Reason {
         /// That account.
         account: AccountId,
     },
+    /// The principal's roles may not grant this role (Restcomm's Role Access column).
+    RoleAccessMissing {
+        /// The role asked for.
+        role_id: RoleId,
+    },
     /// The principal acts in a child account through Manage Enterprise Accounts.
     EnterpriseAccess {
         /// The child account.
@@ -321,6 +326,9 @@ impl fmt::Display for Reason {
                 write!(f, "the service key's roles do not grant {permission}")
             }
             Self::OtherAccount { account } => write!(f, "account {account} is not visible"),
+            Self::RoleAccessMissing { role_id } => {
+                write!(f, "Role Access does not cover role {role_id}")
+            }
             Self::EnterpriseAccess { account } => {
                 write!(f, "Manage Enterprise Accounts reaches child account {account}")
             }

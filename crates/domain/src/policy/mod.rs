@@ -11,6 +11,9 @@
 //!   account holding Manage Enterprise Accounts at the requested level, through its roles.
 
 mod engine;
+mod grants;
 pub mod resource;
 
 pub use engine::{Decision, Effect, PolicyIndex, PolicyRule, Reason, Request, Subject, decide};
+pub use grants::{check_holds, check_permissions, check_role_grant};
+pub use resource::{ResourceKey, ResourceType, Scope, ScopeObjects};

@@ -62,6 +62,12 @@ pub trait AccountRepo: Send + Sync {
     /// Storage errors only.
     fn bootstrap(&self, record: &BootstrapRecord) -> Result<Option<BootstrappedAccount>, RepoError>;
 
+    /// Whether any account exists (a cheap check before bootstrapping).
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn has_accounts(&self) -> Result<bool, RepoError>;
+
     /// The account `id`.
     ///
     /// # Errors

@@ -1,0 +1,119 @@
+//! The errors of the use cases.
+//!
+//! # Error policy
+//!
+//! - Every failure a client can act on has its own variant, so each adapter maps `AppError` in
+//!   exactly one function, with no catch-all arm: a new variant fails to compile until both wires
+//!   (REST status + Cloudflare envelope, RPC code) say what it means.
+//! - An object of another account, or an account the principal cannot see, is `NotFound`, never
+//!   `Forbidden`: its existence is not disclosed.
+//! - Messages never contain secrets (passwords, key secrets, tokens) and never echo a credential.
+//! - `Unavailable` means "try again": the database is down or saturated. `Internal` is a bug.
+
+use tessera_domain::DomainError;
+use tessera_domain::policy::Reason;
+use tessera_domain::ports::{HashError, RepoError};
+
+/// Why authentication failed. Each kind maps to its own RPC code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    /// Unknown principal, wrong secret, bad signature, revoked key, inactive user or account.
+    #[error("authentication failed")]
+    Failed,
+    /// The bearer token is not a JWT.
+    #[error("invalid token format")]
+    TokenFormat,
+    /// `exp - iat` exceeds one hour.
+    #[error("token lifetime is too long")]
+    TokenLifetime,
+    /// `iat` lies in the future (beyond the allowed skew).
+    #[error("token issued in the future")]
+    TokenFromFuture,
+    /// `exp` has passed.
+    #[error("token expired")]
+    TokenExpired,
+    /// No credential at all.
+    #[error("authentication required")]
+    Missing,
+}
+
+/// A use case's failure.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AppError {
+    /// A value breaks a domain rule (the variant says which).
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// The named object does not exist (or belongs to another account).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule: the named value is taken.
+    #[error("{0} is not unique")]
+    Conflict(&'static str),
+    /// The change would leave the account without an active owner.
+    #[error("an account must keep at least one active owner")]
+    LastOwner,
+    /// The principal may not do this; the reasons name the roles/policies that decided.
+    #[error("forbidden: {}", reasons_text(.0))]
+    Forbidden(Vec<Reason>),
+    /// Authentication failed.
+    #[error(transparent)]
+    Unauthenticated(#[from] AuthFailure),
+    /// Too many failed attempts: wait before retrying.
+    #[error("too many failed attempts; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the lock lifts.
+        retry_after_secs: u64,
+    },
+    /// The account already has as many users as allowed.
+    #[error("the account may have at most {0} users")]
+    TooManyUsers(u32),
+    /// The owner already has as many keys as allowed.
+    #[error("at most {0} keys are allowed")]
+    TooManyKeys(u32),
+    /// A subuser changing its own password did not give the old one.
+    #[error("old_subuser_password is required to change your own password")]
+    OldPasswordRequired,
+    /// The storage is unreachable; retry later.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or corrupted data.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn reasons_text(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The result of a use case.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// Maps a repository error, naming what was not found or not unique.
+    #[must_use]
+    pub fn from_repo(what: &'static str) -> impl FnOnce(RepoError) -> AppError {
+        move |e| match e {
+            RepoError::NotFound => AppError::NotFound(what),
+            RepoError::Conflict(field) => AppError::Conflict(field),
+            RepoError::LastOwner => AppError::LastOwner,
+            RepoError::Unavailable(m) => AppError::Unavailable(m),
+            RepoError::Internal(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl From<RepoError> for AppError {
+    fn from(e: RepoError) -> Self {
+        AppError::from_repo("object")(e)
+    }
+}
+
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,9 @@
+//! Production adapters of the non-storage ports.
+
+mod argon2;
+mod clock;
+mod random;
+
+pub use self::argon2::{Argon2Hasher, HashParams};
+pub use clock::SystemClock;
+pub use random::OsRandom;

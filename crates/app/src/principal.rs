@@ -1,0 +1,73 @@
+//! Who is calling: an authenticated principal and what the engine needs to decide for it.
+
+use tessera_domain::audit::{Actor, ActorKind};
+use tessera_domain::ids::{AccessKeyId, AccountId, ServiceKeyId, UserId};
+use tessera_domain::policy::{PolicyIndex, PolicyRule, Subject};
+use tessera_domain::roles::RoleId;
+
+/// The credential a principal authenticated with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A password session.
+    Session,
+    /// A Restcomm-style access key.
+    AccessKey(AccessKeyId),
+    /// A service key's JWT.
+    ServiceKey(ServiceKeyId),
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The principal's account.
+    pub account_id: AccountId,
+    /// The user it acts as; `None` for a service key owned by the account itself.
+    pub user_id: Option<UserId>,
+    /// How it authenticated.
+    pub credential: Credential,
+    /// What the policy engine decides on.
+    pub subject: Subject,
+}
+
+impl Principal {
+    /// A user signed in with a password, holding `roles` and `policies`.
+    #[must_use]
+    pub fn user(account: AccountId, user: UserId, roles: Vec<RoleId>, policies: &[PolicyRule]) -> Self {
+        Self {
+            account_id: account,
+            user_id: Some(user),
+            credential: Credential::Session,
+            subject: Subject {
+                account,
+                roles,
+                policies: PolicyIndex::compile(account, policies),
+                key_roles: None,
+            },
+        }
+    }
+
+    /// Who to record in the audit log.
+    #[must_use]
+    pub fn actor(&self) -> Actor {
+        match &self.credential {
+            Credential::Session => Actor {
+                kind: ActorKind::User,
+                id: self.user_id.map(|u| u.to_string()).unwrap_or_default(),
+            },
+            Credential::AccessKey(id) => Actor {
+                kind: ActorKind::AccessKey,
+                id: id.to_string(),
+            },
+            Credential::ServiceKey(id) => Actor {
+                kind: ActorKind::ServiceKey,
+                id: id.to_string(),
+            },
+        }
+    }
+
+    /// Whether the principal acts as user `id`.
+    #[must_use]
+    pub fn is_user(&self, id: UserId) -> bool {
+        self.user_id == Some(id)
+    }
+}
