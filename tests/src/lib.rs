@@ -1,1 +1,200 @@
-//! placeholder
+//! The end-to-end harness: starts the real `tessera` server (the same `Application` the binary
+//! runs) on a free port with a fresh database, and talks to it over HTTP.
+
+pub mod proxy;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use tessera_server::config::Settings;
+use tessera_server::startup::Application;
+use tessera_store::Backend;
+use tessera_store::testing::TestDatabase;
+
+pub use tessera_store::Backend as DbBackend;
+
+/// A running server and what it runs on.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// The settings the server runs with.
+    pub settings: Settings,
+    db: Option<TestDatabase>,
+    /// Where the SQLite file and the bootstrap files are.
+    pub data_dir: PathBuf,
+    backend: Backend,
+    stop: Option<actix_web::dev::ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn temp_dir() -> PathBuf {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-e2e-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("create data dir");
+    dir
+}
+
+/// Test settings: a free port, quiet logs, the given database and data directory.
+#[must_use]
+pub fn settings_for(db: &TestDatabase, data_dir: &std::path::Path) -> Settings {
+    let mut s = Settings::defaults();
+    s.server.bind = "127.0.0.1:0".into();
+    s.server.workers = 2;
+    s.server.shutdown_timeout_secs = 1;
+    s.data_dir = data_dir.to_path_buf();
+    s.database.url = Some(match &db.url {
+        tessera_store::DatabaseUrl::Postgres(u) => u.clone(),
+        tessera_store::DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+    });
+    s.database.connect_timeout_secs = 1;
+    s.database.pool_size = 4;
+    s
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database of `backend`; `None` for Postgres when
+    /// `TEST_DATABASE_URL` is unset.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let db = TestDatabase::of(backend)?;
+        let data_dir = temp_dir();
+        let settings = settings_for(&db, &data_dir);
+        Some(Self::start(db, data_dir, settings, backend))
+    }
+
+    /// Starts a server with these settings on `db`.
+    ///
+    /// # Panics
+    /// When the server fails to start.
+    #[must_use]
+    pub fn start(db: TestDatabase, data_dir: PathBuf, settings: Settings, backend: Backend) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let s = settings.clone();
+        let thread = std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                match Application::build(s).await {
+                    Ok(app) => {
+                        tx.send(Ok((app.addr(), app.handle()))).expect("harness waits");
+                        app.run().await.expect("server runs");
+                    }
+                    Err(e) => tx.send(Err(e.to_string())).expect("harness waits"),
+                }
+            });
+        });
+        let (addr, handle) = rx
+            .recv()
+            .expect("server thread answers")
+            .unwrap_or_else(|e| panic!("server failed to start: {e}"));
+        Self {
+            base: format!("http://{addr}"),
+            addr,
+            client: reqwest::Client::new(),
+            settings,
+            db: Some(db),
+            data_dir,
+            backend,
+            stop: Some(handle),
+            thread: Some(thread),
+        }
+    }
+
+    /// The database (removed when the app is dropped).
+    ///
+    /// # Panics
+    /// Never while the app runs.
+    #[must_use]
+    pub fn db(&self) -> &TestDatabase {
+        self.db.as_ref().expect("a running app has its database")
+    }
+
+    /// The backend under test.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Stops the server and starts it again on the same database and data directory.
+    #[must_use]
+    pub fn restart(mut self) -> Self {
+        self.shutdown();
+        let mut settings = self.settings.clone();
+        settings.server.bind = "127.0.0.1:0".into();
+        let db = self.db.take().expect("a running app has its database");
+        let data_dir = std::mem::take(&mut self.data_dir);
+        Self::start(db, data_dir, settings, self.backend)
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(handle) = self.stop.take() {
+            // The stop command is sent at once; the returned future only awaits completion,
+            // which joining the thread does.
+            drop(handle.stop(false));
+        }
+        if let Some(thread) = self.thread.take() {
+            let _joined = thread.join();
+        }
+    }
+
+    /// `base` + `path`.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET `path`, returning the status and the JSON body (`Null` when the body is not JSON).
+    ///
+    /// # Panics
+    /// When the request cannot be sent.
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.client.get(self.url(path)).send().await.expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown();
+        if !self.data_dir.as_os_str().is_empty() {
+            let _removed = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}
+
+/// Declares each listed `async fn name(app: TestApp)` twice, in modules `sqlite` and `postgres`,
+/// each on a fresh server and database. The Postgres copies skip (and say so) when
+/// `TEST_DATABASE_URL` is unset.
+#[macro_export]
+macro_rules! e2e {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::TestApp::spawn($crate::DbBackend::Sqlite).await.expect("sqlite");
+                    super::$name(app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = $crate::TestApp::spawn($crate::DbBackend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+    };
+}

@@ -36,6 +36,16 @@ impl Store {
         &self.db
     }
 
+    /// How many accounts exist.
+    ///
+    /// # Errors
+    /// `StoreError::Unavailable` when the database cannot be reached.
+    pub fn count_accounts(&self) -> Result<i64, StoreError> {
+        use diesel::prelude::*;
+        let mut conn = self.db.conn()?;
+        Ok(schema::accounts::table.count().get_result(&mut *conn)?)
+    }
+
     /// The current authorization epoch (see the `authz_epoch` table).
     ///
     /// # Errors

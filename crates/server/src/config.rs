@@ -1,0 +1,290 @@
+//! Settings: compiled-in defaults, then `config/default.toml`, then `config/$TESSERA_ENV.toml`,
+//! then `TESSERA__SECTION__KEY` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use tessera_store::DatabaseUrl;
+
+/// The defaults, compiled in so that the binary runs from any directory.
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file or variable could not be read or has the wrong shape.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value is unusable.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// Everything configurable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Holds the SQLite file and the bootstrap credential files.
+    pub data_dir: PathBuf,
+    /// Listener.
+    pub server: ServerSettings,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// TLS.
+    #[serde(default)]
+    pub tls: TlsSettings,
+    /// First-start account.
+    pub bootstrap: BootstrapSection,
+    /// Authentication.
+    pub auth: AuthSettings,
+    /// Limits.
+    pub limits: LimitSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub bind: String,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Graceful shutdown timeout.
+    pub shutdown_timeout_secs: u64,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Trust `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Postgres or SQLite URL; unset = `<data_dir>/tessera.db`.
+    pub url: Option<String>,
+    /// Pool size.
+    pub pool_size: u32,
+    /// Seconds to wait for a connection.
+    pub connect_timeout_secs: u64,
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Certificate chain (PEM).
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM).
+    pub key: Option<PathBuf>,
+}
+
+/// `[bootstrap]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSection {
+    /// Bootstrap on an empty database at `serve`.
+    pub enabled: bool,
+    /// Account name.
+    pub account_name: String,
+    /// Account email.
+    pub account_email: String,
+    /// Owner login.
+    pub owner_login: String,
+    /// Owner email.
+    pub owner_email: Option<String>,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// argon2id memory, KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// Concurrent hashes; 0 = one per core.
+    pub hash_concurrency: usize,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Users per account.
+    pub max_users_per_account: u32,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Level filter.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Settings {
+    /// Loads the layers from `config_dir` (normally `./config`) and the process environment.
+    ///
+    /// # Errors
+    /// `ConfigError` naming the bad file, key or value.
+    pub fn load(config_dir: &Path) -> Result<Self, ConfigError> {
+        let env_name = std::env::var("TESSERA_ENV").ok().filter(|e| !e.is_empty());
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(config_dir.join("default.toml")).required(false));
+        if let Some(env) = &env_name {
+            let path = config_dir.join(format!("{env}.toml"));
+            if !path.is_file() {
+                return Err(ConfigError::Invalid(format!(
+                    "TESSERA_ENV={env} but {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(File::from(path));
+        }
+        let settings: Settings = builder
+            .add_source(
+                Environment::with_prefix("TESSERA")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .ignore_empty(true),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The compiled-in defaults alone (no files, no environment): a base for tests and tools.
+    ///
+    /// # Panics
+    /// Never: the defaults are checked by a unit test.
+    #[must_use]
+    pub fn defaults() -> Self {
+        Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .build()
+            .and_then(Config::try_deserialize)
+            .expect("compiled-in defaults deserialize")
+    }
+
+    /// Checks the values that can be checked without touching the network.
+    ///
+    /// # Errors
+    /// `Invalid` naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        self.database_url()?;
+        match (&self.tls.cert, &self.tls.key) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "tls.cert and tls.key must be set together".into(),
+                ));
+            }
+            (Some(cert), Some(key)) => {
+                for (name, path) in [("tls.cert", cert), ("tls.key", key)] {
+                    if !path.is_file() {
+                        return Err(ConfigError::Invalid(format!(
+                            "{name}: {} is not a readable file",
+                            path.display()
+                        )));
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+        if self.database.pool_size == 0 {
+            return Err(ConfigError::Invalid("database.pool_size must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The listen address.
+    ///
+    /// # Errors
+    /// `Invalid` when `server.bind` is not `host:port`.
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        use std::net::ToSocketAddrs;
+        self.server
+            .bind
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "server.bind: '{}' is not an address:port",
+                    self.server.bind
+                ))
+            })
+    }
+
+    /// The database to use: `database.url`, or the SQLite file in `data_dir`.
+    ///
+    /// # Errors
+    /// `Invalid` for an unsupported or malformed URL.
+    pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
+        match self.database.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => Ok(DatabaseUrl::sqlite(self.data_dir.join("tessera.db"))),
+            Some(url) => DatabaseUrl::parse(url)
+                .map_err(|e| ConfigError::Invalid(format!("database.url: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Settings {
+        let s = Settings::defaults();
+        s.validate().unwrap();
+        s
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost_8080() {
+        let s = defaults();
+        assert_eq!(s.bind_addr().unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            s.database_url().unwrap(),
+            DatabaseUrl::sqlite(PathBuf::from("./data/tessera.db"))
+        );
+        assert!(s.bootstrap.enabled);
+        assert_eq!(s.auth.argon2_memory_kib, 19 * 1024);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut s = defaults();
+        s.database.url = Some("mysql://x".into());
+        assert!(s.validate().unwrap_err().to_string().contains("database.url"));
+        let mut s = defaults();
+        s.server.bind = "nowhere".into();
+        assert!(s.validate().unwrap_err().to_string().contains("server.bind"));
+        let mut s = defaults();
+        s.tls.cert = Some("/nonexistent.pem".into());
+        assert!(s.validate().unwrap_err().to_string().contains("together"));
+        s.tls.key = Some("/nonexistent.key".into());
+        assert!(s.validate().unwrap_err().to_string().contains("tls.cert: /nonexistent.pem"));
+    }
+}

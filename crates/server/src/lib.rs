@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod config;
+pub mod credentials;
+pub mod startup;
+pub mod telemetry;
+pub mod tls;
+
+/// Collapses an error into one line (libpq messages span several).
+#[must_use]
+pub fn one_line(error: &dyn std::fmt::Display) -> String {
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}

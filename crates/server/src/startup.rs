@@ -1,0 +1,241 @@
+//! Wiring: which adapter implements which port, and the HTTP server around the adapters.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App as ActixApp, HttpServer, web};
+use tessera_app::infra::{Argon2Hasher, HashParams, OsRandom, SystemClock};
+use tessera_app::{App, BootstrapSettings, Ports};
+use tessera_http::observe::{Metrics, TrustForwarded, observe};
+use tessera_store::{Backend, Database, PoolOptions, Store};
+
+use crate::config::{ConfigError, Settings};
+use crate::credentials;
+
+/// Why the server could not start (each renders as one line).
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Bad settings.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database cannot be opened or migrated.
+    #[error("database: {0}")]
+    Database(String),
+    /// Bootstrap failed.
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+    /// The listener or TLS cannot be set up.
+    #[error("{0}")]
+    Listen(String),
+}
+
+/// The use cases and the store behind them.
+pub struct Wired {
+    /// The use cases.
+    pub app: Arc<App>,
+    /// The storage adapter.
+    pub store: Store,
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Opens and migrates the database and builds the use cases (blocking).
+///
+/// # Errors
+/// `Database` when the database cannot be reached or migrated.
+pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
+    let url = settings.database_url()?;
+    let db = Database::open(
+        &url,
+        &PoolOptions {
+            max_size: settings.database.pool_size,
+            connect_timeout: Duration::from_secs(settings.database.connect_timeout_secs.max(1)),
+        },
+    )
+    .map_err(|e| StartupError::Database(e.to_string()))?;
+    let applied = db.migrate().map_err(|e| StartupError::Database(e.to_string()))?;
+    tracing::info!(database = %url, backend = db.backend().as_str(), migrations_applied = applied.len(), "database ready");
+    let store = Store::new(db);
+    let auth = &settings.auth;
+    let concurrency = if auth.hash_concurrency == 0 { cores() } else { auth.hash_concurrency };
+    let hasher = Argon2Hasher::new(
+        HashParams {
+            memory_kib: auth.argon2_memory_kib,
+            iterations: auth.argon2_iterations,
+            parallelism: auth.argon2_parallelism,
+        },
+        concurrency,
+    );
+    let shared = Arc::new(store.clone());
+    let ports = Ports {
+        accounts: shared.clone(),
+        users: shared.clone(),
+        audit: shared.clone(),
+        health: shared,
+        hasher: Arc::new(hasher),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(OsRandom::new()),
+    };
+    let app = App::new(
+        ports,
+        tessera_app::Settings {
+            max_users_per_account: settings.limits.max_users_per_account,
+        },
+    );
+    Ok(Wired {
+        app: Arc::new(app),
+        store,
+    })
+}
+
+/// The bootstrap settings from the config.
+#[must_use]
+pub fn bootstrap_settings(settings: &Settings) -> BootstrapSettings {
+    let b = &settings.bootstrap;
+    BootstrapSettings {
+        account_name: b.account_name.clone(),
+        account_email: b.account_email.clone(),
+        owner_login: b.owner_login.clone(),
+        owner_email: b.owner_email.clone(),
+    }
+}
+
+/// Bootstraps an empty database and writes the credential files; returns their path.
+///
+/// # Errors
+/// `Bootstrap` when the account cannot be created or the files written.
+pub fn bootstrap_if_empty(app: &App, settings: &Settings) -> Result<Option<PathBuf>, StartupError> {
+    let Some(creds) = app
+        .bootstrap(&bootstrap_settings(settings))
+        .map_err(|e| StartupError::Bootstrap(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let path = credentials::write_files(&settings.data_dir, &creds).map_err(|e| {
+        StartupError::Bootstrap(format!(
+            "cannot write {}: {e}",
+            settings.data_dir.join(credentials::INITIAL_CREDENTIALS).display()
+        ))
+    })?;
+    tracing::info!(
+        account_id = %creds.account.id,
+        owner = %creds.owner.login,
+        credentials = %path.display(),
+        "bootstrapped the first account; its credentials are in the file named here"
+    );
+    Ok(Some(path))
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    tls: bool,
+    backend: Backend,
+}
+
+impl Application {
+    /// Wires everything, bootstraps if enabled and the database is empty, and binds the
+    /// listener (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// Any `StartupError`.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let bind = settings.bind_addr()?;
+        let s = settings.clone();
+        let wired = actix_web::rt::task::spawn_blocking(move || {
+            let wired = wire(&s)?;
+            if s.bootstrap.enabled {
+                bootstrap_if_empty(&wired.app, &s)?;
+            }
+            Ok::<_, StartupError>(wired)
+        })
+        .await
+        .map_err(|e| StartupError::Listen(format!("startup task failed: {e}")))??;
+        let backend = wired.store.database().backend();
+        let listener = TcpListener::bind(bind)
+            .map_err(|e| StartupError::Listen(format!("server.bind {bind}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartupError::Listen(e.to_string()))?;
+        let tls_config = match (&settings.tls.cert, &settings.tls.key) {
+            (Some(cert), Some(key)) => {
+                Some(crate::tls::server_config(cert, key).map_err(StartupError::Listen)?)
+            }
+            _ => None,
+        };
+        let metrics = Metrics::new();
+        let app = web::Data::new(wired.app);
+        let trust = web::Data::new(TrustForwarded(settings.server.trust_forwarded_for));
+        let metrics_data = web::Data::new(metrics);
+        let factory = move || {
+            ActixApp::new()
+                .app_data(app.clone())
+                .app_data(metrics_data.clone())
+                .app_data(trust.clone())
+                .wrap(from_fn(observe))
+                .configure(tessera_http::configure)
+        };
+        let workers = if settings.server.workers == 0 { cores() } else { settings.server.workers };
+        let server = HttpServer::new(factory)
+            .workers(workers)
+            .shutdown_timeout(settings.server.shutdown_timeout_secs);
+        let tls = tls_config.is_some();
+        let server = match tls_config {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
+        .map_err(|e| StartupError::Listen(e.to_string()))?
+        .run();
+        Ok(Self {
+            server,
+            addr,
+            tls,
+            backend,
+        })
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether the listener speaks TLS.
+    #[must_use]
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The database backend in use.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A handle to stop the server gracefully.
+    #[must_use]
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (in-flight requests drain) or `handle().stop()`.
+    ///
+    /// # Errors
+    /// IO errors of the server.
+    pub async fn run(self) -> std::io::Result<()> {
+        tracing::info!(
+            addr = %self.addr,
+            scheme = if self.tls { "https" } else { "http" },
+            docs = %format!("{}://{}/docs", if self.tls { "https" } else { "http" }, self.addr),
+            "listening"
+        );
+        self.server.await
+    }
+}

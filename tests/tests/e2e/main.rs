@@ -1,0 +1,5 @@
+//! End-to-end tests: the real server, real HTTP, a fresh database per test, on SQLite and (with
+//! `TEST_DATABASE_URL`) Postgres.
+
+mod bootstrap;
+mod ops;
