@@ -76,7 +76,12 @@ impl TestApp {
     /// # Panics
     /// When the server fails to start.
     #[must_use]
-    pub fn start(db: TestDatabase, data_dir: PathBuf, settings: Settings, backend: Backend) -> Self {
+    pub fn start(
+        db: TestDatabase,
+        data_dir: PathBuf,
+        settings: Settings,
+        backend: Backend,
+    ) -> Self {
         let (tx, rx) = mpsc::channel();
         let s = settings.clone();
         let thread = std::thread::spawn(move || {
@@ -84,7 +89,8 @@ impl TestApp {
             system.block_on(async move {
                 match Application::build(s).await {
                     Ok(app) => {
-                        tx.send(Ok((app.addr(), app.handle()))).expect("harness waits");
+                        tx.send(Ok((app.addr(), app.handle())))
+                            .expect("harness waits");
                         app.run().await.expect("server runs");
                     }
                     Err(e) => tx.send(Err(e.to_string())).expect("harness waits"),
@@ -156,7 +162,12 @@ impl TestApp {
     /// # Panics
     /// When the request cannot be sent.
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let res = self.client.get(self.url(path)).send().await.expect("request sent");
+        let res = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }

@@ -98,6 +98,9 @@ mod tests {
             through("postgres://postgres@127.0.0.1:5432/test?options=x", addr),
             "postgres://postgres@127.0.0.1:9999/test?options=x"
         );
-        assert_eq!(through("postgres://localhost/test", addr), "postgres://127.0.0.1:9999/test");
+        assert_eq!(
+            through("postgres://localhost/test", addr),
+            "postgres://127.0.0.1:9999/test"
+        );
     }
 }

@@ -6,13 +6,17 @@ use tessera_domain::permissions::Permission;
 use tessera_domain::policy::{self, Decision, Request, ResourceKey};
 use tessera_domain::roles::{Role, RoleId};
 
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::App;
 
 impl App {
     /// The ancestors of `account`, nearest first; empty for the principal's own account.
-    fn ancestors_for(&self, principal: &Principal, account: AccountId) -> AppResult<Vec<AccountId>> {
+    fn ancestors_for(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+    ) -> AppResult<Vec<AccountId>> {
         if account == principal.account_id {
             return Ok(Vec::new());
         }

@@ -1,14 +1,14 @@
 //! First start: the first account, its owner and the owner's generated password.
 
 use serde_json::json;
+use tessera_domain::Secret;
 use tessera_domain::account::{Account, check_account_name};
 use tessera_domain::audit::{Actor, AuditRecord, Outcome};
 use tessera_domain::ports::{BootstrapRecord, NewAccount};
 use tessera_domain::user::{Login, User, check_email};
-use tessera_domain::Secret;
 
-use crate::error::AppResult;
 use crate::App;
+use crate::error::AppResult;
 
 /// What the first account looks like (config section `bootstrap`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,10 @@ impl App {
     ///
     /// # Errors
     /// `Invalid` when the settings break a rule; storage errors.
-    pub fn bootstrap(&self, settings: &BootstrapSettings) -> AppResult<Option<BootstrapCredentials>> {
+    pub fn bootstrap(
+        &self,
+        settings: &BootstrapSettings,
+    ) -> AppResult<Option<BootstrapCredentials>> {
         check_account_name(&settings.account_name)?;
         check_email(&settings.account_email)?;
         let owner_login = Login::parse(&settings.owner_login)?;

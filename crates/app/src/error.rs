@@ -94,7 +94,6 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     /// Maps a repository error, naming what was not found or not unique.
-    #[must_use]
     pub fn from_repo(what: &'static str) -> impl FnOnce(RepoError) -> AppError {
         move |e| match e {
             RepoError::NotFound => AppError::NotFound(what),

@@ -32,7 +32,12 @@ pub struct Principal {
 impl Principal {
     /// A user signed in with a password, holding `roles` and `policies`.
     #[must_use]
-    pub fn user(account: AccountId, user: UserId, roles: Vec<RoleId>, policies: &[PolicyRule]) -> Self {
+    pub fn user(
+        account: AccountId,
+        user: UserId,
+        roles: Vec<RoleId>,
+        policies: &[PolicyRule],
+    ) -> Self {
         Self {
             account_id: account,
             user_id: Some(user),

@@ -13,9 +13,9 @@ use tessera_domain::user::{
 };
 use tessera_domain::{DomainError, Secret};
 
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::App;
 
 const READ: Permission = Permission::read(Capability::UserManagement);
 const WRITE: Permission = Permission::write(Capability::UserManagement);
@@ -67,7 +67,10 @@ impl UpdateSubuser {
     }
 }
 
-fn check_optional(value: Option<&str>, check: fn(&str) -> Result<(), DomainError>) -> AppResult<()> {
+fn check_optional(
+    value: Option<&str>,
+    check: fn(&str) -> Result<(), DomainError>,
+) -> AppResult<()> {
     value.map_or(Ok(()), check).map_err(Into::into)
 }
 
@@ -154,7 +157,12 @@ impl App {
     /// # Errors
     /// `NotFound("user")` (also for another account's user), `Forbidden` without User
     /// Management read.
-    pub fn get_subuser(&self, principal: &Principal, account: AccountId, id: UserId) -> AppResult<User> {
+    pub fn get_subuser(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        id: UserId,
+    ) -> AppResult<User> {
         if !(principal.account_id == account && principal.is_user(id)) {
             self.authorize(principal, account, READ, Some(&user_key(id)))?;
         }
@@ -249,7 +257,12 @@ impl App {
             .map_err(AppError::from_repo("user"))
     }
 
-    fn check_old_password(&self, account: AccountId, target: &User, old: Option<&Secret>) -> AppResult<()> {
+    fn check_old_password(
+        &self,
+        account: AccountId,
+        target: &User,
+        old: Option<&Secret>,
+    ) -> AppResult<()> {
         let old = old.ok_or(AppError::OldPasswordRequired)?;
         let hash = self
             .ports
@@ -323,7 +336,14 @@ impl App {
         let target = self.load_user(account, id)?;
         self.authorize_manage(principal, &target)?;
         self.authorize_role_grants(principal, account, &named)?;
-        let audit = self.audit_record(principal, meta, account, action, None, json!({ "roles": named }));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            action,
+            None,
+            json!({ "roles": named }),
+        );
         self.ports
             .users
             .change_user_roles(account, id, &change, self.ports.clock.now(), &audit)

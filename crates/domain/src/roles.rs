@@ -117,12 +117,30 @@ const RESTCOMM: RoleGroupId = RoleGroupId(6);
 
 /// The role groups.
 pub const ROLE_GROUPS: &[RoleGroup] = &[
-    RoleGroup { id: ACCOUNT, name: "Account" },
-    RoleGroup { id: DEVELOPMENT, name: "Development" },
-    RoleGroup { id: CONTACT_CENTER, name: "Contact center" },
-    RoleGroup { id: USERS, name: "Users" },
-    RoleGroup { id: SUPPORT, name: "Support" },
-    RoleGroup { id: RESTCOMM, name: "Restcomm" },
+    RoleGroup {
+        id: ACCOUNT,
+        name: "Account",
+    },
+    RoleGroup {
+        id: DEVELOPMENT,
+        name: "Development",
+    },
+    RoleGroup {
+        id: CONTACT_CENTER,
+        name: "Contact center",
+    },
+    RoleGroup {
+        id: USERS,
+        name: "Users",
+    },
+    RoleGroup {
+        id: SUPPORT,
+        name: "Support",
+    },
+    RoleGroup {
+        id: RESTCOMM,
+        name: "Restcomm",
+    },
 ];
 
 const fn role(
@@ -146,21 +164,69 @@ const fn role(
 pub const ROLES: &[Role] = &[
     role(ids::OWNER, "Owner", &[ACCOUNT], None, None),
     role(ids::ADMIN, "Admin", &[ACCOUNT], None, None),
-    role(ids::DEVELOPER, "Developer", &[DEVELOPMENT, RESTCOMM], None, Some(RestcommRole::Developer)),
+    role(
+        ids::DEVELOPER,
+        "Developer",
+        &[DEVELOPMENT, RESTCOMM],
+        None,
+        Some(RestcommRole::Developer),
+    ),
     role(ids::SUPPORT, "Support", &[SUPPORT], None, None),
     role(ids::SUPERVISOR, "Supervisor", &[CONTACT_CENTER], None, None),
     role(ids::ACCOUNTANT, "Accountant", &[ACCOUNT], None, None),
-    role(ids::CALL_LIST_MANAGER, "CallList Manager", &[CONTACT_CENTER], None, None),
+    role(
+        ids::CALL_LIST_MANAGER,
+        "CallList Manager",
+        &[CONTACT_CENTER],
+        None,
+        None,
+    ),
     role(ids::VERIFICATION, "Verification", &[ACCOUNT], None, None),
     role(ids::SCENARIOS, "Scenarios", &[DEVELOPMENT], None, None),
     role(ids::CALL_HISTORY, "CallHistory", &[SUPPORT], None, None),
     role(ids::USER_MANAGER, "User Manager", &[USERS], None, None),
-    role(ids::USER_READ, "User Read", &[USERS], Some(ids::USER_MANAGER), None),
-    role(ids::USER_UPDATE, "User Update", &[USERS], Some(ids::USER_MANAGER), None),
-    role(ids::ACD_MANAGER, "ACD Manager", &[CONTACT_CENTER], None, None),
-    role(ids::ACD_STATS, "ACD Stats", &[CONTACT_CENTER], Some(ids::ACD_MANAGER), None),
-    role(ids::ACD_MANAGEMENT, "ACD Management", &[CONTACT_CENTER], Some(ids::ACD_MANAGER), None),
-    role(ids::ADMINISTRATOR, "Administrator", &[RESTCOMM], None, Some(RestcommRole::Administrator)),
+    role(
+        ids::USER_READ,
+        "User Read",
+        &[USERS],
+        Some(ids::USER_MANAGER),
+        None,
+    ),
+    role(
+        ids::USER_UPDATE,
+        "User Update",
+        &[USERS],
+        Some(ids::USER_MANAGER),
+        None,
+    ),
+    role(
+        ids::ACD_MANAGER,
+        "ACD Manager",
+        &[CONTACT_CENTER],
+        None,
+        None,
+    ),
+    role(
+        ids::ACD_STATS,
+        "ACD Stats",
+        &[CONTACT_CENTER],
+        Some(ids::ACD_MANAGER),
+        None,
+    ),
+    role(
+        ids::ACD_MANAGEMENT,
+        "ACD Management",
+        &[CONTACT_CENTER],
+        Some(ids::ACD_MANAGER),
+        None,
+    ),
+    role(
+        ids::ADMINISTRATOR,
+        "Administrator",
+        &[RESTCOMM],
+        None,
+        Some(RestcommRole::Administrator),
+    ),
     role(
         ids::TURNKEY_ADMINISTRATOR,
         "Turnkey Applications Administrator",
@@ -295,12 +361,7 @@ fn own_permissions(role: &Role) -> PermSet {
         ids::CALL_LIST_MANAGER => writes(&[C::CmCampaigns]).union(reads(&[C::CmUsageRecords])),
         ids::VERIFICATION => writes(&[C::AccountSettings]),
         ids::SCENARIOS => writes(&[C::Applications, C::VisualDesigner]),
-        ids::CALL_HISTORY => reads(&[
-            C::CallLogs,
-            C::SmsLogs,
-            C::Recordings,
-            C::RecordingsContent,
-        ]),
+        ids::CALL_HISTORY => reads(&[C::CallLogs, C::SmsLogs, C::Recordings, C::RecordingsContent]),
         ids::USER_READ => reads(&[C::UserManagement]),
         ids::USER_UPDATE => writes(&[C::UserManagement]),
         ids::ACD_STATS => reads(&[C::TrUsageRecords]),
@@ -314,8 +375,9 @@ static PERMISSIONS: LazyLock<Vec<PermSet>> = LazyLock::new(|| {
     ROLES
         .iter()
         .map(|r| {
-            r.children()
-                .fold(own_permissions(r), |acc, child| acc.union(own_permissions(child)))
+            r.children().fold(own_permissions(r), |acc, child| {
+                acc.union(own_permissions(child))
+            })
         })
         .collect()
 });
@@ -363,8 +425,14 @@ mod tests {
             PermSet::of(Permission::write(Capability::UserManagement))
         );
         let acd = Role::by_id(ids::ACD_MANAGER).unwrap();
-        assert!(acd.permissions().contains(Permission::read(Capability::TrUsageRecords)));
-        assert!(acd.permissions().contains(Permission::write(Capability::TrProvisioning)));
+        assert!(
+            acd.permissions()
+                .contains(Permission::read(Capability::TrUsageRecords))
+        );
+        assert!(
+            acd.permissions()
+                .contains(Permission::write(Capability::TrProvisioning))
+        );
     }
 
     #[test]
@@ -372,12 +440,18 @@ mod tests {
         let dev = Role::by_name("Developer").unwrap();
         assert_eq!(dev.id, ids::DEVELOPER);
         assert!(dev.in_group("Development") && dev.in_group("Restcomm"));
-        assert_eq!(dev.permissions(), restcomm_permissions(RestcommRole::Developer));
+        assert_eq!(
+            dev.permissions(),
+            restcomm_permissions(RestcommRole::Developer)
+        );
     }
 
     #[test]
     fn owner_holds_everything_and_admin_all_but_three() {
-        assert_eq!(Role::by_id(ids::OWNER).unwrap().permissions(), PermSet::all());
+        assert_eq!(
+            Role::by_id(ids::OWNER).unwrap().permissions(),
+            PermSet::all()
+        );
         let admin = Role::by_id(ids::ADMIN).unwrap().permissions();
         assert_eq!(admin.highest().count(), Capability::ALL.len() - 3);
         assert!(!admin.contains(Permission::read(Capability::EnterpriseAccounts)));
@@ -386,7 +460,10 @@ mod tests {
 
     #[test]
     fn unknown_ids_and_names_are_errors() {
-        assert_eq!(Role::by_id(RoleId(999)), Err(DomainError::UnknownRoleId(999)));
+        assert_eq!(
+            Role::by_id(RoleId(999)),
+            Err(DomainError::UnknownRoleId(999))
+        );
         assert_eq!(
             Role::by_name("Root"),
             Err(DomainError::UnknownRoleName("Root".into()))
@@ -400,9 +477,18 @@ mod tests {
         let taa = Role::by_id(ids::TURNKEY_ADMINISTRATOR).unwrap();
         assert_eq!(
             taa.role_access(),
-            RoleAccess::Only(&[RestcommRole::TurnkeyAdministrator, RestcommRole::TurnkeyDeveloper])
+            RoleAccess::Only(&[
+                RestcommRole::TurnkeyAdministrator,
+                RestcommRole::TurnkeyDeveloper
+            ])
         );
-        assert_eq!(Role::by_id(ids::DEVELOPER).unwrap().role_access(), RoleAccess::Nothing);
-        assert_eq!(Role::by_id(ids::OWNER).unwrap().role_access(), RoleAccess::Any);
+        assert_eq!(
+            Role::by_id(ids::DEVELOPER).unwrap().role_access(),
+            RoleAccess::Nothing
+        );
+        assert_eq!(
+            Role::by_id(ids::OWNER).unwrap().role_access(),
+            RoleAccess::Any
+        );
     }
 }

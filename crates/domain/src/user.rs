@@ -30,10 +30,9 @@ impl Login {
         if !login.starts_with(|c: char| c.is_ascii_lowercase()) {
             return Err(DomainError::LoginMustStartWithLetter);
         }
-        if !login
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
-        {
+        if !login.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        }) {
             return Err(DomainError::LoginCharacters);
         }
         Ok(Self(login))
@@ -73,13 +72,20 @@ pub fn check_password_policy(password: &Secret) -> Result<(), DomainError> {
         return Err(DomainError::PasswordHasWhitespace);
     }
     if p.chars().count() < 8 {
-        return Err(DomainError::PasswordTooWeak("it must be at least 8 characters long"));
+        return Err(DomainError::PasswordTooWeak(
+            "it must be at least 8 characters long",
+        ));
     }
     if p.chars().count() > MAX_PASSWORD_LEN {
-        return Err(DomainError::invalid("password", "must be at most 128 characters"));
+        return Err(DomainError::invalid(
+            "password",
+            "must be at most 128 characters",
+        ));
     }
     if !p.chars().any(char::is_uppercase) {
-        return Err(DomainError::PasswordTooWeak("it needs an upper-case letter"));
+        return Err(DomainError::PasswordTooWeak(
+            "it needs an upper-case letter",
+        ));
     }
     if !p.chars().any(char::is_lowercase) {
         return Err(DomainError::PasswordTooWeak("it needs a lower-case letter"));
@@ -102,7 +108,10 @@ pub const MAX_EMAIL_LEN: usize = 90;
 /// `Invalid` naming `email`.
 pub fn check_email(email: &str) -> Result<(), DomainError> {
     if email.chars().count() > MAX_EMAIL_LEN {
-        return Err(DomainError::invalid("email", "must be at most 90 characters"));
+        return Err(DomainError::invalid(
+            "email",
+            "must be at most 90 characters",
+        ));
     }
     match email.split_once('@') {
         Some((local, domain))
@@ -133,7 +142,10 @@ pub fn check_phone_number(phone: &str) -> Result<(), DomainError> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::invalid("phone_number", "must be a phone number"))
+        Err(DomainError::invalid(
+            "phone_number",
+            "must be a phone number",
+        ))
     }
 }
 
@@ -146,7 +158,10 @@ pub const MAX_DESCRIPTION_LEN: usize = 1024;
 /// `Invalid` naming `description`.
 pub fn check_description(text: &str) -> Result<(), DomainError> {
     if text.chars().count() > MAX_DESCRIPTION_LEN {
-        Err(DomainError::invalid("description", "must be at most 1024 characters"))
+        Err(DomainError::invalid(
+            "description",
+            "must be at most 1024 characters",
+        ))
     } else {
         Ok(())
     }
@@ -184,7 +199,10 @@ impl UserStatus {
             "active" => Ok(Self::Active),
             "inactive" => Ok(Self::Inactive),
             "pending" => Ok(Self::Pending),
-            _ => Err(DomainError::invalid("status", "must be active, inactive or pending")),
+            _ => Err(DomainError::invalid(
+                "status",
+                "must be active, inactive or pending",
+            )),
         }
     }
 }
@@ -236,9 +254,18 @@ mod tests {
     fn login_is_lower_cased_and_checked_in_order() {
         assert_eq!(Login::parse("Alice.Smith").unwrap().as_str(), "alice.smith");
         assert_eq!(Login::parse("abcd"), Err(DomainError::LoginLength));
-        assert_eq!(Login::parse("a".repeat(21).as_str()), Err(DomainError::LoginLength));
-        assert_eq!(Login::parse("1abcde"), Err(DomainError::LoginMustStartWithLetter));
-        assert_eq!(Login::parse("_abcde"), Err(DomainError::LoginMustStartWithLetter));
+        assert_eq!(
+            Login::parse("a".repeat(21).as_str()),
+            Err(DomainError::LoginLength)
+        );
+        assert_eq!(
+            Login::parse("1abcde"),
+            Err(DomainError::LoginMustStartWithLetter)
+        );
+        assert_eq!(
+            Login::parse("_abcde"),
+            Err(DomainError::LoginMustStartWithLetter)
+        );
         assert_eq!(Login::parse("abc de"), Err(DomainError::LoginCharacters));
         assert_eq!(Login::parse("abcdé"), Err(DomainError::LoginCharacters));
         assert!(Login::parse("a-b_c.d9").is_ok());
@@ -252,12 +279,28 @@ mod tests {
         assert_eq!(check("Abc def1!"), Err(DomainError::PasswordHasWhitespace));
         assert_eq!(
             check("Ab1!"),
-            Err(DomainError::PasswordTooWeak("it must be at least 8 characters long"))
+            Err(DomainError::PasswordTooWeak(
+                "it must be at least 8 characters long"
+            ))
         );
-        assert_eq!(check("abcdefg1!"), Err(DomainError::PasswordTooWeak("it needs an upper-case letter")));
-        assert_eq!(check("ABCDEFG1!"), Err(DomainError::PasswordTooWeak("it needs a lower-case letter")));
-        assert_eq!(check("Abcdefgh!"), Err(DomainError::PasswordTooWeak("it needs a digit")));
-        assert_eq!(check("Abcdefgh1"), Err(DomainError::PasswordTooWeak("it needs a special character")));
+        assert_eq!(
+            check("abcdefg1!"),
+            Err(DomainError::PasswordTooWeak(
+                "it needs an upper-case letter"
+            ))
+        );
+        assert_eq!(
+            check("ABCDEFG1!"),
+            Err(DomainError::PasswordTooWeak("it needs a lower-case letter"))
+        );
+        assert_eq!(
+            check("Abcdefgh!"),
+            Err(DomainError::PasswordTooWeak("it needs a digit"))
+        );
+        assert_eq!(
+            check("Abcdefgh1"),
+            Err(DomainError::PasswordTooWeak("it needs a special character"))
+        );
     }
 
     #[test]

@@ -96,7 +96,12 @@ fn check_role(column: RestcommRole) -> usize {
     let mut checked = 0;
     for (row, cap) in rows.iter().zip(Capability::ALL) {
         assert_eq!(row.capability, cap.matrix_name(), "row order");
-        assert_eq!(row.section, cap.section().title(), "{} section", row.capability);
+        assert_eq!(
+            row.section,
+            cap.section().title(),
+            "{} section",
+            row.capability
+        );
         let expected = &row.cells[column.column()];
         let actual = if *cap == Capability::RoleAccess {
             role_access_cell(role)
@@ -159,7 +164,11 @@ fn no_role_exceeds_what_the_account_level_makes_available() {
                 (Availability::Yes, _) => true,
                 (Availability::UpTo(max), c) => (c as u8) <= (max as u8),
             };
-            assert!(ok, "{} grants more than is available", m.capability.matrix_name());
+            assert!(
+                ok,
+                "{} grants more than is available",
+                m.capability.matrix_name()
+            );
         }
     }
 }

@@ -10,7 +10,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use tessera_domain::audit::RequestMeta;
 use tracing::Instrument;
 
@@ -50,8 +52,12 @@ impl Metrics {
             &labels,
         )
         .expect("valid metric");
-        registry.register(Box::new(requests.clone())).expect("register");
-        registry.register(Box::new(latency.clone())).expect("register");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("register");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("register");
         Self {
             registry,
             requests,
@@ -95,7 +101,8 @@ fn request_id(req: &ServiceRequest) -> String {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 64
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
@@ -129,7 +136,9 @@ pub async fn observe(
     };
     req.extensions_mut().insert(meta);
     let method = req.method().as_str().to_owned();
-    let route = req.match_pattern().unwrap_or_else(|| "<unmatched>".to_owned());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "<unmatched>".to_owned());
     // The path only: query strings can carry credentials (legacy api_key).
     let span = tracing::info_span!("request", request_id = %id, %method, path = %req.path());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();

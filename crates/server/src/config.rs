@@ -214,7 +214,9 @@ impl Settings {
             (None, None) => {}
         }
         if self.database.pool_size == 0 {
-            return Err(ConfigError::Invalid("database.pool_size must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "database.pool_size must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -243,7 +245,13 @@ impl Settings {
     /// # Errors
     /// `Invalid` for an unsupported or malformed URL.
     pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
-        match self.database.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        match self
+            .database
+            .url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             None => Ok(DatabaseUrl::sqlite(self.data_dir.join("tessera.db"))),
             Some(url) => DatabaseUrl::parse(url)
                 .map_err(|e| ConfigError::Invalid(format!("database.url: {e}"))),
@@ -277,14 +285,29 @@ mod tests {
     fn bad_values_are_named() {
         let mut s = defaults();
         s.database.url = Some("mysql://x".into());
-        assert!(s.validate().unwrap_err().to_string().contains("database.url"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("database.url")
+        );
         let mut s = defaults();
         s.server.bind = "nowhere".into();
-        assert!(s.validate().unwrap_err().to_string().contains("server.bind"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.bind")
+        );
         let mut s = defaults();
         s.tls.cert = Some("/nonexistent.pem".into());
         assert!(s.validate().unwrap_err().to_string().contains("together"));
         s.tls.key = Some("/nonexistent.key".into());
-        assert!(s.validate().unwrap_err().to_string().contains("tls.cert: /nonexistent.pem"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("tls.cert: /nonexistent.pem")
+        );
     }
 }

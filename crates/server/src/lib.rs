@@ -10,5 +10,9 @@ pub mod tls;
 /// Collapses an error into one line (libpq messages span several).
 #[must_use]
 pub fn one_line(error: &dyn std::fmt::Display) -> String {
-    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+    error
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

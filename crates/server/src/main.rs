@@ -56,7 +56,10 @@ fn bootstrap(settings: &Settings) -> ExitCode {
             if let Err(e) = credentials::write_files(&settings.data_dir, &creds) {
                 return fail(&e);
             }
-            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Ok(None) => {

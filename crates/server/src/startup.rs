@@ -59,11 +59,17 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
         },
     )
     .map_err(|e| StartupError::Database(e.to_string()))?;
-    let applied = db.migrate().map_err(|e| StartupError::Database(e.to_string()))?;
+    let applied = db
+        .migrate()
+        .map_err(|e| StartupError::Database(e.to_string()))?;
     tracing::info!(database = %url, backend = db.backend().as_str(), migrations_applied = applied.len(), "database ready");
     let store = Store::new(db);
     let auth = &settings.auth;
-    let concurrency = if auth.hash_concurrency == 0 { cores() } else { auth.hash_concurrency };
+    let concurrency = if auth.hash_concurrency == 0 {
+        cores()
+    } else {
+        auth.hash_concurrency
+    };
     let hasher = Argon2Hasher::new(
         HashParams {
             memory_kib: auth.argon2_memory_kib,
@@ -120,7 +126,10 @@ pub fn bootstrap_if_empty(app: &App, settings: &Settings) -> Result<Option<PathB
     let path = credentials::write_files(&settings.data_dir, &creds).map_err(|e| {
         StartupError::Bootstrap(format!(
             "cannot write {}: {e}",
-            settings.data_dir.join(credentials::INITIAL_CREDENTIALS).display()
+            settings
+                .data_dir
+                .join(credentials::INITIAL_CREDENTIALS)
+                .display()
         ))
     })?;
     tracing::info!(
@@ -148,6 +157,13 @@ impl Application {
     /// Any `StartupError`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let bind = settings.bind_addr()?;
+        // Check TLS before touching the database, so a bad file changes nothing.
+        let tls_config = match (&settings.tls.cert, &settings.tls.key) {
+            (Some(cert), Some(key)) => {
+                Some(crate::tls::server_config(cert, key).map_err(StartupError::Listen)?)
+            }
+            _ => None,
+        };
         let s = settings.clone();
         let wired = actix_web::rt::task::spawn_blocking(move || {
             let wired = wire(&s)?;
@@ -164,12 +180,6 @@ impl Application {
         let addr = listener
             .local_addr()
             .map_err(|e| StartupError::Listen(e.to_string()))?;
-        let tls_config = match (&settings.tls.cert, &settings.tls.key) {
-            (Some(cert), Some(key)) => {
-                Some(crate::tls::server_config(cert, key).map_err(StartupError::Listen)?)
-            }
-            _ => None,
-        };
         let metrics = Metrics::new();
         let app = web::Data::new(wired.app);
         let trust = web::Data::new(TrustForwarded(settings.server.trust_forwarded_for));
@@ -182,7 +192,11 @@ impl Application {
                 .wrap(from_fn(observe))
                 .configure(tessera_http::configure)
         };
-        let workers = if settings.server.workers == 0 { cores() } else { settings.server.workers };
+        let workers = if settings.server.workers == 0 {
+            cores()
+        } else {
+            settings.server.workers
+        };
         let server = HttpServer::new(factory)
             .workers(workers)
             .shutdown_timeout(settings.server.shutdown_timeout_secs);
@@ -230,12 +244,19 @@ impl Application {
     /// # Errors
     /// IO errors of the server.
     pub async fn run(self) -> std::io::Result<()> {
+        let scheme = if self.tls { "https" } else { "http" };
+        // The server starts (binds its workers, installs its signal handlers) when first polled:
+        // spawn it and let it take that first step before announcing it.
+        let running = actix_web::rt::spawn(self.server);
+        actix_web::rt::task::yield_now().await;
         tracing::info!(
             addr = %self.addr,
-            scheme = if self.tls { "https" } else { "http" },
-            docs = %format!("{}://{}/docs", if self.tls { "https" } else { "http" }, self.addr),
+            scheme,
+            docs = %format!("{scheme}://{}/docs", self.addr),
             "listening"
         );
-        self.server.await
+        running
+            .await
+            .map_err(|e| std::io::Error::other(format!("server task failed: {e}")))?
     }
 }

@@ -108,7 +108,10 @@ impl AccountRepo for Store {
         write_tx(&mut conn, |c| insert_account(c, account, audit)).map_err(Into::into)
     }
 
-    fn bootstrap(&self, record: &BootstrapRecord) -> Result<Option<BootstrappedAccount>, RepoError> {
+    fn bootstrap(
+        &self,
+        record: &BootstrapRecord,
+    ) -> Result<Option<BootstrappedAccount>, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             // Two instances starting together on one Postgres: the second waits here, then sees

@@ -98,7 +98,11 @@ impl AuditRepo for Store {
         insert(&mut conn, record).map_err(Into::into)
     }
 
-    fn list_audit(&self, account: AccountId, filter: &AuditFilter) -> Result<Vec<AuditEvent>, RepoError> {
+    fn list_audit(
+        &self,
+        account: AccountId,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEvent>, RepoError> {
         let mut conn = self.db.conn()?;
         let mut q = audit_events::table
             .filter(audit_events::account_id.eq(account.0))

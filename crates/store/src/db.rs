@@ -217,6 +217,11 @@ struct LogErrors;
 
 impl r2d2::HandleError<diesel::r2d2::Error> for LogErrors {
     fn handle_error(&self, error: diesel::r2d2::Error) {
+        let error = error
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         tracing::warn!(%error, "database connection failed");
     }
 }
@@ -250,6 +255,10 @@ impl Database {
             url: url.clone(),
             connect_timeout_secs: options.connect_timeout.as_secs().max(1),
         };
+        // One direct attempt first: a wrong URL or a server that is down fails at once, with
+        // libpq's own message, instead of after the pool's retries.
+        r2d2::ManageConnection::connect(&manager)
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to {url}: {e}")))?;
         let max_size = match backend {
             Backend::Postgres => options.max_size,
             // SQLite serialises writers; a few connections serve concurrent readers (WAL).
@@ -319,7 +328,9 @@ pub fn write_tx<T>(
     f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     match conn {
-        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {
@@ -382,7 +393,10 @@ mod tests {
 
     #[test]
     fn connect_timeout_is_added_once() {
-        assert_eq!(with_connect_timeout("postgres://h/db", 3), "postgres://h/db?connect_timeout=3");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", 3),
+            "postgres://h/db?connect_timeout=3"
+        );
         assert_eq!(
             with_connect_timeout("postgres://h/db?sslmode=disable", 3),
             "postgres://h/db?sslmode=disable&connect_timeout=3"

@@ -32,7 +32,10 @@ impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
-            Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+            Self::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _
+            ))
         )
     }
 }
@@ -67,9 +70,10 @@ impl From<StoreError> for RepoError {
             {
                 RepoError::Unavailable(info.message().to_owned())
             }
-            StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                RepoError::Conflict("value")
-            }
+            StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => RepoError::Conflict("value"),
             StoreError::Query(DieselError::BrokenTransactionManager) => {
                 RepoError::Unavailable("connection lost during a transaction".into())
             }

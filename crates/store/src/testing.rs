@@ -83,9 +83,8 @@ impl TestDatabase {
             .execute(&mut admin)
             .expect("create schema");
         let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = DatabaseUrl::Postgres(format!(
-            "{admin_url}{sep}options=-csearch_path%3D{schema}"
-        ));
+        let url =
+            DatabaseUrl::Postgres(format!("{admin_url}{sep}options=-csearch_path%3D{schema}"));
         let db = Database::open(
             &url,
             &PoolOptions {
@@ -126,8 +125,9 @@ impl Drop for TestDatabase {
             }
             Cleanup::Schema { admin_url, schema } => {
                 if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                    let _ignored = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                        .execute(&mut admin);
+                    let _ignored =
+                        diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                            .execute(&mut admin);
                 }
             }
         }

@@ -97,7 +97,11 @@ pub(crate) fn insert_user(
     Ok(id)
 }
 
-fn insert_roles(conn: &mut AnyConnection, user_id: i64, roles: &[RoleId]) -> Result<(), StoreError> {
+fn insert_roles(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    roles: &[RoleId],
+) -> Result<(), StoreError> {
     // One statement per role: a user has a handful, and diesel's multi-row insert does not cover
     // SQLite through a MultiConnection.
     for role in roles {
@@ -187,7 +191,11 @@ fn filtered<'a>(
         q = q.filter(users::login.eq(name.to_lowercase()));
     }
     if let Some(fuzzy) = &query.fuzzy_name {
-        q = q.filter(users::login.like(crate::like_pattern(&fuzzy.to_lowercase())).escape('\\'));
+        q = q.filter(
+            users::login
+                .like(crate::like_pattern(&fuzzy.to_lowercase()))
+                .escape('\\'),
+        );
     }
     q
 }
@@ -387,7 +395,12 @@ impl UserRepo for Store {
         .map_err(Into::into)
     }
 
-    fn delete_user(&self, account: AccountId, id: UserId, audit: &AuditRecord) -> Result<(), RepoError> {
+    fn delete_user(
+        &self,
+        account: AccountId,
+        id: UserId,
+        audit: &AuditRecord,
+    ) -> Result<(), RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             lock_account(c, account.0)?;

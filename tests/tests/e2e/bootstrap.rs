@@ -28,7 +28,10 @@ async fn a_restart_creates_no_second_account(app: TestApp) {
     let app = app.restart();
     assert_eq!(app.get_json("/readyz").await.0, 200);
     assert_eq!(read_credentials(&app), before, "the file is not rewritten");
-    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), modified);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        modified
+    );
     assert_eq!(app.db().store().count_accounts().unwrap(), 1);
 }
 

@@ -33,7 +33,9 @@ async fn metrics_count_requests_per_route_and_status(app: TestApp) {
         .await
         .unwrap();
     assert!(
-        text.contains(r#"tessera_http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
+        text.contains(
+            r#"tessera_http_requests_total{method="GET",route="/healthz",status="200"} 3"#
+        ),
         "{text}"
     );
     assert!(text.contains(r#"tessera_http_request_duration_seconds_bucket{method="GET",route="/healthz",status="200",le="0.5"} 3"#));
@@ -92,10 +94,14 @@ async fn postgres_outage_gives_503_and_service_resumes_without_a_restart() {
         unreachable!()
     };
     let target = std::env::var("TEST_DATABASE_URL").unwrap();
-    let host = target
-        .split_once('@')
-        .map_or("127.0.0.1:5432", |(_, h)| h.split(['/', '?']).next().unwrap());
-    let host = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
+    let host = target.split_once('@').map_or("127.0.0.1:5432", |(_, h)| {
+        h.split(['/', '?']).next().unwrap()
+    });
+    let host = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    };
     let target_addr = tokio::net::lookup_host(host).await.unwrap().next().unwrap();
     let proxy = Proxy::start(target_addr);
     let data_dir = std::env::temp_dir().join(format!("tessera-outage-{}", std::process::id()));
@@ -108,8 +114,17 @@ async fn postgres_outage_gives_503_and_service_resumes_without_a_restart() {
     let (status, body) = wait_for(&app, "/readyz", 503).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["success"], false);
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("unavailable"));
-    assert_eq!(app.get_json("/healthz").await.0, 200, "liveness does not depend on the database");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable")
+    );
+    assert_eq!(
+        app.get_json("/healthz").await.0,
+        200,
+        "liveness does not depend on the database"
+    );
 
     proxy.restore();
     let (status, body) = wait_for(&app, "/readyz", 200).await;

@@ -1,10 +1,10 @@
 use mockall::predicate::always;
 use tessera_domain::DomainError;
+use tessera_domain::Secret;
 use tessera_domain::account::Account;
 use tessera_domain::audit::ActorKind;
 use tessera_domain::ports::{BootstrappedAccount, RepoError};
 use tessera_domain::roles::ids;
-use tessera_domain::Secret;
 
 use super::*;
 use crate::AppError;
@@ -36,8 +36,14 @@ fn made() -> BootstrappedAccount {
 #[test]
 fn an_empty_database_gets_an_account_and_an_owner_with_a_generated_password() {
     let mut m = Mocks::new();
-    m.accounts.expect_has_accounts().times(1).returning(|| Ok(false));
-    m.ids.expect_password().times(1).returning(|| Secret::new("Generated-Pass-1"));
+    m.accounts
+        .expect_has_accounts()
+        .times(1)
+        .returning(|| Ok(false));
+    m.ids
+        .expect_password()
+        .times(1)
+        .returning(|| Secret::new("Generated-Pass-1"));
     m.hasher
         .expect_hash()
         .withf(|p| p.expose() == "Generated-Pass-1")
@@ -72,9 +78,16 @@ fn a_database_with_an_account_is_left_alone_without_hashing() {
 fn losing_a_bootstrap_race_creates_nothing() {
     let mut m = Mocks::new();
     m.accounts.expect_has_accounts().returning(|| Ok(false));
-    m.ids.expect_password().returning(|| Secret::new("Generated-Pass-1"));
-    m.hasher.expect_hash().returning(|_| Ok("$argon2id$hash".into()));
-    m.accounts.expect_bootstrap().with(always()).returning(|_| Ok(None));
+    m.ids
+        .expect_password()
+        .returning(|| Secret::new("Generated-Pass-1"));
+    m.hasher
+        .expect_hash()
+        .returning(|_| Ok("$argon2id$hash".into()));
+    m.accounts
+        .expect_bootstrap()
+        .with(always())
+        .returning(|_| Ok(None));
     assert!(m.app().bootstrap(&settings()).unwrap().is_none());
 }
 
@@ -91,7 +104,13 @@ fn bad_settings_are_refused_before_touching_storage() {
     );
     let mut s = settings();
     s.account_email = "nope".into();
-    assert!(matches!(app.bootstrap(&s), Err(AppError::Invalid(DomainError::Invalid { field: "email", .. }))));
+    assert!(matches!(
+        app.bootstrap(&s),
+        Err(AppError::Invalid(DomainError::Invalid {
+            field: "email",
+            ..
+        }))
+    ));
 }
 
 #[test]

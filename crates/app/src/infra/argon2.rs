@@ -183,7 +183,12 @@ impl Argon2Hasher {
             .unwrap_or_default()
     }
 
-    fn compute(&self, params: HashParams, password: &[u8], salt: &[u8]) -> Result<[u8; OUTPUT_LEN], HashError> {
+    fn compute(
+        &self,
+        params: HashParams,
+        password: &[u8],
+        salt: &[u8],
+    ) -> Result<[u8; OUTPUT_LEN], HashError> {
         let a = argon(params)?;
         let mut out = [0u8; OUTPUT_LEN];
         self.with_memory(a.params().block_count(), |memory| {
@@ -250,7 +255,10 @@ mod tests {
     fn default_parameters_are_19_mib_two_passes_one_lane() {
         let h = Argon2Hasher::new(HashParams::default(), 1);
         let hash = h.hash(&Secret::new("Correct-Horse-1")).unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         // A hash made with other parameters still verifies.
         let old = small().hash(&Secret::new("Correct-Horse-1")).unwrap();
         assert!(h.verify(&old, &Secret::new("Correct-Horse-1")).unwrap());
@@ -260,18 +268,30 @@ mod tests {
     fn matches_the_reference_implementation() {
         // RFC 9106-style check: our encoding of argon2's raw output is the PHC string that the
         // argon2 crate itself computes for the same salt and parameters.
-        let params = HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+        let params = HashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
         let salt = *b"0123456789abcdef";
         let h = small();
         let out = h.compute(params, b"password", &salt).unwrap();
         let mut expected = [0u8; OUTPUT_LEN];
         argon(params)
             .unwrap()
-            .hash_password_into_with_memory(b"password", &salt, &mut expected, vec![Block::new(); 64])
+            .hash_password_into_with_memory(
+                b"password",
+                &salt,
+                &mut expected,
+                vec![Block::new(); 64],
+            )
             .unwrap();
         assert_eq!(out, expected);
         let phc = decode(&encode(params, &salt, &out)).unwrap();
-        assert_eq!((phc.params, phc.salt.as_slice(), phc.hash.as_slice()), (params, &salt[..], &out[..]));
+        assert_eq!(
+            (phc.params, phc.salt.as_slice(), phc.hash.as_slice()),
+            (params, &salt[..], &out[..])
+        );
     }
 
     #[test]
@@ -295,6 +315,9 @@ mod tests {
             }
         });
         assert_eq!(peak.load(Ordering::SeqCst), 2);
-        assert!(h.pool.lock().free.len() <= 2, "buffers are reused, not piled up");
+        assert!(
+            h.pool.lock().free.len() <= 2,
+            "buffers are reused, not piled up"
+        );
     }
 }

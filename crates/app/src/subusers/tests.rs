@@ -1,11 +1,11 @@
 use tessera_domain::DomainError;
+use tessera_domain::Secret;
 use tessera_domain::audit::{ActorKind, RequestMeta};
 use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::policy::Reason;
 use tessera_domain::ports::{ListQuery, Page, RepoError, RoleChange, UserWithSecret};
 use tessera_domain::roles::ids;
 use tessera_domain::user::UserStatus;
-use tessera_domain::Secret;
 
 use super::*;
 use crate::AppError;
@@ -63,7 +63,12 @@ fn an_owner_creates_a_user_with_roles_and_a_hashed_password() {
         .returning(|u, _| Ok(user(5, u.login.as_str(), &u.roles)));
     let made = m
         .app()
-        .create_subuser(&owner(), &meta(), ACME, create("New.User", &[ids::SUPPORT, ids::DEVELOPER, ids::SUPPORT]))
+        .create_subuser(
+            &owner(),
+            &meta(),
+            ACME,
+            create("New.User", &[ids::SUPPORT, ids::DEVELOPER, ids::SUPPORT]),
+        )
         .unwrap();
     assert_eq!(made.id, UserId(5));
 }
@@ -75,9 +80,17 @@ fn a_developer_may_not_create_users_and_nothing_is_written() {
     m.hasher.expect_hash().times(0);
     let err = m
         .app()
-        .create_subuser(&principal(2, &[ids::DEVELOPER]), &meta(), ACME, create("someone", &[]))
+        .create_subuser(
+            &principal(2, &[ids::DEVELOPER]),
+            &meta(),
+            ACME,
+            create("someone", &[]),
+        )
         .unwrap_err();
-    assert!(matches!(&err, AppError::Forbidden(r) if matches!(r[0], Reason::NotGranted { .. })), "{err:?}");
+    assert!(
+        matches!(&err, AppError::Forbidden(r) if matches!(r[0], Reason::NotGranted { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -101,16 +114,28 @@ fn each_broken_rule_is_reported_before_anything_is_hashed_or_written() {
         (create("9lives", &[]), DomainError::LoginMustStartWithLetter),
         (create("bad login", &[]), DomainError::LoginCharacters),
         (
-            CreateSubuser { password: Some(Secret::new("weakpass")), ..create("someone", &[]) },
+            CreateSubuser {
+                password: Some(Secret::new("weakpass")),
+                ..create("someone", &[])
+            },
             DomainError::PasswordTooWeak("it needs an upper-case letter"),
         ),
         (
-            CreateSubuser { password: Some(Secret::new("Has Space1!")), ..create("someone", &[]) },
+            CreateSubuser {
+                password: Some(Secret::new("Has Space1!")),
+                ..create("someone", &[])
+            },
             DomainError::PasswordHasWhitespace,
         ),
-        (create("someone", &[RoleId(999)]), DomainError::UnknownRoleId(999)),
         (
-            CreateSubuser { email: Some("x".into()), ..create("someone", &[]) },
+            create("someone", &[RoleId(999)]),
+            DomainError::UnknownRoleId(999),
+        ),
+        (
+            CreateSubuser {
+                email: Some("x".into()),
+                ..create("someone", &[])
+            },
             DomainError::invalid("email", "must be an email address"),
         ),
     ];
@@ -119,7 +144,10 @@ fn each_broken_rule_is_reported_before_anything_is_hashed_or_written() {
         m.users.expect_count_users().times(0);
         m.hasher.expect_hash().times(0);
         m.users.expect_create_user().times(0);
-        let err = m.app().create_subuser(&owner(), &meta(), ACME, cmd).unwrap_err();
+        let err = m
+            .app()
+            .create_subuser(&owner(), &meta(), ACME, cmd)
+            .unwrap_err();
         assert_eq!(err, AppError::Invalid(expected));
     }
 }
@@ -130,7 +158,12 @@ fn an_administrator_cannot_grant_owner() {
     m.users.expect_create_user().times(0);
     let err = m
         .app()
-        .create_subuser(&principal(2, &[ids::ADMINISTRATOR]), &meta(), ACME, create("someone", &[ids::OWNER]))
+        .create_subuser(
+            &principal(2, &[ids::ADMINISTRATOR]),
+            &meta(),
+            ACME,
+            create("someone", &[ids::OWNER]),
+        )
         .unwrap_err();
     assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
 }
@@ -144,7 +177,9 @@ fn a_turnkey_administrator_grants_turnkey_roles_only() {
         .app()
         .create_subuser(&taa, &meta(), ACME, create("someone", &[ids::DEVELOPER]))
         .unwrap_err();
-    assert!(matches!(&err, AppError::Forbidden(r) if r == &vec![Reason::RoleAccessMissing { role_id: ids::DEVELOPER }]));
+    assert!(
+        matches!(&err, AppError::Forbidden(r) if r == &vec![Reason::RoleAccessMissing { role_id: ids::DEVELOPER }])
+    );
 
     let mut m = Mocks::new();
     m.users.expect_count_users().returning(|_| Ok(1));
@@ -154,7 +189,12 @@ fn a_turnkey_administrator_grants_turnkey_roles_only() {
         .times(1)
         .returning(|u, _| Ok(user(9, u.login.as_str(), &u.roles)));
     m.app()
-        .create_subuser(&taa, &meta(), ACME, create("someone", &[ids::TURNKEY_DEVELOPER]))
+        .create_subuser(
+            &taa,
+            &meta(),
+            ACME,
+            create("someone", &[ids::TURNKEY_DEVELOPER]),
+        )
         .unwrap();
 }
 
@@ -164,7 +204,10 @@ fn the_user_limit_is_enforced() {
     m.settings.max_users_per_account = 3;
     m.users.expect_count_users().returning(|_| Ok(3));
     m.users.expect_create_user().times(0);
-    let err = m.app().create_subuser(&owner(), &meta(), ACME, create("someone", &[])).unwrap_err();
+    let err = m
+        .app()
+        .create_subuser(&owner(), &meta(), ACME, create("someone", &[]))
+        .unwrap_err();
     assert_eq!(err, AppError::TooManyUsers(3));
 }
 
@@ -176,7 +219,10 @@ fn a_taken_login_is_a_conflict() {
     m.users
         .expect_create_user()
         .returning(|_, _| Err(RepoError::Conflict("login")));
-    let err = m.app().create_subuser(&owner(), &meta(), ACME, create("someone", &[])).unwrap_err();
+    let err = m
+        .app()
+        .create_subuser(&owner(), &meta(), ACME, create("someone", &[]))
+        .unwrap_err();
     assert_eq!(err, AppError::Conflict("login"));
 }
 
@@ -191,14 +237,22 @@ fn users_read_themselves_without_user_management() {
         .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
     let app = m.app();
     let dev = principal(2, &[ids::DEVELOPER]);
-    assert_eq!(app.get_subuser(&dev, ACME, UserId(2)).unwrap().id, UserId(2));
-    assert!(matches!(app.get_subuser(&dev, ACME, UserId(3)), Err(AppError::Forbidden(_))));
+    assert_eq!(
+        app.get_subuser(&dev, ACME, UserId(2)).unwrap().id,
+        UserId(2)
+    );
+    assert!(matches!(
+        app.get_subuser(&dev, ACME, UserId(3)),
+        Err(AppError::Forbidden(_))
+    ));
 }
 
 #[test]
 fn a_missing_user_is_not_found() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Err(RepoError::NotFound));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Err(RepoError::NotFound));
     assert_eq!(
         m.app().get_subuser(&owner(), ACME, UserId(77)).unwrap_err(),
         AppError::NotFound("user")
@@ -208,12 +262,23 @@ fn a_missing_user_is_not_found() {
 #[test]
 fn listing_needs_user_management_read() {
     let mut m = Mocks::new();
-    m.users
-        .expect_list_users()
-        .times(1)
-        .returning(|_, _| Ok(Page { items: vec![user(1, "admin", &[ids::OWNER])], total: 1 }));
+    m.users.expect_list_users().times(1).returning(|_, _| {
+        Ok(Page {
+            items: vec![user(1, "admin", &[ids::OWNER])],
+            total: 1,
+        })
+    });
     let app = m.app();
-    assert_eq!(app.list_subusers(&principal(3, &[ids::USER_READ]), ACME, &ListQuery::default()).unwrap().total, 1);
+    assert_eq!(
+        app.list_subusers(
+            &principal(3, &[ids::USER_READ]),
+            ACME,
+            &ListQuery::default()
+        )
+        .unwrap()
+        .total,
+        1
+    );
     assert!(matches!(
         app.list_subusers(&principal(4, &[ids::SUPPORT]), ACME, &ListQuery::default()),
         Err(AppError::Forbidden(_))
@@ -222,7 +287,9 @@ fn listing_needs_user_management_read() {
 
 // ---- update ----
 
-fn with_password(hash: &str) -> impl Fn(AccountId, &tessera_domain::user::Login) -> Result<Option<UserWithSecret>, RepoError> {
+fn with_password(
+    hash: &str,
+) -> impl Fn(AccountId, &tessera_domain::user::Login) -> Result<Option<UserWithSecret>, RepoError> {
     let hash = hash.to_owned();
     move |_, _| {
         Ok(Some(UserWithSecret {
@@ -243,11 +310,19 @@ fn new_password(old: Option<&str>) -> UpdateSubuser {
 #[test]
 fn changing_ones_own_password_needs_the_old_one() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
     m.users.expect_update_user().times(0);
     let err = m
         .app()
-        .update_subuser(&principal(2, &[ids::DEVELOPER]), &meta(), ACME, UserId(2), new_password(None))
+        .update_subuser(
+            &principal(2, &[ids::DEVELOPER]),
+            &meta(),
+            ACME,
+            UserId(2),
+            new_password(None),
+        )
         .unwrap_err();
     assert_eq!(err, AppError::OldPasswordRequired);
 }
@@ -255,22 +330,42 @@ fn changing_ones_own_password_needs_the_old_one() {
 #[test]
 fn a_wrong_old_password_is_refused() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
-    m.users.expect_find_user_by_login().returning(with_password("$old"));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
+    m.users
+        .expect_find_user_by_login()
+        .returning(with_password("$old"));
     m.hasher.expect_verify().returning(|_, _| Ok(false));
     m.users.expect_update_user().times(0);
     let err = m
         .app()
-        .update_subuser(&principal(2, &[ids::DEVELOPER]), &meta(), ACME, UserId(2), new_password(Some("Wr0ng-Old")))
+        .update_subuser(
+            &principal(2, &[ids::DEVELOPER]),
+            &meta(),
+            ACME,
+            UserId(2),
+            new_password(Some("Wr0ng-Old")),
+        )
         .unwrap_err();
-    assert!(matches!(err, AppError::Invalid(DomainError::Invalid { field: "old_password", .. })));
+    assert!(matches!(
+        err,
+        AppError::Invalid(DomainError::Invalid {
+            field: "old_password",
+            ..
+        })
+    ));
 }
 
 #[test]
 fn a_user_changes_its_own_password_without_user_management() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
-    m.users.expect_find_user_by_login().returning(with_password("$old"));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
+    m.users
+        .expect_find_user_by_login()
+        .returning(with_password("$old"));
     m.hasher
         .expect_verify()
         .withf(|h, p| h == "$old" && p.expose() == "0ld-Password")
@@ -279,12 +374,20 @@ fn a_user_changes_its_own_password_without_user_management() {
     m.users
         .expect_update_user()
         .withf(|_, id, c, a| {
-            *id == UserId(2) && c.password_hash.as_deref() == Some("$new") && a.action == "user.update"
+            *id == UserId(2)
+                && c.password_hash.as_deref() == Some("$new")
+                && a.action == "user.update"
         })
         .times(1)
         .returning(|_, _, _, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
     m.app()
-        .update_subuser(&principal(2, &[ids::DEVELOPER]), &meta(), ACME, UserId(2), new_password(Some("0ld-Password")))
+        .update_subuser(
+            &principal(2, &[ids::DEVELOPER]),
+            &meta(),
+            ACME,
+            UserId(2),
+            new_password(Some("0ld-Password")),
+        )
         .unwrap();
 }
 
@@ -292,10 +395,19 @@ fn a_user_changes_its_own_password_without_user_management() {
 fn users_cannot_change_their_own_status() {
     let mut m = Mocks::new();
     m.users.expect_update_user().times(0);
-    let cmd = UpdateSubuser { status: Some(UserStatus::Active), ..UpdateSubuser::default() };
+    let cmd = UpdateSubuser {
+        status: Some(UserStatus::Active),
+        ..UpdateSubuser::default()
+    };
     let err = m
         .app()
-        .update_subuser(&principal(2, &[ids::DEVELOPER]), &meta(), ACME, UserId(2), cmd)
+        .update_subuser(
+            &principal(2, &[ids::DEVELOPER]),
+            &meta(),
+            ACME,
+            UserId(2),
+            cmd,
+        )
         .unwrap_err();
     assert!(matches!(err, AppError::Forbidden(_)));
 }
@@ -303,7 +415,9 @@ fn users_cannot_change_their_own_status() {
 #[test]
 fn an_administrator_resets_a_developers_password_without_the_old_one() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
     m.users.expect_find_user_by_login().times(0);
     m.hasher.expect_hash().returning(|_| Ok("$new".into()));
     m.users
@@ -311,14 +425,22 @@ fn an_administrator_resets_a_developers_password_without_the_old_one() {
         .times(1)
         .returning(|_, _, _, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
     m.app()
-        .update_subuser(&principal(3, &[ids::ADMINISTRATOR]), &meta(), ACME, UserId(2), new_password(None))
+        .update_subuser(
+            &principal(3, &[ids::ADMINISTRATOR]),
+            &meta(),
+            ACME,
+            UserId(2),
+            new_password(None),
+        )
         .unwrap();
 }
 
 #[test]
 fn an_administrator_cannot_touch_an_owner() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(1, "admin", &[ids::OWNER])));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(1, "admin", &[ids::OWNER])));
     m.users.expect_update_user().times(0);
     m.users.expect_delete_user().times(0);
     let app = m.app();
@@ -327,18 +449,29 @@ fn an_administrator_cannot_touch_an_owner() {
         app.update_subuser(&admin, &meta(), ACME, UserId(1), new_password(None)),
         Err(AppError::Forbidden(_))
     ));
-    assert!(matches!(app.delete_subuser(&admin, &meta(), ACME, UserId(1)), Err(AppError::Forbidden(_))));
+    assert!(matches!(
+        app.delete_subuser(&admin, &meta(), ACME, UserId(1)),
+        Err(AppError::Forbidden(_))
+    ));
 }
 
 #[test]
 fn deactivating_the_last_owner_is_refused() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(1, "admin", &[ids::OWNER])));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(1, "admin", &[ids::OWNER])));
     m.users
         .expect_update_user()
         .returning(|_, _, _, _| Err(RepoError::LastOwner));
-    let cmd = UpdateSubuser { status: Some(UserStatus::Inactive), ..UpdateSubuser::default() };
-    let err = m.app().update_subuser(&owner(), &meta(), ACME, UserId(1), cmd).unwrap_err();
+    let cmd = UpdateSubuser {
+        status: Some(UserStatus::Inactive),
+        ..UpdateSubuser::default()
+    };
+    let err = m
+        .app()
+        .update_subuser(&owner(), &meta(), ACME, UserId(1), cmd)
+        .unwrap_err();
     assert_eq!(err, AppError::LastOwner);
 }
 
@@ -347,22 +480,32 @@ fn deactivating_the_last_owner_is_refused() {
 #[test]
 fn deleting_writes_an_audit_event_naming_the_login() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
     m.users
         .expect_delete_user()
-        .withf(|_, id, a| *id == UserId(2) && a.action == "user.delete" && a.details["login"] == "dev01")
+        .withf(|_, id, a| {
+            *id == UserId(2) && a.action == "user.delete" && a.details["login"] == "dev01"
+        })
         .times(1)
         .returning(|_, _, _| Ok(()));
-    m.app().delete_subuser(&owner(), &meta(), ACME, UserId(2)).unwrap();
+    m.app()
+        .delete_subuser(&owner(), &meta(), ACME, UserId(2))
+        .unwrap();
 }
 
 #[test]
 fn deleting_a_missing_user_is_not_found() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Err(RepoError::NotFound));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Err(RepoError::NotFound));
     m.users.expect_delete_user().times(0);
     assert_eq!(
-        m.app().delete_subuser(&owner(), &meta(), ACME, UserId(2)).unwrap_err(),
+        m.app()
+            .delete_subuser(&owner(), &meta(), ACME, UserId(2))
+            .unwrap_err(),
         AppError::NotFound("user")
     );
 }
@@ -370,17 +513,31 @@ fn deleting_a_missing_user_is_not_found() {
 #[test]
 fn role_changes_check_every_named_role() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
     m.users.expect_change_user_roles().times(0);
     let app = m.app();
     assert_eq!(
-        app.change_subuser_roles(&owner(), &meta(), ACME, UserId(2), RoleChange::Add(vec![RoleId(0)]))
-            .unwrap_err(),
+        app.change_subuser_roles(
+            &owner(),
+            &meta(),
+            ACME,
+            UserId(2),
+            RoleChange::Add(vec![RoleId(0)])
+        )
+        .unwrap_err(),
         AppError::Invalid(DomainError::UnknownRoleId(0))
     );
     let admin = principal(3, &[ids::ADMINISTRATOR]);
     assert!(matches!(
-        app.change_subuser_roles(&admin, &meta(), ACME, UserId(2), RoleChange::Add(vec![ids::OWNER])),
+        app.change_subuser_roles(
+            &admin,
+            &meta(),
+            ACME,
+            UserId(2),
+            RoleChange::Add(vec![ids::OWNER])
+        ),
         Err(AppError::Forbidden(_))
     ));
 }
@@ -388,18 +545,32 @@ fn role_changes_check_every_named_role() {
 #[test]
 fn role_changes_are_applied_with_an_audit_event() {
     let mut m = Mocks::new();
-    m.users.expect_get_user().returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
+    m.users
+        .expect_get_user()
+        .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
     m.users
         .expect_change_user_roles()
         .withf(|_, _, c, _, a| {
-            *c == RoleChange::Remove { roles: vec![ids::DEVELOPER], from_keys: true } && a.action == "user.roles.remove"
+            *c == RoleChange::Remove {
+                roles: vec![ids::DEVELOPER],
+                from_keys: true,
+            } && a.action == "user.roles.remove"
         })
         .times(1)
         .returning(|_, _, _, _, _| Ok(user(2, "dev01", &[])));
-    let change = RoleChange::Remove { roles: vec![ids::DEVELOPER], from_keys: true };
+    let change = RoleChange::Remove {
+        roles: vec![ids::DEVELOPER],
+        from_keys: true,
+    };
     let after = m
         .app()
-        .change_subuser_roles(&principal(3, &[ids::ADMINISTRATOR]), &meta(), ACME, UserId(2), change)
+        .change_subuser_roles(
+            &principal(3, &[ids::ADMINISTRATOR]),
+            &meta(),
+            ACME,
+            UserId(2),
+            change,
+        )
         .unwrap();
     assert!(after.roles.is_empty());
 }

@@ -2,7 +2,10 @@
 
 use super::capability::{Capability, Level, Permission};
 
-const _: () = assert!(Capability::ALL.len() * 2 <= 128, "PermSet holds at most 64 capabilities");
+const _: () = assert!(
+    Capability::ALL.len() * 2 <= 128,
+    "PermSet holds at most 64 capabilities"
+);
 
 /// A set of permissions. Inserting `write` inserts `read` too, so every set is closed under
 /// "write implies read" and a membership test is one mask operation.

@@ -138,7 +138,11 @@ impl PolicyIndex {
                     },
                     ScopeObjects::Only(keys) => {
                         for key in keys {
-                            index.objects.entry(key.clone()).or_default().push((n, m, rule.effect));
+                            index
+                                .objects
+                                .entry(key.clone())
+                                .or_default()
+                                .push((n, m, rule.effect));
                         }
                     }
                 }
@@ -170,7 +174,12 @@ impl PolicyIndex {
     }
 
     /// The first policy with `effect` covering `p` on `resource` (or account-wide).
-    fn find(&self, effect: Effect, p: Permission, resource: Option<&ResourceKey>) -> Option<Reason> {
+    fn find(
+        &self,
+        effect: Effect,
+        p: Permission,
+        resource: Option<&ResourceKey>,
+    ) -> Option<Reason> {
         let wide = match effect {
             Effect::Allow => &self.allow,
             Effect::Deny => &self.deny,
@@ -310,7 +319,9 @@ impl Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Role { name, permission, .. } => write!(f, "role {name} grants {permission}"),
+            Self::Role {
+                name, permission, ..
+            } => write!(f, "role {name} grants {permission}"),
             Self::Policy {
                 policy,
                 user_group,
@@ -330,7 +341,10 @@ impl fmt::Display for Reason {
                 write!(f, "Role Access does not cover role {role_id}")
             }
             Self::EnterpriseAccess { account } => {
-                write!(f, "Manage Enterprise Accounts reaches child account {account}")
+                write!(
+                    f,
+                    "Manage Enterprise Accounts reaches child account {account}"
+                )
             }
         }
     }

@@ -62,7 +62,12 @@ pub fn check_role_grant(
         return access;
     }
     let mut owner = coverage(&subject.roles, target);
-    if owner == Coverage::None && access.reasons.iter().any(|r| matches!(r, Reason::Policy { .. })) {
+    if owner == Coverage::None
+        && access
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::Policy { .. }))
+    {
         owner = Coverage::HoldingRequired;
     }
     let covered = match &subject.key_roles {
@@ -145,12 +150,26 @@ mod tests {
     fn an_administrator_grants_the_four_restcomm_roles_only() {
         let admin = subject(&[ids::ADMINISTRATOR]);
         for r in RestcommRole::ALL {
-            assert!(may_grant(&admin, Role::by_name(r.name()).unwrap().id), "{}", r.name());
+            assert!(
+                may_grant(&admin, Role::by_name(r.name()).unwrap().id),
+                "{}",
+                r.name()
+            );
         }
         assert!(!may_grant(&admin, ids::SUPPORT));
         assert!(!may_grant(&admin, ids::OWNER));
-        let d = check_role_grant(&admin, AccountId(1), &[], Role::by_id(ids::SUPPORT).unwrap());
-        assert_eq!(d.reasons, vec![Reason::RoleAccessMissing { role_id: ids::SUPPORT }]);
+        let d = check_role_grant(
+            &admin,
+            AccountId(1),
+            &[],
+            Role::by_id(ids::SUPPORT).unwrap(),
+        );
+        assert_eq!(
+            d.reasons,
+            vec![Reason::RoleAccessMissing {
+                role_id: ids::SUPPORT
+            }]
+        );
     }
 
     #[test]
@@ -169,7 +188,10 @@ mod tests {
         for r in ROLES {
             assert!(may_grant(&owner, r.id), "{}", r.name);
         }
-        assert!(!may_grant(&admin, ids::OWNER), "Owner holds Manage Enterprise Accounts");
+        assert!(
+            !may_grant(&admin, ids::OWNER),
+            "Owner holds Manage Enterprise Accounts"
+        );
         assert!(may_grant(&admin, ids::ADMIN));
         assert!(may_grant(&admin, ids::ADMINISTRATOR));
     }
@@ -185,7 +207,10 @@ mod tests {
         let mut key = subject(&[ids::OWNER]);
         key.key_roles = Some(vec![ids::ADMINISTRATOR]);
         assert!(may_grant(&key, ids::DEVELOPER));
-        assert!(!may_grant(&key, ids::SUPPORT), "the key's roles cover only Restcomm roles");
+        assert!(
+            !may_grant(&key, ids::SUPPORT),
+            "the key's roles cover only Restcomm roles"
+        );
         key.key_roles = Some(vec![ids::DEVELOPER]);
         assert!(!may_grant(&key, ids::DEVELOPER));
     }
@@ -193,7 +218,15 @@ mod tests {
     #[test]
     fn holding_is_checked_per_permission() {
         let admin = subject(&[ids::ADMINISTRATOR]);
-        assert!(check_holds(&admin, AccountId(1), &[], Role::by_id(ids::DEVELOPER).unwrap()).allowed);
+        assert!(
+            check_holds(
+                &admin,
+                AccountId(1),
+                &[],
+                Role::by_id(ids::DEVELOPER).unwrap()
+            )
+            .allowed
+        );
         let d = check_holds(&admin, AccountId(1), &[], Role::by_id(ids::OWNER).unwrap());
         assert!(!d.allowed);
         assert!(matches!(d.reasons[0], Reason::NotGranted { .. }));

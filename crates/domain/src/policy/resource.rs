@@ -95,7 +95,10 @@ impl ResourceKey {
                     .map(|id| (*t, id))
             })
             .ok_or_else(bad)?;
-        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if id.is_empty()
+            || id.len() > 64
+            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(bad());
         }
         Ok(Self::new(ty, id))
@@ -104,7 +107,12 @@ impl ResourceKey {
 
 impl fmt::Display for ResourceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{KEY_PREFIX}.{}.{}", self.resource_type.as_str(), self.id)
+        write!(
+            f,
+            "{KEY_PREFIX}.{}.{}",
+            self.resource_type.as_str(),
+            self.id
+        )
     }
 }
 
@@ -158,7 +166,10 @@ impl Scope {
     pub fn from_keys(scope_key: &str, objects: &[String]) -> Result<Self, DomainError> {
         let account = Self::parse_account_key(scope_key)?;
         if objects.is_empty() {
-            return Err(DomainError::invalid("scope.objects", "must name at least one object or '*'"));
+            return Err(DomainError::invalid(
+                "scope.objects",
+                "must name at least one object or '*'",
+            ));
         }
         if objects.iter().any(|o| o == "*") {
             return Ok(Self {
@@ -195,7 +206,10 @@ mod tests {
         let k = ResourceKey::new(ResourceType::User, 42);
         assert_eq!(k.to_string(), "com.tessera.api.account.user.42");
         assert_eq!(ResourceKey::parse(&k.to_string()).unwrap(), k);
-        let sk = ResourceKey::parse("com.tessera.api.account.service_key.0b5d2c7e-1f7a-4c5e-9d42-6a3b2f1e0c9d").unwrap();
+        let sk = ResourceKey::parse(
+            "com.tessera.api.account.service_key.0b5d2c7e-1f7a-4c5e-9d42-6a3b2f1e0c9d",
+        )
+        .unwrap();
         assert_eq!(sk.resource_type, ResourceType::ServiceKey);
         assert!(ResourceKey::parse("com.tessera.api.account.zone.1").is_err());
         assert!(ResourceKey::parse("com.tessera.api.account.user.").is_err());
@@ -210,6 +224,9 @@ mod tests {
         assert_eq!(s.object_keys(), vec!["*"]);
         assert!(Scope::from_keys("com.tessera.api.account.x", &["*".into()]).is_err());
         assert!(Scope::from_keys("com.tessera.api.account.7", &[]).is_err());
-        assert_eq!(Scope::account_key(AccountId(7)), "com.tessera.api.account.7");
+        assert_eq!(
+            Scope::account_key(AccountId(7)),
+            "com.tessera.api.account.7"
+        );
     }
 }

@@ -52,15 +52,19 @@ pub trait AccountRepo: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` when `parent_id` names no account.
-    fn create_account(&self, account: &NewAccount, audit: &AuditRecord)
-    -> Result<BootstrappedAccount, RepoError>;
+    fn create_account(
+        &self,
+        account: &NewAccount,
+        audit: &AuditRecord,
+    ) -> Result<BootstrappedAccount, RepoError>;
 
     /// Like [`AccountRepo::create`], but only when no account exists yet; `Ok(None)` otherwise.
     /// Safe against several instances starting at once on one database.
     ///
     /// # Errors
     /// Storage errors only.
-    fn bootstrap(&self, record: &BootstrapRecord) -> Result<Option<BootstrappedAccount>, RepoError>;
+    fn bootstrap(&self, record: &BootstrapRecord)
+    -> Result<Option<BootstrappedAccount>, RepoError>;
 
     /// Whether any account exists (a cheap check before bootstrapping).
     ///

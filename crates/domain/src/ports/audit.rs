@@ -36,5 +36,9 @@ pub trait AuditRepo: Send + Sync {
     ///
     /// # Errors
     /// Storage errors only.
-    fn list_audit(&self, account: AccountId, filter: &AuditFilter) -> Result<Vec<AuditEvent>, RepoError>;
+    fn list_audit(
+        &self,
+        account: AccountId,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEvent>, RepoError>;
 }

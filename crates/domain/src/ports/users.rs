@@ -144,5 +144,10 @@ pub trait UserRepo: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` as for [`UserRepo::get`]; `LastOwner` when the user is the last active owner.
-    fn delete_user(&self, account: AccountId, id: UserId, audit: &AuditRecord) -> Result<(), RepoError>;
+    fn delete_user(
+        &self,
+        account: AccountId,
+        id: UserId,
+        audit: &AuditRecord,
+    ) -> Result<(), RepoError>;
 }

@@ -1,5 +1,7 @@
 use tessera_domain::ids::AccountId;
-use tessera_domain::ports::{AccountRepo, AuditFilter, AuditRepo, BootstrapRecord, RepoError, UserRepo};
+use tessera_domain::ports::{
+    AccountRepo, AuditFilter, AuditRepo, BootstrapRecord, RepoError, UserRepo,
+};
 use tessera_domain::roles::ids;
 use tessera_store::backend_tests;
 use tessera_store::testing::TestDatabase;
@@ -12,25 +14,38 @@ fn bootstrap_creates_the_account_and_its_owner_once(db: &TestDatabase) {
         account: new_account("acme"),
         audit: audit("account.bootstrap"),
     };
-    let made = store.bootstrap(&record).unwrap().expect("first bootstrap creates");
+    let made = store
+        .bootstrap(&record)
+        .unwrap()
+        .expect("first bootstrap creates");
     assert_eq!(made.account.name, "acme");
     assert!(made.account.active);
     assert_eq!(made.owner.login.as_str(), "admin");
     assert_eq!(made.owner.roles, vec![ids::OWNER, ids::ADMINISTRATOR]);
-    assert!(store.bootstrap(&record).unwrap().is_none(), "second bootstrap creates nothing");
+    assert!(
+        store.bootstrap(&record).unwrap().is_none(),
+        "second bootstrap creates nothing"
+    );
     assert_eq!(store.count_users(made.account.id).unwrap(), 1);
-    assert!(matches!(store.get_account(AccountId(made.account.id.0 + 1)), Err(RepoError::NotFound)));
-    let events = store.list_audit(
-        made.account.id,
-        &AuditFilter {
-            limit: 10,
-            ..AuditFilter::default()
-        },
-    )
-    .unwrap();
+    assert!(matches!(
+        store.get_account(AccountId(made.account.id.0 + 1)),
+        Err(RepoError::NotFound)
+    ));
+    let events = store
+        .list_audit(
+            made.account.id,
+            &AuditFilter {
+                limit: 10,
+                ..AuditFilter::default()
+            },
+        )
+        .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].record.action, "account.bootstrap");
-    assert_eq!(events[0].record.target.as_deref(), Some(&*format!("account:{}", made.account.id)));
+    assert_eq!(
+        events[0].record.target.as_deref(),
+        Some(&*format!("account:{}", made.account.id))
+    );
 }
 
 fn concurrent_bootstraps_create_one_account(db: &TestDatabase) {
@@ -56,10 +71,14 @@ fn concurrent_bootstraps_create_one_account(db: &TestDatabase) {
 
 fn a_child_account_needs_an_existing_parent(db: &TestDatabase) {
     let store = db.store();
-    let parent = store.create_account(&new_account("parent"), &audit("account.create")).unwrap();
+    let parent = store
+        .create_account(&new_account("parent"), &audit("account.create"))
+        .unwrap();
     let mut child = new_account("child");
     child.parent_id = Some(parent.account.id);
-    let made = store.create_account(&child, &audit("account.create")).unwrap();
+    let made = store
+        .create_account(&child, &audit("account.create"))
+        .unwrap();
     assert_eq!(made.account.parent_id, Some(parent.account.id));
     child.parent_id = Some(AccountId(999_999));
     assert_eq!(

@@ -12,16 +12,33 @@ fn events_list_newest_first_with_filters_and_a_keyset_cursor(db: &TestDatabase) 
     let acme = account(&store, "acme").account.id;
     let other = account(&store, "other").account.id;
     for i in 0..5 {
-        let mut r = audit_in(acme, if i % 2 == 0 { "user.create" } else { "auth.failure" });
+        let mut r = audit_in(
+            acme,
+            if i % 2 == 0 {
+                "user.create"
+            } else {
+                "auth.failure"
+            },
+        );
         r.actor.id = format!("actor{}", i % 2);
         r.at = at(100 + i);
-        r.outcome = if i % 2 == 0 { Outcome::Success } else { Outcome::Failure };
+        r.outcome = if i % 2 == 0 {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
         store.append_audit(&r).unwrap();
     }
     store.append_audit(&audit_in(other, "user.create")).unwrap();
 
     let all = store
-        .list_audit(acme, &AuditFilter { limit: 100, ..AuditFilter::default() })
+        .list_audit(
+            acme,
+            &AuditFilter {
+                limit: 100,
+                ..AuditFilter::default()
+            },
+        )
         .unwrap();
     // 5 appended + the account's creation.
     assert_eq!(all.len(), 6);
@@ -39,7 +56,11 @@ fn events_list_newest_first_with_filters_and_a_keyset_cursor(db: &TestDatabase) 
         )
         .unwrap();
     assert_eq!(failures.len(), 2);
-    assert!(failures.iter().all(|e| e.record.outcome == Outcome::Failure));
+    assert!(
+        failures
+            .iter()
+            .all(|e| e.record.outcome == Outcome::Failure)
+    );
 
     let by_actor = store
         .list_audit(
@@ -57,7 +78,13 @@ fn events_list_newest_first_with_filters_and_a_keyset_cursor(db: &TestDatabase) 
     assert_eq!(by_actor[0].record.at, at(102));
 
     let first = store
-        .list_audit(acme, &AuditFilter { limit: 2, ..AuditFilter::default() })
+        .list_audit(
+            acme,
+            &AuditFilter {
+                limit: 2,
+                ..AuditFilter::default()
+            },
+        )
         .unwrap();
     let next = store
         .list_audit(
@@ -83,7 +110,11 @@ fn audit_events_cannot_be_changed_or_deleted(db: &TestDatabase) {
             .execute(&mut *conn)
             .is_err()
     );
-    assert!(diesel::delete(audit_events::table).execute(&mut *conn).is_err());
+    assert!(
+        diesel::delete(audit_events::table)
+            .execute(&mut *conn)
+            .is_err()
+    );
     let count: i64 = audit_events::table.count().get_result(&mut *conn).unwrap();
     assert_eq!(count, 1);
 }

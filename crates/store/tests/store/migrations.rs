@@ -56,19 +56,20 @@ fn migrations_create_every_table_and_run_down_and_up_again(db: &TestDatabase) {
         let mut conn = db.db.conn().unwrap();
         match &mut *conn {
             AnyConnection::Postgresql(c) => {
-                c.revert_all_migrations(PG)
-                    .unwrap();
+                c.revert_all_migrations(PG).unwrap();
             }
             AnyConnection::Sqlite(c) => {
-                c.revert_all_migrations(SQLITE)
-                    .unwrap();
+                c.revert_all_migrations(SQLITE).unwrap();
             }
         }
     }
     assert!(tables(db).is_empty(), "down.sql leaves {:?}", tables(db));
     assert_eq!(db.db.migrate().unwrap().len(), 1);
     assert_eq!(tables(db), TABLES);
-    assert!(db.db.migrate().unwrap().is_empty(), "a second run applies nothing");
+    assert!(
+        db.db.migrate().unwrap().is_empty(),
+        "a second run applies nothing"
+    );
 }
 
 fn every_schema_column_exists(db: &TestDatabase) {

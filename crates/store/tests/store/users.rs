@@ -13,7 +13,13 @@ use crate::fixtures::{account, at, audit_in, new_user};
 
 fn audit_count(store: &tessera_store::Store, account: AccountId) -> usize {
     store
-        .list_audit(account, &AuditFilter { limit: 1000, ..AuditFilter::default() })
+        .list_audit(
+            account,
+            &AuditFilter {
+                limit: 1000,
+                ..AuditFilter::default()
+            },
+        )
         .unwrap()
         .len()
 }
@@ -22,7 +28,10 @@ fn created_users_read_back_with_their_roles(db: &TestDatabase) {
     let store = db.store();
     let acme = account(&store, "acme").account.id;
     let made = store
-        .create_user(&new_user(acme, "Alice.W", &[ids::DEVELOPER, ids::SUPPORT]), &audit_in(acme, "user.create"))
+        .create_user(
+            &new_user(acme, "Alice.W", &[ids::DEVELOPER, ids::SUPPORT]),
+            &audit_in(acme, "user.create"),
+        )
         .unwrap();
     assert_eq!(made.login.as_str(), "alice.w");
     assert_eq!(made.roles, vec![ids::DEVELOPER, ids::SUPPORT]);
@@ -34,11 +43,26 @@ fn created_users_read_back_with_their_roles(db: &TestDatabase) {
         .unwrap();
     assert_eq!(found.user, made);
     assert_eq!(found.password_hash.as_deref(), Some("$argon2id$fake"));
-    assert!(store.find_user_by_login(acme, &Login::parse("nobody").unwrap()).unwrap().is_none());
+    assert!(
+        store
+            .find_user_by_login(acme, &Login::parse("nobody").unwrap())
+            .unwrap()
+            .is_none()
+    );
     let events = store
-        .list_audit(acme, &AuditFilter { action: Some("user.create".into()), limit: 10, ..AuditFilter::default() })
+        .list_audit(
+            acme,
+            &AuditFilter {
+                action: Some("user.create".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            },
+        )
         .unwrap();
-    assert_eq!(events[0].record.target.as_deref(), Some(&*format!("user:{}", made.id)));
+    assert_eq!(
+        events[0].record.target.as_deref(),
+        Some(&*format!("user:{}", made.id))
+    );
 }
 
 fn another_accounts_user_is_not_found(db: &TestDatabase) {
@@ -46,7 +70,10 @@ fn another_accounts_user_is_not_found(db: &TestDatabase) {
     let acme = account(&store, "acme").account.id;
     let other = account(&store, "other");
     let theirs = other.owner.id;
-    assert_eq!(UserRepo::get_user(&store, acme, theirs), Err(RepoError::NotFound));
+    assert_eq!(
+        UserRepo::get_user(&store, acme, theirs),
+        Err(RepoError::NotFound)
+    );
     let before = audit_count(&store, acme);
     let changes = UserChanges {
         description: Some(Some("hijacked".into())),
@@ -62,26 +89,52 @@ fn another_accounts_user_is_not_found(db: &TestDatabase) {
         Err(RepoError::NotFound)
     );
     assert_eq!(
-        store.change_user_roles(acme, theirs, &RoleChange::Add(vec![ids::SUPPORT]), at(5), &audit_in(acme, "x")),
+        store.change_user_roles(
+            acme,
+            theirs,
+            &RoleChange::Add(vec![ids::SUPPORT]),
+            at(5),
+            &audit_in(acme, "x")
+        ),
         Err(RepoError::NotFound)
     );
-    assert_eq!(UserRepo::get_user(&store, other.account.id, theirs).unwrap(), other.owner);
-    assert_eq!(audit_count(&store, acme), before, "failed changes write no audit event");
+    assert_eq!(
+        UserRepo::get_user(&store, other.account.id, theirs).unwrap(),
+        other.owner
+    );
+    assert_eq!(
+        audit_count(&store, acme),
+        before,
+        "failed changes write no audit event"
+    );
 }
 
 fn a_login_is_unique_per_account_only(db: &TestDatabase) {
     let store = db.store();
     let acme = account(&store, "acme").account.id;
     let other = account(&store, "other").account.id;
-    store.create_user(&new_user(acme, "bobby", &[]), &audit_in(acme, "user.create")).unwrap();
+    store
+        .create_user(
+            &new_user(acme, "bobby", &[]),
+            &audit_in(acme, "user.create"),
+        )
+        .unwrap();
     let before = audit_count(&store, acme);
     assert_eq!(
-        store.create_user(&new_user(acme, "BOBBY", &[ids::SUPPORT]), &audit_in(acme, "user.create")),
+        store.create_user(
+            &new_user(acme, "BOBBY", &[ids::SUPPORT]),
+            &audit_in(acme, "user.create")
+        ),
         Err(RepoError::Conflict("login"))
     );
     assert_eq!(audit_count(&store, acme), before);
     assert_eq!(store.count_users(acme).unwrap(), 2);
-    store.create_user(&new_user(other, "bobby", &[]), &audit_in(other, "user.create")).unwrap();
+    store
+        .create_user(
+            &new_user(other, "bobby", &[]),
+            &audit_in(other, "user.create"),
+        )
+        .unwrap();
 }
 
 fn concurrent_inserts_of_one_login_give_one_row_and_one_conflict(db: &TestDatabase) {
@@ -95,16 +148,32 @@ fn concurrent_inserts_of_one_login_give_one_row_and_one_conflict(db: &TestDataba
                 let barrier = &barrier;
                 s.spawn(move || {
                     barrier.wait();
-                    store.create_user(&new_user(acme, "racer", &[ids::SUPPORT]), &audit_in(acme, "user.create"))
+                    store.create_user(
+                        &new_user(acme, "racer", &[ids::SUPPORT]),
+                        &audit_in(acme, "user.create"),
+                    )
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-    assert!(results.contains(&Err(RepoError::Conflict("login"))), "{results:?}");
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results.contains(&Err(RepoError::Conflict("login"))),
+        "{results:?}"
+    );
     let page = store
-        .list_users(acme, &ListQuery { name: Some("racer".into()), ..ListQuery::default() })
+        .list_users(
+            acme,
+            &ListQuery {
+                name: Some("racer".into()),
+                ..ListQuery::default()
+            },
+        )
         .unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.items[0].roles, vec![ids::SUPPORT]);
@@ -113,7 +182,12 @@ fn concurrent_inserts_of_one_login_give_one_row_and_one_conflict(db: &TestDataba
 fn updates_change_only_what_they_name(db: &TestDatabase) {
     let store = db.store();
     let acme = account(&store, "acme").account.id;
-    let u = store.create_user(&new_user(acme, "carol", &[]), &audit_in(acme, "user.create")).unwrap();
+    let u = store
+        .create_user(
+            &new_user(acme, "carol", &[]),
+            &audit_in(acme, "user.create"),
+        )
+        .unwrap();
     let changed = store
         .update_user(
             acme,
@@ -135,7 +209,11 @@ fn updates_change_only_what_they_name(db: &TestDatabase) {
     assert_eq!(changed.phone_number, u.phone_number);
     assert_eq!(changed.updated_at, at(9));
     assert_eq!(changed.created_at, u.created_at);
-    let hash = store.find_user_by_login(acme, &u.login).unwrap().unwrap().password_hash;
+    let hash = store
+        .find_user_by_login(acme, &u.login)
+        .unwrap()
+        .unwrap()
+        .password_hash;
     assert_eq!(hash.as_deref(), Some("$argon2id$new"));
 }
 
@@ -144,7 +222,10 @@ fn the_last_active_owner_cannot_be_removed_deactivated_or_demoted(db: &TestDatab
     let made = account(&store, "acme");
     let (acme, owner) = (made.account.id, made.owner.id);
     let before = audit_count(&store, acme);
-    assert_eq!(store.delete_user(acme, owner, &audit_in(acme, "user.delete")), Err(RepoError::LastOwner));
+    assert_eq!(
+        store.delete_user(acme, owner, &audit_in(acme, "user.delete")),
+        Err(RepoError::LastOwner)
+    );
     let deactivate = UserChanges {
         status: Some(UserStatus::Inactive),
         updated_at: at(3),
@@ -154,44 +235,85 @@ fn the_last_active_owner_cannot_be_removed_deactivated_or_demoted(db: &TestDatab
         store.update_user(acme, owner, &deactivate, &audit_in(acme, "user.update")),
         Err(RepoError::LastOwner)
     );
-    let demote = RoleChange::Remove { roles: vec![ids::OWNER], from_keys: false };
+    let demote = RoleChange::Remove {
+        roles: vec![ids::OWNER],
+        from_keys: false,
+    };
     assert_eq!(
         store.change_user_roles(acme, owner, &demote, at(3), &audit_in(acme, "user.roles")),
         Err(RepoError::LastOwner)
     );
     assert_eq!(
-        store.change_user_roles(acme, owner, &RoleChange::Replace(vec![ids::ADMIN]), at(3), &audit_in(acme, "user.roles")),
+        store.change_user_roles(
+            acme,
+            owner,
+            &RoleChange::Replace(vec![ids::ADMIN]),
+            at(3),
+            &audit_in(acme, "user.roles")
+        ),
         Err(RepoError::LastOwner)
     );
-    assert_eq!(UserRepo::get_user(&store, acme, owner).unwrap(), made.owner, "nothing changed");
+    assert_eq!(
+        UserRepo::get_user(&store, acme, owner).unwrap(),
+        made.owner,
+        "nothing changed"
+    );
     assert_eq!(audit_count(&store, acme), before);
 
     // With a second active owner, the first may go.
     let second = store
-        .create_user(&new_user(acme, "second", &[ids::OWNER]), &audit_in(acme, "user.create"))
+        .create_user(
+            &new_user(acme, "second", &[ids::OWNER]),
+            &audit_in(acme, "user.create"),
+        )
         .unwrap();
-    store.change_user_roles(acme, owner, &demote, at(4), &audit_in(acme, "user.roles")).unwrap();
+    store
+        .change_user_roles(acme, owner, &demote, at(4), &audit_in(acme, "user.roles"))
+        .unwrap();
     assert_eq!(
         store.update_user(acme, second.id, &deactivate, &audit_in(acme, "user.update")),
         Err(RepoError::LastOwner)
     );
-    store.delete_user(acme, owner, &audit_in(acme, "user.delete")).unwrap();
-    assert_eq!(UserRepo::get_user(&store, acme, owner), Err(RepoError::NotFound));
+    store
+        .delete_user(acme, owner, &audit_in(acme, "user.delete"))
+        .unwrap();
+    assert_eq!(
+        UserRepo::get_user(&store, acme, owner),
+        Err(RepoError::NotFound)
+    );
 }
 
 fn role_changes_add_remove_and_replace(db: &TestDatabase) {
     let store = db.store();
     let acme = account(&store, "acme").account.id;
-    let u = store.create_user(&new_user(acme, "dave1", &[ids::SUPPORT]), &audit_in(acme, "user.create")).unwrap();
+    let u = store
+        .create_user(
+            &new_user(acme, "dave1", &[ids::SUPPORT]),
+            &audit_in(acme, "user.create"),
+        )
+        .unwrap();
     let add = RoleChange::Add(vec![ids::SUPPORT, ids::DEVELOPER]);
-    let after_add = store.change_user_roles(acme, u.id, &add, at(2), &audit_in(acme, "r")).unwrap();
-    assert_eq!(after_add.roles, vec![ids::DEVELOPER, ids::SUPPORT], "adding a held role is a no-op");
+    let after_add = store
+        .change_user_roles(acme, u.id, &add, at(2), &audit_in(acme, "r"))
+        .unwrap();
+    assert_eq!(
+        after_add.roles,
+        vec![ids::DEVELOPER, ids::SUPPORT],
+        "adding a held role is a no-op"
+    );
     assert_eq!(after_add.updated_at, at(2));
-    let remove = RoleChange::Remove { roles: vec![ids::SUPPORT, ids::OWNER], from_keys: false };
-    let after_remove = store.change_user_roles(acme, u.id, &remove, at(3), &audit_in(acme, "r")).unwrap();
+    let remove = RoleChange::Remove {
+        roles: vec![ids::SUPPORT, ids::OWNER],
+        from_keys: false,
+    };
+    let after_remove = store
+        .change_user_roles(acme, u.id, &remove, at(3), &audit_in(acme, "r"))
+        .unwrap();
     assert_eq!(after_remove.roles, vec![ids::DEVELOPER]);
     let replace = RoleChange::Replace(vec![ids::USER_READ, ids::CALL_HISTORY]);
-    let after_replace = store.change_user_roles(acme, u.id, &replace, at(4), &audit_in(acme, "r")).unwrap();
+    let after_replace = store
+        .change_user_roles(acme, u.id, &replace, at(4), &audit_in(acme, "r"))
+        .unwrap();
     assert_eq!(after_replace.roles, vec![ids::CALL_HISTORY, ids::USER_READ]);
 }
 
@@ -201,38 +323,114 @@ fn listing_pages_by_offset_or_cursor_with_filters(db: &TestDatabase) {
     let other = account(&store, "other").account.id;
     for i in 0..7 {
         store
-            .create_user(&new_user(acme, &format!("user{i}"), &[ids::SUPPORT]), &audit_in(acme, "c"))
+            .create_user(
+                &new_user(acme, &format!("user{i}"), &[ids::SUPPORT]),
+                &audit_in(acme, "c"),
+            )
             .unwrap();
     }
-    store.create_user(&new_user(other, "user9", &[]), &audit_in(other, "c")).unwrap();
+    store
+        .create_user(&new_user(other, "user9", &[]), &audit_in(other, "c"))
+        .unwrap();
 
-    let first = store.list_users(acme, &ListQuery { limit: 3, ..ListQuery::default() }).unwrap();
+    let first = store
+        .list_users(
+            acme,
+            &ListQuery {
+                limit: 3,
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
     assert_eq!(first.total, 8, "7 users and the owner");
     assert_eq!(first.items.len(), 3);
     assert_eq!(first.items[0].login.as_str(), "admin");
-    assert!(first.items.iter().skip(1).all(|u| u.roles == vec![ids::SUPPORT]));
+    assert!(
+        first
+            .items
+            .iter()
+            .skip(1)
+            .all(|u| u.roles == vec![ids::SUPPORT])
+    );
 
-    let by_offset = store.list_users(acme, &ListQuery { limit: 3, offset: 3, ..ListQuery::default() }).unwrap();
+    let by_offset = store
+        .list_users(
+            acme,
+            &ListQuery {
+                limit: 3,
+                offset: 3,
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
     let by_cursor = store
-        .list_users(acme, &ListQuery { limit: 3, after: Some(first.items[2].id.0), ..ListQuery::default() })
+        .list_users(
+            acme,
+            &ListQuery {
+                limit: 3,
+                after: Some(first.items[2].id.0),
+                ..ListQuery::default()
+            },
+        )
         .unwrap();
     assert_eq!(by_offset.items, by_cursor.items);
 
-    let desc = store.list_users(acme, &ListQuery { limit: 2, descending: true, ..ListQuery::default() }).unwrap();
+    let desc = store
+        .list_users(
+            acme,
+            &ListQuery {
+                limit: 2,
+                descending: true,
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
     assert_eq!(desc.items[0].login.as_str(), "user6");
     let desc_next = store
         .list_users(
             acme,
-            &ListQuery { limit: 2, descending: true, after: Some(desc.items[1].id.0), ..ListQuery::default() },
+            &ListQuery {
+                limit: 2,
+                descending: true,
+                after: Some(desc.items[1].id.0),
+                ..ListQuery::default()
+            },
         )
         .unwrap();
     assert_eq!(desc_next.items[0].login.as_str(), "user4");
 
-    let fuzzy = store.list_users(acme, &ListQuery { fuzzy_name: Some("SER".into()), ..ListQuery::default() }).unwrap();
+    let fuzzy = store
+        .list_users(
+            acme,
+            &ListQuery {
+                fuzzy_name: Some("SER".into()),
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
     assert_eq!(fuzzy.total, 7);
-    let wildcard = store.list_users(acme, &ListQuery { fuzzy_name: Some("%".into()), ..ListQuery::default() }).unwrap();
-    assert_eq!(wildcard.total, 0, "LIKE wildcards in the filter are literal");
-    let exact = store.list_users(acme, &ListQuery { name: Some("user3".into()), ..ListQuery::default() }).unwrap();
+    let wildcard = store
+        .list_users(
+            acme,
+            &ListQuery {
+                fuzzy_name: Some("%".into()),
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        wildcard.total, 0,
+        "LIKE wildcards in the filter are literal"
+    );
+    let exact = store
+        .list_users(
+            acme,
+            &ListQuery {
+                name: Some("user3".into()),
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
     assert_eq!(exact.items.len(), 1);
     assert_eq!(exact.items[0].login.as_str(), "user3");
 }

@@ -89,7 +89,12 @@ fn a_developer_is_refused_user_management() {
     let s = subject(&[ids::DEVELOPER], &[]);
     let d = ask(&s, UM_READ, None);
     assert!(!d.allowed);
-    assert_eq!(d.reasons, vec![Reason::NotGranted { permission: UM_READ }]);
+    assert_eq!(
+        d.reasons,
+        vec![Reason::NotGranted {
+            permission: UM_READ
+        }]
+    );
     assert!(ask(&s, Permission::write(Capability::ApiCredentials), None).allowed);
 }
 
@@ -105,19 +110,39 @@ fn owners_hold_every_capability() {
 fn object_policies_grant_only_inside_their_scope() {
     let s = subject(
         &[],
-        &[rule(1, Effect::Allow, &[UM_READ], vec![only(ACME, &[user(42)])])],
+        &[rule(
+            1,
+            Effect::Allow,
+            &[UM_READ],
+            vec![only(ACME, &[user(42)])],
+        )],
     );
     let d = ask(&s, UM_READ, Some(&user(42)));
     assert!(d.allowed);
-    assert!(matches!(d.reasons[0], Reason::Policy { effect: Effect::Allow, .. }));
+    assert!(matches!(
+        d.reasons[0],
+        Reason::Policy {
+            effect: Effect::Allow,
+            ..
+        }
+    ));
     assert!(!ask(&s, UM_READ, Some(&user(43))).allowed);
-    assert!(!ask(&s, UM_READ, None).allowed, "a list needs an account-wide grant");
-    assert!(!ask(&s, UM_WRITE, Some(&user(42))).allowed, "read does not imply write");
+    assert!(
+        !ask(&s, UM_READ, None).allowed,
+        "a list needs an account-wide grant"
+    );
+    assert!(
+        !ask(&s, UM_WRITE, Some(&user(42))).allowed,
+        "read does not imply write"
+    );
 }
 
 #[test]
 fn account_wide_policies_grant_everywhere_in_the_account_and_write_implies_read() {
-    let s = subject(&[], &[rule(1, Effect::Allow, &[UM_WRITE], vec![everything(ACME)])]);
+    let s = subject(
+        &[],
+        &[rule(1, Effect::Allow, &[UM_WRITE], vec![everything(ACME)])],
+    );
     assert!(ask(&s, UM_WRITE, None).allowed);
     assert!(ask(&s, UM_READ, Some(&user(5))).allowed);
 }
@@ -146,16 +171,27 @@ fn a_deny_policy_beats_a_role_grant_and_is_named() {
 fn denying_read_denies_write_too() {
     let s = subject(
         &[ids::OWNER],
-        &[rule(1, Effect::Deny, &[UM_READ], vec![only(ACME, &[user(3)])])],
+        &[rule(
+            1,
+            Effect::Deny,
+            &[UM_READ],
+            vec![only(ACME, &[user(3)])],
+        )],
     );
     assert!(!ask(&s, UM_WRITE, Some(&user(3))).allowed);
     assert!(!ask(&s, UM_READ, Some(&user(3))).allowed);
-    assert!(ask(&s, UM_WRITE, Some(&user(4))).allowed, "other objects are untouched");
+    assert!(
+        ask(&s, UM_WRITE, Some(&user(4))).allowed,
+        "other objects are untouched"
+    );
 }
 
 #[test]
 fn scopes_of_other_accounts_are_ignored() {
-    let s = subject(&[], &[rule(1, Effect::Allow, &[UM_WRITE], vec![everything(OTHER)])]);
+    let s = subject(
+        &[],
+        &[rule(1, Effect::Allow, &[UM_WRITE], vec![everything(OTHER)])],
+    );
     assert!(!ask(&s, UM_WRITE, None).allowed);
 }
 
@@ -170,10 +206,20 @@ fn a_key_gets_the_intersection_of_its_roles_and_its_owners() {
     let mut s = subject(&[ids::OWNER], &[]);
     s.key_roles = Some(vec![ids::DEVELOPER]);
     let d = ask(&s, UM_READ, None);
-    assert_eq!(d.reasons, vec![Reason::KeyRolesMissing { permission: UM_READ }]);
+    assert_eq!(
+        d.reasons,
+        vec![Reason::KeyRolesMissing {
+            permission: UM_READ
+        }]
+    );
     let d = ask(&s, Permission::write(Capability::Applications), None);
     assert!(d.allowed);
-    assert_eq!(d.reasons.len(), 2, "owner's grant and the key's: {:?}", d.reasons);
+    assert_eq!(
+        d.reasons.len(),
+        2,
+        "owner's grant and the key's: {:?}",
+        d.reasons
+    );
 }
 
 #[test]
@@ -226,16 +272,27 @@ fn enterprise_access_reaches_child_accounts_through_roles() {
     let ent = Permission::write(Capability::EnterpriseAccounts);
     let via_policy = subject(
         &[ids::SUPPORT],
-        &[rule(1, Effect::Allow, &[ent, UM_WRITE], vec![everything(ACME)])],
+        &[rule(
+            1,
+            Effect::Allow,
+            &[ent, UM_WRITE],
+            vec![everything(ACME)],
+        )],
     );
     assert!(!ask_child(&via_policy, UM_WRITE).allowed);
     assert!(ask_child(&via_policy, Permission::read(Capability::Usage)).allowed);
     // Denying enterprise write at home stops changes in the children; denying read hides them.
-    let no_write = subject(&[ids::OWNER], &[rule(2, Effect::Deny, &[ent], vec![everything(ACME)])]);
+    let no_write = subject(
+        &[ids::OWNER],
+        &[rule(2, Effect::Deny, &[ent], vec![everything(ACME)])],
+    );
     assert!(ask_child(&no_write, UM_WRITE).is_invisible());
     assert!(ask_child(&no_write, UM_READ).allowed);
     let ent_read = Permission::read(Capability::EnterpriseAccounts);
-    let hidden = subject(&[ids::OWNER], &[rule(3, Effect::Deny, &[ent_read], vec![everything(ACME)])]);
+    let hidden = subject(
+        &[ids::OWNER],
+        &[rule(3, Effect::Deny, &[ent_read], vec![everything(ACME)])],
+    );
     assert!(ask_child(&hidden, UM_READ).is_invisible());
 }
 
@@ -251,7 +308,12 @@ fn decisions_are_the_same_with_many_unrelated_policies() {
             )
         })
         .collect();
-    rules.push(rule(251, Effect::Deny, &[UM_WRITE], vec![only(ACME, &[user(7)])]));
+    rules.push(rule(
+        251,
+        Effect::Deny,
+        &[UM_WRITE],
+        vec![only(ACME, &[user(7)])],
+    ));
     let s = subject(&[ids::ADMINISTRATOR], &rules);
     assert_eq!(s.policies.len(), 252);
     assert!(!ask(&s, UM_WRITE, Some(&user(7))).allowed);
@@ -263,7 +325,10 @@ fn decisions_are_the_same_with_many_unrelated_policies() {
 
 fn any_permission() -> impl Strategy<Value = Permission> {
     (0..Capability::ALL.len(), any::<bool>()).prop_map(|(c, w)| {
-        Permission::new(Capability::ALL[c], if w { Level::Write } else { Level::Read })
+        Permission::new(
+            Capability::ALL[c],
+            if w { Level::Write } else { Level::Read },
+        )
     })
 }
 
@@ -287,7 +352,12 @@ fn any_rule() -> impl Strategy<Value = PolicyRule> {
         prop::collection::vec(any_scope(), 1..3),
     )
         .prop_map(|(n, allow, perms, scopes)| {
-            rule(n, if allow { Effect::Allow } else { Effect::Deny }, &perms, scopes)
+            rule(
+                n,
+                if allow { Effect::Allow } else { Effect::Deny },
+                &perms,
+                scopes,
+            )
         })
 }
 

@@ -1,0 +1,16 @@
+# Builds the tessera binary (SQLite, libpq and OpenSSL are compiled from source: no system
+# library is needed at run time).
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p tessera-server
+
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 tessera && mkdir /data && chown tessera /data
+COPY --from=build /src/target/release/tessera /usr/local/bin/tessera
+USER tessera
+ENV TESSERA__DATA_DIR=/data \
+    TESSERA__SERVER__BIND=0.0.0.0:8080
+EXPOSE 8080
+ENTRYPOINT ["tessera"]
+CMD ["serve"]
