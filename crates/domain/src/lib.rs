@@ -6,7 +6,9 @@
 pub mod account;
 pub mod audit;
 pub mod error;
+pub mod groups;
 pub mod ids;
+pub mod keys;
 pub mod permissions;
 pub mod policy;
 pub mod ports;

@@ -1,13 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+mod access_keys;
 mod accounts;
 mod audit;
 pub mod db;
 mod epoch;
 mod error;
+mod groups;
 mod health;
 pub mod schema;
 mod time;
+mod service_keys;
+mod sessions;
 mod users;
 
 #[cfg(feature = "test-support")]
@@ -54,6 +58,11 @@ impl Store {
         let mut conn = self.db.conn()?;
         epoch::current(&mut conn)
     }
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, the same on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
 /// A `LIKE` pattern matching `needle` anywhere, with `%`, `_` and `\` escaped (use with

@@ -262,7 +262,12 @@ impl UserRepo for Store {
             .get_result(&mut *conn)
             .map_err(StoreError::from)?;
         let mut q = filtered(account, query);
-        q = match (query.after, query.descending) {
+        let after = match query.after.as_deref().map(str::parse::<i64>) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => return Err(RepoError::Internal("a user cursor is an id".into())),
+        };
+        q = match (after, query.descending) {
             (Some(after), false) => q.filter(users::id.gt(after)),
             (Some(after), true) => q.filter(users::id.lt(after)),
             (None, _) => q.offset(i64::try_from(query.offset).unwrap_or(i64::MAX)),

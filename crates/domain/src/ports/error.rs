@@ -7,6 +7,12 @@ pub enum RepoError {
     /// A uniqueness rule was broken; names what clashed (`login`, `name`, …).
     #[error("{0} is not unique")]
     Conflict(&'static str),
+    /// A per-owner limit (keys) is reached; the change was not made.
+    #[error("limit reached")]
+    LimitReached,
+    /// The object is still referenced (a resource group used by a policy).
+    #[error("still in use by {0}")]
+    InUse(&'static str),
     /// The change would leave an account without an active owner.
     #[error("an account must keep at least one active owner")]
     LastOwner,

@@ -3,24 +3,40 @@
 //!
 //! Every method is synchronous: adapters move whole use cases onto a blocking pool.
 
+mod access_keys;
 mod accounts;
 mod audit;
 mod error;
+mod groups;
 mod paging;
+mod service_keys;
+mod sessions;
 mod system;
 mod users;
 
+pub use access_keys::{AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey};
 pub use accounts::{AccountRepo, BootstrapRecord, BootstrappedAccount, NewAccount};
 pub use audit::{AuditFilter, AuditRepo};
 pub use error::RepoError;
+pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use paging::{ListQuery, Page};
+pub use service_keys::{NewServiceKey, ServiceKeyAuth, ServiceKeyChanges, ServiceKeyRepo};
+pub use sessions::{NewSession, SessionRepo};
 pub use system::{Clock, HashError, Health, IdGenerator, PasswordHasher};
 pub use users::{NewUser, RoleChange, UserChanges, UserRepo, UserWithSecret};
 
 #[cfg(feature = "mocks")]
+pub use access_keys::MockAccessKeyRepo;
+#[cfg(feature = "mocks")]
 pub use accounts::MockAccountRepo;
 #[cfg(feature = "mocks")]
 pub use audit::MockAuditRepo;
+#[cfg(feature = "mocks")]
+pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
+#[cfg(feature = "mocks")]
+pub use service_keys::MockServiceKeyRepo;
+#[cfg(feature = "mocks")]
+pub use sessions::MockSessionRepo;
 #[cfg(feature = "mocks")]
 pub use system::{MockClock, MockHealth, MockIdGenerator, MockPasswordHasher};
 #[cfg(feature = "mocks")]

@@ -6,8 +6,9 @@ pub struct ListQuery {
     pub limit: u32,
     /// Rows to skip (offset paging); ignored when `after` is set.
     pub offset: u64,
-    /// Keyset cursor: start after this id (in the listing's direction).
-    pub after: Option<i64>,
+    /// Keyset cursor: start after this id (in the listing's direction); numeric for users,
+    /// the id itself for objects with text ids.
+    pub after: Option<String>,
     /// Exact name (login) filter.
     pub name: Option<String>,
     /// Case-insensitive substring filter on the name.

@@ -368,7 +368,7 @@ fn listing_pages_by_offset_or_cursor_with_filters(db: &TestDatabase) {
             acme,
             &ListQuery {
                 limit: 3,
-                after: Some(first.items[2].id.0),
+                after: Some(first.items[2].id.to_string()),
                 ..ListQuery::default()
             },
         )
@@ -392,7 +392,7 @@ fn listing_pages_by_offset_or_cursor_with_filters(db: &TestDatabase) {
             &ListQuery {
                 limit: 2,
                 descending: true,
-                after: Some(desc.items[1].id.0),
+                after: Some(desc.items[1].id.to_string()),
                 ..ListQuery::default()
             },
         )

@@ -1,0 +1,180 @@
+use chrono::{DateTime, Utc};
+
+use crate::audit::AuditRecord;
+use crate::groups::{Member, MemberStatus, Meta, Policy, ResourceGroup, UserGroup};
+use crate::ids::{AccountId, ResourceGroupId, UserGroupId, UserId};
+use crate::policy::{PolicyRule, Scope};
+
+use super::{ListQuery, Page, RepoError};
+
+/// Resource groups.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait ResourceGroupRepo: Send + Sync {
+    /// Stores a new group.
+    ///
+    /// # Errors
+    /// `Conflict("name")` when the account has a group of that name.
+    fn create_resource_group(
+        &self,
+        group: &ResourceGroup,
+        audit: &AuditRecord,
+    ) -> Result<ResourceGroup, RepoError>;
+
+    /// Group `id` of `account`.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` for a group of another account.
+    fn get_resource_group(
+        &self,
+        account: AccountId,
+        id: ResourceGroupId,
+    ) -> Result<ResourceGroup, RepoError>;
+
+    /// A page of the account's groups, ordered by id.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn list_resource_groups(
+        &self,
+        account: AccountId,
+        query: &ListQuery,
+    ) -> Result<Page<ResourceGroup>, RepoError>;
+
+    /// Replaces name, meta and scope.
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict("name")`.
+    fn update_resource_group(
+        &self,
+        account: AccountId,
+        id: ResourceGroupId,
+        name: &str,
+        meta: Option<Meta>,
+        scope: &Scope,
+        at: DateTime<Utc>,
+        audit: &AuditRecord,
+    ) -> Result<ResourceGroup, RepoError>;
+
+    /// Deletes a group.
+    ///
+    /// # Errors
+    /// `NotFound`; `InUse("policy")` while a policy names it.
+    fn delete_resource_group(
+        &self,
+        account: AccountId,
+        id: ResourceGroupId,
+        audit: &AuditRecord,
+    ) -> Result<(), RepoError>;
+
+    /// Which of `ids` are groups of `account`.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn existing_resource_groups(
+        &self,
+        account: AccountId,
+        ids: &[ResourceGroupId],
+    ) -> Result<Vec<ResourceGroupId>, RepoError>;
+}
+
+/// User groups, their policies and members.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait UserGroupRepo: Send + Sync {
+    /// Stores a new group with its policies.
+    ///
+    /// # Errors
+    /// `Conflict("name")`.
+    fn create_user_group(&self, group: &UserGroup, audit: &AuditRecord) -> Result<UserGroup, RepoError>;
+
+    /// Group `id` of `account` with its policies.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` for a group of another account.
+    fn get_user_group(&self, account: AccountId, id: UserGroupId) -> Result<UserGroup, RepoError>;
+
+    /// A page of the account's groups with their policies, ordered by id, in a constant number
+    /// of queries.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn list_user_groups(
+        &self,
+        account: AccountId,
+        query: &ListQuery,
+    ) -> Result<Page<UserGroup>, RepoError>;
+
+    /// Replaces a group's name and policies.
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict("name")`.
+    fn replace_user_group(
+        &self,
+        account: AccountId,
+        id: UserGroupId,
+        name: &str,
+        policies: &[Policy],
+        at: DateTime<Utc>,
+        audit: &AuditRecord,
+    ) -> Result<UserGroup, RepoError>;
+
+    /// Deletes a group with its policies and memberships.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    fn delete_user_group(
+        &self,
+        account: AccountId,
+        id: UserGroupId,
+        audit: &AuditRecord,
+    ) -> Result<(), RepoError>;
+
+    /// The group's members.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown group.
+    fn list_members(&self, account: AccountId, group: UserGroupId) -> Result<Vec<Member>, RepoError>;
+
+    /// Adds members (or updates their status); with `replace`, removes everyone else.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown group or a user not in the account.
+    fn set_members(
+        &self,
+        account: AccountId,
+        group: UserGroupId,
+        members: &[(UserId, MemberStatus)],
+        replace: bool,
+        at: DateTime<Utc>,
+        audit: &AuditRecord,
+    ) -> Result<Vec<Member>, RepoError>;
+
+    /// Removes one member; returns it.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown group or a user who is not a member.
+    fn remove_member(
+        &self,
+        account: AccountId,
+        group: UserGroupId,
+        user: UserId,
+        audit: &AuditRecord,
+    ) -> Result<Member, RepoError>;
+}
+
+/// What the policy engine needs from storage.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait AuthzRepo: Send + Sync {
+    /// The policies that apply to `user`: those of the groups it is an accepted member of, with
+    /// permission groups resolved and resource groups' scopes loaded, in a constant number of
+    /// queries.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn policy_rules_for_user(&self, account: AccountId, user: UserId) -> Result<Vec<PolicyRule>, RepoError>;
+
+    /// The authorization epoch (bumped by every change that can alter a decision).
+    ///
+    /// # Errors
+    /// `Unavailable` when the database cannot be reached.
+    fn authz_epoch(&self) -> Result<i64, RepoError>;
+}

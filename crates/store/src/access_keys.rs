@@ -1,0 +1,223 @@
+//! Access keys (secret digests only).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use tessera_domain::audit::AuditRecord;
+use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
+use tessera_domain::keys::{AccessKey, KeyStatus};
+use tessera_domain::ports::{AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey, RepoError};
+
+use crate::db::{AnyConnection, lock_account, write_tx};
+use crate::error::StoreError;
+use crate::schema::{access_keys, users};
+use crate::time::{from_db, to_db};
+use crate::{Store, audit, epoch};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = access_keys)]
+struct KeyRow {
+    id: String,
+    account_id: i64,
+    user_id: i64,
+    name: Option<String>,
+    status: String,
+    created_at: NaiveDateTime,
+    last_used_at: Option<NaiveDateTime>,
+}
+
+impl KeyRow {
+    fn into_key(self) -> Result<AccessKey, StoreError> {
+        Ok(AccessKey {
+            id: self
+                .id
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("access key id {}", self.id)))?,
+            account_id: AccountId(self.account_id),
+            user_id: UserId(self.user_id),
+            name: self.name,
+            status: KeyStatus::parse(&self.status)
+                .map_err(|_| StoreError::Corrupt(format!("access key status {}", self.status)))?,
+            created_at: from_db(self.created_at),
+            last_used_at: self.last_used_at.map(from_db),
+        })
+    }
+}
+
+fn load(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    user: UserId,
+    id: &AccessKeyId,
+) -> Result<AccessKey, StoreError> {
+    access_keys::table
+        .filter(access_keys::id.eq(id.as_str()))
+        .filter(access_keys::account_id.eq(account.0))
+        .filter(access_keys::user_id.eq(user.0))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::Rule(RepoError::NotFound))?
+        .into_key()
+}
+
+fn with_target(audit: &AuditRecord, id: &AccessKeyId) -> AuditRecord {
+    let mut record = audit.clone();
+    record.target.get_or_insert_with(|| format!("access_key:{id}"));
+    record
+}
+
+impl AccessKeyRepo for Store {
+    fn create_access_key(
+        &self,
+        key: &NewAccessKey,
+        limit: u32,
+        audit: &AuditRecord,
+    ) -> Result<AccessKey, RepoError> {
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| {
+            lock_account(c, key.account_id.0)?;
+            let in_account: i64 = users::table
+                .filter(users::id.eq(key.user_id.0))
+                .filter(users::account_id.eq(key.account_id.0))
+                .count()
+                .get_result(c)?;
+            if in_account == 0 {
+                return Err(StoreError::Rule(RepoError::NotFound));
+            }
+            let held: i64 = access_keys::table
+                .filter(access_keys::user_id.eq(key.user_id.0))
+                .count()
+                .get_result(c)?;
+            if held >= i64::from(limit) {
+                return Err(StoreError::Rule(RepoError::LimitReached));
+            }
+            diesel::insert_into(access_keys::table)
+                .values((
+                    access_keys::id.eq(key.id.as_str()),
+                    access_keys::account_id.eq(key.account_id.0),
+                    access_keys::user_id.eq(key.user_id.0),
+                    access_keys::name.eq(key.name.as_deref()),
+                    access_keys::secret_hash.eq(&key.secret_digest),
+                    access_keys::status.eq(KeyStatus::Active.as_str()),
+                    access_keys::created_at.eq(to_db(key.created_at)),
+                ))
+                .execute(c)?;
+            audit::insert(c, &with_target(audit, &key.id))?;
+            load(c, key.account_id, key.user_id, &key.id)
+        })
+        .map_err(Into::into)
+    }
+
+    fn find_access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKeyAuth>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let found: Option<(KeyRow, Vec<u8>)> = access_keys::table
+            .filter(access_keys::id.eq(id.as_str()))
+            .select((KeyRow::as_select(), access_keys::secret_hash))
+            .first(&mut *conn)
+            .optional()
+            .map_err(StoreError::from)?;
+        found
+            .map(|(row, secret_digest)| {
+                Ok(AccessKeyAuth {
+                    key: row.into_key()?,
+                    secret_digest,
+                })
+            })
+            .transpose()
+    }
+
+    fn list_access_keys(&self, account: AccountId, user: UserId) -> Result<Vec<AccessKey>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let rows: Vec<KeyRow> = access_keys::table
+            .filter(access_keys::account_id.eq(account.0))
+            .filter(access_keys::user_id.eq(user.0))
+            .order((access_keys::created_at, access_keys::id))
+            .select(KeyRow::as_select())
+            .load(&mut *conn)
+            .map_err(StoreError::from)?;
+        rows.into_iter()
+            .map(|r| r.into_key().map_err(Into::into))
+            .collect()
+    }
+
+    fn get_access_key(
+        &self,
+        account: AccountId,
+        user: UserId,
+        id: &AccessKeyId,
+    ) -> Result<AccessKey, RepoError> {
+        let mut conn = self.db.conn()?;
+        load(&mut conn, account, user, id).map_err(Into::into)
+    }
+
+    fn update_access_key(
+        &self,
+        account: AccountId,
+        user: UserId,
+        id: &AccessKeyId,
+        changes: &AccessKeyChanges,
+        audit: &AuditRecord,
+    ) -> Result<AccessKey, RepoError> {
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| {
+            let current = load(c, account, user, id)?;
+            diesel::update(access_keys::table.filter(access_keys::id.eq(id.as_str())))
+                .set((
+                    access_keys::status.eq(changes.status.unwrap_or(current.status).as_str()),
+                    access_keys::name.eq(match &changes.name {
+                        Some(n) => n.as_deref(),
+                        None => current.name.as_deref(),
+                    }),
+                ))
+                .execute(c)?;
+            if changes.status.is_some_and(|s| s != current.status) {
+                epoch::bump(c)?;
+            }
+            audit::insert(c, &with_target(audit, id))?;
+            load(c, account, user, id)
+        })
+        .map_err(Into::into)
+    }
+
+    fn delete_access_key(
+        &self,
+        account: AccountId,
+        user: UserId,
+        id: &AccessKeyId,
+        audit: &AuditRecord,
+    ) -> Result<(), RepoError> {
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| {
+            let n = diesel::delete(
+                access_keys::table
+                    .filter(access_keys::id.eq(id.as_str()))
+                    .filter(access_keys::account_id.eq(account.0))
+                    .filter(access_keys::user_id.eq(user.0)),
+            )
+            .execute(c)?;
+            if n == 0 {
+                return Err(StoreError::Rule(RepoError::NotFound));
+            }
+            epoch::bump(c)?;
+            audit::insert(c, &with_target(audit, id))?;
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    fn touch_access_keys(&self, uses: &[(AccessKeyId, DateTime<Utc>)]) -> Result<(), RepoError> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| {
+            for (id, at) in uses {
+                diesel::update(access_keys::table.filter(access_keys::id.eq(id.as_str())))
+                    .set(access_keys::last_used_at.eq(to_db(*at)))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+}
