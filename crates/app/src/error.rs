@@ -52,6 +52,9 @@ pub enum AppError {
     /// The change would leave the account without an active owner.
     #[error("an account must keep at least one active owner")]
     LastOwner,
+    /// The object is still used (a resource group named by a policy).
+    #[error("still in use by {0}")]
+    InUse(&'static str),
     /// The principal may not do this; the reasons name the roles/policies that decided.
     #[error("forbidden: {}", reasons_text(.0))]
     Forbidden(Vec<Reason>),
@@ -70,6 +73,12 @@ pub enum AppError {
     /// The owner already has as many keys as allowed.
     #[error("at most {0} keys are allowed")]
     TooManyKeys(u32),
+    /// A subuser's service keys hold roles that a removal without `force` would strand.
+    #[error("the subuser's keys {0:?} hold these roles; remove them from the keys first or use force")]
+    KeysHoldRoles(Vec<String>),
+    /// Password sign-in is refused for this user's email domain: it signs in through SSO.
+    #[error("password sign-in is disabled for {0}: sign in through its SSO connector")]
+    SsoRequired(String),
     /// A subuser changing its own password did not give the old one.
     #[error("old_subuser_password is required to change your own password")]
     OldPasswordRequired,
@@ -99,6 +108,10 @@ impl AppError {
             RepoError::NotFound => AppError::NotFound(what),
             RepoError::Conflict(field) => AppError::Conflict(field),
             RepoError::LastOwner => AppError::LastOwner,
+            RepoError::InUse(by) => AppError::InUse(by),
+            RepoError::LimitReached => {
+                AppError::Internal(format!("unexpected limit while changing {what}"))
+            }
             RepoError::Unavailable(m) => AppError::Unavailable(m),
             RepoError::Internal(m) => AppError::Internal(m),
         }

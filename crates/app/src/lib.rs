@@ -1,21 +1,39 @@
 #![doc = include_str!("../README.md")]
 
+mod access_keys;
+pub mod auth;
 mod authz;
 mod bootstrap;
 mod error;
+mod explain;
+mod groups;
 pub mod infra;
 mod principal;
+mod service_keys;
 mod subusers;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use tessera_domain::ports::{
-    AccountRepo, AuditRepo, Clock, Health, IdGenerator, PasswordHasher, UserRepo,
+    AccessKeyRepo, AccountRepo, AuditRepo, AuthzRepo, Clock, Health, IdGenerator,
+    KeyPairGenerator, PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo,
+    UserGroupRepo, UserRepo,
 };
 
+use crate::auth::cache::PrincipalCache;
+use crate::auth::limiter::FailureLimiter;
+use crate::auth::usage::UsageTracker;
+
 pub use bootstrap::{BootstrapCredentials, BootstrapSettings};
+pub use access_keys::CreatedAccessKey;
+pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken};
 pub use error::{AppError, AppResult, AuthFailure};
+pub use explain::{EffectivePermission, PrincipalRef, Source};
+pub use groups::{PolicyInput, ResourceGroupInput};
 pub use principal::{Credential, Principal};
+pub use service_keys::{CreateServiceKey, CreatedServiceKey};
 pub use subusers::{CreateSubuser, UpdateSubuser};
 
 /// The adapters the use cases run on.
@@ -27,6 +45,18 @@ pub struct Ports {
     pub users: Arc<dyn UserRepo>,
     /// Audit log.
     pub audit: Arc<dyn AuditRepo>,
+    /// Service keys.
+    pub service_keys: Arc<dyn ServiceKeyRepo>,
+    /// Access keys.
+    pub access_keys: Arc<dyn AccessKeyRepo>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionRepo>,
+    /// User groups.
+    pub user_groups: Arc<dyn UserGroupRepo>,
+    /// Resource groups.
+    pub resource_groups: Arc<dyn ResourceGroupRepo>,
+    /// What the engine loads.
+    pub authz: Arc<dyn AuthzRepo>,
     /// Storage readiness.
     pub health: Arc<dyn Health>,
     /// Password hashing.
@@ -35,6 +65,8 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// Randomness.
     pub ids: Arc<dyn IdGenerator>,
+    /// RSA key pairs.
+    pub key_pairs: Arc<dyn KeyPairGenerator>,
 }
 
 /// Limits and knobs of the use cases (from the `limits` and `auth` config sections).
@@ -42,12 +74,25 @@ pub struct Ports {
 pub struct Settings {
     /// Most users an account may have (its owner included).
     pub max_users_per_account: u32,
+    /// Most service keys one owner (a user, or the account) may hold.
+    pub max_service_keys_per_owner: u32,
+    /// How long a password session lasts, seconds.
+    pub session_ttl_secs: i64,
+    /// Failed-authentication limits.
+    pub rate_limits: RateLimits,
+    /// How old the last read of the authorization epoch may be before cached principals are
+    /// distrusted, milliseconds.
+    pub cache_staleness_ms: i64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             max_users_per_account: 1000,
+            max_service_keys_per_owner: 10,
+            session_ttl_secs: 3600,
+            rate_limits: RateLimits::default(),
+            cache_staleness_ms: 1000,
         }
     }
 }
@@ -57,13 +102,24 @@ impl Default for Settings {
 pub struct App {
     ports: Ports,
     settings: Settings,
+    cache: PrincipalCache,
+    limiter: FailureLimiter,
+    usage: UsageTracker,
+    last_purge: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl App {
     /// The use cases over `ports`.
     #[must_use]
     pub fn new(ports: Ports, settings: Settings) -> Self {
-        Self { ports, settings }
+        Self {
+            cache: PrincipalCache::new(settings.cache_staleness_ms),
+            limiter: FailureLimiter::new(settings.rate_limits),
+            usage: UsageTracker::default(),
+            last_purge: Mutex::new(None),
+            ports,
+            settings,
+        }
     }
 
     /// Whether the storage answers.

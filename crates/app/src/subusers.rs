@@ -251,10 +251,12 @@ impl App {
             None,
             json!({ "fields": fields, "status": cmd.status }),
         );
-        self.ports
-            .users
-            .update_user(account, id, &changes, &audit)
-            .map_err(AppError::from_repo("user"))
+        self.invalidating(
+            self.ports
+                .users
+                .update_user(account, id, &changes, &audit)
+                .map_err(AppError::from_repo("user")),
+        )
     }
 
     fn check_old_password(
@@ -305,10 +307,12 @@ impl App {
             None,
             json!({ "login": target.login.as_str() }),
         );
-        self.ports
-            .users
-            .delete_user(account, id, &audit)
-            .map_err(AppError::from_repo("user"))
+        self.invalidating(
+            self.ports
+                .users
+                .delete_user(account, id, &audit)
+                .map_err(AppError::from_repo("user")),
+        )
     }
 
     /// Adds, removes or replaces a user's roles. Every role added or removed must be one the
@@ -336,6 +340,16 @@ impl App {
         let target = self.load_user(account, id)?;
         self.authorize_manage(principal, &target)?;
         self.authorize_role_grants(principal, account, &named)?;
+        if let RoleChange::Remove {
+            roles,
+            from_keys: false,
+        } = &change
+        {
+            let keys = self.ports.service_keys.keys_holding_roles(account, id, roles)?;
+            if !keys.is_empty() {
+                return Err(AppError::KeysHoldRoles(keys.iter().map(ToString::to_string).collect()));
+            }
+        }
         let audit = self.audit_record(
             principal,
             meta,
@@ -344,10 +358,12 @@ impl App {
             None,
             json!({ "roles": named }),
         );
-        self.ports
-            .users
-            .change_user_roles(account, id, &change, self.ports.clock.now(), &audit)
-            .map_err(AppError::from_repo("user"))
+        self.invalidating(
+            self.ports
+                .users
+                .change_user_roles(account, id, &change, self.ports.clock.now(), &audit)
+                .map_err(AppError::from_repo("user")),
+        )
     }
 }
 

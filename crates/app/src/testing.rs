@@ -5,8 +5,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::ports::{
-    MockAccountRepo, MockAuditRepo, MockClock, MockHealth, MockIdGenerator, MockPasswordHasher,
-    MockUserRepo,
+    MockAccessKeyRepo, MockAccountRepo, MockAuditRepo, MockAuthzRepo, MockClock, MockHealth,
+    MockIdGenerator, MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo,
+    MockServiceKeyRepo, MockSessionRepo, MockUserGroupRepo, MockUserRepo,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -23,10 +24,17 @@ pub struct Mocks {
     pub accounts: MockAccountRepo,
     pub users: MockUserRepo,
     pub audit: MockAuditRepo,
+    pub service_keys: MockServiceKeyRepo,
+    pub access_keys: MockAccessKeyRepo,
+    pub sessions: MockSessionRepo,
+    pub user_groups: MockUserGroupRepo,
+    pub resource_groups: MockResourceGroupRepo,
+    pub authz: MockAuthzRepo,
     pub health: MockHealth,
     pub hasher: MockPasswordHasher,
     pub clock: MockClock,
     pub ids: MockIdGenerator,
+    pub key_pairs: MockKeyPairGenerator,
     pub settings: Settings,
 }
 
@@ -38,10 +46,17 @@ impl Mocks {
             accounts: MockAccountRepo::new(),
             users: MockUserRepo::new(),
             audit: MockAuditRepo::new(),
+            service_keys: MockServiceKeyRepo::new(),
+            access_keys: MockAccessKeyRepo::new(),
+            sessions: MockSessionRepo::new(),
+            user_groups: MockUserGroupRepo::new(),
+            resource_groups: MockResourceGroupRepo::new(),
+            authz: MockAuthzRepo::new(),
             health: MockHealth::new(),
             hasher: MockPasswordHasher::new(),
             clock,
             ids: MockIdGenerator::new(),
+            key_pairs: MockKeyPairGenerator::new(),
             settings: Settings::default(),
         }
     }
@@ -52,10 +67,17 @@ impl Mocks {
                 accounts: Arc::new(self.accounts),
                 users: Arc::new(self.users),
                 audit: Arc::new(self.audit),
+                service_keys: Arc::new(self.service_keys),
+                access_keys: Arc::new(self.access_keys),
+                sessions: Arc::new(self.sessions),
+                user_groups: Arc::new(self.user_groups),
+                resource_groups: Arc::new(self.resource_groups),
+                authz: Arc::new(self.authz),
                 health: Arc::new(self.health),
                 hasher: Arc::new(self.hasher),
                 clock: Arc::new(self.clock),
                 ids: Arc::new(self.ids),
+                key_pairs: Arc::new(self.key_pairs),
             },
             self.settings,
         )

@@ -3,7 +3,9 @@
 mod argon2;
 mod clock;
 mod random;
+mod rsa;
 
 pub use self::argon2::{Argon2Hasher, HashParams};
 pub use clock::SystemClock;
 pub use random::OsRandom;
+pub use rsa::AwsLcKeyPairs;

@@ -22,7 +22,9 @@ pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use paging::{ListQuery, Page};
 pub use service_keys::{NewServiceKey, ServiceKeyAuth, ServiceKeyChanges, ServiceKeyRepo};
 pub use sessions::{NewSession, SessionRepo};
-pub use system::{Clock, HashError, Health, IdGenerator, PasswordHasher};
+pub use system::{
+    Clock, GeneratedKeyPair, HashError, Health, IdGenerator, KeyPairGenerator, PasswordHasher,
+};
 pub use users::{NewUser, RoleChange, UserChanges, UserRepo, UserWithSecret};
 
 #[cfg(feature = "mocks")]
@@ -38,6 +40,8 @@ pub use service_keys::MockServiceKeyRepo;
 #[cfg(feature = "mocks")]
 pub use sessions::MockSessionRepo;
 #[cfg(feature = "mocks")]
-pub use system::{MockClock, MockHealth, MockIdGenerator, MockPasswordHasher};
+pub use system::{
+    MockClock, MockHealth, MockIdGenerator, MockKeyPairGenerator, MockPasswordHasher,
+};
 #[cfg(feature = "mocks")]
 pub use users::MockUserRepo;

@@ -70,3 +70,23 @@ pub trait Health: Send + Sync {
     /// `RepoError::Unavailable` when the database cannot be reached.
     fn ping(&self) -> Result<(), RepoError>;
 }
+
+/// A freshly generated key pair: the private half leaves the process once, the public half is
+/// stored.
+#[derive(Debug, Clone)]
+pub struct GeneratedKeyPair {
+    /// PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    pub private_pem: Secret,
+    /// SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`).
+    pub public_pem: String,
+}
+
+/// RSA key generation for service keys.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait KeyPairGenerator: Send + Sync {
+    /// A new RSA-2048 key pair.
+    ///
+    /// # Errors
+    /// A message when the crypto library fails.
+    fn rsa_2048(&self) -> Result<GeneratedKeyPair, String>;
+}

@@ -1,0 +1,197 @@
+//! Restcomm access keys: a user's long-term API credentials (at most two, for rotation).
+
+use serde_json::json;
+use tessera_domain::audit::RequestMeta;
+use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
+use tessera_domain::keys::{AccessKey, MAX_ACCESS_KEYS_PER_USER, access_token};
+use tessera_domain::permissions::{Capability, Permission};
+use tessera_domain::policy::{ResourceKey, ResourceType};
+use tessera_domain::ports::{AccessKeyChanges, NewAccessKey, RepoError};
+use tessera_domain::{DomainError, Secret};
+
+use crate::auth::secret_digest;
+use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
+use crate::App;
+
+const READ: Permission = Permission::read(Capability::ApiCredentials);
+const WRITE: Permission = Permission::write(Capability::ApiCredentials);
+
+/// A created access key, secret included: shown once.
+#[derive(Debug, Clone)]
+pub struct CreatedAccessKey {
+    /// The key.
+    pub key: AccessKey,
+    /// The secret (never stored).
+    pub secret: Secret,
+    /// `tsr_<id>_<secret>`, ready for `Authorization: Bearer`.
+    pub token: Secret,
+}
+
+fn check_key_label(name: Option<&str>) -> AppResult<()> {
+    match name {
+        Some(n) if n.chars().count() > 100 => {
+            Err(DomainError::invalid("name", "must be at most 100 characters").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+impl App {
+    /// Users manage their own access keys; managing someone else's needs API Credentials (and
+    /// the right to manage that user).
+    fn authorize_access_keys(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        user: UserId,
+        permission: Permission,
+    ) -> AppResult<()> {
+        if principal.account_id == account && principal.is_user(user) {
+            return Ok(());
+        }
+        self.authorize(principal, account, permission, Some(&ResourceKey::new(ResourceType::User, user)))?;
+        if permission == WRITE {
+            let target = self.ports.users.get_user(account, user).map_err(AppError::from_repo("user"))?;
+            self.authorize_role_grants(principal, account, &target.roles)?;
+        }
+        Ok(())
+    }
+
+    /// Creates an access key for `user`; the secret is in the answer and nowhere else.
+    ///
+    /// # Errors
+    /// `TooManyKeys(2)`; `NotFound("user")`; `Forbidden`; `Invalid` for a name over 100
+    /// characters.
+    pub fn create_access_key(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        user: UserId,
+        name: Option<String>,
+    ) -> AppResult<CreatedAccessKey> {
+        self.authorize_access_keys(principal, account, user, WRITE)?;
+        check_key_label(name.as_deref())?;
+        let id: AccessKeyId = self
+            .ports
+            .ids
+            .access_key_id()
+            .parse()
+            .map_err(|e: DomainError| AppError::Internal(e.to_string()))?;
+        let secret = self.ports.ids.secret();
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "access_key.create",
+            None,
+            json!({ "user_id": user, "name": name }),
+        );
+        let key = self
+            .ports
+            .access_keys
+            .create_access_key(
+                &NewAccessKey {
+                    id: id.clone(),
+                    account_id: account,
+                    user_id: user,
+                    name,
+                    secret_digest: secret_digest(&secret),
+                    created_at: self.ports.clock.now(),
+                },
+                MAX_ACCESS_KEYS_PER_USER,
+                &audit,
+            )
+            .map_err(|e| match e {
+                RepoError::LimitReached => AppError::TooManyKeys(MAX_ACCESS_KEYS_PER_USER),
+                other => AppError::from_repo("user")(other),
+            })?;
+        let token = access_token(&id, &secret);
+        Ok(CreatedAccessKey { key, secret, token })
+    }
+
+    /// The user's access keys (never their secrets).
+    ///
+    /// # Errors
+    /// `NotFound("user")`; `Forbidden`.
+    pub fn list_access_keys(&self, principal: &Principal, account: AccountId, user: UserId) -> AppResult<Vec<AccessKey>> {
+        self.authorize_access_keys(principal, account, user, READ)?;
+        self.ports.users.get_user(account, user).map_err(AppError::from_repo("user"))?;
+        Ok(self.ports.access_keys.list_access_keys(account, user)?)
+    }
+
+    /// One access key.
+    ///
+    /// # Errors
+    /// `NotFound("access key")`; `Forbidden`.
+    pub fn get_access_key(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        user: UserId,
+        id: &AccessKeyId,
+    ) -> AppResult<AccessKey> {
+        self.authorize_access_keys(principal, account, user, READ)?;
+        self.ports
+            .access_keys
+            .get_access_key(account, user, id)
+            .map_err(AppError::from_repo("access key"))
+    }
+
+    /// Changes status (`active`/`inactive`) or name; deactivation takes effect on the next
+    /// request.
+    ///
+    /// # Errors
+    /// `NotFound("access key")`; `Forbidden`; `Invalid`.
+    pub fn update_access_key(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        user: UserId,
+        id: &AccessKeyId,
+        changes: AccessKeyChanges,
+    ) -> AppResult<AccessKey> {
+        self.authorize_access_keys(principal, account, user, WRITE)?;
+        if let Some(name) = &changes.name {
+            check_key_label(name.as_deref())?;
+        }
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "access_key.update",
+            None,
+            json!({ "status": changes.status, "name": changes.name }),
+        );
+        self.invalidating(
+            self.ports
+                .access_keys
+                .update_access_key(account, user, id, &changes, &audit)
+                .map_err(AppError::from_repo("access key")),
+        )
+    }
+
+    /// Deletes an access key; it fails from the next request.
+    ///
+    /// # Errors
+    /// `NotFound("access key")`; `Forbidden`.
+    pub fn delete_access_key(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        user: UserId,
+        id: &AccessKeyId,
+    ) -> AppResult<()> {
+        self.authorize_access_keys(principal, account, user, WRITE)?;
+        let audit = self.audit_record(principal, meta, account, "access_key.delete", None, json!({ "user_id": user }));
+        self.invalidating(
+            self.ports
+                .access_keys
+                .delete_access_key(account, user, id, &audit)
+                .map_err(AppError::from_repo("access key")),
+        )
+    }
+}

@@ -1,0 +1,564 @@
+//! Authentication: a credential in, a `Principal` out — service-key JWTs, access keys (Basic,
+//! Bearer `tsr_…`, Cloudflare `X-Auth-Email` + `X-Auth-Key`, legacy `account_id` + `api_key`),
+//! and password sessions. Failures are rate-limited and audited; principals are cached.
+
+pub(crate) mod cache;
+mod jwt;
+pub(crate) mod limiter;
+pub(crate) mod usage;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tessera_domain::Secret;
+use tessera_domain::audit::{Actor, ActorKind, AuditRecord, Outcome, RequestMeta};
+use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
+use tessera_domain::keys::{
+    KeyStatus, SESSION_TOKEN_PREFIX, ServiceKey, parse_access_token,
+};
+use tessera_domain::policy::{PolicyIndex, Subject};
+use tessera_domain::ports::NewSession;
+use tessera_domain::roles::{RoleId, ids as role_ids};
+use tessera_domain::user::{Login, User, UserStatus};
+
+use crate::App;
+use crate::error::{AppError, AppResult, AuthFailure};
+use crate::principal::{Credential, Principal};
+
+pub use limiter::RateLimits;
+
+/// How the caller's account is named in a legacy (`account_id` / `account_name` + `api_key`)
+/// method call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegacyAccount {
+    /// `account_id`.
+    Id(AccountId),
+    /// `account_name`.
+    Name(String),
+}
+
+/// A credential as a client presented it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    /// `Authorization: Bearer …`: a service-key JWT, an access-key token (`tsr_…`) or a session
+    /// token (`tss_…`).
+    Bearer(Secret),
+    /// `Authorization: Basic base64(key_id:secret)`.
+    Basic {
+        /// Access key id.
+        key_id: String,
+        /// Its secret.
+        secret: Secret,
+    },
+    /// Cloudflare's `X-Auth-Email` (the user's email) + `X-Auth-Key` (the full `tsr_…` token).
+    EmailKey {
+        /// The user's email.
+        email: String,
+        /// The token.
+        key: Secret,
+    },
+    /// Legacy method-API parameters.
+    Legacy {
+        /// The account named.
+        account: LegacyAccount,
+        /// An access-key token.
+        api_key: Secret,
+    },
+}
+
+/// A password sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginCommand {
+    /// Account.
+    pub account_id: AccountId,
+    /// Login.
+    pub login: String,
+    /// Password.
+    pub password: Secret,
+}
+
+/// A new session's token, shown once.
+#[derive(Debug, Clone)]
+pub struct SessionToken {
+    /// `tss_…`; send as `Authorization: Bearer`.
+    pub token: Secret,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Account.
+    pub account_id: AccountId,
+    /// User.
+    pub user_id: UserId,
+}
+
+/// Why a credential was refused, with what the audit log records.
+struct Refusal {
+    failure: AuthFailure,
+    account: Option<AccountId>,
+    who: String,
+    credential: &'static str,
+}
+
+type Verified = Result<(Principal, Option<DateTime<Utc>>), Refusal>;
+
+fn refuse(failure: AuthFailure, account: Option<AccountId>, who: impl Into<String>, credential: &'static str) -> Verified {
+    Err(Refusal {
+        failure,
+        account,
+        who: who.into(),
+        credential,
+    })
+}
+
+const KIND_ACCESS_KEY: u8 = 1;
+const KIND_JWT: u8 = 2;
+const KIND_SESSION: u8 = 3;
+const KIND_EMAIL_KEY: u8 = 4;
+const KIND_LEGACY: u8 = 5;
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+fn cache_key(presented: &Presented) -> cache::CacheKey {
+    match presented {
+        Presented::Bearer(t) => {
+            let t = t.expose();
+            let kind = if t.starts_with("tsr_") {
+                KIND_ACCESS_KEY
+            } else if t.starts_with(SESSION_TOKEN_PREFIX) {
+                KIND_SESSION
+            } else {
+                KIND_JWT
+            };
+            cache::key(kind, &[t.as_bytes()])
+        }
+        Presented::Basic { key_id, secret } => {
+            // The same entry as the equivalent `Bearer tsr_<id>_<secret>`.
+            let token = format!("tsr_{key_id}_{}", secret.expose());
+            cache::key(KIND_ACCESS_KEY, &[token.as_bytes()])
+        }
+        Presented::EmailKey { email, key } => {
+            cache::key(KIND_EMAIL_KEY, &[email.to_lowercase().as_bytes(), key.expose().as_bytes()])
+        }
+        Presented::Legacy { account, api_key } => {
+            let who = match account {
+                LegacyAccount::Id(id) => format!("id:{id}"),
+                LegacyAccount::Name(n) => format!("name:{n}"),
+            };
+            cache::key(KIND_LEGACY, &[who.as_bytes(), api_key.expose().as_bytes()])
+        }
+    }
+}
+
+impl App {
+    /// Authenticates from the cache only: no IO, safe on an async worker. `None` means "ask
+    /// [`App::authenticate`]".
+    pub fn authenticate_cached(&self, presented: &Presented, meta: &RequestMeta) -> Option<AppResult<Arc<Principal>>> {
+        let now = self.ports.clock.now();
+        if let Some(wait) = self.limiter.check(None, meta.client_ip.as_deref(), now) {
+            return Some(Err(AppError::RateLimited { retry_after_secs: wait }));
+        }
+        let principal = self.cache.get(&cache_key(presented), now)?;
+        if let Credential::AccessKey(id) = &principal.credential {
+            self.usage.note(id, now);
+        }
+        Some(Ok(principal))
+    }
+
+    /// Authenticates a credential (from the cache when possible).
+    ///
+    /// # Errors
+    /// `Unauthenticated` with the failure's kind; `RateLimited` when the client address is
+    /// locked; `Unavailable` when storage cannot be reached.
+    pub fn authenticate(&self, presented: &Presented, meta: &RequestMeta) -> AppResult<Arc<Principal>> {
+        if let Some(hit) = self.authenticate_cached(presented, meta) {
+            return hit;
+        }
+        let now = self.ports.clock.now();
+        if !self.cache.is_fresh(now) {
+            self.sync_authz()?;
+        }
+        let generation = self.cache.generation();
+        match self.verify(presented, now)? {
+            Ok((principal, expires_at)) => {
+                let principal = Arc::new(principal);
+                if let Credential::AccessKey(id) = &principal.credential {
+                    self.usage.note(id, now);
+                }
+                self.cache
+                    .insert(cache_key(presented), principal.clone(), generation, expires_at);
+                Ok(principal)
+            }
+            Err(refusal) => {
+                self.limiter.record_failure(None, meta.client_ip.as_deref(), now);
+                self.audit_failure(&refusal, meta, now);
+                Err(AppError::Unauthenticated(refusal.failure))
+            }
+        }
+    }
+
+    fn audit_failure(&self, refusal: &Refusal, meta: &RequestMeta, now: DateTime<Utc>) {
+        let record = AuditRecord {
+            account_id: refusal.account,
+            actor: Actor {
+                kind: ActorKind::Anonymous,
+                id: refusal.who.clone(),
+            },
+            action: "auth.failure".into(),
+            target: None,
+            outcome: Outcome::Failure,
+            client_ip: meta.client_ip.clone(),
+            request_id: meta.request_id.clone(),
+            at: now,
+            details: json!({ "credential": refusal.credential, "reason": refusal.failure.to_string() }),
+        };
+        if let Err(e) = self.ports.audit.append_audit(&record) {
+            tracing::warn!(error = %e, "could not record an authentication failure");
+        }
+    }
+
+    fn verify(&self, presented: &Presented, now: DateTime<Utc>) -> AppResult<Verified> {
+        match presented {
+            Presented::Bearer(token) => {
+                let t = token.expose();
+                if let Some((id, secret)) = parse_access_token(t) {
+                    Ok(self.verify_access_key(&id, &secret, now)?.map(|(p, _)| (p, None)))
+                } else if t.starts_with(SESSION_TOKEN_PREFIX) {
+                    self.verify_session(t, now)
+                } else if t.starts_with("tsr_") {
+                    Ok(refuse(AuthFailure::Failed, None, "tsr_", "access_key"))
+                } else {
+                    self.verify_jwt(t, now)
+                }
+            }
+            Presented::Basic { key_id, secret } => match key_id.parse::<AccessKeyId>() {
+                Ok(id) => Ok(self.verify_access_key(&id, secret, now)?.map(|(p, _)| (p, None))),
+                Err(_) => Ok(refuse(AuthFailure::Failed, None, "basic", "access_key")),
+            },
+            Presented::EmailKey { email, key } => {
+                let Some((id, secret)) = parse_access_token(key.expose()) else {
+                    return Ok(refuse(AuthFailure::Failed, None, "x-auth-key", "access_key"));
+                };
+                Ok(match self.verify_access_key(&id, &secret, now)? {
+                    Ok((p, user)) if user.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)) => {
+                        Ok((p, None))
+                    }
+                    Ok((p, _)) => refuse(AuthFailure::Failed, Some(p.account_id), id.to_string(), "access_key"),
+                    Err(r) => Err(r),
+                })
+            }
+            Presented::Legacy { account, api_key } => {
+                let Some((id, secret)) = parse_access_token(api_key.expose()) else {
+                    return Ok(refuse(AuthFailure::Failed, None, "api_key", "access_key"));
+                };
+                Ok(match self.verify_access_key(&id, &secret, now)? {
+                    Ok((p, _)) => {
+                        let matches = match account {
+                            LegacyAccount::Id(a) => *a == p.account_id,
+                            LegacyAccount::Name(n) => self.ports.accounts.get_account(p.account_id)?.name == *n,
+                        };
+                        if matches {
+                            Ok((p, None))
+                        } else {
+                            refuse(AuthFailure::Failed, Some(p.account_id), id.to_string(), "access_key")
+                        }
+                    }
+                    Err(r) => Err(r),
+                })
+            }
+        }
+    }
+
+    /// Whether `account` exists and is active.
+    fn account_active(&self, account: AccountId) -> AppResult<bool> {
+        match self.ports.accounts.get_account(account) {
+            Ok(a) => Ok(a.active),
+            Err(tessera_domain::ports::RepoError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The active user `id` of an active `account`, or `None`.
+    fn active_user(&self, account: AccountId, id: UserId) -> AppResult<Option<User>> {
+        if !self.account_active(account)? {
+            return Ok(None);
+        }
+        match self.ports.users.get_user(account, id) {
+            Ok(u) if u.status == UserStatus::Active => Ok(Some(u)),
+            Ok(_) | Err(tessera_domain::ports::RepoError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn verify_access_key(
+        &self,
+        id: &AccessKeyId,
+        secret: &Secret,
+        _now: DateTime<Utc>,
+    ) -> AppResult<Result<(Principal, User), Refusal>> {
+        let fail = |account| {
+            Err(Refusal {
+                failure: AuthFailure::Failed,
+                account,
+                who: id.to_string(),
+                credential: "access_key",
+            })
+        };
+        let Some(found) = self.ports.access_keys.find_access_key(id)? else {
+            return Ok(fail(None));
+        };
+        let account = found.key.account_id;
+        let presented = digest(secret.expose());
+        if !bool::from(presented.as_slice().ct_eq(found.secret_digest.as_slice())) {
+            return Ok(fail(Some(account)));
+        }
+        if found.key.status != KeyStatus::Active {
+            return Ok(fail(Some(account)));
+        }
+        let Some(user) = self.active_user(account, found.key.user_id)? else {
+            return Ok(fail(Some(account)));
+        };
+        let subject = self.user_subject(account, &user, None)?;
+        Ok(Ok((
+            Principal {
+                account_id: account,
+                user_id: Some(user.id),
+                credential: Credential::AccessKey(id.clone()),
+                subject,
+            },
+            user,
+        )))
+    }
+
+    fn verify_session(&self, token: &str, now: DateTime<Utc>) -> AppResult<Verified> {
+        let Some(session) = self.ports.sessions.find_session(&digest(token))? else {
+            return Ok(refuse(AuthFailure::Failed, None, "session", "session"));
+        };
+        if session.expires_at <= now {
+            return Ok(refuse(AuthFailure::Failed, Some(session.account_id), session.user_id.to_string(), "session"));
+        }
+        let Some(user) = self.active_user(session.account_id, session.user_id)? else {
+            return Ok(refuse(AuthFailure::Failed, Some(session.account_id), session.user_id.to_string(), "session"));
+        };
+        let subject = self.user_subject(session.account_id, &user, None)?;
+        Ok(Ok((
+            Principal {
+                account_id: session.account_id,
+                user_id: Some(user.id),
+                credential: Credential::Session,
+                subject,
+            },
+            Some(session.expires_at),
+        )))
+    }
+
+    fn verify_jwt(&self, token: &str, now: DateTime<Utc>) -> AppResult<Verified> {
+        let inspected = match jwt::inspect(token, now.timestamp()) {
+            Ok(i) => i,
+            Err(failure) => return Ok(refuse(failure, None, "jwt", "service_key")),
+        };
+        let who = inspected.key_id.to_string();
+        let Some(found) = self.ports.service_keys.find_service_key(inspected.key_id)? else {
+            return Ok(refuse(AuthFailure::Failed, None, who, "service_key"));
+        };
+        let account = found.key.account_id;
+        if account != inspected.account {
+            return Ok(refuse(AuthFailure::Failed, Some(account), who, "service_key"));
+        }
+        if let Err(failure) = jwt::verify_signature(token, &found.public_key_pem) {
+            return Ok(refuse(failure, Some(account), who, "service_key"));
+        }
+        let Some(subject) = self.key_subject(&found.key)? else {
+            return Ok(refuse(AuthFailure::Failed, Some(account), who, "service_key"));
+        };
+        let expires_at = Utc.timestamp_opt(inspected.expires_at + jwt::SKEW_SECS, 0).single();
+        Ok(Ok((
+            Principal {
+                account_id: account,
+                user_id: found.key.owner,
+                credential: Credential::ServiceKey(found.key.id),
+                subject,
+            },
+            expires_at,
+        )))
+    }
+
+    /// The engine's view of `user` (its roles and its groups' policies), acting through a key
+    /// with `key_roles` when given.
+    pub(crate) fn user_subject(
+        &self,
+        account: AccountId,
+        user: &User,
+        key_roles: Option<Vec<RoleId>>,
+    ) -> AppResult<Subject> {
+        let rules = self.ports.authz.policy_rules_for_user(account, user.id)?;
+        Ok(Subject {
+            account,
+            roles: user.roles.clone(),
+            policies: PolicyIndex::compile(account, &rules),
+            key_roles,
+        })
+    }
+
+    /// The engine's view of a service key, or `None` when its owner or account is inactive.
+    pub(crate) fn key_subject(&self, key: &ServiceKey) -> AppResult<Option<Subject>> {
+        match key.owner {
+            Some(owner) => match self.active_user(key.account_id, owner)? {
+                Some(user) => Ok(Some(self.user_subject(key.account_id, &user, Some(key.roles.clone()))?)),
+                None => Ok(None),
+            },
+            None => Ok(self.account_active(key.account_id)?.then(|| Subject {
+                account: key.account_id,
+                roles: vec![role_ids::OWNER],
+                policies: PolicyIndex::default(),
+                key_roles: Some(key.roles.clone()),
+            })),
+        }
+    }
+
+    /// Reads the authorization epoch, dropping cached principals when it moved.
+    ///
+    /// # Errors
+    /// `Unavailable` when storage cannot be reached.
+    pub fn sync_authz(&self) -> AppResult<()> {
+        let epoch = self.ports.authz.authz_epoch()?;
+        self.cache.sync(epoch, self.ports.clock.now());
+        Ok(())
+    }
+
+    /// Periodic upkeep (every few hundred milliseconds): reads the authorization epoch, writes
+    /// access keys' last use, and now and then removes expired sessions.
+    ///
+    /// # Errors
+    /// Storage errors; the next run tries again.
+    pub fn maintain(&self) -> AppResult<()> {
+        self.sync_authz()?;
+        let uses = self.usage.take();
+        if !uses.is_empty() {
+            self.ports.access_keys.touch_access_keys(&uses)?;
+        }
+        let now = self.ports.clock.now();
+        let mut last = self.last_purge.lock();
+        if last.is_none_or(|t| now - t > TimeDelta::minutes(10)) {
+            *last = Some(now);
+            self.ports.sessions.purge_expired_sessions(now)?;
+        }
+        Ok(())
+    }
+
+    /// Signs in with a password and opens a session.
+    ///
+    /// # Errors
+    /// `Unauthenticated(Failed)` for an unknown login, a wrong password or an inactive user —
+    /// the same error, after the same work; `RateLimited` once the login or the address is
+    /// locked; `SsoRequired` when the user's email domain signs in through SSO.
+    pub fn login(&self, meta: &RequestMeta, cmd: LoginCommand) -> AppResult<SessionToken> {
+        let now = self.ports.clock.now();
+        let login_key = format!("{}:{}", cmd.account_id, cmd.login.trim().to_lowercase());
+        let address = meta.client_ip.as_deref();
+        if let Some(wait) = self.limiter.check(Some(&login_key), address, now) {
+            return Err(AppError::RateLimited { retry_after_secs: wait });
+        }
+        let found = match Login::parse(&cmd.login) {
+            Ok(login) => self.ports.users.find_user_by_login(cmd.account_id, &login)?,
+            Err(_) => None,
+        };
+        let user = match found {
+            Some(u) => match &u.password_hash {
+                Some(hash) => self.ports.hasher.verify(hash, &cmd.password)?.then_some(u.user),
+                None => {
+                    self.ports.hasher.waste_time(&cmd.password);
+                    None
+                }
+            },
+            None => {
+                self.ports.hasher.waste_time(&cmd.password);
+                None
+            }
+        };
+        let user = match user {
+            Some(u) if u.status == UserStatus::Active && self.account_active(cmd.account_id)? => u,
+            _ => {
+                self.limiter.record_failure(Some(&login_key), address, now);
+                let account = self.account_active(cmd.account_id)?.then_some(cmd.account_id);
+                let refusal = Refusal {
+                    failure: AuthFailure::Failed,
+                    account,
+                    who: cmd.login.trim().to_lowercase(),
+                    credential: "password",
+                };
+                self.audit_failure(&refusal, meta, now);
+                return Err(AppError::Unauthenticated(AuthFailure::Failed));
+            }
+        };
+        self.limiter.reset_login(&login_key);
+        let token = Secret::new(format!("{SESSION_TOKEN_PREFIX}{}", self.ports.ids.secret().expose()));
+        let expires_at = now + TimeDelta::seconds(self.settings.session_ttl_secs);
+        let audit = AuditRecord {
+            account_id: Some(cmd.account_id),
+            actor: Actor {
+                kind: ActorKind::User,
+                id: user.id.to_string(),
+            },
+            action: "session.create".into(),
+            target: Some(format!("user:{}", user.id)),
+            outcome: Outcome::Success,
+            client_ip: meta.client_ip.clone(),
+            request_id: meta.request_id.clone(),
+            at: now,
+            details: json!({ "expires_at": expires_at }),
+        };
+        self.ports.sessions.create_session(
+            &NewSession {
+                token_digest: digest(token.expose()).to_vec(),
+                account_id: cmd.account_id,
+                user_id: user.id,
+                created_at: now,
+                expires_at,
+            },
+            &audit,
+        )?;
+        Ok(SessionToken {
+            token,
+            expires_at,
+            account_id: cmd.account_id,
+            user_id: user.id,
+        })
+    }
+
+    /// Ends the session whose token the principal authenticated with.
+    ///
+    /// # Errors
+    /// `NotFound("session")` when `token` is not a live session of this principal.
+    pub fn logout(&self, principal: &Principal, meta: &RequestMeta, token: &Secret) -> AppResult<()> {
+        if principal.credential != Credential::Session || !token.expose().starts_with(SESSION_TOKEN_PREFIX) {
+            return Err(AppError::NotFound("session"));
+        }
+        let audit = self.audit_record(
+            principal,
+            meta,
+            principal.account_id,
+            "session.delete",
+            principal.user_id.map(|u| format!("user:{u}")),
+            json!({}),
+        );
+        self.ports
+            .sessions
+            .delete_session(&digest(token.expose()), &audit)
+            .map_err(AppError::from_repo("session"))?;
+        self.cache.invalidate();
+        Ok(())
+    }
+}
+
+/// For tests and tools: the digest stored for a secret.
+#[must_use]
+pub fn secret_digest(secret: &Secret) -> Vec<u8> {
+    digest(secret.expose()).to_vec()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,417 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc as StdArc;
+
+use chrono::TimeDelta;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use tessera_domain::account::Account;
+use tessera_domain::ids::ServiceKeyId;
+use tessera_domain::keys::{AccessKey, Session};
+use tessera_domain::ports::{AccessKeyAuth, KeyPairGenerator, RepoError, ServiceKeyAuth, UserWithSecret};
+use tessera_domain::roles::ids;
+
+use super::*;
+use crate::infra::AwsLcKeyPairs;
+use crate::testing::{ACME, Mocks, now, user};
+
+const KEY_ID: &str = "AKABCDEFGHIJ01234567";
+
+fn meta() -> RequestMeta {
+    RequestMeta {
+        client_ip: Some("192.0.2.1".into()),
+        request_id: Some("r".into()),
+    }
+}
+
+fn account(active: bool) -> Account {
+    Account {
+        id: ACME,
+        name: "Acme".into(),
+        email: "acme@example.com".into(),
+        parent_id: None,
+        active,
+        created_at: now(),
+    }
+}
+
+fn access_key(status: KeyStatus, secret: &str) -> AccessKeyAuth {
+    AccessKeyAuth {
+        key: AccessKey {
+            id: KEY_ID.parse().unwrap(),
+            account_id: ACME,
+            user_id: UserId(2),
+            name: None,
+            status,
+            created_at: now(),
+            last_used_at: None,
+        },
+        secret_digest: digest(secret).to_vec(),
+    }
+}
+
+/// Mocks for a store holding one active account, user 2 (Developer) and one access key.
+fn with_key(m: &mut Mocks, status: KeyStatus, user_status: UserStatus) -> StdArc<AtomicUsize> {
+    let lookups = StdArc::new(AtomicUsize::new(0));
+    let l = lookups.clone();
+    m.authz.expect_authz_epoch().returning(|| Ok(1));
+    m.access_keys.expect_find_access_key().returning(move |_| {
+        l.fetch_add(1, Ordering::SeqCst);
+        Ok(Some(access_key(status, "s3cret")))
+    });
+    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    m.users.expect_get_user().returning(move |_, _| {
+        let mut u = user(2, "dev01", &[ids::DEVELOPER]);
+        u.email = Some("dev@example.com".into());
+        u.status = user_status;
+        Ok(u)
+    });
+    m.authz.expect_policy_rules_for_user().returning(|_, _| Ok(vec![]));
+    lookups
+}
+
+fn bearer(token: &str) -> Presented {
+    Presented::Bearer(Secret::new(token))
+}
+
+#[test]
+fn an_access_key_authenticates_once_then_comes_from_the_cache() {
+    let mut m = Mocks::new();
+    let lookups = with_key(&mut m, KeyStatus::Active, UserStatus::Active);
+    let app = m.app();
+    let token = format!("tsr_{KEY_ID}_s3cret");
+    let p = app.authenticate(&bearer(&token), &meta()).unwrap();
+    assert_eq!(p.user_id, Some(UserId(2)));
+    assert_eq!(p.credential, Credential::AccessKey(KEY_ID.parse().unwrap()));
+    assert_eq!(p.subject.roles, vec![ids::DEVELOPER]);
+    for _ in 0..3 {
+        app.authenticate(&bearer(&token), &meta()).unwrap();
+    }
+    let basic = Presented::Basic { key_id: KEY_ID.into(), secret: Secret::new("s3cret") };
+    app.authenticate(&basic, &meta()).unwrap();
+    assert_eq!(lookups.load(Ordering::SeqCst), 1, "Bearer and Basic share the cache entry");
+    app.cache.invalidate();
+    app.authenticate(&bearer(&token), &meta()).unwrap();
+    assert_eq!(lookups.load(Ordering::SeqCst), 2, "a local change forces a fresh lookup");
+}
+
+#[test]
+fn a_wrong_secret_fails_and_is_audited_without_the_secret() {
+    let mut m = Mocks::new();
+    with_key(&mut m, KeyStatus::Active, UserStatus::Active);
+    m.audit
+        .expect_append_audit()
+        .withf(|r| {
+            r.action == "auth.failure"
+                && r.account_id == Some(ACME)
+                && r.actor.id == KEY_ID
+                && r.client_ip.as_deref() == Some("192.0.2.1")
+                && !r.details.to_string().contains("wrong")
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let err = m
+        .app()
+        .authenticate(&bearer(&format!("tsr_{KEY_ID}_wrong")), &meta())
+        .unwrap_err();
+    assert_eq!(err, AppError::Unauthenticated(AuthFailure::Failed));
+}
+
+#[test]
+fn an_inactive_key_or_user_is_refused() {
+    for (key, user) in [
+        (KeyStatus::Inactive, UserStatus::Active),
+        (KeyStatus::Active, UserStatus::Inactive),
+    ] {
+        let mut m = Mocks::new();
+        with_key(&mut m, key, user);
+        m.audit.expect_append_audit().times(1).returning(|_| Ok(()));
+        let err = m
+            .app()
+            .authenticate(&bearer(&format!("tsr_{KEY_ID}_s3cret")), &meta())
+            .unwrap_err();
+        assert_eq!(err, AppError::Unauthenticated(AuthFailure::Failed));
+    }
+}
+
+#[test]
+fn x_auth_email_must_be_the_keys_users_email() {
+    let mut m = Mocks::new();
+    with_key(&mut m, KeyStatus::Active, UserStatus::Active);
+    m.audit.expect_append_audit().returning(|_| Ok(()));
+    let app = m.app();
+    let token = Secret::new(format!("tsr_{KEY_ID}_s3cret"));
+    let right = Presented::EmailKey { email: "DEV@example.com".into(), key: token.clone() };
+    assert!(app.authenticate(&right, &meta()).is_ok());
+    let wrong = Presented::EmailKey { email: "boss@example.com".into(), key: token };
+    assert_eq!(
+        app.authenticate(&wrong, &meta()).unwrap_err(),
+        AppError::Unauthenticated(AuthFailure::Failed)
+    );
+}
+
+#[test]
+fn the_legacy_account_id_must_match_the_keys_account() {
+    let mut m = Mocks::new();
+    with_key(&mut m, KeyStatus::Active, UserStatus::Active);
+    m.audit.expect_append_audit().returning(|_| Ok(()));
+    let app = m.app();
+    let key = Secret::new(format!("tsr_{KEY_ID}_s3cret"));
+    let ok = Presented::Legacy { account: LegacyAccount::Id(ACME), api_key: key.clone() };
+    assert!(app.authenticate(&ok, &meta()).is_ok());
+    let by_name = Presented::Legacy { account: LegacyAccount::Name("Acme".into()), api_key: key.clone() };
+    assert!(app.authenticate(&by_name, &meta()).is_ok());
+    let other = Presented::Legacy { account: LegacyAccount::Id(AccountId(9)), api_key: key };
+    assert_eq!(
+        app.authenticate(&other, &meta()).unwrap_err(),
+        AppError::Unauthenticated(AuthFailure::Failed)
+    );
+}
+
+#[test]
+fn fifty_failures_from_one_address_lock_it() {
+    let mut m = Mocks::new();
+    m.authz.expect_authz_epoch().returning(|| Ok(1));
+    m.access_keys.expect_find_access_key().returning(|_| Ok(None));
+    m.audit.expect_append_audit().times(51).returning(|_| Ok(()));
+    let app = m.app();
+    for _ in 0..50 {
+        assert_eq!(
+            app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &meta()).unwrap_err(),
+            AppError::Unauthenticated(AuthFailure::Failed)
+        );
+    }
+    assert!(matches!(
+        app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &meta()),
+        Err(AppError::RateLimited { .. })
+    ));
+    let elsewhere = RequestMeta { client_ip: Some("192.0.2.2".into()), request_id: None };
+    assert_eq!(
+        app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &elsewhere).unwrap_err(),
+        AppError::Unauthenticated(AuthFailure::Failed)
+    );
+}
+
+#[test]
+fn nothing_is_served_when_the_epoch_cannot_be_read() {
+    let mut m = Mocks::new();
+    m.authz
+        .expect_authz_epoch()
+        .returning(|| Err(RepoError::Unavailable("down".into())));
+    assert_eq!(
+        m.app().authenticate(&bearer(&format!("tsr_{KEY_ID}_s3cret")), &meta()).unwrap_err(),
+        AppError::Unavailable("down".into())
+    );
+}
+
+// ---- service-key JWTs ----
+
+const KID: &str = "0b5d2c7e-1f7a-4c5e-9d42-6a3b2f1e0c9d";
+
+fn jwt(pem: &str, iss: serde_json::Value, iat: i64, exp: i64) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(KID.into());
+    encode(
+        &header,
+        &serde_json::json!({"iss": iss, "iat": iat, "exp": exp}),
+        &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+fn service_key(public_pem: &str, owner: Option<UserId>, roles: Vec<RoleId>) -> ServiceKeyAuth {
+    ServiceKeyAuth {
+        key: ServiceKey {
+            id: ServiceKeyId(KID.parse().unwrap()),
+            account_id: ACME,
+            owner,
+            name: "ci".into(),
+            description: None,
+            roles,
+            created_at: now(),
+        },
+        public_key_pem: public_pem.to_owned(),
+    }
+}
+
+#[test]
+fn a_jwt_of_an_account_key_acts_as_owner_limited_by_its_roles() {
+    let pair = AwsLcKeyPairs.rsa_2048().unwrap();
+    let public = pair.public_pem.clone();
+    let mut m = Mocks::new();
+    m.authz.expect_authz_epoch().returning(|| Ok(1));
+    m.service_keys
+        .expect_find_service_key()
+        .returning(move |_| Ok(Some(service_key(&public, None, vec![ids::DEVELOPER]))));
+    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    let t = now().timestamp();
+    let token = jwt(pair.private_pem.expose(), "1".into(), t, t + 64);
+    let p = m.app().authenticate(&bearer(&token), &meta()).unwrap();
+    assert_eq!(p.user_id, None);
+    assert_eq!(p.subject.roles, vec![ids::OWNER]);
+    assert_eq!(p.subject.key_roles, Some(vec![ids::DEVELOPER]));
+    assert_eq!(p.actor().id, KID);
+}
+
+#[test]
+fn jwt_failures_keep_their_kinds() {
+    let pair = AwsLcKeyPairs.rsa_2048().unwrap();
+    let other = AwsLcKeyPairs.rsa_2048().unwrap();
+    let public = pair.public_pem.clone();
+    let mut m = Mocks::new();
+    m.authz.expect_authz_epoch().returning(|| Ok(1));
+    m.service_keys
+        .expect_find_service_key()
+        .returning(move |_| Ok(Some(service_key(&public, None, vec![]))));
+    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    m.audit.expect_append_audit().returning(|_| Ok(()));
+    let app = m.app();
+    let t = now().timestamp();
+    let pem = pair.private_pem.expose();
+    let cases = [
+        ("garbage".to_owned(), AuthFailure::TokenFormat),
+        (jwt(pem, "1".into(), t, t + 3601), AuthFailure::TokenLifetime),
+        (jwt(pem, "1".into(), t + 60, t + 120), AuthFailure::TokenFromFuture),
+        (jwt(pem, "1".into(), t - 200, t - 100), AuthFailure::TokenExpired),
+        (jwt(pem, "2".into(), t, t + 60), AuthFailure::Failed),
+        (jwt(other.private_pem.expose(), "1".into(), t, t + 60), AuthFailure::Failed),
+    ];
+    for (token, failure) in cases {
+        assert_eq!(
+            app.authenticate(&bearer(&token), &meta()).unwrap_err(),
+            AppError::Unauthenticated(failure)
+        );
+    }
+}
+
+#[test]
+fn a_deleted_key_fails() {
+    let pair = AwsLcKeyPairs.rsa_2048().unwrap();
+    let mut m = Mocks::new();
+    m.authz.expect_authz_epoch().returning(|| Ok(1));
+    m.service_keys.expect_find_service_key().returning(|_| Ok(None));
+    m.audit.expect_append_audit().returning(|_| Ok(()));
+    let t = now().timestamp();
+    let token = jwt(pair.private_pem.expose(), 1.into(), t, t + 60);
+    assert_eq!(
+        m.app().authenticate(&bearer(&token), &meta()).unwrap_err(),
+        AppError::Unauthenticated(AuthFailure::Failed)
+    );
+}
+
+// ---- sessions and password sign-in ----
+
+#[test]
+fn an_expired_session_fails() {
+    let mut m = Mocks::new();
+    m.authz.expect_authz_epoch().returning(|| Ok(1));
+    m.sessions.expect_find_session().returning(|_| {
+        Ok(Some(Session {
+            account_id: ACME,
+            user_id: UserId(2),
+            created_at: now() - TimeDelta::hours(2),
+            expires_at: now() - TimeDelta::seconds(1),
+        }))
+    });
+    m.audit.expect_append_audit().returning(|_| Ok(()));
+    assert_eq!(
+        m.app().authenticate(&bearer("tss_abc"), &meta()).unwrap_err(),
+        AppError::Unauthenticated(AuthFailure::Failed)
+    );
+}
+
+fn login(password: &str) -> LoginCommand {
+    LoginCommand {
+        account_id: ACME,
+        login: "Dev01".into(),
+        password: Secret::new(password),
+    }
+}
+
+fn known_user(m: &mut Mocks) {
+    m.users.expect_find_user_by_login().returning(|_, l| {
+        Ok((l.as_str() == "dev01").then(|| UserWithSecret {
+            user: user(2, "dev01", &[ids::DEVELOPER]),
+            password_hash: Some("$hash".into()),
+        }))
+    });
+    m.hasher
+        .expect_verify()
+        .returning(|_, p| Ok(p.expose() == "R1ght-pass"));
+    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+}
+
+#[test]
+fn signing_in_stores_only_the_tokens_digest() {
+    let mut m = Mocks::new();
+    known_user(&mut m);
+    m.ids.expect_secret().returning(|| Secret::new("abc"));
+    m.sessions
+        .expect_create_session()
+        .withf(|s, a| {
+            s.token_digest == digest("tss_abc").to_vec()
+                && s.expires_at == now() + TimeDelta::seconds(3600)
+                && a.action == "session.create"
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let s = m.app().login(&meta(), login("R1ght-pass")).unwrap();
+    assert_eq!(s.token.expose(), "tss_abc");
+    assert_eq!(s.user_id, UserId(2));
+}
+
+#[test]
+fn an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_password() {
+    let mut m = Mocks::new();
+    known_user(&mut m);
+    m.hasher.expect_waste_time().times(1).return_const(());
+    m.audit
+        .expect_append_audit()
+        .withf(|r| r.action == "auth.failure" && r.details["credential"] == "password")
+        .times(2)
+        .returning(|_| Ok(()));
+    m.sessions.expect_create_session().times(0);
+    let app = m.app();
+    let unknown = app
+        .login(&meta(), LoginCommand { login: "nobody".into(), ..login("R1ght-pass") })
+        .unwrap_err();
+    let wrong = app.login(&meta(), login("Wr0ng-pass")).unwrap_err();
+    assert_eq!(unknown, wrong);
+    assert_eq!(wrong, AppError::Unauthenticated(AuthFailure::Failed));
+}
+
+#[test]
+fn five_failures_lock_the_login_even_for_the_right_password() {
+    let mut m = Mocks::new();
+    known_user(&mut m);
+    m.audit.expect_append_audit().times(5).returning(|_| Ok(()));
+    m.sessions.expect_create_session().times(0);
+    let app = m.app();
+    for attempt in 1..=5 {
+        assert_eq!(
+            app.login(&meta(), login("Wr0ng-pass")).unwrap_err(),
+            AppError::Unauthenticated(AuthFailure::Failed),
+            "attempt {attempt} still answers as a failure"
+        );
+    }
+    assert_eq!(
+        app.login(&meta(), login("R1ght-pass")).unwrap_err(),
+        AppError::RateLimited { retry_after_secs: 900 }
+    );
+}
+
+#[test]
+fn an_inactive_user_cannot_sign_in() {
+    let mut m = Mocks::new();
+    m.users.expect_find_user_by_login().returning(|_, _| {
+        let mut u = user(2, "dev01", &[ids::DEVELOPER]);
+        u.status = UserStatus::Inactive;
+        Ok(Some(UserWithSecret { user: u, password_hash: Some("$hash".into()) }))
+    });
+    m.hasher.expect_verify().returning(|_, _| Ok(true));
+    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    m.audit.expect_append_audit().returning(|_| Ok(()));
+    m.sessions.expect_create_session().times(0);
+    assert_eq!(
+        m.app().login(&meta(), login("R1ght-pass")).unwrap_err(),
+        AppError::Unauthenticated(AuthFailure::Failed)
+    );
+}

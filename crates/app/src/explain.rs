@@ -1,0 +1,176 @@
+//! Explanations: the engine's decision for any principal of the account, the sources of a
+//! user's permissions, and the audit log.
+
+use serde::Serialize;
+use tessera_domain::audit::AuditEvent;
+use tessera_domain::ids::{AccessKeyId, AccountId, PolicyId, ServiceKeyId, UserGroupId, UserId};
+use tessera_domain::permissions::{Capability, Level, Permission};
+use tessera_domain::policy::{self, Decision, Effect, Request, ResourceKey, ScopeObjects, Subject};
+use tessera_domain::ports::AuditFilter;
+use tessera_domain::roles::Role;
+
+use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
+use crate::App;
+
+/// Whose permissions to explain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalRef {
+    /// A user.
+    User(UserId),
+    /// A service key.
+    ServiceKey(ServiceKeyId),
+    /// An access key.
+    AccessKey(AccessKeyId),
+}
+
+/// Where a permission comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Source {
+    /// A role of the user.
+    Role {
+        /// Role id.
+        id: i64,
+        /// Role name.
+        name: &'static str,
+    },
+    /// A policy of one of the user's groups.
+    Policy {
+        /// Policy id.
+        id: PolicyId,
+        /// Its user group.
+        user_group: UserGroupId,
+    },
+}
+
+/// One line of a user's effective permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EffectivePermission {
+    /// Capability.
+    pub capability: Capability,
+    /// Level.
+    pub level: Level,
+    /// `*` (the whole account) or an object key.
+    pub scope: String,
+    /// Allow or deny.
+    pub effect: Effect,
+    /// Where it comes from.
+    pub source: Source,
+}
+
+const READ: Permission = Permission::read(Capability::UserManagement);
+
+impl App {
+    fn subject_of(&self, account: AccountId, target: &PrincipalRef) -> AppResult<Subject> {
+        match target {
+            PrincipalRef::User(id) => {
+                let user = self.ports.users.get_user(account, *id).map_err(AppError::from_repo("user"))?;
+                self.user_subject(account, &user, None)
+            }
+            PrincipalRef::ServiceKey(id) => {
+                let key = self
+                    .ports
+                    .service_keys
+                    .get_service_key(account, *id)
+                    .map_err(AppError::from_repo("service key"))?;
+                self.key_subject(&key)?.ok_or(AppError::NotFound("service key"))
+            }
+            PrincipalRef::AccessKey(id) => {
+                let found = self
+                    .ports
+                    .access_keys
+                    .find_access_key(id)?
+                    .filter(|k| k.key.account_id == account)
+                    .ok_or(AppError::NotFound("access key"))?;
+                let user = self
+                    .ports
+                    .users
+                    .get_user(account, found.key.user_id)
+                    .map_err(AppError::from_repo("user"))?;
+                self.user_subject(account, &user, None)
+            }
+        }
+    }
+
+    /// The decision the engine would take for `target` asking `permission` (on `resource`) in
+    /// `account`, with the roles and policies that decided.
+    ///
+    /// # Errors
+    /// `Forbidden` without User Management read; `NotFound` for a principal of another account.
+    pub fn explain(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        target: &PrincipalRef,
+        permission: Permission,
+        resource: Option<&ResourceKey>,
+    ) -> AppResult<Decision> {
+        self.authorize(principal, account, READ, None)?;
+        let subject = self.subject_of(account, target)?;
+        Ok(policy::decide(
+            &subject,
+            &Request {
+                account,
+                permission,
+                resource,
+                ancestors: &[],
+            },
+        ))
+    }
+
+    /// Every permission `user` holds or is denied, with its scope and source.
+    ///
+    /// # Errors
+    /// `Forbidden` without User Management read (users may read their own); `NotFound("user")`.
+    pub fn effective_permissions(&self, principal: &Principal, account: AccountId, user: UserId) -> AppResult<Vec<EffectivePermission>> {
+        if !(principal.account_id == account && principal.is_user(user)) {
+            self.authorize(principal, account, READ, None)?;
+        }
+        let target = self.ports.users.get_user(account, user).map_err(AppError::from_repo("user"))?;
+        let mut out = Vec::new();
+        for role in target.roles.iter().filter_map(|r| Role::by_id(*r).ok()) {
+            for p in role.permissions().highest() {
+                out.push(EffectivePermission {
+                    capability: p.capability,
+                    level: p.level,
+                    scope: "*".into(),
+                    effect: Effect::Allow,
+                    source: Source::Role { id: role.id.0, name: role.name },
+                });
+            }
+        }
+        for rule in self.ports.authz.policy_rules_for_user(account, user)? {
+            let scopes: Vec<String> = rule
+                .scopes
+                .iter()
+                .filter(|s| s.account == account)
+                .flat_map(|s| match &s.objects {
+                    ScopeObjects::Everything => vec!["*".to_owned()],
+                    ScopeObjects::Only(keys) => keys.iter().map(ToString::to_string).collect(),
+                })
+                .collect();
+            for p in &rule.permissions {
+                for scope in &scopes {
+                    out.push(EffectivePermission {
+                        capability: p.capability,
+                        level: p.level,
+                        scope: scope.clone(),
+                        effect: rule.effect,
+                        source: Source::Policy { id: rule.id, user_group: rule.user_group },
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The account's audit events, newest first.
+    ///
+    /// # Errors
+    /// `Forbidden` without Audit API read.
+    pub fn list_audit_events(&self, principal: &Principal, account: AccountId, filter: &AuditFilter) -> AppResult<Vec<AuditEvent>> {
+        self.authorize(principal, account, Permission::read(Capability::AuditApi), None)?;
+        Ok(self.ports.audit.list_audit(account, filter)?)
+    }
+}
