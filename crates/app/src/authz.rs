@@ -94,6 +94,23 @@ impl App {
         ))
     }
 
+    /// Refuses unless `account` is visible to `principal`: its own, or a child reached through
+    /// Manage Enterprise Accounts. For catalog reads that need no other permission.
+    ///
+    /// # Errors
+    /// `NotFound("account")`.
+    pub fn ensure_visible(&self, principal: &Principal, account: AccountId) -> AppResult<()> {
+        if account == principal.account_id {
+            return Ok(());
+        }
+        let enterprise = Permission::read(tessera_domain::permissions::Capability::EnterpriseAccounts);
+        match self.authorize(principal, account, enterprise, None) {
+            Ok(()) => Ok(()),
+            Err(AppError::Forbidden(_)) => Err(AppError::NotFound("account")),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Refuses unless `principal` may grant every role in `roles` in `account` (no escalation).
     ///
     /// # Errors

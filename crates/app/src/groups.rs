@@ -99,7 +99,13 @@ impl App {
         }
         wanted_rgs.sort();
         wanted_rgs.dedup();
-        let existing = self.ports.resource_groups.existing_resource_groups(account, &wanted_rgs)?;
+        let existing: Vec<ResourceGroupId> = self
+            .ports
+            .resource_groups
+            .find_resource_groups(account, &wanted_rgs)?
+            .into_iter()
+            .map(|g| g.id)
+            .collect();
         if let Some(missing) = wanted_rgs.iter().find(|rg| !existing.contains(rg)) {
             return Err(DomainError::invalid("policies.resource_groups", format!("unknown resource group {missing}")).into());
         }
@@ -272,7 +278,8 @@ impl App {
         Ok(self.ports.user_groups.list_user_groups(account, query)?)
     }
 
-    /// Replaces a user group's name and policies (`PUT`); takes effect on the next request.
+    /// Replaces a user group's name and policies (`PUT`; an absent part stays as it is); takes
+    /// effect on the next request. New policies get new ids.
     ///
     /// # Errors
     /// As for creation, plus `NotFound`.
@@ -282,13 +289,19 @@ impl App {
         meta: &RequestMeta,
         account: AccountId,
         id: UserGroupId,
-        name: String,
-        policies: Vec<PolicyInput>,
+        name: Option<String>,
+        policies: Option<Vec<PolicyInput>>,
     ) -> AppResult<UserGroup> {
         self.authorize(principal, account, WRITE, None)?;
-        check_group_name(&name)?;
-        self.ports.user_groups.get_user_group(account, id).map_err(AppError::from_repo("user group"))?;
-        let policies = self.build_policies(principal, account, policies)?;
+        if let Some(n) = &name {
+            check_group_name(n)?;
+        }
+        let current = self.ports.user_groups.get_user_group(account, id).map_err(AppError::from_repo("user group"))?;
+        let name = name.unwrap_or(current.name);
+        let policies = match policies {
+            Some(p) => self.build_policies(principal, account, p)?,
+            None => current.policies,
+        };
         let audit = self.audit_record(
             principal,
             meta,
@@ -318,6 +331,15 @@ impl App {
                 .delete_user_group(account, id, &audit)
                 .map_err(AppError::from_repo("user group")),
         )
+    }
+
+    /// The resource groups of `account` among `ids` (to show a user group's policies in full).
+    ///
+    /// # Errors
+    /// `Forbidden` without User Management read.
+    pub fn find_resource_groups(&self, principal: &Principal, account: AccountId, ids: &[ResourceGroupId]) -> AppResult<Vec<ResourceGroup>> {
+        self.authorize(principal, account, READ, None)?;
+        Ok(self.ports.resource_groups.find_resource_groups(account, ids)?)
     }
 
     /// The group's members.

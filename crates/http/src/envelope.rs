@@ -26,8 +26,9 @@ pub struct ResultInfo {
     pub per_page: u32,
     /// Items in this page.
     pub count: usize,
-    /// Items in all pages.
-    pub total_count: i64,
+    /// Items in all pages (absent where counting would cost what paging saves: the audit log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<i64>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -77,6 +78,19 @@ impl<T: Serialize> Envelope<T> {
     /// `201 Created` with this envelope.
     pub fn created(self) -> HttpResponse {
         HttpResponse::Created().json(self)
+    }
+}
+
+/// `{"id": …}`: what a DELETE answers, as Cloudflare does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct IdResult {
+    /// The deleted object's id.
+    pub id: String,
+}
+
+impl<T: std::fmt::Display> From<T> for IdResult {
+    fn from(id: T) -> Self {
+        Self { id: id.to_string() }
     }
 }
 
@@ -181,6 +195,9 @@ impl From<AppError> for ApiError {
             AppError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, 0, message),
             AppError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, 0, message),
             AppError::LastOwner => ApiError::new(StatusCode::CONFLICT, 1, message),
+            AppError::InUse(_) => ApiError::new(StatusCode::CONFLICT, 4, message),
+            AppError::KeysHoldRoles(_) => ApiError::new(StatusCode::CONFLICT, 5, message),
+            AppError::SsoRequired(_) => ApiError::new(StatusCode::FORBIDDEN, 1, message),
             AppError::TooManyUsers(_) => ApiError::new(StatusCode::CONFLICT, 2, message),
             AppError::TooManyKeys(_) => ApiError::new(StatusCode::CONFLICT, 3, message),
             AppError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, 0, message),

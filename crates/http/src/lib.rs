@@ -1,14 +1,77 @@
 #![doc = include_str!("../README.md")]
 
+pub mod access_keys;
+pub mod audit;
 pub mod envelope;
+pub mod extract;
+pub mod iam;
 pub mod observe;
+pub mod openapi;
 pub mod ops;
+pub mod paging;
+mod schema;
+mod serde_util;
+pub mod sessions;
+pub mod users;
 
 use actix_web::web;
+use tessera_app::AppError;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers the REST routes and the operational endpoints.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics));
+use crate::envelope::ApiError;
+
+/// An id in the path that does not parse names nothing: 404, like a missing object.
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| ApiError::from(AppError::NotFound("object")).into())
+}
+
+/// Registers the operational endpoints and the REST API (`/v1`), each with its OpenAPI entry.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.app_data(path_config())
+        .service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(
+            scope::scope("/v1")
+                .service(sessions::create_session)
+                .service(sessions::delete_session)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(users::delete_user)
+                .service(users::effective_permissions)
+                .service(access_keys::list_access_keys)
+                .service(access_keys::create_access_key)
+                .service(access_keys::get_access_key)
+                .service(access_keys::update_access_key)
+                .service(access_keys::delete_access_key)
+                .service(iam::catalog::list_roles)
+                .service(iam::catalog::list_role_groups)
+                .service(iam::catalog::list_permission_groups)
+                .service(iam::catalog::get_permission_group)
+                .service(iam::resource_groups::list_resource_groups)
+                .service(iam::resource_groups::create_resource_group)
+                .service(iam::resource_groups::get_resource_group)
+                .service(iam::resource_groups::update_resource_group)
+                .service(iam::resource_groups::delete_resource_group)
+                .service(iam::user_groups::list_user_groups)
+                .service(iam::user_groups::create_user_group)
+                .service(iam::user_groups::get_user_group)
+                .service(iam::user_groups::update_user_group)
+                .service(iam::user_groups::delete_user_group)
+                .service(iam::members::list_members)
+                .service(iam::members::add_members)
+                .service(iam::members::replace_members)
+                .service(iam::members::remove_member)
+                .service(iam::authorize::authorize)
+                .service(audit::list_audit_logs),
+        );
+}
+
+/// Answers requests no route matches: 404 in the envelope.
+pub async fn not_found() -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    ApiError::new(actix_web::http::StatusCode::NOT_FOUND, 1, "no such route").error_response()
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use tessera_app::App;
 use utoipa::ToSchema;
@@ -18,17 +18,19 @@ pub struct Status {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "Operations",
+#[utoipa::path(tag = "Operations",
     responses((status = 200, description = "Alive", body = Envelope<Status>)))]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     Envelope::ok(Status { status: "ok" }).respond()
 }
 
 /// Readiness: the database answers a query.
-#[utoipa::path(get, path = "/readyz", tag = "Operations",
+#[utoipa::path(tag = "Operations",
     responses(
         (status = 200, description = "Ready", body = Envelope<Status>),
         (status = 503, description = "The database cannot be reached")))]
+#[get("/readyz")]
 pub async fn readyz(app: web::Data<Arc<App>>) -> Result<HttpResponse, ApiError> {
     let app = app.get_ref().clone();
     web::block(move || app.ready())
@@ -39,8 +41,9 @@ pub async fn readyz(app: web::Data<Arc<App>>) -> Result<HttpResponse, ApiError> 
 }
 
 /// Prometheus metrics (text format): requests and latency per method, route and status.
-#[utoipa::path(get, path = "/metrics", tag = "Operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[utoipa::path(tag = "Operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[get("/metrics")]
 pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

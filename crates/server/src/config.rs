@@ -111,6 +111,14 @@ pub struct AuthSettings {
     pub argon2_parallelism: u32,
     /// Concurrent hashes; 0 = one per core.
     pub hash_concurrency: usize,
+    /// Session lifetime, seconds.
+    pub session_ttl_secs: i64,
+    /// Failures that lock a login.
+    pub max_failures_per_login: u32,
+    /// Failures that lock a client address.
+    pub max_failures_per_address: u32,
+    /// The failure window, seconds.
+    pub failure_window_secs: i64,
 }
 
 /// `[limits]`.
@@ -119,6 +127,8 @@ pub struct AuthSettings {
 pub struct LimitSettings {
     /// Users per account.
     pub max_users_per_account: u32,
+    /// Service keys per owner.
+    pub max_service_keys_per_owner: u32,
 }
 
 /// `[log]`.

@@ -8,8 +8,13 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App as ActixApp, HttpServer, web};
-use tessera_app::infra::{Argon2Hasher, HashParams, OsRandom, SystemClock};
-use tessera_app::{App, BootstrapSettings, Ports};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock};
+use tessera_app::{App, BootstrapSettings, Ports, RateLimits};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
 use tessera_http::observe::{Metrics, TrustForwarded, observe};
 use tessera_store::{Backend, Database, PoolOptions, Store};
 
@@ -83,15 +88,30 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
         accounts: shared.clone(),
         users: shared.clone(),
         audit: shared.clone(),
+        service_keys: shared.clone(),
+        access_keys: shared.clone(),
+        sessions: shared.clone(),
+        user_groups: shared.clone(),
+        resource_groups: shared.clone(),
+        authz: shared.clone(),
         health: shared,
         hasher: Arc::new(hasher),
         clock: Arc::new(SystemClock),
         ids: Arc::new(OsRandom::new()),
+        key_pairs: Arc::new(AwsLcKeyPairs),
     };
     let app = App::new(
         ports,
         tessera_app::Settings {
             max_users_per_account: settings.limits.max_users_per_account,
+            max_service_keys_per_owner: settings.limits.max_service_keys_per_owner,
+            session_ttl_secs: auth.session_ttl_secs,
+            rate_limits: RateLimits {
+                per_login: auth.max_failures_per_login,
+                per_address: auth.max_failures_per_address,
+                window_secs: auth.failure_window_secs,
+            },
+            cache_staleness_ms: 1000,
         },
     );
     Ok(Wired {
@@ -141,12 +161,51 @@ pub fn bootstrap_if_empty(app: &App, settings: &Settings) -> Result<Option<PathB
     Ok(Some(path))
 }
 
+/// The OpenAPI document of everything the server serves (collected from the registered
+/// handlers).
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) = ActixApp::new()
+        .into_utoipa_app()
+        .openapi(tessera_http::openapi::ApiDoc::openapi())
+        .configure(tessera_http::configure)
+        .split_for_parts();
+    doc
+}
+
+/// Runs the periodic upkeep (authorization epoch, key usage, expired sessions) every 250 ms
+/// until `stop` is set.
+fn spawn_maintenance(app: Arc<App>, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("tessera-maintenance".into())
+        .spawn(move || {
+            let mut failing = false;
+            while !stop.load(Ordering::Relaxed) {
+                match app.maintain() {
+                    Ok(()) if failing => {
+                        failing = false;
+                        tracing::info!("storage reachable again");
+                    }
+                    Ok(()) => {}
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "maintenance failed; cached principals are not trusted until it succeeds");
+                    }
+                    Err(_) => {}
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+        .expect("spawn the maintenance thread");
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
     addr: SocketAddr,
     tls: bool,
     backend: Backend,
+    stop: Arc<AtomicBool>,
 }
 
 impl Application {
@@ -181,16 +240,26 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError::Listen(e.to_string()))?;
         let metrics = Metrics::new();
+        let stop = Arc::new(AtomicBool::new(false));
+        spawn_maintenance(wired.app.clone(), stop.clone());
         let app = web::Data::new(wired.app);
         let trust = web::Data::new(TrustForwarded(settings.server.trust_forwarded_for));
         let metrics_data = web::Data::new(metrics);
+        let max_body = settings.server.max_body_bytes;
+        let doc = openapi();
         let factory = move || {
-            ActixApp::new()
+            let (routes, _) = ActixApp::new()
+                .into_utoipa_app()
                 .app_data(app.clone())
                 .app_data(metrics_data.clone())
                 .app_data(trust.clone())
-                .wrap(from_fn(observe))
+                .app_data(web::PayloadConfig::new(max_body))
                 .configure(tessera_http::configure)
+                .split_for_parts();
+            routes
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+                .default_service(web::to(tessera_http::not_found))
+                .wrap(from_fn(observe))
         };
         let workers = if settings.server.workers == 0 {
             cores()
@@ -212,6 +281,7 @@ impl Application {
             addr,
             tls,
             backend,
+            stop,
         })
     }
 
@@ -255,8 +325,10 @@ impl Application {
             docs = %format!("{scheme}://{}/docs", self.addr),
             "listening"
         );
-        running
+        let result = running
             .await
-            .map_err(|e| std::io::Error::other(format!("server task failed: {e}")))?
+            .map_err(|e| std::io::Error::other(format!("server task failed: {e}")))?;
+        self.stop.store(true, Ordering::Relaxed);
+        result
     }
 }

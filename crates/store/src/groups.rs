@@ -258,22 +258,22 @@ impl ResourceGroupRepo for Store {
         .map_err(Into::into)
     }
 
-    fn existing_resource_groups(
+    fn find_resource_groups(
         &self,
         account: AccountId,
         ids: &[ResourceGroupId],
-    ) -> Result<Vec<ResourceGroupId>, RepoError> {
+    ) -> Result<Vec<ResourceGroup>, RepoError> {
         let mut conn = self.db.conn()?;
         let wanted: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let found: Vec<String> = resource_groups::table
+        let rows: Vec<ResourceGroupRow> = resource_groups::table
             .filter(resource_groups::account_id.eq(account.0))
             .filter(resource_groups::id.eq_any(&wanted))
-            .select(resource_groups::id)
+            .order(resource_groups::id)
+            .select(ResourceGroupRow::as_select())
             .load(&mut *conn)
             .map_err(StoreError::from)?;
-        found
-            .iter()
-            .map(|id| parse_hex(id, ResourceGroupId::parse).map_err(Into::into))
+        rows.into_iter()
+            .map(|r| r.into_group().map_err(Into::into))
             .collect()
     }
 }

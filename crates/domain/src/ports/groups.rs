@@ -66,15 +66,15 @@ pub trait ResourceGroupRepo: Send + Sync {
         audit: &AuditRecord,
     ) -> Result<(), RepoError>;
 
-    /// Which of `ids` are groups of `account`.
+    /// The groups of `account` among `ids` (unknown ids are left out), in one query.
     ///
     /// # Errors
     /// Storage errors only.
-    fn existing_resource_groups(
+    fn find_resource_groups(
         &self,
         account: AccountId,
         ids: &[ResourceGroupId],
-    ) -> Result<Vec<ResourceGroupId>, RepoError>;
+    ) -> Result<Vec<ResourceGroup>, RepoError>;
 }
 
 /// User groups, their policies and members.

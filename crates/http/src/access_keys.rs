@@ -1,0 +1,202 @@
+//! Restcomm access keys: `/v1/accounts/{account_id}/users/{user_id}/access_keys`.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_app::App;
+use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
+use tessera_domain::keys::{AccessKey, KeyStatus};
+use tessera_domain::ports::AccessKeyChanges;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::envelope::{ApiError, Envelope, IdResult};
+use crate::extract::{Caller, JsonBody, request_meta, run};
+use crate::serde_util::double_option;
+
+/// An access key (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessKeyView {
+    /// `AK` + 18 characters.
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// `active` or `inactive`.
+    #[schema(value_type = crate::schema::KeyStatusDoc)]
+    pub status: KeyStatus,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last use (kept to within a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<AccessKey> for AccessKeyView {
+    fn from(k: AccessKey) -> Self {
+        Self {
+            id: k.id.to_string(),
+            name: k.name,
+            status: k.status,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+/// A created access key: the only time its secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedAccessKeyView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// The secret: store it now, it is never shown again.
+    pub secret: String,
+    /// `tsr_<id>_<secret>`: send as `Authorization: Bearer`.
+    pub token: String,
+    /// `active`.
+    #[schema(value_type = crate::schema::KeyStatusDoc)]
+    pub status: KeyStatus,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new access key.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+pub struct CreateAccessKeyBody {
+    /// Name.
+    #[validate(length(max = 100, message = "must be at most 100 characters"))]
+    pub name: Option<String>,
+}
+
+/// Changes to an access key.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+pub struct UpdateAccessKeyBody {
+    /// `active` or `inactive`.
+    #[schema(value_type = Option<crate::schema::KeyStatusDoc>)]
+    pub status: Option<KeyStatus>,
+    /// New name (`null` clears it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+}
+
+fn key_id(raw: &str) -> Result<AccessKeyId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::from(tessera_app::AppError::NotFound("access key")))
+}
+
+/// The user's access keys.
+#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 200, body = Envelope<Vec<AccessKeyView>>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/users/{user_id}/access_keys")]
+pub async fn list_access_keys(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, user) = path.into_inner();
+    let keys = run(&app, move |app| app.list_access_keys(&caller.0, AccountId(account), UserId(user))).await?;
+    let views: Vec<AccessKeyView> = keys.into_iter().map(AccessKeyView::from).collect();
+    Ok(Envelope::ok(views).respond())
+}
+
+/// Creates an access key (at most two per user); the secret is in this answer only.
+#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path)),
+    request_body = CreateAccessKeyBody,
+    responses((status = 200, body = Envelope<CreatedAccessKeyView>), (status = 403), (status = 404), (status = 409)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[post("/accounts/{account_id}/users/{user_id}/access_keys")]
+pub async fn create_access_key(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (account, user) = path.into_inner();
+    // The body is optional: `{}`, `{"name": …}` or nothing at all.
+    let body: CreateAccessKeyBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateAccessKeyBody::default()
+    } else {
+        crate::extract::parse_json(&body)?
+    };
+    let meta = request_meta(&req);
+    let created = run(&app, move |app| {
+        app.create_access_key(&caller.0, &meta, AccountId(account), UserId(user), body.name)
+    })
+    .await?;
+    Ok(Envelope::ok(CreatedAccessKeyView {
+        id: created.key.id.to_string(),
+        name: created.key.name,
+        secret: created.secret.expose().to_owned(),
+        token: created.token.expose().to_owned(),
+        status: created.key.status,
+        created_at: created.key.created_at,
+    })
+    .respond())
+}
+
+/// One access key.
+#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ("key_id" = String, Path)),
+    responses((status = 200, body = Envelope<AccessKeyView>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/users/{user_id}/access_keys/{key_id}")]
+pub async fn get_access_key(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<(i64, i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, user, id) = path.into_inner();
+    let id = key_id(&id)?;
+    let key = run(&app, move |app| app.get_access_key(&caller.0, AccountId(account), UserId(user), &id)).await?;
+    Ok(Envelope::ok(AccessKeyView::from(key)).respond())
+}
+
+/// Activates, deactivates or renames an access key.
+#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ("key_id" = String, Path)),
+    request_body = UpdateAccessKeyBody,
+    responses((status = 200, body = Envelope<AccessKeyView>), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[patch("/accounts/{account_id}/users/{user_id}/access_keys/{key_id}")]
+pub async fn update_access_key(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64, String)>,
+    body: JsonBody<UpdateAccessKeyBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, user, id) = path.into_inner();
+    let id = key_id(&id)?;
+    let meta = request_meta(&req);
+    let changes = AccessKeyChanges {
+        status: body.0.status,
+        name: body.0.name,
+    };
+    let key = run(&app, move |app| {
+        app.update_access_key(&caller.0, &meta, AccountId(account), UserId(user), &id, changes)
+    })
+    .await?;
+    Ok(Envelope::ok(AccessKeyView::from(key)).respond())
+}
+
+/// Deletes an access key.
+#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ("key_id" = String, Path)),
+    responses((status = 200, body = Envelope<IdResult>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[delete("/accounts/{account_id}/users/{user_id}/access_keys/{key_id}")]
+pub async fn delete_access_key(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, user, id) = path.into_inner();
+    let id = key_id(&id)?;
+    let meta = request_meta(&req);
+    let shown = id.to_string();
+    run(&app, move |app| app.delete_access_key(&caller.0, &meta, AccountId(account), UserId(user), &id)).await?;
+    Ok(Envelope::ok(IdResult::from(shown)).respond())
+}

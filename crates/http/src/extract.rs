@@ -1,0 +1,200 @@
+//! Extractors and helpers shared by every handler: the authenticated caller, the request's
+//! metadata, JSON bodies and query strings that report the offending field, and running a use
+//! case on the blocking pool.
+
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::future::{LocalBoxFuture, Ready, ready};
+use serde::de::DeserializeOwned;
+use tessera_app::{App, AppError, AppResult, AuthFailure, Presented, Principal};
+use tessera_domain::Secret;
+use tessera_domain::audit::RequestMeta;
+use validator::{Validate, ValidationErrors};
+
+use crate::envelope::ApiError;
+
+/// The request's client address and request id (set by the observability middleware).
+#[must_use]
+pub fn request_meta(req: &HttpRequest) -> RequestMeta {
+    req.extensions().get::<RequestMeta>().cloned().unwrap_or_default()
+}
+
+/// Runs a use case on the blocking pool.
+///
+/// # Errors
+/// The use case's error, mapped to the envelope.
+pub async fn run<T, F>(app: &web::Data<Arc<App>>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&App) -> AppResult<T> + Send + 'static,
+{
+    let app = app.get_ref().clone();
+    web::block(move || f(&app))
+        .await
+        .map_err(|_| ApiError::from(AppError::Internal("the blocking pool is gone".into())))?
+        .map_err(ApiError::from)
+}
+
+/// Reads the credential of a request: `Authorization: Bearer …` or `Basic …`, or Cloudflare's
+/// `X-Auth-Email` + `X-Auth-Key`.
+#[must_use]
+pub fn presented(req: &HttpRequest) -> Option<Presented> {
+    if let Some(value) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+            return Some(Presented::Bearer(Secret::new(rest)));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok());
+            if let Some((key_id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
+                return Some(Presented::Basic {
+                    key_id: key_id.to_owned(),
+                    secret: Secret::new(secret),
+                });
+            }
+        }
+        return Some(Presented::Bearer(Secret::new(String::new())));
+    }
+    let email = req.headers().get("x-auth-email").and_then(|v| v.to_str().ok());
+    let key = req.headers().get("x-auth-key").and_then(|v| v.to_str().ok());
+    match (email, key) {
+        (Some(email), Some(key)) => Some(Presented::EmailKey {
+            email: email.trim().to_owned(),
+            key: Secret::new(key.trim()),
+        }),
+        _ => None,
+    }
+}
+
+/// The authenticated caller.
+pub struct Caller(pub Arc<Principal>);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(app) = req.app_data::<web::Data<Arc<App>>>().cloned() else {
+            return Box::pin(ready(Err(ApiError::from(AppError::Internal("no app".into())))));
+        };
+        let Some(presented) = presented(req) else {
+            return Box::pin(ready(Err(ApiError::from(AppError::Unauthenticated(AuthFailure::Missing)))));
+        };
+        let meta = request_meta(req);
+        if let Some(hit) = app.authenticate_cached(&presented, &meta) {
+            return Box::pin(ready(hit.map(Caller).map_err(ApiError::from)));
+        }
+        Box::pin(async move {
+            run(&app, move |app| app.authenticate(&presented, &meta))
+                .await
+                .map(Caller)
+        })
+    }
+}
+
+/// Turns validator's errors into one message naming the first bad field.
+#[must_use]
+pub fn validation_error(errors: &ValidationErrors) -> ApiError {
+    let message = errors
+        .field_errors()
+        .into_iter()
+        .next()
+        .map_or_else(
+            || "invalid request".to_owned(),
+            |(field, errs)| {
+                let why = errs
+                    .first()
+                    .and_then(|e| e.message.as_ref().map(ToString::to_string))
+                    .unwrap_or_else(|| "is invalid".to_owned());
+                format!("{field}: {why}")
+            },
+        );
+    ApiError::bad_request(message)
+}
+
+fn path_message<E: std::fmt::Display>(err: &serde_path_to_error::Error<E>) -> String {
+    let path = err.path().to_string();
+    let inner = err.inner().to_string();
+    let inner = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
+    if path == "." || path.is_empty() {
+        inner
+    } else {
+        format!("{path}: {inner}")
+    }
+}
+
+/// Parses JSON bytes as `T` and validates it, naming the offending field on failure.
+///
+/// # Errors
+/// 400 with the field's path.
+pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("the request body is empty; a JSON document is expected"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| ApiError::bad_request(path_message(&e)))?;
+    value.validate().map_err(|e| validation_error(&e))?;
+    Ok(value)
+}
+
+/// A JSON body: 415 without a JSON content type, 413 over the size limit, 400 naming the field
+/// that does not fit.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+        if !json {
+            return Box::pin(ready(Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                0,
+                "Content-Type must be application/json",
+            ))));
+        }
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => {
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, 0, "the request body is too large")
+                }
+                _ => ApiError::bad_request(format!("the request body cannot be read: {e}")),
+            })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// Query parameters: 400 naming the parameter that does not fit.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Validate> FromRequest for QueryParams<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        let result = serde_path_to_error::deserialize::<_, T>(de)
+            .map_err(|e| ApiError::bad_request(path_message(&e)))
+            .and_then(|v| {
+                v.validate().map_err(|e| validation_error(&e))?;
+                Ok(QueryParams(v))
+            });
+        ready(result)
+    }
+}

@@ -1,0 +1,192 @@
+//! User group members: `/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members`.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use serde::{Deserialize, Serialize};
+use tessera_app::{App, AppError};
+use tessera_domain::groups::{Member, MemberStatus};
+use tessera_domain::ids::{AccountId, UserGroupId, UserId};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::envelope::{ApiError, Envelope};
+use crate::extract::{Caller, JsonBody, request_meta, run};
+
+/// A member.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    /// The user's id, as a string.
+    pub id: String,
+    /// The user's email.
+    pub email: Option<String>,
+    /// `accepted` or `pending`.
+    #[schema(value_type = crate::schema::MemberStatusDoc)]
+    pub status: MemberStatus,
+}
+
+impl From<Member> for MemberView {
+    fn from(m: Member) -> Self {
+        Self {
+            id: m.user_id.to_string(),
+            email: m.email,
+            status: m.status,
+        }
+    }
+}
+
+/// A user id as a JSON string or number.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum UserRef {
+    /// `"42"`.
+    Text(String),
+    /// `42`.
+    Number(i64),
+}
+
+/// One member as sent.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct MemberBody {
+    /// The user's id.
+    pub id: UserRef,
+    /// `accepted` (default) or `pending`.
+    #[schema(value_type = Option<crate::schema::MemberStatusDoc>)]
+    pub status: Option<MemberStatus>,
+}
+
+/// Members as sent: a bare array or `{"members": [...]}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum MembersBody {
+    /// `[{"id": …}]`.
+    List(Vec<MemberBody>),
+    /// `{"members": [{"id": …}]}`.
+    Wrapped {
+        /// The members.
+        members: Vec<MemberBody>,
+    },
+}
+
+impl Validate for MembersBody {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        Ok(())
+    }
+}
+
+fn members(body: MembersBody) -> Result<Vec<(UserId, MemberStatus)>, ApiError> {
+    let list = match body {
+        MembersBody::List(l) | MembersBody::Wrapped { members: l } => l,
+    };
+    list.into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let id = match m.id {
+                UserRef::Number(n) => n,
+                UserRef::Text(t) => t
+                    .trim()
+                    .parse()
+                    .map_err(|_| ApiError::bad_request(format!("members[{i}].id: '{t}' is not a user id")))?,
+            };
+            Ok((UserId(id), m.status.unwrap_or(MemberStatus::Accepted)))
+        })
+        .collect()
+}
+
+fn group_id(raw: &str) -> Result<UserGroupId, ApiError> {
+    UserGroupId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("user group")))
+}
+
+/// The group's members.
+#[utoipa::path(tag = "User groups", params(("account_id" = i64, Path), ("user_group_id" = String, Path)),
+    responses((status = 200, body = Envelope<Vec<MemberView>>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/iam/user_groups/{user_group_id}/members")]
+pub async fn list_members(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, group) = path.into_inner();
+    let group = group_id(&group)?;
+    let list = run(&app, move |app| app.list_members(&caller.0, AccountId(account), group)).await?;
+    let views: Vec<MemberView> = list.into_iter().map(MemberView::from).collect();
+    Ok(Envelope::ok(views).respond())
+}
+
+async fn set(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: MembersBody,
+    replace: bool,
+) -> Result<HttpResponse, ApiError> {
+    let (account, group) = path.into_inner();
+    let group = group_id(&group)?;
+    let list = members(body)?;
+    let meta = request_meta(&req);
+    let all = run(&app, move |app| {
+        app.set_members(&caller.0, &meta, AccountId(account), group, list, replace)
+    })
+    .await?;
+    let views: Vec<MemberView> = all.into_iter().map(MemberView::from).collect();
+    Ok(Envelope::ok(views).respond())
+}
+
+/// Adds members.
+#[utoipa::path(tag = "User groups", params(("account_id" = i64, Path), ("user_group_id" = String, Path)),
+    request_body = MembersBody,
+    responses((status = 200, body = Envelope<Vec<MemberView>>), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[post("/accounts/{account_id}/iam/user_groups/{user_group_id}/members")]
+pub async fn add_members(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: JsonBody<MembersBody>,
+) -> Result<HttpResponse, ApiError> {
+    set(app, caller, req, path, body.0, false).await
+}
+
+/// Sets the exact list of members.
+#[utoipa::path(tag = "User groups", params(("account_id" = i64, Path), ("user_group_id" = String, Path)),
+    request_body = MembersBody,
+    responses((status = 200, body = Envelope<Vec<MemberView>>), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[put("/accounts/{account_id}/iam/user_groups/{user_group_id}/members")]
+pub async fn replace_members(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: JsonBody<MembersBody>,
+) -> Result<HttpResponse, ApiError> {
+    set(app, caller, req, path, body.0, true).await
+}
+
+/// Removes a member; answers with the member removed.
+#[utoipa::path(tag = "User groups", params(("account_id" = i64, Path), ("user_group_id" = String, Path), ("member_id" = String, Path)),
+    responses((status = 200, body = Envelope<MemberView>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[delete("/accounts/{account_id}/iam/user_groups/{user_group_id}/members/{member_id}")]
+pub async fn remove_member(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, group, member) = path.into_inner();
+    let group = group_id(&group)?;
+    let user = member
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| ApiError::from(AppError::NotFound("member")))?;
+    let meta = request_meta(&req);
+    let removed = run(&app, move |app| {
+        app.remove_member(&caller.0, &meta, AccountId(account), group, UserId(user))
+    })
+    .await?;
+    Ok(Envelope::ok(MemberView::from(removed)).respond())
+}

@@ -1,0 +1,212 @@
+//! Resource groups: `/v1/accounts/{account_id}/iam/resource_groups`.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use serde::{Deserialize, Serialize};
+use tessera_app::{App, AppError, ResourceGroupInput};
+use tessera_domain::groups::ResourceGroup;
+use tessera_domain::ids::{AccountId, ResourceGroupId};
+use tessera_domain::policy::Scope;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::MetaView;
+use crate::envelope::{ApiError, Envelope, IdResult};
+use crate::extract::{Caller, JsonBody, QueryParams, request_meta, run};
+use crate::paging::ListParams;
+
+/// `{key}` of a scope object.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScopeObjectView {
+    /// `*` or `com.tessera.api.account.<resource_type>.<id>`.
+    pub key: String,
+}
+
+/// A scope: the account and objects in it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScopeView {
+    /// `com.tessera.api.account.<account_id>` (this account).
+    pub key: String,
+    /// The objects (`*` = the whole account).
+    pub objects: Vec<ScopeObjectView>,
+}
+
+/// A scope as sent: one object (the Cloudflare SDK) or a list.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ScopeInput {
+    /// One scope.
+    One(ScopeView),
+    /// Several (all naming this account).
+    Many(Vec<ScopeView>),
+}
+
+/// A resource group.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResourceGroupView {
+    /// 32 hex digits.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Attributes.
+    pub meta: Option<MetaView>,
+    /// Always a list.
+    pub scope: Vec<ScopeView>,
+}
+
+impl From<ResourceGroup> for ResourceGroupView {
+    fn from(g: ResourceGroup) -> Self {
+        Self {
+            id: g.id.to_string(),
+            name: g.name,
+            meta: g.meta.map(MetaView::from),
+            scope: vec![ScopeView {
+                key: Scope::account_key(g.scope.account),
+                objects: g
+                    .scope
+                    .object_keys()
+                    .into_iter()
+                    .map(|key| ScopeObjectView { key })
+                    .collect(),
+            }],
+        }
+    }
+}
+
+/// A resource group as sent.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct ResourceGroupBody {
+    /// Name (unique in the account; default: generated).
+    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    pub name: Option<String>,
+    /// Attributes.
+    pub meta: Option<MetaView>,
+    /// The scope.
+    pub scope: ScopeInput,
+}
+
+impl ResourceGroupBody {
+    fn into_input(self, default_name: impl FnOnce() -> String) -> ResourceGroupInput {
+        let scopes = match self.scope {
+            ScopeInput::One(s) => vec![s],
+            ScopeInput::Many(list) => list,
+        };
+        ResourceGroupInput {
+            name: self.name.unwrap_or_else(default_name),
+            meta: self.meta.map(Into::into),
+            scope: scopes
+                .into_iter()
+                .map(|s| (s.key, s.objects.into_iter().map(|o| o.key).collect()))
+                .collect(),
+        }
+    }
+}
+
+fn group_id(raw: &str) -> Result<ResourceGroupId, ApiError> {
+    ResourceGroupId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("resource group")))
+}
+
+/// Lists resource groups.
+#[utoipa::path(tag = "Resource groups", params(("account_id" = i64, Path), ListParams),
+    responses((status = 200, body = Envelope<Vec<ResourceGroupView>>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/iam/resource_groups")]
+pub async fn list_resource_groups(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<i64>,
+    params: QueryParams<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let account = AccountId(path.into_inner());
+    let params = params.0;
+    let query = params.query()?;
+    let page = run(&app, move |app| app.list_resource_groups(&caller.0, account, &query)).await?;
+    let last = page.items.last().map(|g| g.id.to_string());
+    let info = params.info(page.items.len(), page.total, last);
+    let items: Vec<ResourceGroupView> = page.items.into_iter().map(Into::into).collect();
+    Ok(Envelope::page(items, info).respond())
+}
+
+/// Creates a resource group; its scope must name this account.
+#[utoipa::path(tag = "Resource groups", params(("account_id" = i64, Path)), request_body = ResourceGroupBody,
+    responses((status = 200, body = Envelope<ResourceGroupView>), (status = 400), (status = 403), (status = 404), (status = 409)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[post("/accounts/{account_id}/iam/resource_groups")]
+pub async fn create_resource_group(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: JsonBody<ResourceGroupBody>,
+) -> Result<HttpResponse, ApiError> {
+    let account = AccountId(path.into_inner());
+    let meta = request_meta(&req);
+    let input = body.0.into_input(|| format!("resource group {}", uuid::Uuid::new_v4().simple()));
+    let group = run(&app, move |app| app.create_resource_group(&caller.0, &meta, account, input)).await?;
+    Ok(Envelope::ok(ResourceGroupView::from(group)).respond())
+}
+
+/// One resource group.
+#[utoipa::path(tag = "Resource groups", params(("account_id" = i64, Path), ("resource_group_id" = String, Path)),
+    responses((status = 200, body = Envelope<ResourceGroupView>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/iam/resource_groups/{resource_group_id}")]
+pub async fn get_resource_group(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = group_id(&id)?;
+    let group = run(&app, move |app| app.get_resource_group(&caller.0, AccountId(account), id)).await?;
+    Ok(Envelope::ok(ResourceGroupView::from(group)).respond())
+}
+
+/// Replaces a resource group's name, meta and scope.
+#[utoipa::path(tag = "Resource groups", params(("account_id" = i64, Path), ("resource_group_id" = String, Path)),
+    request_body = ResourceGroupBody,
+    responses((status = 200, body = Envelope<ResourceGroupView>), (status = 400), (status = 403), (status = 404), (status = 409)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[put("/accounts/{account_id}/iam/resource_groups/{resource_group_id}")]
+pub async fn update_resource_group(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: JsonBody<ResourceGroupBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let (account, id) = (AccountId(account), group_id(&id)?);
+    let meta = request_meta(&req);
+    let body = body.0;
+    let keep_name = body.name.is_none();
+    let group = run(&app, move |app| {
+        let current_name = if keep_name {
+            app.get_resource_group(&caller.0, account, id)?.name
+        } else {
+            String::new()
+        };
+        app.update_resource_group(&caller.0, &meta, account, id, body.into_input(|| current_name))
+    })
+    .await?;
+    Ok(Envelope::ok(ResourceGroupView::from(group)).respond())
+}
+
+/// Deletes a resource group no policy names.
+#[utoipa::path(tag = "Resource groups", params(("account_id" = i64, Path), ("resource_group_id" = String, Path)),
+    responses((status = 200, body = Envelope<IdResult>), (status = 403), (status = 404), (status = 409)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[delete("/accounts/{account_id}/iam/resource_groups/{resource_group_id}")]
+pub async fn delete_resource_group(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = group_id(&id)?;
+    let meta = request_meta(&req);
+    run(&app, move |app| app.delete_resource_group(&caller.0, &meta, AccountId(account), id)).await?;
+    Ok(Envelope::ok(IdResult::from(id)).respond())
+}

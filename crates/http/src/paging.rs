@@ -1,0 +1,153 @@
+//! List parameters (`page`, `per_page`, `name`, `fuzzyName`, `direction`, `cursor`) and
+//! `result_info`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use tessera_domain::ports::ListQuery;
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use crate::envelope::{ApiError, ResultInfo};
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Oldest (lowest id) first.
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// Paging and filtering of a list.
+#[derive(Debug, Clone, Default, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page number, from 1 (offset paging).
+    #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    pub page: Option<u64>,
+    /// Items per page (default 20, at most 1000).
+    #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
+    pub per_page: Option<u32>,
+    /// Exact name.
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub name: Option<String>,
+    /// Name contains (case-insensitive).
+    #[serde(rename = "fuzzyName")]
+    #[param(rename = "fuzzyName")]
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub fuzzy_name: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub direction: Option<Direction>,
+    /// The `result_info.cursor` of the previous page (keyset paging: a deep page costs what the
+    /// first does).
+    #[validate(length(max = 200, message = "is not a cursor"))]
+    pub cursor: Option<String>,
+}
+
+/// Default page size.
+pub const DEFAULT_PER_PAGE: u32 = 20;
+
+impl ListParams {
+    /// The page size.
+    #[must_use]
+    pub fn per_page(&self) -> u32 {
+        self.per_page.unwrap_or(DEFAULT_PER_PAGE)
+    }
+
+    /// The page number.
+    #[must_use]
+    pub fn page(&self) -> u64 {
+        self.page.unwrap_or(1)
+    }
+
+    /// The repository query.
+    ///
+    /// # Errors
+    /// 400 for a cursor that is not one of ours.
+    pub fn query(&self) -> Result<ListQuery, ApiError> {
+        let after = self
+            .cursor
+            .as_deref()
+            .map(|c| {
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .filter(|s| !s.is_empty() && s.len() <= 64)
+                    .ok_or_else(|| ApiError::bad_request("cursor: is not a cursor from result_info"))
+            })
+            .transpose()?;
+        Ok(ListQuery {
+            limit: self.per_page(),
+            offset: (self.page() - 1) * u64::from(self.per_page()),
+            after,
+            name: self.name.clone(),
+            fuzzy_name: self.fuzzy_name.clone(),
+            descending: self.direction == Some(Direction::Desc),
+        })
+    }
+
+    /// `result_info` for a page of `count` items whose last item has id `last`.
+    #[must_use]
+    pub fn info(&self, count: usize, total: i64, last: Option<String>) -> ResultInfo {
+        let full = count == self.per_page() as usize;
+        ResultInfo {
+            page: self.page(),
+            per_page: self.per_page(),
+            count,
+            total_count: Some(total),
+            cursor: last.filter(|_| full).map(|id| URL_SAFE_NO_PAD.encode(id)),
+        }
+    }
+}
+
+/// The cursor naming the row after which the next page starts, for a numeric id (users).
+///
+/// # Errors
+/// 400 when the cursor does not hold a number.
+pub fn numeric_cursor(query: &ListQuery) -> Result<(), ApiError> {
+    match &query.after {
+        Some(a) if a.parse::<i64>().is_err() => Err(ApiError::bad_request("cursor: is not a cursor from result_info")),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_only_full_pages_have_one() {
+        let p = ListParams {
+            per_page: Some(2),
+            ..ListParams::default()
+        };
+        let info = p.info(2, 10, Some("42".into()));
+        let next = ListParams {
+            per_page: Some(2),
+            cursor: info.cursor.clone(),
+            ..ListParams::default()
+        };
+        assert_eq!(next.query().unwrap().after.as_deref(), Some("42"));
+        assert!(p.info(1, 10, Some("42".into())).cursor.is_none());
+        let bad = ListParams {
+            cursor: Some("!!".into()),
+            ..ListParams::default()
+        };
+        assert!(bad.query().is_err());
+    }
+
+    #[test]
+    fn pages_become_offsets() {
+        let p = ListParams {
+            page: Some(3),
+            per_page: Some(50),
+            ..ListParams::default()
+        };
+        let q = p.query().unwrap();
+        assert_eq!((q.offset, q.limit), (100, 50));
+    }
+}
