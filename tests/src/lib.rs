@@ -173,6 +173,92 @@ impl TestApp {
     }
 }
 
+/// A password every test user gets.
+pub const PASSWORD: &str = "Str0ng-Pass!";
+
+impl TestApp {
+    /// The bootstrap file's JSON.
+    ///
+    /// # Panics
+    /// When the server did not write it.
+    #[must_use]
+    pub fn initial_credentials(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.data_dir.join("initial-credentials.json"))
+            .expect("initial-credentials.json");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    /// Sends a request with an optional bearer token and JSON body; returns status and JSON.
+    ///
+    /// # Panics
+    /// When the request cannot be sent.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Signs in; returns the session token.
+    ///
+    /// # Panics
+    /// When the sign-in fails.
+    pub async fn login(&self, account: i64, login: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/v1/sessions",
+                None,
+                Some(serde_json::json!({"account_id": account, "login": login, "password": password})),
+            )
+            .await;
+        assert_eq!(status, 200, "sign-in of {login}: {body}");
+        body["result"]["token"].as_str().expect("token").to_owned()
+    }
+
+    /// A session of the bootstrap owner.
+    pub async fn owner(&self) -> String {
+        let creds = self.initial_credentials();
+        let password = creds["owner"]["password"].as_str().expect("password").to_owned();
+        self.login(1, "admin", &password).await
+    }
+
+    /// Creates a user of account 1 with [`PASSWORD`] and these role names; returns its id.
+    ///
+    /// # Panics
+    /// When the creation fails.
+    pub async fn create_user(&self, token: &str, login: &str, roles: &[&str]) -> i64 {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/v1/accounts/1/users",
+                Some(token),
+                Some(serde_json::json!({
+                    "login": login,
+                    "password": PASSWORD,
+                    "email": format!("{login}@example.com"),
+                    "roles": roles,
+                })),
+            )
+            .await;
+        assert_eq!(status, 200, "create {login}: {body}");
+        body["result"]["id"].as_i64().expect("id")
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown();

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real server, real HTTP, a fresh database per test, on SQLite and (with
 //! `TEST_DATABASE_URL`) Postgres.
 
+mod authz;
 mod bootstrap;
 mod ops;

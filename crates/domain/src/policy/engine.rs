@@ -327,11 +327,13 @@ impl fmt::Display for Reason {
                 user_group,
                 effect,
                 permission,
-            } => write!(
-                f,
-                "policy {policy} of user group {user_group} {}s {permission}",
-                effect.as_str()
-            ),
+            } => {
+                let verb = match effect {
+                    Effect::Allow => "allows",
+                    Effect::Deny => "denies",
+                };
+                write!(f, "policy {policy} of user group {user_group} {verb} {permission}")
+            }
             Self::NotGranted { permission } => write!(f, "no role or policy grants {permission}"),
             Self::KeyRolesMissing { permission } => {
                 write!(f, "the service key's roles do not grant {permission}")
