@@ -232,7 +232,10 @@ impl TestApp {
     /// A session of the bootstrap owner.
     pub async fn owner(&self) -> String {
         let creds = self.initial_credentials();
-        let password = creds["owner"]["password"].as_str().expect("password").to_owned();
+        let password = creds["owner"]["password"]
+            .as_str()
+            .expect("password")
+            .to_owned();
         self.login(1, "admin", &password).await
     }
 

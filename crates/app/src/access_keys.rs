@@ -9,10 +9,10 @@ use tessera_domain::policy::{ResourceKey, ResourceType};
 use tessera_domain::ports::{AccessKeyChanges, NewAccessKey, RepoError};
 use tessera_domain::{DomainError, Secret};
 
+use crate::App;
 use crate::auth::secret_digest;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::App;
 
 const READ: Permission = Permission::read(Capability::ApiCredentials);
 const WRITE: Permission = Permission::write(Capability::ApiCredentials);
@@ -50,9 +50,18 @@ impl App {
         if principal.account_id == account && principal.is_user(user) {
             return Ok(());
         }
-        self.authorize(principal, account, permission, Some(&ResourceKey::new(ResourceType::User, user)))?;
+        self.authorize(
+            principal,
+            account,
+            permission,
+            Some(&ResourceKey::new(ResourceType::User, user)),
+        )?;
         if permission == WRITE {
-            let target = self.ports.users.get_user(account, user).map_err(AppError::from_repo("user"))?;
+            let target = self
+                .ports
+                .users
+                .get_user(account, user)
+                .map_err(AppError::from_repo("user"))?;
             self.authorize_role_grants(principal, account, &target.roles)?;
         }
         Ok(())
@@ -115,9 +124,17 @@ impl App {
     ///
     /// # Errors
     /// `NotFound("user")`; `Forbidden`.
-    pub fn list_access_keys(&self, principal: &Principal, account: AccountId, user: UserId) -> AppResult<Vec<AccessKey>> {
+    pub fn list_access_keys(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        user: UserId,
+    ) -> AppResult<Vec<AccessKey>> {
         self.authorize_access_keys(principal, account, user, READ)?;
-        self.ports.users.get_user(account, user).map_err(AppError::from_repo("user"))?;
+        self.ports
+            .users
+            .get_user(account, user)
+            .map_err(AppError::from_repo("user"))?;
         Ok(self.ports.access_keys.list_access_keys(account, user)?)
     }
 
@@ -186,7 +203,14 @@ impl App {
         id: &AccessKeyId,
     ) -> AppResult<()> {
         self.authorize_access_keys(principal, account, user, WRITE)?;
-        let audit = self.audit_record(principal, meta, account, "access_key.delete", None, json!({ "user_id": user }));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "access_key.delete",
+            None,
+            json!({ "user_id": user }),
+        );
         self.invalidating(
             self.ports
                 .access_keys

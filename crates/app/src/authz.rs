@@ -103,7 +103,8 @@ impl App {
         if account == principal.account_id {
             return Ok(());
         }
-        let enterprise = Permission::read(tessera_domain::permissions::Capability::EnterpriseAccounts);
+        let enterprise =
+            Permission::read(tessera_domain::permissions::Capability::EnterpriseAccounts);
         match self.authorize(principal, account, enterprise, None) {
             Ok(()) => Ok(()),
             Err(AppError::Forbidden(_)) => Err(AppError::NotFound("account")),
@@ -204,11 +205,19 @@ mod tests {
     #[test]
     fn own_account_grants_and_refusals_name_their_reason() {
         let app = Mocks::new().app();
-        assert!(app.authorize(&principal(1, &[ids::OWNER]), ACME, UM_WRITE, None).is_ok());
+        assert!(
+            app.authorize(&principal(1, &[ids::OWNER]), ACME, UM_WRITE, None)
+                .is_ok()
+        );
         let err = app
             .authorize(&principal(2, &[ids::DEVELOPER]), ACME, UM_WRITE, None)
             .unwrap_err();
-        assert_eq!(err, AppError::Forbidden(vec![Reason::NotGranted { permission: UM_WRITE }]));
+        assert_eq!(
+            err,
+            AppError::Forbidden(vec![Reason::NotGranted {
+                permission: UM_WRITE
+            }])
+        );
     }
 
     #[test]
@@ -216,7 +225,10 @@ mod tests {
         let mut m = Mocks::new();
         hierarchy(&mut m);
         let app = m.app();
-        assert!(app.authorize(&principal(1, &[ids::OWNER]), CHILD, UM_WRITE, None).is_ok());
+        assert!(
+            app.authorize(&principal(1, &[ids::OWNER]), CHILD, UM_WRITE, None)
+                .is_ok()
+        );
         assert_eq!(
             app.authorize(&principal(3, &[ids::ADMIN]), CHILD, UM_WRITE, None),
             Err(AppError::NotFound("account")),
@@ -241,7 +253,8 @@ mod tests {
             .expect_get_account()
             .returning(|_| Err(RepoError::Unavailable("down".into())));
         assert_eq!(
-            m.app().authorize(&principal(1, &[ids::OWNER]), CHILD, UM_WRITE, None),
+            m.app()
+                .authorize(&principal(1, &[ids::OWNER]), CHILD, UM_WRITE, None),
             Err(AppError::Unavailable("down".into()))
         );
     }
@@ -250,10 +263,15 @@ mod tests {
     fn granting_a_role_needs_role_access_covering_it() {
         let app = Mocks::new().app();
         let admin = principal(3, &[ids::ADMINISTRATOR]);
-        assert!(app.authorize_role_grants(&admin, ACME, &[ids::TURNKEY_DEVELOPER]).is_ok());
+        assert!(
+            app.authorize_role_grants(&admin, ACME, &[ids::TURNKEY_DEVELOPER])
+                .is_ok()
+        );
         assert_eq!(
             app.authorize_role_grants(&admin, ACME, &[ids::SUPPORT]),
-            Err(AppError::Forbidden(vec![Reason::RoleAccessMissing { role_id: ids::SUPPORT }]))
+            Err(AppError::Forbidden(vec![Reason::RoleAccessMissing {
+                role_id: ids::SUPPORT
+            }]))
         );
         assert!(matches!(
             app.authorize_role_grants(&admin, ACME, &[tessera_domain::roles::RoleId(77)]),

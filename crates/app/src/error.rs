@@ -74,7 +74,9 @@ pub enum AppError {
     #[error("at most {0} keys are allowed")]
     TooManyKeys(u32),
     /// A subuser's service keys hold roles that a removal without `force` would strand.
-    #[error("the subuser's keys {0:?} hold these roles; remove them from the keys first or use force")]
+    #[error(
+        "the subuser's keys {0:?} hold these roles; remove them from the keys first or use force"
+    )]
     KeysHoldRoles(Vec<String>),
     /// Password sign-in is refused for this user's email domain: it signs in through SSO.
     #[error("password sign-in is disabled for {0}: sign in through its SSO connector")]

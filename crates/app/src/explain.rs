@@ -9,9 +9,9 @@ use tessera_domain::policy::{self, Decision, Effect, Request, ResourceKey, Scope
 use tessera_domain::ports::AuditFilter;
 use tessera_domain::roles::Role;
 
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::App;
 
 /// Whose permissions to explain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +65,11 @@ impl App {
     fn subject_of(&self, account: AccountId, target: &PrincipalRef) -> AppResult<Subject> {
         match target {
             PrincipalRef::User(id) => {
-                let user = self.ports.users.get_user(account, *id).map_err(AppError::from_repo("user"))?;
+                let user = self
+                    .ports
+                    .users
+                    .get_user(account, *id)
+                    .map_err(AppError::from_repo("user"))?;
                 self.user_subject(account, &user, None)
             }
             PrincipalRef::ServiceKey(id) => {
@@ -74,7 +78,8 @@ impl App {
                     .service_keys
                     .get_service_key(account, *id)
                     .map_err(AppError::from_repo("service key"))?;
-                self.key_subject(&key)?.ok_or(AppError::NotFound("service key"))
+                self.key_subject(&key)?
+                    .ok_or(AppError::NotFound("service key"))
             }
             PrincipalRef::AccessKey(id) => {
                 let found = self
@@ -123,11 +128,20 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden` without User Management read (users may read their own); `NotFound("user")`.
-    pub fn effective_permissions(&self, principal: &Principal, account: AccountId, user: UserId) -> AppResult<Vec<EffectivePermission>> {
+    pub fn effective_permissions(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        user: UserId,
+    ) -> AppResult<Vec<EffectivePermission>> {
         if !(principal.account_id == account && principal.is_user(user)) {
             self.authorize(principal, account, READ, None)?;
         }
-        let target = self.ports.users.get_user(account, user).map_err(AppError::from_repo("user"))?;
+        let target = self
+            .ports
+            .users
+            .get_user(account, user)
+            .map_err(AppError::from_repo("user"))?;
         let mut out = Vec::new();
         for role in target.roles.iter().filter_map(|r| Role::by_id(*r).ok()) {
             for p in role.permissions().highest() {
@@ -136,7 +150,10 @@ impl App {
                     level: p.level,
                     scope: "*".into(),
                     effect: Effect::Allow,
-                    source: Source::Role { id: role.id.0, name: role.name },
+                    source: Source::Role {
+                        id: role.id.0,
+                        name: role.name,
+                    },
                 });
             }
         }
@@ -157,7 +174,10 @@ impl App {
                         level: p.level,
                         scope: scope.clone(),
                         effect: rule.effect,
-                        source: Source::Policy { id: rule.id, user_group: rule.user_group },
+                        source: Source::Policy {
+                            id: rule.id,
+                            user_group: rule.user_group,
+                        },
                     });
                 }
             }
@@ -169,8 +189,18 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden` without Audit API read.
-    pub fn list_audit_events(&self, principal: &Principal, account: AccountId, filter: &AuditFilter) -> AppResult<Vec<AuditEvent>> {
-        self.authorize(principal, account, Permission::read(Capability::AuditApi), None)?;
+    pub fn list_audit_events(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        filter: &AuditFilter,
+    ) -> AppResult<Vec<AuditEvent>> {
+        self.authorize(
+            principal,
+            account,
+            Permission::read(Capability::AuditApi),
+            None,
+        )?;
         Ok(self.ports.audit.list_audit(account, filter)?)
     }
 }

@@ -1,6 +1,7 @@
 //! Cloudflare-style IAM: resource groups, user groups with allow/deny policies, and members.
 
 use serde_json::json;
+use tessera_domain::DomainError;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::groups::{
     Member, MemberStatus, Meta, Policy, ResourceGroup, UserGroup, check_group_name,
@@ -9,11 +10,10 @@ use tessera_domain::ids::{AccountId, PermissionGroupId, ResourceGroupId, UserGro
 use tessera_domain::permissions::{Capability, Permission, groups as catalog};
 use tessera_domain::policy::{self, Effect, Scope, ScopeObjects};
 use tessera_domain::ports::{ListQuery, Page};
-use tessera_domain::DomainError;
 
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::App;
 
 const READ: Permission = Permission::read(Capability::UserManagement);
 const WRITE: Permission = Permission::write(Capability::UserManagement);
@@ -57,12 +57,24 @@ fn scope_of(account: AccountId, entries: &[(String, Vec<String>)]) -> AppResult<
         }
         merged = Some(match (merged, scope.objects) {
             (None, objects) => Scope { account, objects },
-            (Some(Scope { objects: ScopeObjects::Everything, .. }), _)
+            (
+                Some(Scope {
+                    objects: ScopeObjects::Everything,
+                    ..
+                }),
+                _,
+            )
             | (Some(_), ScopeObjects::Everything) => Scope {
                 account,
                 objects: ScopeObjects::Everything,
             },
-            (Some(Scope { objects: ScopeObjects::Only(mut a), .. }), ScopeObjects::Only(b)) => {
+            (
+                Some(Scope {
+                    objects: ScopeObjects::Only(mut a),
+                    ..
+                }),
+                ScopeObjects::Only(b),
+            ) => {
                 a.extend(b);
                 a.sort();
                 a.dedup();
@@ -79,19 +91,35 @@ fn scope_of(account: AccountId, entries: &[(String, Vec<String>)]) -> AppResult<
 impl App {
     /// Validates policies and builds them with fresh ids; refuses permission groups the caller
     /// does not hold (no escalation).
-    fn build_policies(&self, principal: &Principal, account: AccountId, inputs: Vec<PolicyInput>) -> AppResult<Vec<Policy>> {
+    fn build_policies(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        inputs: Vec<PolicyInput>,
+    ) -> AppResult<Vec<Policy>> {
         let mut held = Vec::new();
         let mut wanted_rgs = Vec::new();
         for p in &inputs {
             if p.permission_groups.is_empty() {
-                return Err(DomainError::invalid("policies.permission_groups", "must name at least one permission group").into());
+                return Err(DomainError::invalid(
+                    "policies.permission_groups",
+                    "must name at least one permission group",
+                )
+                .into());
             }
             if p.resource_groups.is_empty() {
-                return Err(DomainError::invalid("policies.resource_groups", "must name at least one resource group").into());
+                return Err(DomainError::invalid(
+                    "policies.resource_groups",
+                    "must name at least one resource group",
+                )
+                .into());
             }
             for pg in &p.permission_groups {
                 let group = catalog::by_id(*pg).ok_or_else(|| {
-                    DomainError::invalid("policies.permission_groups", format!("unknown permission group {pg}"))
+                    DomainError::invalid(
+                        "policies.permission_groups",
+                        format!("unknown permission group {pg}"),
+                    )
                 })?;
                 held.push(group.permission);
             }
@@ -107,7 +135,11 @@ impl App {
             .map(|g| g.id)
             .collect();
         if let Some(missing) = wanted_rgs.iter().find(|rg| !existing.contains(rg)) {
-            return Err(DomainError::invalid("policies.resource_groups", format!("unknown resource group {missing}")).into());
+            return Err(DomainError::invalid(
+                "policies.resource_groups",
+                format!("unknown resource group {missing}"),
+            )
+            .into());
         }
         let d = policy::check_permissions(&principal.subject, account, &[], held);
         if !d.allowed {
@@ -151,7 +183,14 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let audit = self.audit_record(principal, meta, account, "resource_group.create", None, json!({ "name": group.name }));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "resource_group.create",
+            None,
+            json!({ "name": group.name }),
+        );
         self.ports
             .resource_groups
             .create_resource_group(&group, &audit)
@@ -162,7 +201,12 @@ impl App {
     ///
     /// # Errors
     /// `NotFound("resource group")`; `Forbidden`.
-    pub fn get_resource_group(&self, principal: &Principal, account: AccountId, id: ResourceGroupId) -> AppResult<ResourceGroup> {
+    pub fn get_resource_group(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        id: ResourceGroupId,
+    ) -> AppResult<ResourceGroup> {
         self.authorize(principal, account, READ, None)?;
         self.ports
             .resource_groups
@@ -174,9 +218,17 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden`.
-    pub fn list_resource_groups(&self, principal: &Principal, account: AccountId, query: &ListQuery) -> AppResult<Page<ResourceGroup>> {
+    pub fn list_resource_groups(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        query: &ListQuery,
+    ) -> AppResult<Page<ResourceGroup>> {
         self.authorize(principal, account, READ, None)?;
-        Ok(self.ports.resource_groups.list_resource_groups(account, query)?)
+        Ok(self
+            .ports
+            .resource_groups
+            .list_resource_groups(account, query)?)
     }
 
     /// Replaces a resource group's name, meta and scope.
@@ -194,11 +246,28 @@ impl App {
         self.authorize(principal, account, WRITE, None)?;
         check_group_name(&input.name)?;
         let scope = scope_of(account, &input.scope)?;
-        let audit = self.audit_record(principal, meta, account, "resource_group.update", None, json!({ "name": input.name }));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "resource_group.update",
+            None,
+            json!({ "name": input.name }),
+        );
+        let now = self.ports.clock.now();
+        let group = ResourceGroup {
+            id,
+            account_id: account,
+            name: input.name,
+            meta: input.meta,
+            scope,
+            created_at: now,
+            updated_at: now,
+        };
         self.invalidating(
             self.ports
                 .resource_groups
-                .update_resource_group(account, id, &input.name, input.meta, &scope, self.ports.clock.now(), &audit)
+                .update_resource_group(&group, &audit)
                 .map_err(AppError::from_repo("resource group")),
         )
     }
@@ -207,9 +276,22 @@ impl App {
     ///
     /// # Errors
     /// `InUse`; `NotFound`; `Forbidden`.
-    pub fn delete_resource_group(&self, principal: &Principal, meta: &RequestMeta, account: AccountId, id: ResourceGroupId) -> AppResult<()> {
+    pub fn delete_resource_group(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        id: ResourceGroupId,
+    ) -> AppResult<()> {
         self.authorize(principal, account, WRITE, None)?;
-        let audit = self.audit_record(principal, meta, account, "resource_group.delete", None, json!({}));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "resource_group.delete",
+            None,
+            json!({}),
+        );
         self.ports
             .resource_groups
             .delete_resource_group(account, id, &audit)
@@ -261,7 +343,12 @@ impl App {
     ///
     /// # Errors
     /// `NotFound("user group")`; `Forbidden`.
-    pub fn get_user_group(&self, principal: &Principal, account: AccountId, id: UserGroupId) -> AppResult<UserGroup> {
+    pub fn get_user_group(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        id: UserGroupId,
+    ) -> AppResult<UserGroup> {
         self.authorize(principal, account, READ, None)?;
         self.ports
             .user_groups
@@ -273,7 +360,12 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden`.
-    pub fn list_user_groups(&self, principal: &Principal, account: AccountId, query: &ListQuery) -> AppResult<Page<UserGroup>> {
+    pub fn list_user_groups(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        query: &ListQuery,
+    ) -> AppResult<Page<UserGroup>> {
         self.authorize(principal, account, READ, None)?;
         Ok(self.ports.user_groups.list_user_groups(account, query)?)
     }
@@ -296,7 +388,11 @@ impl App {
         if let Some(n) = &name {
             check_group_name(n)?;
         }
-        let current = self.ports.user_groups.get_user_group(account, id).map_err(AppError::from_repo("user group"))?;
+        let current = self
+            .ports
+            .user_groups
+            .get_user_group(account, id)
+            .map_err(AppError::from_repo("user group"))?;
         let name = name.unwrap_or(current.name);
         let policies = match policies {
             Some(p) => self.build_policies(principal, account, p)?,
@@ -313,7 +409,14 @@ impl App {
         self.invalidating(
             self.ports
                 .user_groups
-                .replace_user_group(account, id, &name, &policies, self.ports.clock.now(), &audit)
+                .replace_user_group(
+                    account,
+                    id,
+                    &name,
+                    &policies,
+                    self.ports.clock.now(),
+                    &audit,
+                )
                 .map_err(AppError::from_repo("user group")),
         )
     }
@@ -322,9 +425,22 @@ impl App {
     ///
     /// # Errors
     /// `NotFound`; `Forbidden`.
-    pub fn delete_user_group(&self, principal: &Principal, meta: &RequestMeta, account: AccountId, id: UserGroupId) -> AppResult<()> {
+    pub fn delete_user_group(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        id: UserGroupId,
+    ) -> AppResult<()> {
         self.authorize(principal, account, WRITE, None)?;
-        let audit = self.audit_record(principal, meta, account, "user_group.delete", None, json!({}));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "user_group.delete",
+            None,
+            json!({}),
+        );
         self.invalidating(
             self.ports
                 .user_groups
@@ -337,16 +453,29 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden` without User Management read.
-    pub fn find_resource_groups(&self, principal: &Principal, account: AccountId, ids: &[ResourceGroupId]) -> AppResult<Vec<ResourceGroup>> {
+    pub fn find_resource_groups(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        ids: &[ResourceGroupId],
+    ) -> AppResult<Vec<ResourceGroup>> {
         self.authorize(principal, account, READ, None)?;
-        Ok(self.ports.resource_groups.find_resource_groups(account, ids)?)
+        Ok(self
+            .ports
+            .resource_groups
+            .find_resource_groups(account, ids)?)
     }
 
     /// The group's members.
     ///
     /// # Errors
     /// `NotFound("user group")`; `Forbidden`.
-    pub fn list_members(&self, principal: &Principal, account: AccountId, group: UserGroupId) -> AppResult<Vec<Member>> {
+    pub fn list_members(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        group: UserGroupId,
+    ) -> AppResult<Vec<Member>> {
         self.authorize(principal, account, READ, None)?;
         self.ports
             .user_groups
@@ -384,7 +513,11 @@ impl App {
         if !d.allowed {
             return Err(AppError::Forbidden(d.reasons));
         }
-        let action = if replace { "user_group.members.set" } else { "user_group.members.add" };
+        let action = if replace {
+            "user_group.members.set"
+        } else {
+            "user_group.members.add"
+        };
         let audit = self.audit_record(
             principal,
             meta,
@@ -396,7 +529,14 @@ impl App {
         self.invalidating(
             self.ports
                 .user_groups
-                .set_members(account, group, &members, replace, self.ports.clock.now(), &audit)
+                .set_members(
+                    account,
+                    group,
+                    &members,
+                    replace,
+                    self.ports.clock.now(),
+                    &audit,
+                )
                 .map_err(AppError::from_repo("user")),
         )
     }
@@ -414,8 +554,18 @@ impl App {
         user: UserId,
     ) -> AppResult<Member> {
         self.authorize(principal, account, WRITE, None)?;
-        self.ports.user_groups.get_user_group(account, group).map_err(AppError::from_repo("user group"))?;
-        let audit = self.audit_record(principal, meta, account, "user_group.members.remove", None, json!({ "user_id": user }));
+        self.ports
+            .user_groups
+            .get_user_group(account, group)
+            .map_err(AppError::from_repo("user group"))?;
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "user_group.members.remove",
+            None,
+            json!({ "user_id": user }),
+        );
         self.invalidating(
             self.ports
                 .user_groups
@@ -435,15 +585,22 @@ mod tests {
         let s = scope_of(
             a,
             &[
-                ("com.tessera.api.account.3".into(), vec!["com.tessera.api.account.user.1".into()]),
-                ("com.tessera.api.account.3".into(), vec!["com.tessera.api.account.user.2".into()]),
+                (
+                    "com.tessera.api.account.3".into(),
+                    vec!["com.tessera.api.account.user.1".into()],
+                ),
+                (
+                    "com.tessera.api.account.3".into(),
+                    vec!["com.tessera.api.account.user.2".into()],
+                ),
             ],
         )
         .unwrap();
         assert_eq!(s.object_keys().len(), 2);
         let star = scope_of(a, &[("com.tessera.api.account.3".into(), vec!["*".into()])]).unwrap();
         assert_eq!(star.objects, ScopeObjects::Everything);
-        let err = scope_of(a, &[("com.tessera.api.account.4".into(), vec!["*".into()])]).unwrap_err();
+        let err =
+            scope_of(a, &[("com.tessera.api.account.4".into(), vec!["*".into()])]).unwrap_err();
         assert!(err.to_string().contains("scope.key"), "{err}");
         assert!(scope_of(a, &[]).is_err());
     }

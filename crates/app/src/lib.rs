@@ -17,18 +17,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
-    AccessKeyRepo, AccountRepo, AuditRepo, AuthzRepo, Clock, Health, IdGenerator,
-    KeyPairGenerator, PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo,
-    UserGroupRepo, UserRepo,
+    AccessKeyRepo, AccountRepo, AuditRepo, AuthzRepo, Clock, Health, IdGenerator, KeyPairGenerator,
+    PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo, UserGroupRepo, UserRepo,
 };
 
 use crate::auth::cache::PrincipalCache;
 use crate::auth::limiter::FailureLimiter;
 use crate::auth::usage::UsageTracker;
 
-pub use bootstrap::{BootstrapCredentials, BootstrapSettings};
 pub use access_keys::CreatedAccessKey;
 pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken};
+pub use bootstrap::{BootstrapCredentials, BootstrapSettings};
 pub use error::{AppError, AppResult, AuthFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};

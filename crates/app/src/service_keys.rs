@@ -1,19 +1,21 @@
 //! Service keys (Voximplant `CreateKey` & co.): RSA key pairs whose private half is shown once.
 
 use serde_json::json;
+use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccountId, ServiceKeyId};
 use tessera_domain::keys::{ServiceKey, check_key_name};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::{self, ResourceKey, ResourceType};
-use tessera_domain::ports::{ListQuery, NewServiceKey, Page, RepoError, RoleChange, ServiceKeyChanges};
+use tessera_domain::ports::{
+    ListQuery, NewServiceKey, Page, RepoError, RoleChange, ServiceKeyChanges,
+};
 use tessera_domain::roles::{Role, RoleId, ids as role_ids};
 use tessera_domain::user::check_description;
-use tessera_domain::Secret;
 
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::principal::{Credential, Principal};
-use crate::App;
 
 const READ: Permission = Permission::read(Capability::ApiCredentials);
 const WRITE: Permission = Permission::write(Capability::ApiCredentials);
@@ -47,7 +49,12 @@ pub struct CreatedServiceKey {
 impl App {
     /// Refuses unless `principal` holds every permission of each role: a key never carries
     /// more than its creator could use.
-    fn authorize_key_roles(&self, principal: &Principal, account: AccountId, roles: &[RoleId]) -> AppResult<()> {
+    fn authorize_key_roles(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        roles: &[RoleId],
+    ) -> AppResult<()> {
         for id in roles {
             let role = Role::by_id(*id)?;
             let d = policy::check_holds(&principal.subject, account, &[], role);
@@ -95,7 +102,11 @@ impl App {
             Some(_) if principal.subject.roles.contains(&role_ids::OWNER) => None,
             user => user,
         };
-        let pair = self.ports.key_pairs.rsa_2048().map_err(AppError::Internal)?;
+        let pair = self
+            .ports
+            .key_pairs
+            .rsa_2048()
+            .map_err(AppError::Internal)?;
         let id = ServiceKeyId(self.ports.ids.uuid());
         let limit = self.settings.max_service_keys_per_owner;
         let audit = self.audit_record(
@@ -147,7 +158,10 @@ impl App {
         query: &ListQuery,
     ) -> AppResult<Page<ServiceKey>> {
         match self.authorize(principal, account, READ, None) {
-            Ok(()) => Ok(self.ports.service_keys.list_service_keys(account, None, query)?),
+            Ok(()) => Ok(self
+                .ports
+                .service_keys
+                .list_service_keys(account, None, query)?),
             Err(AppError::Forbidden(reasons)) => {
                 if let Credential::ServiceKey(own) = principal.credential {
                     let key = self.ports.service_keys.get_service_key(account, own)?;
@@ -156,8 +170,14 @@ impl App {
                         .into_iter()
                         .collect();
                     Ok(Page { items, total: 1 })
-                } else if let Some(user) = principal.user_id.filter(|_| principal.account_id == account) {
-                    Ok(self.ports.service_keys.list_service_keys(account, Some(user), query)?)
+                } else if let Some(user) = principal
+                    .user_id
+                    .filter(|_| principal.account_id == account)
+                {
+                    Ok(self
+                        .ports
+                        .service_keys
+                        .list_service_keys(account, Some(user), query)?)
                 } else {
                     Err(AppError::Forbidden(reasons))
                 }
@@ -170,7 +190,12 @@ impl App {
     ///
     /// # Errors
     /// `NotFound("service key")`; `Forbidden`.
-    pub fn get_service_key(&self, principal: &Principal, account: AccountId, id: ServiceKeyId) -> AppResult<ServiceKey> {
+    pub fn get_service_key(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        id: ServiceKeyId,
+    ) -> AppResult<ServiceKey> {
         let key = self
             .ports
             .service_keys
@@ -189,7 +214,12 @@ impl App {
         }
     }
 
-    fn authorize_key_change(&self, principal: &Principal, account: AccountId, id: ServiceKeyId) -> AppResult<ServiceKey> {
+    fn authorize_key_change(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        id: ServiceKeyId,
+    ) -> AppResult<ServiceKey> {
         self.authorize(principal, account, WRITE, Some(&key_ref(id)))?;
         let key = self
             .ports
@@ -197,7 +227,11 @@ impl App {
             .get_service_key(account, id)
             .map_err(AppError::from_repo("service key"))?;
         if let Some(owner) = key.owner.filter(|o| principal.user_id != Some(*o)) {
-            let user = self.ports.users.get_user(account, owner).map_err(AppError::from_repo("user"))?;
+            let user = self
+                .ports
+                .users
+                .get_user(account, owner)
+                .map_err(AppError::from_repo("user"))?;
             self.authorize_role_grants(principal, account, &user.roles)?;
         }
         Ok(key)
@@ -222,7 +256,14 @@ impl App {
             check_description(d)?;
         }
         self.authorize_key_change(principal, account, id)?;
-        let audit = self.audit_record(principal, meta, account, "service_key.update", None, json!({ "name": changes.name }));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "service_key.update",
+            None,
+            json!({ "name": changes.name }),
+        );
         self.ports
             .service_keys
             .update_service_key(account, id, &changes, &audit)
@@ -251,7 +292,14 @@ impl App {
         }
         self.authorize_key_change(principal, account, id)?;
         self.authorize_key_roles(principal, account, &named)?;
-        let audit = self.audit_record(principal, meta, account, action, None, json!({ "roles": named }));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            action,
+            None,
+            json!({ "roles": named }),
+        );
         self.invalidating(
             self.ports
                 .service_keys
@@ -272,7 +320,14 @@ impl App {
         id: ServiceKeyId,
     ) -> AppResult<()> {
         self.authorize_key_change(principal, account, id)?;
-        let audit = self.audit_record(principal, meta, account, "service_key.delete", None, json!({}));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "service_key.delete",
+            None,
+            json!({}),
+        );
         self.invalidating(
             self.ports
                 .service_keys

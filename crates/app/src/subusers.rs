@@ -345,9 +345,14 @@ impl App {
             from_keys: false,
         } = &change
         {
-            let keys = self.ports.service_keys.keys_holding_roles(account, id, roles)?;
+            let keys = self
+                .ports
+                .service_keys
+                .keys_holding_roles(account, id, roles)?;
             if !keys.is_empty() {
-                return Err(AppError::KeysHoldRoles(keys.iter().map(ToString::to_string).collect()));
+                return Err(AppError::KeysHoldRoles(
+                    keys.iter().map(ToString::to_string).collect(),
+                ));
             }
         }
         let audit = self.audit_record(

@@ -93,7 +93,10 @@ impl MemberStatus {
         match s {
             "accepted" => Ok(Self::Accepted),
             "pending" => Ok(Self::Pending),
-            _ => Err(DomainError::invalid("status", "must be accepted or pending")),
+            _ => Err(DomainError::invalid(
+                "status",
+                "must be accepted or pending",
+            )),
         }
     }
 }

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::Secret;
 use crate::error::DomainError;
 use crate::ids::{AccessKeyId, AccountId, ServiceKeyId, UserId};
 use crate::roles::RoleId;
-use crate::Secret;
 
 /// A service key: an RSA key pair whose private half the client keeps; Tessera stores the public
 /// half and verifies the JWTs it signs.
@@ -38,7 +38,10 @@ pub const MAX_KEY_NAME_LEN: usize = 50;
 /// `Invalid` naming `key_name`.
 pub fn check_key_name(name: &str) -> Result<(), DomainError> {
     if name.trim().is_empty() || name.chars().count() > MAX_KEY_NAME_LEN {
-        Err(DomainError::invalid("key_name", "must be 1 to 50 characters"))
+        Err(DomainError::invalid(
+            "key_name",
+            "must be 1 to 50 characters",
+        ))
     } else {
         Ok(())
     }

@@ -98,7 +98,10 @@ pub async fn list_access_keys(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, user) = path.into_inner();
-    let keys = run(&app, move |app| app.list_access_keys(&caller.0, AccountId(account), UserId(user))).await?;
+    let keys = run(&app, move |app| {
+        app.list_access_keys(&caller.0, AccountId(account), UserId(user))
+    })
+    .await?;
     let views: Vec<AccessKeyView> = keys.into_iter().map(AccessKeyView::from).collect();
     Ok(Envelope::ok(views).respond())
 }
@@ -125,7 +128,13 @@ pub async fn create_access_key(
     };
     let meta = request_meta(&req);
     let created = run(&app, move |app| {
-        app.create_access_key(&caller.0, &meta, AccountId(account), UserId(user), body.name)
+        app.create_access_key(
+            &caller.0,
+            &meta,
+            AccountId(account),
+            UserId(user),
+            body.name,
+        )
     })
     .await?;
     Ok(Envelope::ok(CreatedAccessKeyView {
@@ -151,7 +160,10 @@ pub async fn get_access_key(
 ) -> Result<HttpResponse, ApiError> {
     let (account, user, id) = path.into_inner();
     let id = key_id(&id)?;
-    let key = run(&app, move |app| app.get_access_key(&caller.0, AccountId(account), UserId(user), &id)).await?;
+    let key = run(&app, move |app| {
+        app.get_access_key(&caller.0, AccountId(account), UserId(user), &id)
+    })
+    .await?;
     Ok(Envelope::ok(AccessKeyView::from(key)).respond())
 }
 
@@ -176,7 +188,14 @@ pub async fn update_access_key(
         name: body.0.name,
     };
     let key = run(&app, move |app| {
-        app.update_access_key(&caller.0, &meta, AccountId(account), UserId(user), &id, changes)
+        app.update_access_key(
+            &caller.0,
+            &meta,
+            AccountId(account),
+            UserId(user),
+            &id,
+            changes,
+        )
     })
     .await?;
     Ok(Envelope::ok(AccessKeyView::from(key)).respond())
@@ -197,6 +216,9 @@ pub async fn delete_access_key(
     let id = key_id(&id)?;
     let meta = request_meta(&req);
     let shown = id.to_string();
-    run(&app, move |app| app.delete_access_key(&caller.0, &meta, AccountId(account), UserId(user), &id)).await?;
+    run(&app, move |app| {
+        app.delete_access_key(&caller.0, &meta, AccountId(account), UserId(user), &id)
+    })
+    .await?;
     Ok(Envelope::ok(IdResult::from(shown)).respond())
 }

@@ -119,9 +119,16 @@ pub async fn list_audit_logs(
         before_id,
         limit: per_page,
     };
-    let events: Vec<AuditEvent> = run(&app, move |app| app.list_audit_events(&caller.0, account, &filter)).await?;
+    let events: Vec<AuditEvent> = run(&app, move |app| {
+        app.list_audit_events(&caller.0, account, &filter)
+    })
+    .await?;
     let cursor = (events.len() == per_page as usize)
-        .then(|| events.last().map(|e| URL_SAFE_NO_PAD.encode(e.id.to_string())))
+        .then(|| {
+            events
+                .last()
+                .map(|e| URL_SAFE_NO_PAD.encode(e.id.to_string()))
+        })
         .flatten();
     let info = ResultInfo {
         page: 1,

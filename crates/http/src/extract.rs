@@ -23,7 +23,10 @@ use crate::envelope::ApiError;
 /// The request's client address and request id (set by the observability middleware).
 #[must_use]
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
-    req.extensions().get::<RequestMeta>().cloned().unwrap_or_default()
+    req.extensions()
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Runs a use case on the blocking pool.
@@ -46,14 +49,21 @@ where
 /// `X-Auth-Email` + `X-Auth-Key`.
 #[must_use]
 pub fn presented(req: &HttpRequest) -> Option<Presented> {
-    if let Some(value) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
             return Some(Presented::Bearer(Secret::new(rest)));
         }
         if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok());
+            let decoded = STANDARD
+                .decode(rest)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok());
             if let Some((key_id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
                 return Some(Presented::Basic {
                     key_id: key_id.to_owned(),
@@ -63,8 +73,14 @@ pub fn presented(req: &HttpRequest) -> Option<Presented> {
         }
         return Some(Presented::Bearer(Secret::new(String::new())));
     }
-    let email = req.headers().get("x-auth-email").and_then(|v| v.to_str().ok());
-    let key = req.headers().get("x-auth-key").and_then(|v| v.to_str().ok());
+    let email = req
+        .headers()
+        .get("x-auth-email")
+        .and_then(|v| v.to_str().ok());
+    let key = req
+        .headers()
+        .get("x-auth-key")
+        .and_then(|v| v.to_str().ok());
     match (email, key) {
         (Some(email), Some(key)) => Some(Presented::EmailKey {
             email: email.trim().to_owned(),
@@ -83,10 +99,14 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let Some(app) = req.app_data::<web::Data<Arc<App>>>().cloned() else {
-            return Box::pin(ready(Err(ApiError::from(AppError::Internal("no app".into())))));
+            return Box::pin(ready(Err(ApiError::from(AppError::Internal(
+                "no app".into(),
+            )))));
         };
         let Some(presented) = presented(req) else {
-            return Box::pin(ready(Err(ApiError::from(AppError::Unauthenticated(AuthFailure::Missing)))));
+            return Box::pin(ready(Err(ApiError::from(AppError::Unauthenticated(
+                AuthFailure::Missing,
+            )))));
         };
         let meta = request_meta(req);
         if let Some(hit) = app.authenticate_cached(&presented, &meta) {
@@ -103,20 +123,16 @@ impl FromRequest for Caller {
 /// Turns validator's errors into one message naming the first bad field.
 #[must_use]
 pub fn validation_error(errors: &ValidationErrors) -> ApiError {
-    let message = errors
-        .field_errors()
-        .into_iter()
-        .next()
-        .map_or_else(
-            || "invalid request".to_owned(),
-            |(field, errs)| {
-                let why = errs
-                    .first()
-                    .and_then(|e| e.message.as_ref().map(ToString::to_string))
-                    .unwrap_or_else(|| "is invalid".to_owned());
-                format!("{field}: {why}")
-            },
-        );
+    let message = errors.field_errors().into_iter().next().map_or_else(
+        || "invalid request".to_owned(),
+        |(field, errs)| {
+            let why = errs
+                .first()
+                .and_then(|e| e.message.as_ref().map(ToString::to_string))
+                .unwrap_or_else(|| "is invalid".to_owned());
+            format!("{field}: {why}")
+        },
+    );
     ApiError::bad_request(message)
 }
 
@@ -137,10 +153,13 @@ fn path_message<E: std::fmt::Display>(err: &serde_path_to_error::Error<E>) -> St
 /// 400 with the field's path.
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("the request body is empty; a JSON document is expected"));
+        return Err(ApiError::bad_request(
+            "the request body is empty; a JSON document is expected",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(de).map_err(|e| ApiError::bad_request(path_message(&e)))?;
+    let value: T = serde_path_to_error::deserialize(de)
+        .map_err(|e| ApiError::bad_request(path_message(&e)))?;
     value.validate().map_err(|e| validation_error(&e))?;
     Ok(value)
 }
@@ -158,7 +177,13 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
         if !json {
             return Box::pin(ready(Err(ApiError::new(
@@ -169,12 +194,16 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
         }
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => {
-                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, 0, "the request body is too large")
-                }
-                _ => ApiError::bad_request(format!("the request body cannot be read: {e}")),
-            })?;
+            let bytes = bytes
+                .await
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        0,
+                        "the request body is too large",
+                    ),
+                    _ => ApiError::bad_request(format!("the request body cannot be read: {e}")),
+                })?;
             parse_json(&bytes).map(JsonBody)
         })
     }
@@ -188,7 +217,9 @@ impl<T: DeserializeOwned + Validate> FromRequest for QueryParams<T> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
         let result = serde_path_to_error::deserialize::<_, T>(de)
             .map_err(|e| ApiError::bad_request(path_message(&e)))
             .and_then(|v| {

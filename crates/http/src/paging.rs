@@ -77,7 +77,9 @@ impl ListParams {
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
                     .filter(|s| !s.is_empty() && s.len() <= 64)
-                    .ok_or_else(|| ApiError::bad_request("cursor: is not a cursor from result_info"))
+                    .ok_or_else(|| {
+                        ApiError::bad_request("cursor: is not a cursor from result_info")
+                    })
             })
             .transpose()?;
         Ok(ListQuery {
@@ -110,7 +112,9 @@ impl ListParams {
 /// 400 when the cursor does not hold a number.
 pub fn numeric_cursor(query: &ListQuery) -> Result<(), ApiError> {
     match &query.after {
-        Some(a) if a.parse::<i64>().is_err() => Err(ApiError::bad_request("cursor: is not a cursor from result_info")),
+        Some(a) if a.parse::<i64>().is_err() => Err(ApiError::bad_request(
+            "cursor: is not a cursor from result_info",
+        )),
         _ => Ok(()),
     }
 }

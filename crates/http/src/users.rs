@@ -212,7 +212,10 @@ pub async fn list_users(
     let params = params.0;
     let query = params.query()?;
     numeric_cursor(&query)?;
-    let page = run(&app, move |app| app.list_subusers(&caller.0, account, &query)).await?;
+    let page = run(&app, move |app| {
+        app.list_subusers(&caller.0, account, &query)
+    })
+    .await?;
     let last = page.items.last().map(|u| u.id.to_string());
     let info = params.info(page.items.len(), page.total, last);
     let items: Vec<UserView> = page.items.into_iter().map(UserView::from).collect();
@@ -246,7 +249,10 @@ pub async fn create_user(
         status: body.status,
         roles,
     };
-    let user = run(&app, move |app| app.create_subuser(&caller.0, &meta, account, cmd)).await?;
+    let user = run(&app, move |app| {
+        app.create_subuser(&caller.0, &meta, account, cmd)
+    })
+    .await?;
     Ok(Envelope::ok(UserView::from(user)).respond())
 }
 
@@ -261,7 +267,10 @@ pub async fn get_user(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, user) = path.into_inner();
-    let user = run(&app, move |app| app.get_subuser(&caller.0, AccountId(account), UserId(user))).await?;
+    let user = run(&app, move |app| {
+        app.get_subuser(&caller.0, AccountId(account), UserId(user))
+    })
+    .await?;
     Ok(Envelope::ok(UserView::from(user)).respond())
 }
 
@@ -292,10 +301,9 @@ pub async fn update_user(
     };
     let profile_changes = cmd != UpdateSubuser::default();
     if !profile_changes && roles.is_none() {
-        return Err(ApiError::from(tessera_app::AppError::Invalid(DomainError::invalid(
-            "body",
-            "names nothing to change",
-        ))));
+        return Err(ApiError::from(tessera_app::AppError::Invalid(
+            DomainError::invalid("body", "names nothing to change"),
+        )));
     }
     let updated = run(&app, move |app| {
         let mut current = None;
@@ -303,7 +311,13 @@ pub async fn update_user(
             current = Some(app.update_subuser(&caller.0, &meta, account, user, cmd)?);
         }
         if let Some(roles) = roles {
-            current = Some(app.change_subuser_roles(&caller.0, &meta, account, user, RoleChange::Replace(roles))?);
+            current = Some(app.change_subuser_roles(
+                &caller.0,
+                &meta,
+                account,
+                user,
+                RoleChange::Replace(roles),
+            )?);
         }
         current.ok_or_else(|| DomainError::invalid("body", "names nothing to change").into())
     })
@@ -324,7 +338,10 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, ApiError> {
     let (account, user) = path.into_inner();
     let meta = request_meta(&req);
-    run(&app, move |app| app.delete_subuser(&caller.0, &meta, AccountId(account), UserId(user))).await?;
+    run(&app, move |app| {
+        app.delete_subuser(&caller.0, &meta, AccountId(account), UserId(user))
+    })
+    .await?;
     Ok(Envelope::ok(IdResult::from(user)).respond())
 }
 
@@ -339,8 +356,13 @@ pub async fn effective_permissions(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, user) = path.into_inner();
-    let list: Vec<EffectivePermission> =
-        run(&app, move |app| app.effective_permissions(&caller.0, AccountId(account), UserId(user))).await?;
-    let views: Vec<EffectivePermissionView> = list.into_iter().map(EffectivePermissionView::from).collect();
+    let list: Vec<EffectivePermission> = run(&app, move |app| {
+        app.effective_permissions(&caller.0, AccountId(account), UserId(user))
+    })
+    .await?;
+    let views: Vec<EffectivePermissionView> = list
+        .into_iter()
+        .map(EffectivePermissionView::from)
+        .collect();
     Ok(Envelope::ok(views).respond())
 }

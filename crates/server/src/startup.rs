@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock};
 use tessera_app::{App, BootstrapSettings, Ports, RateLimits};
+use tessera_http::observe::{Metrics, TrustForwarded, observe};
+use tessera_store::{Backend, Database, PoolOptions, Store};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
-use tessera_http::observe::{Metrics, TrustForwarded, observe};
-use tessera_store::{Backend, Database, PoolOptions, Store};
 
 use crate::config::{ConfigError, Settings};
 use crate::credentials;

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
 use tessera_domain::keys::{AccessKey, KeyStatus};
-use tessera_domain::ports::{AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey, RepoError};
+use tessera_domain::ports::{
+    AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey, RepoError,
+};
 
 use crate::db::{AnyConnection, lock_account, write_tx};
 use crate::error::StoreError;
@@ -62,7 +64,9 @@ fn load(
 
 fn with_target(audit: &AuditRecord, id: &AccessKeyId) -> AuditRecord {
     let mut record = audit.clone();
-    record.target.get_or_insert_with(|| format!("access_key:{id}"));
+    record
+        .target
+        .get_or_insert_with(|| format!("access_key:{id}"));
     record
 }
 
@@ -126,7 +130,11 @@ impl AccessKeyRepo for Store {
             .transpose()
     }
 
-    fn list_access_keys(&self, account: AccountId, user: UserId) -> Result<Vec<AccessKey>, RepoError> {
+    fn list_access_keys(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<Vec<AccessKey>, RepoError> {
         let mut conn = self.db.conn()?;
         let rows: Vec<KeyRow> = access_keys::table
             .filter(access_keys::account_id.eq(account.0))

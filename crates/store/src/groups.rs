@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::groups::{Member, MemberStatus, Meta, Policy, ResourceGroup, UserGroup};
-use tessera_domain::ids::{AccountId, PermissionGroupId, PolicyId, ResourceGroupId, UserGroupId, UserId};
+use tessera_domain::ids::{
+    AccountId, PermissionGroupId, PolicyId, ResourceGroupId, UserGroupId, UserId,
+};
 use tessera_domain::permissions::groups as permission_groups;
 use tessera_domain::policy::{Effect, PolicyRule, Scope};
 use tessera_domain::ports::{
@@ -18,8 +20,8 @@ use tessera_domain::ports::{
 use crate::db::{AnyConnection, MultiBackend, write_tx};
 use crate::error::{StoreError, unique_as};
 use crate::schema::{
-    policies, policy_permission_groups, policy_resource_groups, resource_groups, user_group_members,
-    user_groups, users,
+    policies, policy_permission_groups, policy_resource_groups, resource_groups,
+    user_group_members, user_groups, users,
 };
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch, like_pattern, lower};
@@ -42,7 +44,8 @@ fn scope_to_db(scope: &Scope) -> String {
 fn scope_from_db(text: &str) -> Result<Scope, StoreError> {
     let stored: StoredScope =
         serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("scope: {e}")))?;
-    Scope::from_keys(&stored.key, &stored.objects).map_err(|e| StoreError::Corrupt(format!("scope: {e}")))
+    Scope::from_keys(&stored.key, &stored.objects)
+        .map_err(|e| StoreError::Corrupt(format!("scope: {e}")))
 }
 
 fn meta_from_db(text: Option<String>) -> Result<Option<Meta>, StoreError> {
@@ -54,7 +57,10 @@ fn meta_to_db(meta: Option<&Meta>) -> Option<String> {
     meta.and_then(|m| serde_json::to_string(m).ok())
 }
 
-fn parse_hex<T>(text: &str, parse: fn(&str) -> Result<T, tessera_domain::DomainError>) -> Result<T, StoreError> {
+fn parse_hex<T>(
+    text: &str,
+    parse: fn(&str) -> Result<T, tessera_domain::DomainError>,
+) -> Result<T, StoreError> {
     parse(text).map_err(|_| StoreError::Corrupt(format!("id {text}")))
 }
 
@@ -126,7 +132,11 @@ fn resource_groups_filtered<'a>(
         q = q.filter(resource_groups::name.eq(name.clone()));
     }
     if let Some(fuzzy) = &query.fuzzy_name {
-        q = q.filter(lower(resource_groups::name).like(like_pattern(&fuzzy.to_lowercase())).escape('\\'));
+        q = q.filter(
+            lower(resource_groups::name)
+                .like(like_pattern(&fuzzy.to_lowercase()))
+                .escape('\\'),
+        );
     }
     q
 }
@@ -151,7 +161,10 @@ impl ResourceGroupRepo for Store {
                 ))
                 .execute(c)
                 .map_err(unique_as("name"))?;
-            audit::insert(c, &with_target(audit, format!("resource_group:{}", group.id)))?;
+            audit::insert(
+                c,
+                &with_target(audit, format!("resource_group:{}", group.id)),
+            )?;
             load_resource_group(c, group.account_id, group.id)
         })
         .map_err(Into::into)
@@ -201,14 +214,10 @@ impl ResourceGroupRepo for Store {
 
     fn update_resource_group(
         &self,
-        account: AccountId,
-        id: ResourceGroupId,
-        name: &str,
-        meta: Option<Meta>,
-        scope: &Scope,
-        at: DateTime<Utc>,
+        group: &ResourceGroup,
         audit: &AuditRecord,
     ) -> Result<ResourceGroup, RepoError> {
+        let (account, id) = (group.account_id, group.id);
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             let n = diesel::update(
@@ -217,10 +226,10 @@ impl ResourceGroupRepo for Store {
                     .filter(resource_groups::account_id.eq(account.0)),
             )
             .set((
-                resource_groups::name.eq(name),
-                resource_groups::meta.eq(meta_to_db(meta.as_ref())),
-                resource_groups::scope.eq(scope_to_db(scope)),
-                resource_groups::updated_at.eq(to_db(at)),
+                resource_groups::name.eq(&group.name),
+                resource_groups::meta.eq(meta_to_db(group.meta.as_ref())),
+                resource_groups::scope.eq(scope_to_db(&group.scope)),
+                resource_groups::updated_at.eq(to_db(group.updated_at)),
             ))
             .execute(c)
             .map_err(unique_as("name"))?;
@@ -315,7 +324,9 @@ fn policies_of(
             ))
             .load(conn)?;
         for (policy, pg) in pg_rows {
-            pgs.entry(policy).or_default().push(parse_hex(&pg, PermissionGroupId::parse)?);
+            pgs.entry(policy)
+                .or_default()
+                .push(parse_hex(&pg, PermissionGroupId::parse)?);
         }
     }
     let mut rgs: HashMap<String, Vec<ResourceGroupId>> = HashMap::new();
@@ -332,7 +343,9 @@ fn policies_of(
             ))
             .load(conn)?;
         for (policy, rg) in rg_rows {
-            rgs.entry(policy).or_default().push(parse_hex(&rg, ResourceGroupId::parse)?);
+            rgs.entry(policy)
+                .or_default()
+                .push(parse_hex(&rg, ResourceGroupId::parse)?);
         }
     }
     let mut out: HashMap<String, Vec<Policy>> = HashMap::new();
@@ -347,7 +360,11 @@ fn policies_of(
     Ok(out)
 }
 
-fn insert_policies(conn: &mut AnyConnection, group: &str, list: &[Policy]) -> Result<(), StoreError> {
+fn insert_policies(
+    conn: &mut AnyConnection,
+    group: &str,
+    list: &[Policy],
+) -> Result<(), StoreError> {
     for (position, policy) in list.iter().enumerate() {
         let id = policy.id.to_string();
         diesel::insert_into(policies::table)
@@ -394,7 +411,9 @@ fn load_user_group(
         .first(conn)
         .optional()?
         .ok_or(StoreError::Rule(RepoError::NotFound))?;
-    let policies = policies_of(conn, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default();
+    let policies = policies_of(conn, std::slice::from_ref(&key))?
+        .remove(&key)
+        .unwrap_or_default();
     into_user_group(row, policies)
 }
 
@@ -420,7 +439,11 @@ fn user_groups_filtered<'a>(
         q = q.filter(user_groups::name.eq(name.clone()));
     }
     if let Some(fuzzy) = &query.fuzzy_name {
-        q = q.filter(lower(user_groups::name).like(like_pattern(&fuzzy.to_lowercase())).escape('\\'));
+        q = q.filter(
+            lower(user_groups::name)
+                .like(like_pattern(&fuzzy.to_lowercase()))
+                .escape('\\'),
+        );
     }
     q
 }
@@ -445,7 +468,11 @@ fn members_of(conn: &mut AnyConnection, group: &str) -> Result<Vec<Member>, Stor
 }
 
 impl UserGroupRepo for Store {
-    fn create_user_group(&self, group: &UserGroup, audit: &AuditRecord) -> Result<UserGroup, RepoError> {
+    fn create_user_group(
+        &self,
+        group: &UserGroup,
+        audit: &AuditRecord,
+    ) -> Result<UserGroup, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             let id = group.id.to_string();
@@ -530,7 +557,10 @@ impl UserGroupRepo for Store {
                     .filter(user_groups::id.eq(&key))
                     .filter(user_groups::account_id.eq(account.0)),
             )
-            .set((user_groups::name.eq(name), user_groups::modified_on.eq(to_db(at))))
+            .set((
+                user_groups::name.eq(name),
+                user_groups::modified_on.eq(to_db(at)),
+            ))
             .execute(c)
             .map_err(unique_as("name"))?;
             if n == 0 {
@@ -569,7 +599,11 @@ impl UserGroupRepo for Store {
         .map_err(Into::into)
     }
 
-    fn list_members(&self, account: AccountId, group: UserGroupId) -> Result<Vec<Member>, RepoError> {
+    fn list_members(
+        &self,
+        account: AccountId,
+        group: UserGroupId,
+    ) -> Result<Vec<Member>, RepoError> {
         let mut conn = self.db.conn()?;
         load_user_group(&mut conn, account, group)?;
         members_of(&mut conn, &group.to_string()).map_err(Into::into)
@@ -666,7 +700,11 @@ impl UserGroupRepo for Store {
 // ---------------------------------------------------------------- the engine's input
 
 impl AuthzRepo for Store {
-    fn policy_rules_for_user(&self, account: AccountId, user: UserId) -> Result<Vec<PolicyRule>, RepoError> {
+    fn policy_rules_for_user(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<Vec<PolicyRule>, RepoError> {
         let mut conn = self.db.conn()?;
         let groups: Vec<String> = user_group_members::table
             .inner_join(user_groups::table)

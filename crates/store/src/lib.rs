@@ -9,9 +9,9 @@ mod error;
 mod groups;
 mod health;
 pub mod schema;
-mod time;
 mod service_keys;
 mod sessions;
+mod time;
 mod users;
 
 #[cfg(feature = "test-support")]

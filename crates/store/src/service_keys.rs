@@ -66,7 +66,10 @@ fn insert_roles(conn: &mut AnyConnection, key: &str, roles: &[RoleId]) -> Result
     Ok(())
 }
 
-fn roles_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<RoleId>>, StoreError> {
+fn roles_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<RoleId>>, StoreError> {
     let mut out: HashMap<String, Vec<RoleId>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
@@ -82,7 +85,11 @@ fn roles_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, 
     Ok(out)
 }
 
-fn load(conn: &mut AnyConnection, account: AccountId, id: ServiceKeyId) -> Result<ServiceKey, StoreError> {
+fn load(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    id: ServiceKeyId,
+) -> Result<ServiceKey, StoreError> {
     let key = id.to_string();
     let row: KeyRow = service_keys::table
         .filter(service_keys::id.eq(&key))
@@ -91,13 +98,17 @@ fn load(conn: &mut AnyConnection, account: AccountId, id: ServiceKeyId) -> Resul
         .first(conn)
         .optional()?
         .ok_or(StoreError::Rule(RepoError::NotFound))?;
-    let roles = roles_of(conn, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default();
+    let roles = roles_of(conn, std::slice::from_ref(&key))?
+        .remove(&key)
+        .unwrap_or_default();
     row.into_key(roles)
 }
 
 fn with_target(audit: &AuditRecord, id: ServiceKeyId) -> AuditRecord {
     let mut record = audit.clone();
-    record.target.get_or_insert_with(|| format!("service_key:{id}"));
+    record
+        .target
+        .get_or_insert_with(|| format!("service_key:{id}"));
     record
 }
 
@@ -116,7 +127,11 @@ fn filtered<'a>(
         q = q.filter(service_keys::name.eq(name.clone()));
     }
     if let Some(fuzzy) = &query.fuzzy_name {
-        q = q.filter(crate::lower(service_keys::name).like(like_pattern(&fuzzy.to_lowercase())).escape('\\'));
+        q = q.filter(
+            crate::lower(service_keys::name)
+                .like(like_pattern(&fuzzy.to_lowercase()))
+                .escape('\\'),
+        );
     }
     q
 }
@@ -171,7 +186,11 @@ impl ServiceKeyRepo for Store {
         .map_err(Into::into)
     }
 
-    fn get_service_key(&self, account: AccountId, id: ServiceKeyId) -> Result<ServiceKey, RepoError> {
+    fn get_service_key(
+        &self,
+        account: AccountId,
+        id: ServiceKeyId,
+    ) -> Result<ServiceKey, RepoError> {
         let mut conn = self.db.conn()?;
         load(&mut conn, account, id).map_err(Into::into)
     }
@@ -294,8 +313,10 @@ impl ServiceKeyRepo for Store {
                     .execute(c)?;
                 }
                 RoleChange::Replace(roles) => {
-                    diesel::delete(service_key_roles::table.filter(service_key_roles::key_id.eq(&key)))
-                        .execute(c)?;
+                    diesel::delete(
+                        service_key_roles::table.filter(service_key_roles::key_id.eq(&key)),
+                    )
+                    .execute(c)?;
                     insert_roles(c, &key, roles)?;
                 }
             }
@@ -341,7 +362,9 @@ impl ServiceKeyRepo for Store {
             .inner_join(service_key_roles::table)
             .filter(service_keys::account_id.eq(account.0))
             .filter(service_keys::user_id.eq(user.0))
-            .filter(service_key_roles::role_id.eq_any(roles.iter().map(|r| r.0).collect::<Vec<_>>()))
+            .filter(
+                service_key_roles::role_id.eq_any(roles.iter().map(|r| r.0).collect::<Vec<_>>()),
+            )
             .select(service_keys::id)
             .distinct()
             .order(service_keys::id)

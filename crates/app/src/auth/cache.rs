@@ -121,7 +121,8 @@ impl PrincipalCache {
         if previous != epoch {
             self.invalidate();
         }
-        self.synced_at_ms.store(now.timestamp_millis(), Ordering::SeqCst);
+        self.synced_at_ms
+            .store(now.timestamp_millis(), Ordering::SeqCst);
     }
 }
 
@@ -147,7 +148,12 @@ mod tests {
         let g = cache.generation();
         cache.insert(k, principal(), g, None);
         assert!(cache.get(&k, now()).is_some());
-        assert!(cache.get(&k, now() + TimeDelta::milliseconds(1001)).is_none(), "stale epoch");
+        assert!(
+            cache
+                .get(&k, now() + TimeDelta::milliseconds(1001))
+                .is_none(),
+            "stale epoch"
+        );
     }
 
     #[test]
@@ -181,7 +187,12 @@ mod tests {
         let cache = PrincipalCache::new(1000);
         cache.sync(1, now());
         let k = key(2, &[b"jwt"]);
-        cache.insert(k, principal(), cache.generation(), Some(now() + TimeDelta::seconds(1)));
+        cache.insert(
+            k,
+            principal(),
+            cache.generation(),
+            Some(now() + TimeDelta::seconds(1)),
+        );
         assert!(cache.get(&k, now()).is_some());
         cache.sync(1, now() + TimeDelta::seconds(2));
         assert!(cache.get(&k, now() + TimeDelta::seconds(2)).is_none());

@@ -44,7 +44,8 @@ pub(crate) struct Inspected {
 /// that cannot name a key or an algorithm other than RS256.
 pub(crate) fn inspect(token: &str, now: i64) -> Result<Inspected, AuthFailure> {
     let mut parts = token.split('.');
-    let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(AuthFailure::TokenFormat);
     };
@@ -107,7 +108,12 @@ mod tests {
     fn sign(claims: &serde_json::Value, kid: Option<&str>, pem: &str) -> String {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = kid.map(str::to_owned);
-        encode(&header, claims, &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap()).unwrap()
+        encode(
+            &header,
+            claims,
+            &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -115,12 +121,19 @@ mod tests {
         let pair = AwsLcKeyPairs.rsa_2048().unwrap();
         let pem = pair.private_pem.expose();
         let tok = |iss: serde_json::Value, iat: i64, exp: i64| {
-            sign(&serde_json::json!({"iss": iss, "iat": iat, "exp": exp}), Some(KID), pem)
+            sign(
+                &serde_json::json!({"iss": iss, "iat": iat, "exp": exp}),
+                Some(KID),
+                pem,
+            )
         };
         let ok = inspect(&tok("7".into(), NOW, NOW + 64), NOW).unwrap();
         assert_eq!(ok.account, AccountId(7));
         assert_eq!(ok.key_id.to_string(), KID);
-        assert_eq!(inspect(&tok(7.into(), NOW, NOW + 64), NOW).unwrap().account, AccountId(7));
+        assert_eq!(
+            inspect(&tok(7.into(), NOW, NOW + 64), NOW).unwrap().account,
+            AccountId(7)
+        );
         assert_eq!(inspect("not-a-jwt", NOW), Err(AuthFailure::TokenFormat));
         assert_eq!(inspect("a.b.c", NOW), Err(AuthFailure::TokenFormat));
         assert_eq!(
@@ -131,14 +144,25 @@ mod tests {
             inspect(&tok("7".into(), NOW + 31, NOW + 100), NOW),
             Err(AuthFailure::TokenFromFuture)
         );
-        assert!(inspect(&tok("7".into(), NOW + 29, NOW + 100), NOW).is_ok(), "small skew is fine");
+        assert!(
+            inspect(&tok("7".into(), NOW + 29, NOW + 100), NOW).is_ok(),
+            "small skew is fine"
+        );
         assert_eq!(
             inspect(&tok("7".into(), NOW - 100, NOW - 31), NOW),
             Err(AuthFailure::TokenExpired)
         );
-        let no_kid = sign(&serde_json::json!({"iss": "7", "iat": NOW, "exp": NOW + 60}), None, pem);
+        let no_kid = sign(
+            &serde_json::json!({"iss": "7", "iat": NOW, "exp": NOW + 60}),
+            None,
+            pem,
+        );
         assert_eq!(inspect(&no_kid, NOW), Err(AuthFailure::TokenFormat));
-        let bad_kid = sign(&serde_json::json!({"iss": "7", "iat": NOW, "exp": NOW + 60}), Some("x"), pem);
+        let bad_kid = sign(
+            &serde_json::json!({"iss": "7", "iat": NOW, "exp": NOW + 60}),
+            Some("x"),
+            pem,
+        );
         assert_eq!(inspect(&bad_kid, NOW), Err(AuthFailure::Failed));
     }
 
@@ -152,11 +176,17 @@ mod tests {
             pair.private_pem.expose(),
         );
         assert_eq!(verify_signature(&token, &pair.public_pem), Ok(()));
-        assert_eq!(verify_signature(&token, &other.public_pem), Err(AuthFailure::Failed));
+        assert_eq!(
+            verify_signature(&token, &other.public_pem),
+            Err(AuthFailure::Failed)
+        );
         let mut forged = token.clone();
         forged.pop();
         forged.push('A');
-        assert_eq!(verify_signature(&forged, &pair.public_pem), Err(AuthFailure::Failed));
+        assert_eq!(
+            verify_signature(&forged, &pair.public_pem),
+            Err(AuthFailure::Failed)
+        );
     }
 
     #[test]

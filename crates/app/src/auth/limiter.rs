@@ -67,7 +67,13 @@ impl FailureLimiter {
         TimeDelta::seconds(self.limits.window_secs)
     }
 
-    fn locked(&self, windows: &Mutex<Windows>, key: &str, max: u32, now: DateTime<Utc>) -> Option<u64> {
+    fn locked(
+        &self,
+        windows: &Mutex<Windows>,
+        key: &str,
+        max: u32,
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
         let mut w = windows.lock();
         let q = w.prune(key, now - self.window())?;
         if q.len() >= max as usize {
@@ -79,11 +85,17 @@ impl FailureLimiter {
     }
 
     /// `Some(seconds to wait)` when the login or the address is locked.
-    pub(crate) fn check(&self, login: Option<&str>, address: Option<&str>, now: DateTime<Utc>) -> Option<u64> {
+    pub(crate) fn check(
+        &self,
+        login: Option<&str>,
+        address: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
         if self.tracked.load(Ordering::Relaxed) == 0 {
             return None;
         }
-        let by_address = address.and_then(|a| self.locked(&self.addresses, a, self.limits.per_address, now));
+        let by_address =
+            address.and_then(|a| self.locked(&self.addresses, a, self.limits.per_address, now));
         let by_login = login.and_then(|l| self.locked(&self.logins, l, self.limits.per_login, now));
         by_address.max(by_login)
     }
@@ -98,7 +110,12 @@ impl FailureLimiter {
     }
 
     /// Records a failure for the login and the address.
-    pub(crate) fn record_failure(&self, login: Option<&str>, address: Option<&str>, now: DateTime<Utc>) {
+    pub(crate) fn record_failure(
+        &self,
+        login: Option<&str>,
+        address: Option<&str>,
+        now: DateTime<Utc>,
+    ) {
         self.tracked.fetch_add(1, Ordering::Relaxed);
         if let Some(l) = login {
             self.record(&self.logins, l, now);
@@ -135,9 +152,19 @@ mod tests {
             l.record_failure(Some("1:bob"), None, now());
         }
         assert_eq!(l.check(Some("1:bob"), None, now()), Some(60));
-        assert_eq!(l.check(Some("1:alice"), None, now()), None, "other logins are free");
-        assert_eq!(l.check(Some("1:bob"), None, now() + TimeDelta::seconds(30)), Some(30));
-        assert_eq!(l.check(Some("1:bob"), None, now() + TimeDelta::seconds(61)), None);
+        assert_eq!(
+            l.check(Some("1:alice"), None, now()),
+            None,
+            "other logins are free"
+        );
+        assert_eq!(
+            l.check(Some("1:bob"), None, now() + TimeDelta::seconds(30)),
+            Some(30)
+        );
+        assert_eq!(
+            l.check(Some("1:bob"), None, now() + TimeDelta::seconds(61)),
+            None
+        );
     }
 
     #[test]

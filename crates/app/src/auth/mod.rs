@@ -16,9 +16,7 @@ use subtle::ConstantTimeEq;
 use tessera_domain::Secret;
 use tessera_domain::audit::{Actor, ActorKind, AuditRecord, Outcome, RequestMeta};
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
-use tessera_domain::keys::{
-    KeyStatus, SESSION_TOKEN_PREFIX, ServiceKey, parse_access_token,
-};
+use tessera_domain::keys::{KeyStatus, SESSION_TOKEN_PREFIX, ServiceKey, parse_access_token};
 use tessera_domain::policy::{PolicyIndex, Subject};
 use tessera_domain::ports::NewSession;
 use tessera_domain::roles::{RoleId, ids as role_ids};
@@ -103,7 +101,12 @@ struct Refusal {
 
 type Verified = Result<(Principal, Option<DateTime<Utc>>), Refusal>;
 
-fn refuse(failure: AuthFailure, account: Option<AccountId>, who: impl Into<String>, credential: &'static str) -> Verified {
+fn refuse(
+    failure: AuthFailure,
+    account: Option<AccountId>,
+    who: impl Into<String>,
+    credential: &'static str,
+) -> Verified {
     Err(Refusal {
         failure,
         account,
@@ -140,9 +143,10 @@ fn cache_key(presented: &Presented) -> cache::CacheKey {
             let token = format!("tsr_{key_id}_{}", secret.expose());
             cache::key(KIND_ACCESS_KEY, &[token.as_bytes()])
         }
-        Presented::EmailKey { email, key } => {
-            cache::key(KIND_EMAIL_KEY, &[email.to_lowercase().as_bytes(), key.expose().as_bytes()])
-        }
+        Presented::EmailKey { email, key } => cache::key(
+            KIND_EMAIL_KEY,
+            &[email.to_lowercase().as_bytes(), key.expose().as_bytes()],
+        ),
         Presented::Legacy { account, api_key } => {
             let who = match account {
                 LegacyAccount::Id(id) => format!("id:{id}"),
@@ -156,10 +160,16 @@ fn cache_key(presented: &Presented) -> cache::CacheKey {
 impl App {
     /// Authenticates from the cache only: no IO, safe on an async worker. `None` means "ask
     /// [`App::authenticate`]".
-    pub fn authenticate_cached(&self, presented: &Presented, meta: &RequestMeta) -> Option<AppResult<Arc<Principal>>> {
+    pub fn authenticate_cached(
+        &self,
+        presented: &Presented,
+        meta: &RequestMeta,
+    ) -> Option<AppResult<Arc<Principal>>> {
         let now = self.ports.clock.now();
         if let Some(wait) = self.limiter.check(None, meta.client_ip.as_deref(), now) {
-            return Some(Err(AppError::RateLimited { retry_after_secs: wait }));
+            return Some(Err(AppError::RateLimited {
+                retry_after_secs: wait,
+            }));
         }
         let principal = self.cache.get(&cache_key(presented), now)?;
         if let Credential::AccessKey(id) = &principal.credential {
@@ -173,7 +183,11 @@ impl App {
     /// # Errors
     /// `Unauthenticated` with the failure's kind; `RateLimited` when the client address is
     /// locked; `Unavailable` when storage cannot be reached.
-    pub fn authenticate(&self, presented: &Presented, meta: &RequestMeta) -> AppResult<Arc<Principal>> {
+    pub fn authenticate(
+        &self,
+        presented: &Presented,
+        meta: &RequestMeta,
+    ) -> AppResult<Arc<Principal>> {
         if let Some(hit) = self.authenticate_cached(presented, meta) {
             return hit;
         }
@@ -188,12 +202,17 @@ impl App {
                 if let Credential::AccessKey(id) = &principal.credential {
                     self.usage.note(id, now);
                 }
-                self.cache
-                    .insert(cache_key(presented), principal.clone(), generation, expires_at);
+                self.cache.insert(
+                    cache_key(presented),
+                    principal.clone(),
+                    generation,
+                    expires_at,
+                );
                 Ok(principal)
             }
             Err(refusal) => {
-                self.limiter.record_failure(None, meta.client_ip.as_deref(), now);
+                self.limiter
+                    .record_failure(None, meta.client_ip.as_deref(), now);
                 self.audit_failure(&refusal, meta, now);
                 Err(AppError::Unauthenticated(refusal.failure))
             }
@@ -225,7 +244,9 @@ impl App {
             Presented::Bearer(token) => {
                 let t = token.expose();
                 if let Some((id, secret)) = parse_access_token(t) {
-                    Ok(self.verify_access_key(&id, &secret, now)?.map(|(p, _)| (p, None)))
+                    Ok(self
+                        .verify_access_key(&id, &secret, now)?
+                        .map(|(p, _)| (p, None)))
                 } else if t.starts_with(SESSION_TOKEN_PREFIX) {
                     self.verify_session(t, now)
                 } else if t.starts_with("tsr_") {
@@ -235,18 +256,35 @@ impl App {
                 }
             }
             Presented::Basic { key_id, secret } => match key_id.parse::<AccessKeyId>() {
-                Ok(id) => Ok(self.verify_access_key(&id, secret, now)?.map(|(p, _)| (p, None))),
+                Ok(id) => Ok(self
+                    .verify_access_key(&id, secret, now)?
+                    .map(|(p, _)| (p, None))),
                 Err(_) => Ok(refuse(AuthFailure::Failed, None, "basic", "access_key")),
             },
             Presented::EmailKey { email, key } => {
                 let Some((id, secret)) = parse_access_token(key.expose()) else {
-                    return Ok(refuse(AuthFailure::Failed, None, "x-auth-key", "access_key"));
+                    return Ok(refuse(
+                        AuthFailure::Failed,
+                        None,
+                        "x-auth-key",
+                        "access_key",
+                    ));
                 };
                 Ok(match self.verify_access_key(&id, &secret, now)? {
-                    Ok((p, user)) if user.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)) => {
+                    Ok((p, user))
+                        if user
+                            .email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email)) =>
+                    {
                         Ok((p, None))
                     }
-                    Ok((p, _)) => refuse(AuthFailure::Failed, Some(p.account_id), id.to_string(), "access_key"),
+                    Ok((p, _)) => refuse(
+                        AuthFailure::Failed,
+                        Some(p.account_id),
+                        id.to_string(),
+                        "access_key",
+                    ),
                     Err(r) => Err(r),
                 })
             }
@@ -258,12 +296,19 @@ impl App {
                     Ok((p, _)) => {
                         let matches = match account {
                             LegacyAccount::Id(a) => *a == p.account_id,
-                            LegacyAccount::Name(n) => self.ports.accounts.get_account(p.account_id)?.name == *n,
+                            LegacyAccount::Name(n) => {
+                                self.ports.accounts.get_account(p.account_id)?.name == *n
+                            }
                         };
                         if matches {
                             Ok((p, None))
                         } else {
-                            refuse(AuthFailure::Failed, Some(p.account_id), id.to_string(), "access_key")
+                            refuse(
+                                AuthFailure::Failed,
+                                Some(p.account_id),
+                                id.to_string(),
+                                "access_key",
+                            )
                         }
                     }
                     Err(r) => Err(r),
@@ -338,10 +383,20 @@ impl App {
             return Ok(refuse(AuthFailure::Failed, None, "session", "session"));
         };
         if session.expires_at <= now {
-            return Ok(refuse(AuthFailure::Failed, Some(session.account_id), session.user_id.to_string(), "session"));
+            return Ok(refuse(
+                AuthFailure::Failed,
+                Some(session.account_id),
+                session.user_id.to_string(),
+                "session",
+            ));
         }
         let Some(user) = self.active_user(session.account_id, session.user_id)? else {
-            return Ok(refuse(AuthFailure::Failed, Some(session.account_id), session.user_id.to_string(), "session"));
+            return Ok(refuse(
+                AuthFailure::Failed,
+                Some(session.account_id),
+                session.user_id.to_string(),
+                "session",
+            ));
         };
         let subject = self.user_subject(session.account_id, &user, None)?;
         Ok(Ok((
@@ -366,15 +421,27 @@ impl App {
         };
         let account = found.key.account_id;
         if account != inspected.account {
-            return Ok(refuse(AuthFailure::Failed, Some(account), who, "service_key"));
+            return Ok(refuse(
+                AuthFailure::Failed,
+                Some(account),
+                who,
+                "service_key",
+            ));
         }
         if let Err(failure) = jwt::verify_signature(token, &found.public_key_pem) {
             return Ok(refuse(failure, Some(account), who, "service_key"));
         }
         let Some(subject) = self.key_subject(&found.key)? else {
-            return Ok(refuse(AuthFailure::Failed, Some(account), who, "service_key"));
+            return Ok(refuse(
+                AuthFailure::Failed,
+                Some(account),
+                who,
+                "service_key",
+            ));
         };
-        let expires_at = Utc.timestamp_opt(inspected.expires_at + jwt::SKEW_SECS, 0).single();
+        let expires_at = Utc
+            .timestamp_opt(inspected.expires_at + jwt::SKEW_SECS, 0)
+            .single();
         Ok(Ok((
             Principal {
                 account_id: account,
@@ -407,7 +474,11 @@ impl App {
     pub(crate) fn key_subject(&self, key: &ServiceKey) -> AppResult<Option<Subject>> {
         match key.owner {
             Some(owner) => match self.active_user(key.account_id, owner)? {
-                Some(user) => Ok(Some(self.user_subject(key.account_id, &user, Some(key.roles.clone()))?)),
+                Some(user) => Ok(Some(self.user_subject(
+                    key.account_id,
+                    &user,
+                    Some(key.roles.clone()),
+                )?)),
                 None => Ok(None),
             },
             None => Ok(self.account_active(key.account_id)?.then(|| Subject {
@@ -460,15 +531,24 @@ impl App {
         let login_key = format!("{}:{}", cmd.account_id, cmd.login.trim().to_lowercase());
         let address = meta.client_ip.as_deref();
         if let Some(wait) = self.limiter.check(Some(&login_key), address, now) {
-            return Err(AppError::RateLimited { retry_after_secs: wait });
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait,
+            });
         }
         let found = match Login::parse(&cmd.login) {
-            Ok(login) => self.ports.users.find_user_by_login(cmd.account_id, &login)?,
+            Ok(login) => self
+                .ports
+                .users
+                .find_user_by_login(cmd.account_id, &login)?,
             Err(_) => None,
         };
         let user = match found {
             Some(u) => match &u.password_hash {
-                Some(hash) => self.ports.hasher.verify(hash, &cmd.password)?.then_some(u.user),
+                Some(hash) => self
+                    .ports
+                    .hasher
+                    .verify(hash, &cmd.password)?
+                    .then_some(u.user),
                 None => {
                     self.ports.hasher.waste_time(&cmd.password);
                     None
@@ -483,7 +563,9 @@ impl App {
             Some(u) if u.status == UserStatus::Active && self.account_active(cmd.account_id)? => u,
             _ => {
                 self.limiter.record_failure(Some(&login_key), address, now);
-                let account = self.account_active(cmd.account_id)?.then_some(cmd.account_id);
+                let account = self
+                    .account_active(cmd.account_id)?
+                    .then_some(cmd.account_id);
                 let refusal = Refusal {
                     failure: AuthFailure::Failed,
                     account,
@@ -495,7 +577,10 @@ impl App {
             }
         };
         self.limiter.reset_login(&login_key);
-        let token = Secret::new(format!("{SESSION_TOKEN_PREFIX}{}", self.ports.ids.secret().expose()));
+        let token = Secret::new(format!(
+            "{SESSION_TOKEN_PREFIX}{}",
+            self.ports.ids.secret().expose()
+        ));
         let expires_at = now + TimeDelta::seconds(self.settings.session_ttl_secs);
         let audit = AuditRecord {
             account_id: Some(cmd.account_id),
@@ -533,8 +618,15 @@ impl App {
     ///
     /// # Errors
     /// `NotFound("session")` when `token` is not a live session of this principal.
-    pub fn logout(&self, principal: &Principal, meta: &RequestMeta, token: &Secret) -> AppResult<()> {
-        if principal.credential != Credential::Session || !token.expose().starts_with(SESSION_TOKEN_PREFIX) {
+    pub fn logout(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        token: &Secret,
+    ) -> AppResult<()> {
+        if principal.credential != Credential::Session
+            || !token.expose().starts_with(SESSION_TOKEN_PREFIX)
+        {
             return Err(AppError::NotFound("session"));
         }
         let audit = self.audit_record(

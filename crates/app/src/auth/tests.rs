@@ -1,12 +1,14 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc as StdArc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::TimeDelta;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use tessera_domain::account::Account;
 use tessera_domain::ids::ServiceKeyId;
 use tessera_domain::keys::{AccessKey, Session};
-use tessera_domain::ports::{AccessKeyAuth, KeyPairGenerator, RepoError, ServiceKeyAuth, UserWithSecret};
+use tessera_domain::ports::{
+    AccessKeyAuth, KeyPairGenerator, RepoError, ServiceKeyAuth, UserWithSecret,
+};
 use tessera_domain::roles::ids;
 
 use super::*;
@@ -57,14 +59,18 @@ fn with_key(m: &mut Mocks, status: KeyStatus, user_status: UserStatus) -> StdArc
         l.fetch_add(1, Ordering::SeqCst);
         Ok(Some(access_key(status, "s3cret")))
     });
-    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(account(true)));
     m.users.expect_get_user().returning(move |_, _| {
         let mut u = user(2, "dev01", &[ids::DEVELOPER]);
         u.email = Some("dev@example.com".into());
         u.status = user_status;
         Ok(u)
     });
-    m.authz.expect_policy_rules_for_user().returning(|_, _| Ok(vec![]));
+    m.authz
+        .expect_policy_rules_for_user()
+        .returning(|_, _| Ok(vec![]));
     lookups
 }
 
@@ -85,12 +91,23 @@ fn an_access_key_authenticates_once_then_comes_from_the_cache() {
     for _ in 0..3 {
         app.authenticate(&bearer(&token), &meta()).unwrap();
     }
-    let basic = Presented::Basic { key_id: KEY_ID.into(), secret: Secret::new("s3cret") };
+    let basic = Presented::Basic {
+        key_id: KEY_ID.into(),
+        secret: Secret::new("s3cret"),
+    };
     app.authenticate(&basic, &meta()).unwrap();
-    assert_eq!(lookups.load(Ordering::SeqCst), 1, "Bearer and Basic share the cache entry");
+    assert_eq!(
+        lookups.load(Ordering::SeqCst),
+        1,
+        "Bearer and Basic share the cache entry"
+    );
     app.cache.invalidate();
     app.authenticate(&bearer(&token), &meta()).unwrap();
-    assert_eq!(lookups.load(Ordering::SeqCst), 2, "a local change forces a fresh lookup");
+    assert_eq!(
+        lookups.load(Ordering::SeqCst),
+        2,
+        "a local change forces a fresh lookup"
+    );
 }
 
 #[test]
@@ -139,9 +156,15 @@ fn x_auth_email_must_be_the_keys_users_email() {
     m.audit.expect_append_audit().returning(|_| Ok(()));
     let app = m.app();
     let token = Secret::new(format!("tsr_{KEY_ID}_s3cret"));
-    let right = Presented::EmailKey { email: "DEV@example.com".into(), key: token.clone() };
+    let right = Presented::EmailKey {
+        email: "DEV@example.com".into(),
+        key: token.clone(),
+    };
     assert!(app.authenticate(&right, &meta()).is_ok());
-    let wrong = Presented::EmailKey { email: "boss@example.com".into(), key: token };
+    let wrong = Presented::EmailKey {
+        email: "boss@example.com".into(),
+        key: token,
+    };
     assert_eq!(
         app.authenticate(&wrong, &meta()).unwrap_err(),
         AppError::Unauthenticated(AuthFailure::Failed)
@@ -155,11 +178,20 @@ fn the_legacy_account_id_must_match_the_keys_account() {
     m.audit.expect_append_audit().returning(|_| Ok(()));
     let app = m.app();
     let key = Secret::new(format!("tsr_{KEY_ID}_s3cret"));
-    let ok = Presented::Legacy { account: LegacyAccount::Id(ACME), api_key: key.clone() };
+    let ok = Presented::Legacy {
+        account: LegacyAccount::Id(ACME),
+        api_key: key.clone(),
+    };
     assert!(app.authenticate(&ok, &meta()).is_ok());
-    let by_name = Presented::Legacy { account: LegacyAccount::Name("Acme".into()), api_key: key.clone() };
+    let by_name = Presented::Legacy {
+        account: LegacyAccount::Name("Acme".into()),
+        api_key: key.clone(),
+    };
     assert!(app.authenticate(&by_name, &meta()).is_ok());
-    let other = Presented::Legacy { account: LegacyAccount::Id(AccountId(9)), api_key: key };
+    let other = Presented::Legacy {
+        account: LegacyAccount::Id(AccountId(9)),
+        api_key: key,
+    };
     assert_eq!(
         app.authenticate(&other, &meta()).unwrap_err(),
         AppError::Unauthenticated(AuthFailure::Failed)
@@ -170,12 +202,18 @@ fn the_legacy_account_id_must_match_the_keys_account() {
 fn fifty_failures_from_one_address_lock_it() {
     let mut m = Mocks::new();
     m.authz.expect_authz_epoch().returning(|| Ok(1));
-    m.access_keys.expect_find_access_key().returning(|_| Ok(None));
-    m.audit.expect_append_audit().times(51).returning(|_| Ok(()));
+    m.access_keys
+        .expect_find_access_key()
+        .returning(|_| Ok(None));
+    m.audit
+        .expect_append_audit()
+        .times(51)
+        .returning(|_| Ok(()));
     let app = m.app();
     for _ in 0..50 {
         assert_eq!(
-            app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &meta()).unwrap_err(),
+            app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &meta())
+                .unwrap_err(),
             AppError::Unauthenticated(AuthFailure::Failed)
         );
     }
@@ -183,9 +221,13 @@ fn fifty_failures_from_one_address_lock_it() {
         app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &meta()),
         Err(AppError::RateLimited { .. })
     ));
-    let elsewhere = RequestMeta { client_ip: Some("192.0.2.2".into()), request_id: None };
+    let elsewhere = RequestMeta {
+        client_ip: Some("192.0.2.2".into()),
+        request_id: None,
+    };
     assert_eq!(
-        app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &elsewhere).unwrap_err(),
+        app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &elsewhere)
+            .unwrap_err(),
         AppError::Unauthenticated(AuthFailure::Failed)
     );
 }
@@ -197,7 +239,9 @@ fn nothing_is_served_when_the_epoch_cannot_be_read() {
         .expect_authz_epoch()
         .returning(|| Err(RepoError::Unavailable("down".into())));
     assert_eq!(
-        m.app().authenticate(&bearer(&format!("tsr_{KEY_ID}_s3cret")), &meta()).unwrap_err(),
+        m.app()
+            .authenticate(&bearer(&format!("tsr_{KEY_ID}_s3cret")), &meta())
+            .unwrap_err(),
         AppError::Unavailable("down".into())
     );
 }
@@ -241,7 +285,9 @@ fn a_jwt_of_an_account_key_acts_as_owner_limited_by_its_roles() {
     m.service_keys
         .expect_find_service_key()
         .returning(move |_| Ok(Some(service_key(&public, None, vec![ids::DEVELOPER]))));
-    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(account(true)));
     let t = now().timestamp();
     let token = jwt(pair.private_pem.expose(), "1".into(), t, t + 64);
     let p = m.app().authenticate(&bearer(&token), &meta()).unwrap();
@@ -261,18 +307,32 @@ fn jwt_failures_keep_their_kinds() {
     m.service_keys
         .expect_find_service_key()
         .returning(move |_| Ok(Some(service_key(&public, None, vec![]))));
-    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(account(true)));
     m.audit.expect_append_audit().returning(|_| Ok(()));
     let app = m.app();
     let t = now().timestamp();
     let pem = pair.private_pem.expose();
     let cases = [
         ("garbage".to_owned(), AuthFailure::TokenFormat),
-        (jwt(pem, "1".into(), t, t + 3601), AuthFailure::TokenLifetime),
-        (jwt(pem, "1".into(), t + 60, t + 120), AuthFailure::TokenFromFuture),
-        (jwt(pem, "1".into(), t - 200, t - 100), AuthFailure::TokenExpired),
+        (
+            jwt(pem, "1".into(), t, t + 3601),
+            AuthFailure::TokenLifetime,
+        ),
+        (
+            jwt(pem, "1".into(), t + 60, t + 120),
+            AuthFailure::TokenFromFuture,
+        ),
+        (
+            jwt(pem, "1".into(), t - 200, t - 100),
+            AuthFailure::TokenExpired,
+        ),
         (jwt(pem, "2".into(), t, t + 60), AuthFailure::Failed),
-        (jwt(other.private_pem.expose(), "1".into(), t, t + 60), AuthFailure::Failed),
+        (
+            jwt(other.private_pem.expose(), "1".into(), t, t + 60),
+            AuthFailure::Failed,
+        ),
     ];
     for (token, failure) in cases {
         assert_eq!(
@@ -287,7 +347,9 @@ fn a_deleted_key_fails() {
     let pair = AwsLcKeyPairs.rsa_2048().unwrap();
     let mut m = Mocks::new();
     m.authz.expect_authz_epoch().returning(|| Ok(1));
-    m.service_keys.expect_find_service_key().returning(|_| Ok(None));
+    m.service_keys
+        .expect_find_service_key()
+        .returning(|_| Ok(None));
     m.audit.expect_append_audit().returning(|_| Ok(()));
     let t = now().timestamp();
     let token = jwt(pair.private_pem.expose(), 1.into(), t, t + 60);
@@ -313,7 +375,9 @@ fn an_expired_session_fails() {
     });
     m.audit.expect_append_audit().returning(|_| Ok(()));
     assert_eq!(
-        m.app().authenticate(&bearer("tss_abc"), &meta()).unwrap_err(),
+        m.app()
+            .authenticate(&bearer("tss_abc"), &meta())
+            .unwrap_err(),
         AppError::Unauthenticated(AuthFailure::Failed)
     );
 }
@@ -336,7 +400,9 @@ fn known_user(m: &mut Mocks) {
     m.hasher
         .expect_verify()
         .returning(|_, p| Ok(p.expose() == "R1ght-pass"));
-    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(account(true)));
 }
 
 #[test]
@@ -371,7 +437,13 @@ fn an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_passwo
     m.sessions.expect_create_session().times(0);
     let app = m.app();
     let unknown = app
-        .login(&meta(), LoginCommand { login: "nobody".into(), ..login("R1ght-pass") })
+        .login(
+            &meta(),
+            LoginCommand {
+                login: "nobody".into(),
+                ..login("R1ght-pass")
+            },
+        )
         .unwrap_err();
     let wrong = app.login(&meta(), login("Wr0ng-pass")).unwrap_err();
     assert_eq!(unknown, wrong);
@@ -394,7 +466,9 @@ fn five_failures_lock_the_login_even_for_the_right_password() {
     }
     assert_eq!(
         app.login(&meta(), login("R1ght-pass")).unwrap_err(),
-        AppError::RateLimited { retry_after_secs: 900 }
+        AppError::RateLimited {
+            retry_after_secs: 900
+        }
     );
 }
 
@@ -404,10 +478,15 @@ fn an_inactive_user_cannot_sign_in() {
     m.users.expect_find_user_by_login().returning(|_, _| {
         let mut u = user(2, "dev01", &[ids::DEVELOPER]);
         u.status = UserStatus::Inactive;
-        Ok(Some(UserWithSecret { user: u, password_hash: Some("$hash".into()) }))
+        Ok(Some(UserWithSecret {
+            user: u,
+            password_hash: Some("$hash".into()),
+        }))
     });
     m.hasher.expect_verify().returning(|_, _| Ok(true));
-    m.accounts.expect_get_account().returning(|_| Ok(account(true)));
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(account(true)));
     m.audit.expect_append_audit().returning(|_| Ok(()));
     m.sessions.expect_create_session().times(0);
     assert_eq!(

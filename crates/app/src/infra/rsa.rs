@@ -12,7 +12,8 @@ pub struct AwsLcKeyPairs;
 
 impl KeyPairGenerator for AwsLcKeyPairs {
     fn rsa_2048(&self) -> Result<GeneratedKeyPair, String> {
-        let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|e| format!("RSA generation: {e}"))?;
+        let pair =
+            KeyPair::generate(KeySize::Rsa2048).map_err(|e| format!("RSA generation: {e}"))?;
         let private = pair
             .as_der()
             .map_err(|e| format!("RSA private key encoding: {e}"))?;
@@ -38,7 +39,11 @@ mod tests {
     #[test]
     fn a_generated_pair_signs_and_verifies_rs256_jwts() {
         let pair = AwsLcKeyPairs.rsa_2048().unwrap();
-        assert!(pair.private_pem.expose().starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert!(
+            pair.private_pem
+                .expose()
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
         assert!(pair.public_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
         let claims = serde_json::json!({"iss": "1", "iat": 1, "exp": 2});
         let token = encode(

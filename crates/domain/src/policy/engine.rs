@@ -332,7 +332,10 @@ impl fmt::Display for Reason {
                     Effect::Allow => "allows",
                     Effect::Deny => "denies",
                 };
-                write!(f, "policy {policy} of user group {user_group} {verb} {permission}")
+                write!(
+                    f,
+                    "policy {policy} of user group {user_group} {verb} {permission}"
+                )
             }
             Self::NotGranted { permission } => write!(f, "no role or policy grants {permission}"),
             Self::KeyRolesMissing { permission } => {

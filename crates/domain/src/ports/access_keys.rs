@@ -66,7 +66,11 @@ pub trait AccessKeyRepo: Send + Sync {
     ///
     /// # Errors
     /// Storage errors only.
-    fn list_access_keys(&self, account: AccountId, user: UserId) -> Result<Vec<AccessKey>, RepoError>;
+    fn list_access_keys(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<Vec<AccessKey>, RepoError>;
 
     /// Key `id` of `user` in `account`.
     ///

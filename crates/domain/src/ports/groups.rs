@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
-use crate::groups::{Member, MemberStatus, Meta, Policy, ResourceGroup, UserGroup};
+use crate::groups::{Member, MemberStatus, Policy, ResourceGroup, UserGroup};
 use crate::ids::{AccountId, ResourceGroupId, UserGroupId, UserId};
-use crate::policy::{PolicyRule, Scope};
+use crate::policy::PolicyRule;
 
 use super::{ListQuery, Page, RepoError};
 
@@ -40,18 +40,14 @@ pub trait ResourceGroupRepo: Send + Sync {
         query: &ListQuery,
     ) -> Result<Page<ResourceGroup>, RepoError>;
 
-    /// Replaces name, meta and scope.
+    /// Replaces the name, meta and scope of group `group.id` of `group.account_id` (its
+    /// `updated_at` becomes `group.updated_at`; `created_at` is ignored).
     ///
     /// # Errors
     /// `NotFound`; `Conflict("name")`.
     fn update_resource_group(
         &self,
-        account: AccountId,
-        id: ResourceGroupId,
-        name: &str,
-        meta: Option<Meta>,
-        scope: &Scope,
-        at: DateTime<Utc>,
+        group: &ResourceGroup,
         audit: &AuditRecord,
     ) -> Result<ResourceGroup, RepoError>;
 
@@ -84,7 +80,11 @@ pub trait UserGroupRepo: Send + Sync {
     ///
     /// # Errors
     /// `Conflict("name")`.
-    fn create_user_group(&self, group: &UserGroup, audit: &AuditRecord) -> Result<UserGroup, RepoError>;
+    fn create_user_group(
+        &self,
+        group: &UserGroup,
+        audit: &AuditRecord,
+    ) -> Result<UserGroup, RepoError>;
 
     /// Group `id` of `account` with its policies.
     ///
@@ -132,7 +132,11 @@ pub trait UserGroupRepo: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` for an unknown group.
-    fn list_members(&self, account: AccountId, group: UserGroupId) -> Result<Vec<Member>, RepoError>;
+    fn list_members(
+        &self,
+        account: AccountId,
+        group: UserGroupId,
+    ) -> Result<Vec<Member>, RepoError>;
 
     /// Adds members (or updates their status); with `replace`, removes everyone else.
     ///
@@ -170,7 +174,11 @@ pub trait AuthzRepo: Send + Sync {
     ///
     /// # Errors
     /// Storage errors only.
-    fn policy_rules_for_user(&self, account: AccountId, user: UserId) -> Result<Vec<PolicyRule>, RepoError>;
+    fn policy_rules_for_user(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<Vec<PolicyRule>, RepoError>;
 
     /// The authorization epoch (bumped by every change that can alter a decision).
     ///

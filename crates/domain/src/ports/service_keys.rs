@@ -65,7 +65,11 @@ pub trait ServiceKeyRepo: Send + Sync {
     ///
     /// # Errors
     /// MUST return `NotFound` for a key of another account.
-    fn get_service_key(&self, account: AccountId, id: ServiceKeyId) -> Result<ServiceKey, RepoError>;
+    fn get_service_key(
+        &self,
+        account: AccountId,
+        id: ServiceKeyId,
+    ) -> Result<ServiceKey, RepoError>;
 
     /// Key `id` with its public key, whatever its account (for JWT verification).
     ///

@@ -72,8 +72,12 @@ fn principal_ref(p: PrincipalBody) -> Result<PrincipalRef, ApiError> {
         PrincipalType::User => PrincipalRef::User(tessera_domain::ids::UserId(
             text.trim().parse().map_err(|_| bad("a user id"))?,
         )),
-        PrincipalType::ServiceKey => PrincipalRef::ServiceKey(text.parse().map_err(|_| bad("a service key id"))?),
-        PrincipalType::AccessKey => PrincipalRef::AccessKey(text.parse().map_err(|_| bad("an access key id"))?),
+        PrincipalType::ServiceKey => {
+            PrincipalRef::ServiceKey(text.parse().map_err(|_| bad("a service key id"))?)
+        }
+        PrincipalType::AccessKey => {
+            PrincipalRef::AccessKey(text.parse().map_err(|_| bad("an access key id"))?)
+        }
     })
 }
 

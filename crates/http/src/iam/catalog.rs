@@ -83,7 +83,10 @@ impl From<&PermissionGroup> for PermissionGroupView {
 }
 
 async fn visible(app: &web::Data<Arc<App>>, caller: Caller, account: i64) -> Result<(), ApiError> {
-    run(app, move |app| app.ensure_visible(&caller.0, AccountId(account))).await
+    run(app, move |app| {
+        app.ensure_visible(&caller.0, AccountId(account))
+    })
+    .await
 }
 
 /// The role catalog.
@@ -91,7 +94,11 @@ async fn visible(app: &web::Data<Arc<App>>, caller: Caller, account: i64) -> Res
     responses((status = 200, body = Envelope<Vec<RoleView>>), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/iam/roles")]
-pub async fn list_roles(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn list_roles(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     visible(&app, caller, path.into_inner()).await?;
     let roles: Vec<RoleView> = ROLES.iter().map(RoleView::from).collect();
     Ok(Envelope::ok(roles).respond())
@@ -102,11 +109,18 @@ pub async fn list_roles(app: web::Data<Arc<App>>, caller: Caller, path: web::Pat
     responses((status = 200, body = Envelope<Vec<RoleGroupView>>), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/iam/role_groups")]
-pub async fn list_role_groups(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn list_role_groups(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     visible(&app, caller, path.into_inner()).await?;
     let groups: Vec<RoleGroupView> = ROLE_GROUPS
         .iter()
-        .map(|g| RoleGroupView { id: g.id.0, name: g.name })
+        .map(|g| RoleGroupView {
+            id: g.id.0,
+            name: g.name,
+        })
         .collect();
     Ok(Envelope::ok(groups).respond())
 }
@@ -129,14 +143,21 @@ pub async fn list_permission_groups(
     let mut matching: Vec<&PermissionGroup> = groups::catalog()
         .iter()
         .filter(|g| query.name.as_deref().is_none_or(|n| g.name == n))
-        .filter(|g| fuzzy.as_deref().is_none_or(|f| g.name.to_lowercase().contains(f)))
+        .filter(|g| {
+            fuzzy
+                .as_deref()
+                .is_none_or(|f| g.name.to_lowercase().contains(f))
+        })
         .collect();
     if query.descending {
         matching.reverse();
     }
     let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
     let start = match &query.after {
-        Some(after) => matching.iter().position(|g| g.id.to_string() == *after).map_or(matching.len(), |p| p + 1),
+        Some(after) => matching
+            .iter()
+            .position(|g| g.id.to_string() == *after)
+            .map_or(matching.len(), |p| p + 1),
         None => usize::try_from(query.offset).unwrap_or(usize::MAX),
     };
     let page: Vec<PermissionGroupView> = matching

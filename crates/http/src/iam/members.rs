@@ -83,10 +83,9 @@ fn members(body: MembersBody) -> Result<Vec<(UserId, MemberStatus)>, ApiError> {
         .map(|(i, m)| {
             let id = match m.id {
                 UserRef::Number(n) => n,
-                UserRef::Text(t) => t
-                    .trim()
-                    .parse()
-                    .map_err(|_| ApiError::bad_request(format!("members[{i}].id: '{t}' is not a user id")))?,
+                UserRef::Text(t) => t.trim().parse().map_err(|_| {
+                    ApiError::bad_request(format!("members[{i}].id: '{t}' is not a user id"))
+                })?,
             };
             Ok((UserId(id), m.status.unwrap_or(MemberStatus::Accepted)))
         })
@@ -109,7 +108,10 @@ pub async fn list_members(
 ) -> Result<HttpResponse, ApiError> {
     let (account, group) = path.into_inner();
     let group = group_id(&group)?;
-    let list = run(&app, move |app| app.list_members(&caller.0, AccountId(account), group)).await?;
+    let list = run(&app, move |app| {
+        app.list_members(&caller.0, AccountId(account), group)
+    })
+    .await?;
     let views: Vec<MemberView> = list.into_iter().map(MemberView::from).collect();
     Ok(Envelope::ok(views).respond())
 }

@@ -121,7 +121,10 @@ pub async fn list_resource_groups(
     let account = AccountId(path.into_inner());
     let params = params.0;
     let query = params.query()?;
-    let page = run(&app, move |app| app.list_resource_groups(&caller.0, account, &query)).await?;
+    let page = run(&app, move |app| {
+        app.list_resource_groups(&caller.0, account, &query)
+    })
+    .await?;
     let last = page.items.last().map(|g| g.id.to_string());
     let info = params.info(page.items.len(), page.total, last);
     let items: Vec<ResourceGroupView> = page.items.into_iter().map(Into::into).collect();
@@ -142,8 +145,13 @@ pub async fn create_resource_group(
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let meta = request_meta(&req);
-    let input = body.0.into_input(|| format!("resource group {}", uuid::Uuid::new_v4().simple()));
-    let group = run(&app, move |app| app.create_resource_group(&caller.0, &meta, account, input)).await?;
+    let input = body
+        .0
+        .into_input(|| format!("resource group {}", uuid::Uuid::new_v4().simple()));
+    let group = run(&app, move |app| {
+        app.create_resource_group(&caller.0, &meta, account, input)
+    })
+    .await?;
     Ok(Envelope::ok(ResourceGroupView::from(group)).respond())
 }
 
@@ -159,7 +167,10 @@ pub async fn get_resource_group(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let id = group_id(&id)?;
-    let group = run(&app, move |app| app.get_resource_group(&caller.0, AccountId(account), id)).await?;
+    let group = run(&app, move |app| {
+        app.get_resource_group(&caller.0, AccountId(account), id)
+    })
+    .await?;
     Ok(Envelope::ok(ResourceGroupView::from(group)).respond())
 }
 
@@ -187,7 +198,13 @@ pub async fn update_resource_group(
         } else {
             String::new()
         };
-        app.update_resource_group(&caller.0, &meta, account, id, body.into_input(|| current_name))
+        app.update_resource_group(
+            &caller.0,
+            &meta,
+            account,
+            id,
+            body.into_input(|| current_name),
+        )
     })
     .await?;
     Ok(Envelope::ok(ResourceGroupView::from(group)).respond())
@@ -207,6 +224,9 @@ pub async fn delete_resource_group(
     let (account, id) = path.into_inner();
     let id = group_id(&id)?;
     let meta = request_meta(&req);
-    run(&app, move |app| app.delete_resource_group(&caller.0, &meta, AccountId(account), id)).await?;
+    run(&app, move |app| {
+        app.delete_resource_group(&caller.0, &meta, AccountId(account), id)
+    })
+    .await?;
     Ok(Envelope::ok(IdResult::from(id)).respond())
 }

@@ -114,10 +114,19 @@ fn policy_inputs(bodies: Vec<PolicyBody>) -> Result<Vec<PolicyInput>, ApiError> 
 }
 
 /// Builds the views of `list`, loading every resource group they name in one query.
-fn views(app: &App, caller: &Principal, account: AccountId, list: Vec<UserGroup>) -> AppResult<Vec<UserGroupView>> {
+fn views(
+    app: &App,
+    caller: &Principal,
+    account: AccountId,
+    list: Vec<UserGroup>,
+) -> AppResult<Vec<UserGroupView>> {
     let mut ids: Vec<ResourceGroupId> = list
         .iter()
-        .flat_map(|g| g.policies.iter().flat_map(|p| p.resource_groups.iter().copied()))
+        .flat_map(|g| {
+            g.policies
+                .iter()
+                .flat_map(|p| p.resource_groups.iter().copied())
+        })
         .collect();
     ids.sort();
     ids.dedup();
@@ -158,7 +167,12 @@ fn views(app: &App, caller: &Principal, account: AccountId, list: Vec<UserGroup>
         .collect())
 }
 
-fn one(app: &App, caller: &Principal, account: AccountId, group: UserGroup) -> AppResult<UserGroupView> {
+fn one(
+    app: &App,
+    caller: &Principal,
+    account: AccountId,
+    group: UserGroup,
+) -> AppResult<UserGroupView> {
     views(app, caller, account, vec![group])?
         .pop()
         .ok_or(AppError::NotFound("user group"))
@@ -207,9 +221,12 @@ pub async fn create_user_group(
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let body = body.0;
-    let name = body
-        .name
-        .ok_or_else(|| ApiError::from(AppError::Invalid(DomainError::invalid("name", "is required"))))?;
+    let name = body.name.ok_or_else(|| {
+        ApiError::from(AppError::Invalid(DomainError::invalid(
+            "name",
+            "is required",
+        )))
+    })?;
     let policies = policy_inputs(body.policies.unwrap_or_default())?;
     let meta = request_meta(&req);
     let view = run(&app, move |app| {
@@ -280,6 +297,9 @@ pub async fn delete_user_group(
     let (account, id) = path.into_inner();
     let id = group_id(&id)?;
     let meta = request_meta(&req);
-    run(&app, move |app| app.delete_user_group(&caller.0, &meta, AccountId(account), id)).await?;
+    run(&app, move |app| {
+        app.delete_user_group(&caller.0, &meta, AccountId(account), id)
+    })
+    .await?;
     Ok(Envelope::ok(IdResult::from(id)).respond())
 }

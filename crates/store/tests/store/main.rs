@@ -4,5 +4,7 @@
 mod accounts;
 mod audit;
 mod fixtures;
+mod groups;
+mod keys;
 mod migrations;
 mod users;
