@@ -62,7 +62,7 @@ impl App {
                 .users
                 .get_user(account, user)
                 .map_err(AppError::from_repo("user"))?;
-            self.authorize_role_grants(principal, account, &target.roles)?;
+            self.authorize_manage_roles(principal, account, &target.roles)?;
         }
         Ok(())
     }

@@ -115,7 +115,7 @@ impl App {
     /// Refuses unless `principal` may grant every role in `roles` in `account` (no escalation).
     ///
     /// # Errors
-    /// `Invalid(UnknownRoleId)` for a role outside the catalog, `Forbidden` otherwise.
+    /// `Invalid(UnknownRoleId)` for a role outside the catalog, `RoleNotGrantable` otherwise.
     pub fn authorize_role_grants(
         &self,
         principal: &Principal,
@@ -125,14 +125,27 @@ impl App {
         let ancestors = self.ancestors_for(principal, account)?;
         for id in roles {
             let role = Role::by_id(*id)?;
-            Self::enforce(policy::check_role_grant(
-                &principal.subject,
-                account,
-                &ancestors,
-                role,
-            ))?;
+            let d = policy::check_role_grant(&principal.subject, account, &ancestors, role);
+            if d.is_invisible() {
+                return Err(AppError::NotFound("account"));
+            }
+            if !d.allowed {
+                return Err(AppError::RoleNotGrantable(d.reasons));
+            }
         }
         Ok(())
+    }
+
+    /// Refuses unless `principal` could grant every role of a user it wants to manage: managing
+    /// a user whose roles one could not grant would be an escalation.
+    ///
+    /// # Errors
+    /// `Forbidden`; `NotFound("account")`.
+    pub(crate) fn authorize_manage_roles(&self, principal: &Principal, account: AccountId, roles: &[RoleId]) -> AppResult<()> {
+        match self.authorize_role_grants(principal, account, roles) {
+            Err(AppError::RoleNotGrantable(reasons)) => Err(AppError::Forbidden(reasons)),
+            other => other,
+        }
     }
 
     /// Passes `result` through; on success drops cached principals, since the change may alter
@@ -269,7 +282,7 @@ mod tests {
         );
         assert_eq!(
             app.authorize_role_grants(&admin, ACME, &[ids::SUPPORT]),
-            Err(AppError::Forbidden(vec![Reason::RoleAccessMissing {
+            Err(AppError::RoleNotGrantable(vec![Reason::RoleAccessMissing {
                 role_id: ids::SUPPORT
             }]))
         );

@@ -58,6 +58,9 @@ pub enum AppError {
     /// The principal may not do this; the reasons name the roles/policies that decided.
     #[error("forbidden: {}", reasons_text(.0))]
     Forbidden(Vec<Reason>),
+    /// A role (or a key's role) the principal may not hand out: no escalation.
+    #[error("role not grantable: {}", reasons_text(.0))]
+    RoleNotGrantable(Vec<Reason>),
     /// Authentication failed.
     #[error(transparent)]
     Unauthenticated(#[from] AuthFailure),

@@ -59,7 +59,7 @@ impl App {
             let role = Role::by_id(*id)?;
             let d = policy::check_holds(&principal.subject, account, &[], role);
             if !d.allowed {
-                return Err(AppError::Forbidden(d.reasons));
+                return Err(AppError::RoleNotGrantable(d.reasons));
             }
         }
         Ok(())
@@ -232,7 +232,7 @@ impl App {
                 .users
                 .get_user(account, owner)
                 .map_err(AppError::from_repo("user"))?;
-            self.authorize_role_grants(principal, account, &user.roles)?;
+            self.authorize_manage_roles(principal, account, &user.roles)?;
         }
         Ok(key)
     }

@@ -78,7 +78,7 @@ impl App {
     /// Refuses unless `principal` could grant every role `target` holds: managing a user whose
     /// roles one could not grant would be an escalation (resetting an owner's password).
     fn authorize_manage(&self, principal: &Principal, target: &User) -> AppResult<()> {
-        self.authorize_role_grants(principal, target.account_id, &target.roles)
+        self.authorize_manage_roles(principal, target.account_id, &target.roles)
     }
 
     fn load_user(&self, account: AccountId, id: UserId) -> AppResult<User> {

@@ -201,6 +201,7 @@ impl From<AppError> for ApiError {
             AppError::TooManyUsers(_) => ApiError::new(StatusCode::CONFLICT, 2, message),
             AppError::TooManyKeys(_) => ApiError::new(StatusCode::CONFLICT, 3, message),
             AppError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, 0, message),
+            AppError::RoleNotGrantable(_) => ApiError::new(StatusCode::FORBIDDEN, 2, message),
             AppError::Unauthenticated(failure) => {
                 let detail = match failure {
                     AuthFailure::Failed => 0,

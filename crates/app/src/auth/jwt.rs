@@ -180,9 +180,12 @@ mod tests {
             verify_signature(&token, &other.public_pem),
             Err(AuthFailure::Failed)
         );
+        // Change one character in the middle of the signature.
+        let sig_start = token.rfind('.').unwrap() + 1;
+        let at = sig_start + 20;
         let mut forged = token.clone();
-        forged.pop();
-        forged.push('A');
+        let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+        forged.replace_range(at..=at, swapped);
         assert_eq!(
             verify_signature(&forged, &pair.public_pem),
             Err(AuthFailure::Failed)

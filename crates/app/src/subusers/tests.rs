@@ -165,7 +165,7 @@ fn an_administrator_cannot_grant_owner() {
             create("someone", &[ids::OWNER]),
         )
         .unwrap_err();
-    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    assert!(matches!(err, AppError::RoleNotGrantable(_)), "{err:?}");
 }
 
 #[test]
@@ -178,7 +178,7 @@ fn a_turnkey_administrator_grants_turnkey_roles_only() {
         .create_subuser(&taa, &meta(), ACME, create("someone", &[ids::DEVELOPER]))
         .unwrap_err();
     assert!(
-        matches!(&err, AppError::Forbidden(r) if r == &vec![Reason::RoleAccessMissing { role_id: ids::DEVELOPER }])
+        matches!(&err, AppError::RoleNotGrantable(r) if r == &vec![Reason::RoleAccessMissing { role_id: ids::DEVELOPER }])
     );
 
     let mut m = Mocks::new();
@@ -538,7 +538,7 @@ fn role_changes_check_every_named_role() {
             UserId(2),
             RoleChange::Add(vec![ids::OWNER])
         ),
-        Err(AppError::Forbidden(_))
+        Err(AppError::RoleNotGrantable(_))
     ));
 }
 
