@@ -65,9 +65,15 @@ impl TestApp {
     /// Starts a server on a fresh database of `backend`; `None` for Postgres when
     /// `TEST_DATABASE_URL` is unset.
     pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with settings adjusted by `adjust`.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
         let db = TestDatabase::of(backend)?;
         let data_dir = temp_dir();
-        let settings = settings_for(&db, &data_dir);
+        let mut settings = settings_for(&db, &data_dir);
+        adjust(&mut settings);
         Some(Self::start(db, data_dir, settings, backend))
     }
 
@@ -173,6 +179,24 @@ impl TestApp {
     }
 }
 
+/// How a method-API call is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `POST /platform_api`, form body with `cmd`.
+    Form,
+    /// `GET /platform_api?cmd=…&…`.
+    Query,
+    /// `POST /platform_api/<Method>`, form body.
+    Path,
+    /// `POST /platform_api/<Method>`, multipart body (as the Go client sends).
+    Multipart,
+}
+
+impl Via {
+    /// Every way.
+    pub const ALL: [Via; 4] = [Via::Form, Via::Query, Via::Path, Via::Multipart];
+}
+
 /// A password every test user gets.
 pub const PASSWORD: &str = "Str0ng-Pass!";
 
@@ -210,6 +234,39 @@ impl TestApp {
         let res = req.send().await.expect("request sent");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Calls a method of `/platform_api`; returns the JSON answer (after checking HTTP 200).
+    ///
+    /// # Panics
+    /// When the request cannot be sent or the answer is not HTTP 200 JSON.
+    pub async fn rpc(&self, token: Option<&str>, via: Via, method: &str, params: &[(&str, &str)]) -> serde_json::Value {
+        let mut fields: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let req = match via {
+            Via::Form => {
+                fields.push(("cmd".into(), method.into()));
+                self.client.post(self.url("/platform_api")).form(&fields)
+            }
+            Via::Query => {
+                fields.push(("cmd".into(), method.into()));
+                self.client.get(self.url("/platform_api")).query(&fields)
+            }
+            Via::Path => self.client.post(self.url(&format!("/platform_api/{method}"))).form(&fields),
+            Via::Multipart => {
+                let mut form = reqwest::multipart::Form::new();
+                for (k, v) in fields {
+                    form = form.text(k, v);
+                }
+                self.client.post(self.url(&format!("/platform_api/{method}"))).multipart(form)
+            }
+        };
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let res = req.send().await.expect("request sent");
+        assert_eq!(res.status().as_u16(), 200, "the method API always answers 200");
+        res.json().await.expect("JSON")
     }
 
     /// Signs in; returns the session token.

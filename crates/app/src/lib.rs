@@ -27,7 +27,7 @@ use crate::auth::usage::UsageTracker;
 
 pub use access_keys::CreatedAccessKey;
 pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken};
-pub use bootstrap::{BootstrapCredentials, BootstrapSettings};
+pub use bootstrap::{AccessKeySecret, BootstrapCredentials, BootstrapSettings, ServiceKeySecret};
 pub use error::{AppError, AppResult, AuthFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};

@@ -169,6 +169,17 @@ impl App {
         self.load_user(account, id)
     }
 
+    /// The users of `account` among `ids` (to show the owners of keys), in one go.
+    ///
+    /// # Errors
+    /// `Forbidden` without User Management read or API Credentials read.
+    pub fn get_subusers(&self, principal: &Principal, account: AccountId, ids: &[UserId]) -> AppResult<Vec<User>> {
+        if self.authorize(principal, account, READ, None).is_err() {
+            self.authorize(principal, account, Permission::read(Capability::ApiCredentials), None)?;
+        }
+        Ok(self.ports.users.get_users(account, ids)?)
+    }
+
     /// A page of the account's users, with their roles.
     ///
     /// # Errors

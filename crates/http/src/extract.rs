@@ -9,8 +9,6 @@ use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use futures_util::future::{LocalBoxFuture, Ready, ready};
 use serde::de::DeserializeOwned;
 use tessera_app::{App, AppError, AppResult, AuthFailure, Presented, Principal};
@@ -54,24 +52,7 @@ pub fn presented(req: &HttpRequest) -> Option<Presented> {
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
-        let rest = rest.trim();
-        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
-            return Some(Presented::Bearer(Secret::new(rest)));
-        }
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = STANDARD
-                .decode(rest)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok());
-            if let Some((key_id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
-                return Some(Presented::Basic {
-                    key_id: key_id.to_owned(),
-                    secret: Secret::new(secret),
-                });
-            }
-        }
-        return Some(Presented::Bearer(Secret::new(String::new())));
+        return Some(Presented::from_authorization(value));
     }
     let email = req
         .headers()

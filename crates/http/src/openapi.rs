@@ -50,6 +50,7 @@ impl Modify for SecuritySchemes {
         (name = "Authorization", description = "Policy decisions and their explanation"),
         (name = "Audit", description = "The audit log"),
         (name = "Operations", description = "Health, readiness and metrics"),
+        (name = "Method API (RoleSystem)", description = "Voximplant-compatible methods: form parameters in, `{\"result\"}` or `{\"error\": {\"code\", \"msg\"}}` out, always HTTP 200. Also reachable as `/platform_api?cmd=<Method>` and by GET."),
     )
 )]
 pub struct ApiDoc;

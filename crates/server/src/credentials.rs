@@ -10,6 +10,19 @@ use tessera_app::BootstrapCredentials;
 
 /// File name of the full bootstrap record.
 pub const INITIAL_CREDENTIALS: &str = "initial-credentials.json";
+/// File name of the service key's credentials, ready for the official Voximplant clients.
+pub const SERVICE_KEY_CREDENTIALS: &str = "credentials.json";
+
+/// The service key as the official clients load it.
+#[must_use]
+pub fn service_key_json(creds: &BootstrapCredentials) -> Value {
+    json!({
+        "account_email": creds.account.email,
+        "account_id": creds.account.id,
+        "key_id": creds.service_key.key_id.to_string(),
+        "private_key": creds.service_key.private_key.expose(),
+    })
+}
 
 /// The JSON written to `initial-credentials.json` (and printed by `tessera bootstrap`).
 #[must_use]
@@ -24,6 +37,12 @@ pub fn to_json(creds: &BootstrapCredentials) -> Value {
             "email": creds.owner.email,
             "password": creds.owner_password.expose(),
         },
+        "access_key": {
+            "id": creds.access_key.id.to_string(),
+            "secret": creds.access_key.secret.expose(),
+            "token": creds.access_key.token.expose(),
+        },
+        "service_key": service_key_json(creds),
     })
 }
 
@@ -49,12 +68,14 @@ pub fn write_private(path: &Path, value: &Value) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Writes the bootstrap files into `data_dir`; returns the path of `initial-credentials.json`.
+/// Writes the bootstrap files into `data_dir` (`initial-credentials.json` and
+/// `credentials.json`); returns the path of `initial-credentials.json`.
 ///
 /// # Errors
 /// IO errors.
 pub fn write_files(data_dir: &Path, creds: &BootstrapCredentials) -> std::io::Result<PathBuf> {
     let path = data_dir.join(INITIAL_CREDENTIALS);
     write_private(&path, &to_json(creds))?;
+    write_private(&data_dir.join(SERVICE_KEY_CREDENTIALS), &service_key_json(creds))?;
     Ok(fs::canonicalize(&path).unwrap_or(path))
 }

@@ -169,6 +169,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .into_utoipa_app()
         .openapi(tessera_http::openapi::ApiDoc::openapi())
         .configure(tessera_http::configure)
+        .configure(tessera_rpc::configure)
         .split_for_parts();
     doc
 }
@@ -254,7 +255,9 @@ impl Application {
                 .app_data(metrics_data.clone())
                 .app_data(trust.clone())
                 .app_data(web::PayloadConfig::new(max_body))
+                .app_data(web::Data::new(tessera_rpc::BodyLimit(max_body)))
                 .configure(tessera_http::configure)
+                .configure(tessera_rpc::configure)
                 .split_for_parts();
             routes
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))

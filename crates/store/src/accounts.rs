@@ -9,11 +9,12 @@ use tessera_domain::ports::{
     AccountRepo, BootstrapRecord, BootstrappedAccount, NewAccount, RepoError,
 };
 use tessera_domain::roles::ids as role_ids;
+use tessera_domain::keys::KeyStatus;
 use tessera_domain::user::UserStatus;
 
 use crate::db::{AnyConnection, write_tx};
 use crate::error::StoreError;
-use crate::schema::accounts;
+use crate::schema::{access_keys, accounts, service_keys};
 use crate::time::{from_db, to_db};
 use crate::users::{NewUserRow, insert_user, load_user};
 use crate::{Store, audit};
@@ -86,6 +87,33 @@ fn insert_account(
         },
         &[role_ids::OWNER, role_ids::ADMINISTRATOR],
     )?;
+    if let Some(key) = &new.owner_access_key {
+        diesel::insert_into(access_keys::table)
+            .values((
+                access_keys::id.eq(key.id.as_str()),
+                access_keys::account_id.eq(id),
+                access_keys::user_id.eq(owner_id),
+                access_keys::name.eq("initial"),
+                access_keys::secret_hash.eq(&key.secret_digest),
+                access_keys::status.eq(KeyStatus::Active.as_str()),
+                access_keys::created_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    if let Some(key) = &new.service_key {
+        let key_id = key.id.to_string();
+        diesel::insert_into(service_keys::table)
+            .values((
+                service_keys::id.eq(&key_id),
+                service_keys::account_id.eq(id),
+                service_keys::user_id.eq(None::<i64>),
+                service_keys::name.eq(&key.name),
+                service_keys::public_key.eq(&key.public_key_pem),
+                service_keys::created_at.eq(at),
+            ))
+            .execute(conn)?;
+        crate::service_keys::insert_roles(conn, &key_id, &key.roles)?;
+    }
     let mut record = audit.clone();
     record.account_id = Some(AccountId(id));
     if record.target.is_none() {

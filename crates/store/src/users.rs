@@ -231,6 +231,26 @@ impl UserRepo for Store {
         load_user(&mut conn, account, id).map_err(Into::into)
     }
 
+    fn get_users(&self, account: AccountId, ids: &[UserId]) -> Result<Vec<User>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let wanted: Vec<i64> = ids.iter().map(|u| u.0).collect();
+        let rows: Vec<UserRow> = users::table
+            .filter(users::account_id.eq(account.0))
+            .filter(users::id.eq_any(&wanted))
+            .order(users::id)
+            .select(UserRow::as_select())
+            .load(&mut *conn)
+            .map_err(StoreError::from)?;
+        let found: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut roles = roles_of(&mut conn, &found)?;
+        rows.into_iter()
+            .map(|r| {
+                let user_roles = roles.remove(&r.id).unwrap_or_default();
+                r.into_user(user_roles).map_err(Into::into)
+            })
+            .collect()
+    }
+
     fn find_user_by_login(
         &self,
         account: AccountId,

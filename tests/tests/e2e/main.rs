@@ -4,3 +4,4 @@
 mod authz;
 mod bootstrap;
 mod ops;
+mod rpc;

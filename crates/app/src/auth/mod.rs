@@ -67,6 +67,34 @@ pub enum Presented {
     },
 }
 
+impl Presented {
+    /// Reads an `Authorization` header value: `Bearer <token>` or `Basic base64(key_id:secret)`.
+    /// Anything else is a credential that will fail.
+    #[must_use]
+    pub fn from_authorization(value: &str) -> Self {
+        use base64::Engine;
+        let value = value.trim();
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+            return Self::Bearer(Secret::new(rest));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok());
+            if let Some((key_id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
+                return Self::Basic {
+                    key_id: key_id.to_owned(),
+                    secret: Secret::new(secret),
+                };
+            }
+        }
+        Self::Bearer(Secret::new(String::new()))
+    }
+}
+
 /// A password sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginCommand {

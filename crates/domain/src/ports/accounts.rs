@@ -2,7 +2,8 @@ use chrono::{DateTime, Utc};
 
 use crate::account::Account;
 use crate::audit::AuditRecord;
-use crate::ids::AccountId;
+use crate::ids::{AccessKeyId, AccountId, ServiceKeyId};
+use crate::roles::RoleId;
 use crate::user::{Login, User};
 
 use super::RepoError;
@@ -24,9 +25,35 @@ pub struct NewAccount {
     pub owner_password_hash: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// An access key for the owner, created with the account.
+    pub owner_access_key: Option<InitialAccessKey>,
+    /// A service key of the account, created with the account.
+    pub service_key: Option<InitialServiceKey>,
 }
 
-/// What [`AccountRepo::create`] made.
+/// The owner's first access key (the digest only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialAccessKey {
+    /// Id.
+    pub id: AccessKeyId,
+    /// SHA-256 of the secret.
+    pub secret_digest: Vec<u8>,
+}
+
+/// The account's first service key (the public half only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialServiceKey {
+    /// Id.
+    pub id: ServiceKeyId,
+    /// Name.
+    pub name: String,
+    /// Public key, PEM.
+    pub public_key_pem: String,
+    /// Roles.
+    pub roles: Vec<RoleId>,
+}
+
+/// What [`AccountRepo::create_account`] made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootstrappedAccount {
     /// The account.
@@ -47,7 +74,8 @@ pub struct BootstrapRecord {
 /// Accounts.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait AccountRepo: Send + Sync {
-    /// Creates an account and its owner (roles `Owner` + `Administrator`) in one transaction.
+    /// Creates an account, its owner (roles `Owner` + `Administrator`) and the initial keys, if
+    /// any, in one transaction.
     /// The audit record's `account_id` is filled in with the new account's id.
     ///
     /// # Errors

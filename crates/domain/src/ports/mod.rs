@@ -15,7 +15,9 @@ mod system;
 mod users;
 
 pub use access_keys::{AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey};
-pub use accounts::{AccountRepo, BootstrapRecord, BootstrappedAccount, NewAccount};
+pub use accounts::{
+    AccountRepo, BootstrapRecord, BootstrappedAccount, InitialAccessKey, InitialServiceKey, NewAccount,
+};
 pub use audit::{AuditFilter, AuditRepo};
 pub use error::RepoError;
 pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};

@@ -91,6 +91,13 @@ pub trait UserRepo: Send + Sync {
     /// is not found).
     fn get_user(&self, account: AccountId, id: UserId) -> Result<User, RepoError>;
 
+    /// The users of `account` among `ids` (unknown ids are left out), with their roles, in a
+    /// constant number of queries.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn get_users(&self, account: AccountId, ids: &[UserId]) -> Result<Vec<User>, RepoError>;
+
     /// The user with this login in `account`, with its password hash.
     ///
     /// # Errors

@@ -40,6 +40,8 @@ pub fn new_account(name: &str) -> NewAccount {
         owner_email: Some(format!("admin@{name}.example.com")),
         owner_password_hash: "$argon2id$fake".into(),
         created_at: at(0),
+        owner_access_key: None,
+        service_key: None,
     }
 }
 

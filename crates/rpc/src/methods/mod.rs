@@ -1,0 +1,161 @@
+//! The 16 RoleSystem methods: their typed parameters, the permission each declares, and what
+//! each does.
+
+pub mod keys;
+pub mod roles;
+pub mod subusers;
+
+use std::str::FromStr;
+
+use serde_json::Value;
+use tessera_app::{App, Principal};
+use tessera_domain::audit::RequestMeta;
+use tessera_domain::permissions::{Capability, Permission};
+use tessera_domain::roles::{Role, RoleId};
+
+use crate::error::{RpcError, codes};
+use crate::params::Params;
+
+macro_rules! methods {
+    ($($name:ident => $run:path, $permission:expr;)+) => {
+        /// A method of the RoleSystem.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Method {
+            $(
+                #[doc = stringify!($name)]
+                $name,
+            )+
+        }
+
+        impl Method {
+            /// Every method.
+            pub const ALL: &'static [Method] = &[$(Method::$name),+];
+
+            /// The name clients send as `cmd`.
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self { $(Method::$name => stringify!($name)),+ }
+            }
+
+            /// The permission checked before the method runs (`None`: a basic method, or one
+            /// whose use case decides alone, like changing one's own password).
+            #[must_use]
+            pub fn permission(self) -> Option<Permission> {
+                match self { $(Method::$name => $permission),+ }
+            }
+
+            fn run(self, app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+                match self { $(Method::$name => $run(app, p, meta, params)),+ }
+            }
+        }
+    };
+}
+
+const USERS: Option<Permission> = Some(Permission::write(Capability::UserManagement));
+const KEYS_WRITE: Option<Permission> = Some(Permission::write(Capability::ApiCredentials));
+const KEYS_READ: Option<Permission> = Some(Permission::read(Capability::ApiCredentials));
+
+methods! {
+    AddSubUser => subusers::add_sub_user, USERS;
+    DelSubUser => subusers::del_sub_user, USERS;
+    GetSubUsers => subusers::get_sub_users, USERS;
+    SetSubUserInfo => subusers::set_sub_user_info, None;
+    SetSubUserRoles => subusers::set_sub_user_roles, USERS;
+    RemoveSubUserRoles => subusers::remove_sub_user_roles, USERS;
+    GetSubUserRoles => subusers::get_sub_user_roles, USERS;
+    CreateKey => keys::create_key, KEYS_WRITE;
+    DeleteKey => keys::delete_key, KEYS_WRITE;
+    UpdateKey => keys::update_key, KEYS_WRITE;
+    GetKeys => keys::get_keys, None;
+    SetKeyRoles => keys::set_key_roles, KEYS_WRITE;
+    RemoveKeyRoles => keys::remove_key_roles, KEYS_WRITE;
+    GetKeyRoles => keys::get_key_roles, KEYS_READ;
+    GetRoles => roles::get_roles, None;
+    GetRoleGroups => roles::get_role_groups, None;
+}
+
+impl FromStr for Method {
+    type Err = RpcError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Method::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| RpcError::new(codes::UNKNOWN_METHOD, format!("Unknown method '{s}'")))
+    }
+}
+
+impl Method {
+    /// Checks the declared permission, then runs the method in the caller's account.
+    ///
+    /// # Errors
+    /// The method's error, as a code.
+    pub fn call(self, app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+        if let Some(permission) = self.permission() {
+            app.authorize(p, p.account_id, permission, None)?;
+        }
+        self.run(app, p, meta, params)
+    }
+}
+
+/// `{"result": 1}`.
+fn done() -> Value {
+    serde_json::json!({ "result": 1 })
+}
+
+/// Resolves `role_id` / `role_name` (never both: 449).
+///
+/// # Errors
+/// 449 for both; 440 / 441 for an unknown id / name; 134 when `required` and neither is given.
+pub fn resolve_roles(
+    role_id: Option<Vec<i64>>,
+    role_name: Option<Vec<String>>,
+    required: bool,
+) -> Result<Option<Vec<RoleId>>, RpcError> {
+    match (role_id, role_name) {
+        (Some(_), Some(_)) => Err(RpcError::new(
+            codes::ROLE_ID_AND_NAME,
+            "role_id and role_name cannot be used together",
+        )),
+        (Some(ids), None) => ids
+            .into_iter()
+            .map(|id| Role::by_id(RoleId(id)).map(|r| r.id).map_err(|e| RpcError::new(codes::INVALID_ROLE_ID, e.to_string())))
+            .collect::<Result<_, _>>()
+            .map(Some),
+        (None, Some(names)) => names
+            .iter()
+            .map(|n| Role::by_name(n).map(|r| r.id).map_err(|e| RpcError::new(codes::INVALID_ROLE_NAME, e.to_string())))
+            .collect::<Result<_, _>>()
+            .map(Some),
+        (None, None) if required => Err(RpcError::required("role_id")),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_methods_each_parse_by_name() {
+        assert_eq!(Method::ALL.len(), 16);
+        for m in Method::ALL {
+            assert_eq!(m.name().parse::<Method>().unwrap(), *m);
+        }
+        assert_eq!("addsubuser".parse::<Method>().unwrap_err().code, codes::UNKNOWN_METHOD);
+    }
+
+    #[test]
+    fn roles_resolve_by_id_or_name_but_not_both() {
+        assert_eq!(resolve_roles(Some(vec![3]), None, true).unwrap(), Some(vec![RoleId(3)]));
+        assert_eq!(
+            resolve_roles(None, Some(vec!["Developer".into()]), true).unwrap(),
+            Some(vec![RoleId(3)])
+        );
+        assert_eq!(resolve_roles(Some(vec![3]), Some(vec!["x".into()]), true).unwrap_err().code, 449);
+        assert_eq!(resolve_roles(Some(vec![999]), None, true).unwrap_err().code, 440);
+        assert_eq!(resolve_roles(None, Some(vec!["Root".into()]), true).unwrap_err().code, 441);
+        assert_eq!(resolve_roles(None, None, true).unwrap_err().code, 134);
+        assert_eq!(resolve_roles(None, None, false).unwrap(), None);
+    }
+}

@@ -1,0 +1,209 @@
+//! Result shapes: `RoleView`, `RoleGroupView`, `SubUserView`, `KeyView`, `KeyInfo`.
+
+use serde::Serialize;
+use tessera_app::CreatedServiceKey;
+use tessera_domain::keys::ServiceKey;
+use tessera_domain::roles::{ROLE_GROUPS, ROLES, Role, RoleGroup, RoleId};
+use tessera_domain::user::User;
+use utoipa::ToSchema;
+
+/// A role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RoleView {
+    /// Id.
+    pub role_id: i64,
+    /// Name.
+    pub role_name: &'static str,
+    /// Held through its parent (expanded views only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inherited: Option<bool>,
+    /// Parent role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_role_id: Option<i64>,
+    /// Child roles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child_ids: Option<Vec<i64>>,
+    /// Shown only in the control panel (never, here).
+    pub gui_only: bool,
+}
+
+impl RoleView {
+    fn of(role: &Role, details: bool, inherited: Option<bool>) -> Self {
+        let children: Vec<i64> = role.children().map(|c| c.id.0).collect();
+        Self {
+            role_id: role.id.0,
+            role_name: role.name,
+            inherited,
+            parent_role_id: role.parent.filter(|_| details).map(|p| p.0),
+            child_ids: (details && !children.is_empty()).then_some(children),
+            gui_only: role.gui_only,
+        }
+    }
+}
+
+/// The catalog, optionally one group's roles, with parents and children.
+#[must_use]
+pub fn catalog(group: Option<&str>) -> Vec<RoleView> {
+    ROLES
+        .iter()
+        .filter(|r| group.is_none_or(|g| r.in_group(g)))
+        .map(|r| RoleView::of(r, true, None))
+        .collect()
+}
+
+/// The views of `ids`; expanded, with parents and children, and the children of held parents
+/// listed as `inherited`.
+#[must_use]
+pub fn roles(ids: &[RoleId], expanded: bool) -> Vec<RoleView> {
+    let held: Vec<&Role> = ids.iter().filter_map(|id| Role::by_id(*id).ok()).collect();
+    let mut out: Vec<RoleView> = held
+        .iter()
+        .map(|r| RoleView::of(r, expanded, expanded.then_some(false)))
+        .collect();
+    if expanded {
+        for parent in &held {
+            for child in parent.children() {
+                if !ids.contains(&child.id) && !out.iter().any(|v| v.role_id == child.id.0) {
+                    out.push(RoleView::of(child, true, Some(true)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A role group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RoleGroupView {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: &'static str,
+}
+
+impl From<&RoleGroup> for RoleGroupView {
+    fn from(g: &RoleGroup) -> Self {
+        Self { id: g.id.0, name: g.name }
+    }
+}
+
+/// Every role group.
+#[must_use]
+pub fn role_groups() -> Vec<RoleGroupView> {
+    ROLE_GROUPS.iter().map(RoleGroupView::from).collect()
+}
+
+/// A subuser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SubUserView {
+    /// Id.
+    pub subuser_id: i64,
+    /// Login.
+    pub subuser_name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Roles (`with_roles`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<RoleView>>,
+}
+
+impl SubUserView {
+    /// The view of `user`, with its roles when asked.
+    #[must_use]
+    pub fn of(user: &User, with_roles: bool) -> Self {
+        Self {
+            subuser_id: user.id.0,
+            subuser_name: user.login.as_str().to_owned(),
+            description: user.description.clone(),
+            roles: with_roles.then(|| roles(&user.roles, false)),
+        }
+    }
+}
+
+/// A service key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct KeyView {
+    /// Id.
+    pub key_id: String,
+    /// Name.
+    pub key_name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Roles (`with_roles`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<RoleView>>,
+    /// The subuser the key belongs to (absent for the account's keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subuser: Option<Vec<SubUserView>>,
+}
+
+impl KeyView {
+    /// The view of `key`; `owner` is its subuser, when it has one.
+    #[must_use]
+    pub fn of(key: &ServiceKey, with_roles: bool, owner: Option<&User>) -> Self {
+        Self {
+            key_id: key.id.to_string(),
+            key_name: key.name.clone(),
+            description: key.description.clone(),
+            roles: with_roles.then(|| roles(&key.roles, false)),
+            subuser: owner.map(|u| vec![SubUserView::of(u, false)]),
+        }
+    }
+}
+
+/// The credentials file the official clients load: shown once, by `CreateKey`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct KeyInfo {
+    /// The account's email.
+    pub account_email: String,
+    /// The account.
+    pub account_id: i64,
+    /// The key (the JWT's `kid`).
+    pub key_id: String,
+    /// PKCS#8 PEM.
+    pub private_key: String,
+}
+
+impl From<&CreatedServiceKey> for KeyInfo {
+    fn from(c: &CreatedServiceKey) -> Self {
+        Self {
+            account_email: c.account_email.clone(),
+            account_id: c.key.account_id.0,
+            key_id: c.key.id.to_string(),
+            private_key: c.private_key.expose().to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_domain::roles::ids;
+
+    use super::*;
+
+    #[test]
+    fn expanded_roles_list_children_of_held_parents_as_inherited() {
+        let plain = roles(&[ids::USER_MANAGER], false);
+        assert_eq!(plain.len(), 1);
+        assert_eq!((plain[0].inherited, plain[0].child_ids.as_ref()), (None, None));
+        let expanded = roles(&[ids::USER_MANAGER, ids::USER_READ], true);
+        let names: Vec<_> = expanded.iter().map(|r| (r.role_name, r.inherited)).collect();
+        assert_eq!(
+            names,
+            vec![("User Manager", Some(false)), ("User Read", Some(false)), ("User Update", Some(true))]
+        );
+        assert_eq!(expanded[0].child_ids, Some(vec![12, 13]));
+        assert_eq!(expanded[2].parent_role_id, Some(11));
+    }
+
+    #[test]
+    fn the_catalog_filters_by_group() {
+        assert_eq!(catalog(None).len(), ROLES.len());
+        let restcomm: Vec<_> = catalog(Some("Restcomm")).iter().map(|r| r.role_name).collect();
+        assert_eq!(
+            restcomm,
+            vec!["Developer", "Administrator", "Turnkey Applications Administrator", "Turnkey Applications Developer"]
+        );
+        assert!(catalog(Some("Nope")).is_empty());
+    }
+}
