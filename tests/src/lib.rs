@@ -240,8 +240,17 @@ impl TestApp {
     ///
     /// # Panics
     /// When the request cannot be sent or the answer is not HTTP 200 JSON.
-    pub async fn rpc(&self, token: Option<&str>, via: Via, method: &str, params: &[(&str, &str)]) -> serde_json::Value {
-        let mut fields: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    pub async fn rpc(
+        &self,
+        token: Option<&str>,
+        via: Via,
+        method: &str,
+        params: &[(&str, &str)],
+    ) -> serde_json::Value {
+        let mut fields: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let req = match via {
             Via::Form => {
                 fields.push(("cmd".into(), method.into()));
@@ -251,13 +260,18 @@ impl TestApp {
                 fields.push(("cmd".into(), method.into()));
                 self.client.get(self.url("/platform_api")).query(&fields)
             }
-            Via::Path => self.client.post(self.url(&format!("/platform_api/{method}"))).form(&fields),
+            Via::Path => self
+                .client
+                .post(self.url(&format!("/platform_api/{method}")))
+                .form(&fields),
             Via::Multipart => {
                 let mut form = reqwest::multipart::Form::new();
                 for (k, v) in fields {
                     form = form.text(k, v);
                 }
-                self.client.post(self.url(&format!("/platform_api/{method}"))).multipart(form)
+                self.client
+                    .post(self.url(&format!("/platform_api/{method}")))
+                    .multipart(form)
             }
         };
         let req = match token {
@@ -265,7 +279,11 @@ impl TestApp {
             None => req,
         };
         let res = req.send().await.expect("request sent");
-        assert_eq!(res.status().as_u16(), 200, "the method API always answers 200");
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "the method API always answers 200"
+        );
         res.json().await.expect("JSON")
     }
 

@@ -141,7 +141,12 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden`; `NotFound("account")`.
-    pub(crate) fn authorize_manage_roles(&self, principal: &Principal, account: AccountId, roles: &[RoleId]) -> AppResult<()> {
+    pub(crate) fn authorize_manage_roles(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        roles: &[RoleId],
+    ) -> AppResult<()> {
         match self.authorize_role_grants(principal, account, roles) {
             Err(AppError::RoleNotGrantable(reasons)) => Err(AppError::Forbidden(reasons)),
             other => other,
@@ -282,9 +287,11 @@ mod tests {
         );
         assert_eq!(
             app.authorize_role_grants(&admin, ACME, &[ids::SUPPORT]),
-            Err(AppError::RoleNotGrantable(vec![Reason::RoleAccessMissing {
-                role_id: ids::SUPPORT
-            }]))
+            Err(AppError::RoleNotGrantable(vec![
+                Reason::RoleAccessMissing {
+                    role_id: ids::SUPPORT
+                }
+            ]))
         );
         assert!(matches!(
             app.authorize_role_grants(&admin, ACME, &[tessera_domain::roles::RoleId(77)]),

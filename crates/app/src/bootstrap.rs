@@ -13,9 +13,9 @@ use tessera_domain::roles::ids as role_ids;
 use tessera_domain::user::{Login, User, check_email};
 use tessera_domain::{DomainError, Secret};
 
+use crate::App;
 use crate::auth::secret_digest;
 use crate::error::{AppError, AppResult};
-use crate::App;
 
 /// What the first account looks like (config section `bootstrap`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,11 @@ pub(crate) struct AccountSpec<'a> {
 impl App {
     /// Checks `spec`, generates the owner's password and the first keys, and builds the
     /// account to store.
-    pub(crate) fn new_account(&self, spec: &AccountSpec<'_>, now: DateTime<Utc>) -> AppResult<(NewAccount, Secrets)> {
+    pub(crate) fn new_account(
+        &self,
+        spec: &AccountSpec<'_>,
+        now: DateTime<Utc>,
+    ) -> AppResult<(NewAccount, Secrets)> {
         check_account_name(spec.name)?;
         check_email(spec.email)?;
         let owner_login = Login::parse(spec.owner_login)?;
@@ -113,7 +117,11 @@ impl App {
             .parse()
             .map_err(|e: DomainError| AppError::Internal(e.to_string()))?;
         let key_secret = self.ports.ids.secret();
-        let pair = self.ports.key_pairs.rsa_2048().map_err(AppError::Internal)?;
+        let pair = self
+            .ports
+            .key_pairs
+            .rsa_2048()
+            .map_err(AppError::Internal)?;
         let service_key_id = ServiceKeyId(self.ports.ids.uuid());
         let account = NewAccount {
             name: spec.name.to_owned(),
@@ -155,7 +163,10 @@ impl App {
     ///
     /// # Errors
     /// `Invalid` when the settings break a rule; storage errors.
-    pub fn bootstrap(&self, settings: &BootstrapSettings) -> AppResult<Option<BootstrapCredentials>> {
+    pub fn bootstrap(
+        &self,
+        settings: &BootstrapSettings,
+    ) -> AppResult<Option<BootstrapCredentials>> {
         check_account_name(&settings.account_name)?;
         check_email(&settings.account_email)?;
         Login::parse(&settings.owner_login)?;

@@ -173,9 +173,19 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden` without User Management read or API Credentials read.
-    pub fn get_subusers(&self, principal: &Principal, account: AccountId, ids: &[UserId]) -> AppResult<Vec<User>> {
+    pub fn get_subusers(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        ids: &[UserId],
+    ) -> AppResult<Vec<User>> {
         if self.authorize(principal, account, READ, None).is_err() {
-            self.authorize(principal, account, Permission::read(Capability::ApiCredentials), None)?;
+            self.authorize(
+                principal,
+                account,
+                Permission::read(Capability::ApiCredentials),
+                None,
+            )?;
         }
         Ok(self.ports.users.get_users(account, ids)?)
     }

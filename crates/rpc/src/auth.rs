@@ -14,14 +14,20 @@ use crate::error::RpcError;
 use crate::params::Params;
 
 fn presented(req: &HttpRequest, params: &Params) -> Result<Presented, RpcError> {
-    if let Some(value) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         return Ok(Presented::from_authorization(value));
     }
     let api_key = params.get("api_key").filter(|k| !k.is_empty());
     let account = match (params.get("account_id"), params.get("account_name")) {
-        (Some(id), _) if !id.is_empty() => Some(LegacyAccount::Id(AccountId(
-            id.trim().parse().map_err(|_| RpcError::invalid("account_id", format!("'{id}' is not a number")))?,
-        ))),
+        (Some(id), _) if !id.is_empty() => {
+            Some(LegacyAccount::Id(AccountId(id.trim().parse().map_err(
+                |_| RpcError::invalid("account_id", format!("'{id}' is not a number")),
+            )?)))
+        }
         (_, Some(name)) if !name.is_empty() => Some(LegacyAccount::Name(name.to_owned())),
         _ => None,
     };

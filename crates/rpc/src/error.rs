@@ -77,19 +77,28 @@ impl RpcError {
     /// An error with `code` and `msg`.
     #[must_use]
     pub fn new(code: u32, msg: impl Into<String>) -> Self {
-        Self { code, msg: msg.into() }
+        Self {
+            code,
+            msg: msg.into(),
+        }
     }
 
     /// 101 naming `param`.
     #[must_use]
     pub fn invalid(param: &str, why: impl std::fmt::Display) -> Self {
-        Self::new(codes::INVALID_ARGUMENT, format!("Invalid argument '{param}': {why}"))
+        Self::new(
+            codes::INVALID_ARGUMENT,
+            format!("Invalid argument '{param}': {why}"),
+        )
     }
 
     /// 134 naming `param`.
     #[must_use]
     pub fn required(param: &str) -> Self {
-        Self::new(codes::REQUIRED, format!("Required parameter '{param}' is empty"))
+        Self::new(
+            codes::REQUIRED,
+            format!("Required parameter '{param}' is empty"),
+        )
     }
 }
 
@@ -125,11 +134,17 @@ impl From<AppError> for RpcError {
         let msg = e.to_string();
         match &e {
             AppError::Invalid(d) => domain(d),
-            AppError::NotFound("user" | "member") => RpcError::new(INVALID_SUBUSER_ID, "Invalid subuser_id"),
+            AppError::NotFound("user" | "member") => {
+                RpcError::new(INVALID_SUBUSER_ID, "Invalid subuser_id")
+            }
             AppError::NotFound("service key") => RpcError::new(INVALID_KEY_ID, "Invalid key_id"),
             AppError::NotFound(_) => RpcError::new(INVALID_ARGUMENT, msg),
-            AppError::Conflict("login") => RpcError::new(LOGIN_NOT_UNIQUE, "The login is not unique in the account"),
-            AppError::Conflict(_) | AppError::LastOwner | AppError::InUse(_) => RpcError::new(INVALID_ARGUMENT, msg),
+            AppError::Conflict("login") => {
+                RpcError::new(LOGIN_NOT_UNIQUE, "The login is not unique in the account")
+            }
+            AppError::Conflict(_) | AppError::LastOwner | AppError::InUse(_) => {
+                RpcError::new(INVALID_ARGUMENT, msg)
+            }
             AppError::Forbidden(_) | AppError::SsoRequired(_) => RpcError::new(FORBIDDEN, msg),
             AppError::RoleNotGrantable(_) => RpcError::new(INVALID_ROLE_SET, msg),
             AppError::Unauthenticated(failure) => {
@@ -147,7 +162,10 @@ impl From<AppError> for RpcError {
             AppError::TooManyKeys(_) => RpcError::new(TOO_MANY_KEYS, msg),
             AppError::KeysHoldRoles(_) => RpcError::new(KEYS_HOLD_ROLES, msg),
             AppError::OldPasswordRequired => RpcError::new(OLD_PASSWORD_REQUIRED, msg),
-            AppError::Unavailable(_) => RpcError::new(UNAVAILABLE, "Service unavailable: the database cannot be reached; retry later"),
+            AppError::Unavailable(_) => RpcError::new(
+                UNAVAILABLE,
+                "Service unavailable: the database cannot be reached; retry later",
+            ),
             AppError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 RpcError::new(INTERNAL, "Internal error")

@@ -30,9 +30,18 @@ fn respond(result: Result<Value, RpcError>) -> HttpResponse {
 
 /// Reads the parameters, picks the method (from the path or `cmd`), authenticates, and runs it
 /// on the blocking pool. Every outcome is HTTP 200 with `{"result"…}` or `{"error"…}`.
-async fn dispatch(app: web::Data<Arc<App>>, req: HttpRequest, payload: web::Payload, named: Option<String>) -> HttpResponse {
+async fn dispatch(
+    app: web::Data<Arc<App>>,
+    req: HttpRequest,
+    payload: web::Payload,
+    named: Option<String>,
+) -> HttpResponse {
     let limit = limit_of(&req);
-    let meta = req.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
+    let meta = req
+        .extensions()
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default();
     respond(
         async {
             let params = params::read(&req, payload, limit).await?;
@@ -45,7 +54,11 @@ async fn dispatch(app: web::Data<Arc<App>>, req: HttpRequest, payload: web::Payl
             let app = app.get_ref().clone();
             web::block(move || method.call(&app, &principal, &meta, &params))
                 .await
-                .map_err(|_| RpcError::from(tessera_app::AppError::Internal("the blocking pool is gone".into())))?
+                .map_err(|_| {
+                    RpcError::from(tessera_app::AppError::Internal(
+                        "the blocking pool is gone".into(),
+                    ))
+                })?
         }
         .await,
     )
@@ -53,7 +66,8 @@ async fn dispatch(app: web::Data<Arc<App>>, req: HttpRequest, payload: web::Payl
 
 /// The body limit the server configured (`server.max_body_bytes`).
 fn limit_of(req: &HttpRequest) -> usize {
-    req.app_data::<web::Data<BodyLimit>>().map_or(DEFAULT_LIMIT, |l| l.0)
+    req.app_data::<web::Data<BodyLimit>>()
+        .map_or(DEFAULT_LIMIT, |l| l.0)
 }
 
 /// The largest body the method API reads, bytes.
@@ -61,7 +75,11 @@ fn limit_of(req: &HttpRequest) -> usize {
 pub struct BodyLimit(pub usize);
 
 /// `/platform_api` with `cmd=<Method>`.
-pub async fn platform_api(app: web::Data<Arc<App>>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub async fn platform_api(
+    app: web::Data<Arc<App>>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     dispatch(app, req, payload, None).await
 }
 
@@ -135,6 +153,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .route("/platform_api", web::get().to(platform_api))
         .route("/platform_api/", web::post().to(platform_api))
         .route("/platform_api/", web::get().to(platform_api))
-        .route("/platform_api/{method}", web::post().to(platform_api_method))
+        .route(
+            "/platform_api/{method}",
+            web::post().to(platform_api_method),
+        )
         .route("/platform_api/{method}", web::get().to(platform_api_method));
 }

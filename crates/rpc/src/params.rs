@@ -42,7 +42,9 @@ impl Params {
     /// # Errors
     /// 134 or 101 naming the parameter.
     pub fn decode<T: DeserializeOwned + Validate>(&self) -> Result<T, RpcError> {
-        let de = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(self.0.clone().into_iter());
+        let de = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(
+            self.0.clone().into_iter(),
+        );
         let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
             let inner = e.inner().to_string();
             let path = e.path().to_string();
@@ -77,7 +79,11 @@ impl Params {
 ///
 /// # Errors
 /// 101 for a body that cannot be read.
-pub async fn read(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Params, RpcError> {
+pub async fn read(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Params, RpcError> {
     let mut params = Params::default();
     params.extend_from_query(req.query_string().as_bytes());
     let content_type = req
@@ -108,7 +114,8 @@ pub async fn read(req: &HttpRequest, mut payload: web::Payload, limit: usize) ->
                 }
                 value.extend_from_slice(&chunk);
             }
-            let value = String::from_utf8(value).map_err(|_| RpcError::invalid(&name, "is not UTF-8 text"))?;
+            let value = String::from_utf8(value)
+                .map_err(|_| RpcError::invalid(&name, "is not UTF-8 text"))?;
             params.0.insert(name, value);
         }
     } else {
@@ -151,7 +158,11 @@ fn raw<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 /// The marker for an empty value.
 pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = raw(d)?;
-    if s.is_empty() { Err(D::Error::custom(EMPTY)) } else { Ok(s) }
+    if s.is_empty() {
+        Err(D::Error::custom(EMPTY))
+    } else {
+        Ok(s)
+    }
 }
 
 /// An optional text (empty stays empty: it clears a description).
@@ -163,7 +174,9 @@ pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 }
 
 fn parse_int<E: serde::de::Error>(s: &str) -> Result<i64, E> {
-    s.trim().parse().map_err(|_| E::custom(format!("'{s}' is not a number")))
+    s.trim()
+        .parse()
+        .map_err(|_| E::custom(format!("'{s}' is not a number")))
 }
 
 /// A required number.
@@ -184,7 +197,11 @@ pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 /// Not a number → an explanation.
 pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let s = raw(d)?;
-    if s.trim().is_empty() { Ok(None) } else { parse_int(&s).map(Some) }
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_int(&s).map(Some)
+    }
 }
 
 /// An optional boolean: `true|false|1|0` in any case (empty = absent).
@@ -197,7 +214,9 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
         "" => Ok(None),
         "true" | "1" => Ok(Some(true)),
         "false" | "0" => Ok(Some(false)),
-        _ => Err(D::Error::custom(format!("'{s}' is not true, false, 1 or 0"))),
+        _ => Err(D::Error::custom(format!(
+            "'{s}' is not true, false, 1 or 0"
+        ))),
     }
 }
 
@@ -210,7 +229,10 @@ pub fn opt_intlist<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, 
     if s.trim().is_empty() {
         return Err(D::Error::custom(EMPTY));
     }
-    s.split(';').map(|item| parse_int(item)).collect::<Result<_, _>>().map(Some)
+    s.split(';')
+        .map(parse_int)
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 /// An optional `;`-separated list of names (`stringlist`).
@@ -249,27 +271,49 @@ mod tests {
     }
 
     fn params(pairs: &[(&str, &str)]) -> Params {
-        Params(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        Params(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
     }
 
     #[test]
     fn values_decode_and_each_failure_names_the_parameter() {
-        let ok: Sample = params(&[("name", "x"), ("count", "5"), ("flag", "True"), ("role_id", "1;2"), ("cmd", "X")])
-            .decode()
-            .unwrap();
-        assert_eq!((ok.count, ok.flag, ok.role_id), (Some(5), Some(true), Some(vec![1, 2])));
+        let ok: Sample = params(&[
+            ("name", "x"),
+            ("count", "5"),
+            ("flag", "True"),
+            ("role_id", "1;2"),
+            ("cmd", "X"),
+        ])
+        .decode()
+        .unwrap();
+        assert_eq!(
+            (ok.name.as_str(), ok.count, ok.flag, ok.role_id),
+            ("x", Some(5), Some(true), Some(vec![1, 2]))
+        );
         let err = params(&[("count", "5")]).decode::<Sample>().unwrap_err();
         assert_eq!(err, RpcError::required("name"));
         let err = params(&[("name", "")]).decode::<Sample>().unwrap_err();
         assert_eq!(err, RpcError::required("name"));
-        let err = params(&[("name", "x"), ("count", "five")]).decode::<Sample>().unwrap_err();
+        let err = params(&[("name", "x"), ("count", "five")])
+            .decode::<Sample>()
+            .unwrap_err();
         assert_eq!(err.code, codes::INVALID_ARGUMENT);
         assert!(err.msg.contains("'count'"), "{}", err.msg);
-        let err = params(&[("name", "x"), ("flag", "yes")]).decode::<Sample>().unwrap_err();
+        let err = params(&[("name", "x"), ("flag", "yes")])
+            .decode::<Sample>()
+            .unwrap_err();
         assert!(err.msg.contains("'flag'"), "{}", err.msg);
-        let err = params(&[("name", "x"), ("role_id", "1;;2")]).decode::<Sample>().unwrap_err();
+        let err = params(&[("name", "x"), ("role_id", "1;;2")])
+            .decode::<Sample>()
+            .unwrap_err();
         assert!(err.msg.contains("'role_id'"), "{}", err.msg);
-        let err = params(&[("name", "x"), ("role_id", "")]).decode::<Sample>().unwrap_err();
+        let err = params(&[("name", "x"), ("role_id", "")])
+            .decode::<Sample>()
+            .unwrap_err();
         assert_eq!(err, RpcError::required("role_id"));
         for (v, b) in [("FALSE", false), ("0", false), ("1", true), ("true", true)] {
             let s: Sample = params(&[("name", "x"), ("flag", v)]).decode().unwrap();

@@ -83,7 +83,10 @@ pub struct RoleGroupView {
 
 impl From<&RoleGroup> for RoleGroupView {
     fn from(g: &RoleGroup) -> Self {
-        Self { id: g.id.0, name: g.name }
+        Self {
+            id: g.id.0,
+            name: g.name,
+        }
     }
 }
 
@@ -185,12 +188,22 @@ mod tests {
     fn expanded_roles_list_children_of_held_parents_as_inherited() {
         let plain = roles(&[ids::USER_MANAGER], false);
         assert_eq!(plain.len(), 1);
-        assert_eq!((plain[0].inherited, plain[0].child_ids.as_ref()), (None, None));
+        assert_eq!(
+            (plain[0].inherited, plain[0].child_ids.as_ref()),
+            (None, None)
+        );
         let expanded = roles(&[ids::USER_MANAGER, ids::USER_READ], true);
-        let names: Vec<_> = expanded.iter().map(|r| (r.role_name, r.inherited)).collect();
+        let names: Vec<_> = expanded
+            .iter()
+            .map(|r| (r.role_name, r.inherited))
+            .collect();
         assert_eq!(
             names,
-            vec![("User Manager", Some(false)), ("User Read", Some(false)), ("User Update", Some(true))]
+            vec![
+                ("User Manager", Some(false)),
+                ("User Read", Some(false)),
+                ("User Update", Some(true))
+            ]
         );
         assert_eq!(expanded[0].child_ids, Some(vec![12, 13]));
         assert_eq!(expanded[2].parent_role_id, Some(11));
@@ -199,10 +212,18 @@ mod tests {
     #[test]
     fn the_catalog_filters_by_group() {
         assert_eq!(catalog(None).len(), ROLES.len());
-        let restcomm: Vec<_> = catalog(Some("Restcomm")).iter().map(|r| r.role_name).collect();
+        let restcomm: Vec<_> = catalog(Some("Restcomm"))
+            .iter()
+            .map(|r| r.role_name)
+            .collect();
         assert_eq!(
             restcomm,
-            vec!["Developer", "Administrator", "Turnkey Applications Administrator", "Turnkey Applications Developer"]
+            vec![
+                "Developer",
+                "Administrator",
+                "Turnkey Applications Administrator",
+                "Turnkey Applications Developer"
+            ]
         );
         assert!(catalog(Some("Nope")).is_empty());
     }

@@ -76,6 +76,9 @@ pub fn write_private(path: &Path, value: &Value) -> std::io::Result<()> {
 pub fn write_files(data_dir: &Path, creds: &BootstrapCredentials) -> std::io::Result<PathBuf> {
     let path = data_dir.join(INITIAL_CREDENTIALS);
     write_private(&path, &to_json(creds))?;
-    write_private(&data_dir.join(SERVICE_KEY_CREDENTIALS), &service_key_json(creds))?;
+    write_private(
+        &data_dir.join(SERVICE_KEY_CREDENTIALS),
+        &service_key_json(creds),
+    )?;
     Ok(fs::canonicalize(&path).unwrap_or(path))
 }

@@ -5,11 +5,11 @@ use diesel::prelude::*;
 use tessera_domain::account::Account;
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccountId, UserId};
+use tessera_domain::keys::KeyStatus;
 use tessera_domain::ports::{
     AccountRepo, BootstrapRecord, BootstrappedAccount, NewAccount, RepoError,
 };
 use tessera_domain::roles::ids as role_ids;
-use tessera_domain::keys::KeyStatus;
 use tessera_domain::user::UserStatus;
 
 use crate::db::{AnyConnection, write_tx};

@@ -54,7 +54,11 @@ struct KeyRoleRow<'a> {
     role_id: i64,
 }
 
-pub(crate) fn insert_roles(conn: &mut AnyConnection, key: &str, roles: &[RoleId]) -> Result<(), StoreError> {
+pub(crate) fn insert_roles(
+    conn: &mut AnyConnection,
+    key: &str,
+    roles: &[RoleId],
+) -> Result<(), StoreError> {
     for role in roles {
         diesel::insert_into(service_key_roles::table)
             .values(KeyRoleRow {

@@ -20,15 +20,32 @@ async fn first_start_writes_private_credentials_for_the_owner(app: TestApp) {
     let password = creds["owner"]["password"].as_str().unwrap();
     assert!(password.len() >= 16, "{password}");
     let token = creds["access_key"]["token"].as_str().unwrap();
-    assert!(token.starts_with(&format!("tsr_{}_", creds["access_key"]["id"].as_str().unwrap())));
-    assert!(creds["service_key"]["private_key"].as_str().unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(token.starts_with(&format!(
+        "tsr_{}_",
+        creds["access_key"]["id"].as_str().unwrap()
+    )));
+    assert!(
+        creds["service_key"]["private_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
     let key_file = app.data_dir.join("credentials.json");
-    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
-    let key: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
-    assert_eq!(key, creds["service_key"], "credentials.json is the service key object");
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    assert_eq!(
+        key, creds["service_key"],
+        "credentials.json is the service key object"
+    );
     assert_eq!(key["account_id"], 1);
     // The access key works at once; the owner may list users with it.
-    let (status, body) = app.call("GET", "/v1/accounts/1/users", Some(token), None).await;
+    let (status, body) = app
+        .call("GET", "/v1/accounts/1/users", Some(token), None)
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 

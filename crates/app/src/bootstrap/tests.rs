@@ -37,7 +37,9 @@ fn generators(m: &mut Mocks) {
     m.ids
         .expect_access_key_id()
         .returning(|| "AKABCDEFGHIJ01234567".into());
-    m.ids.expect_secret().returning(|| Secret::new("key-secret"));
+    m.ids
+        .expect_secret()
+        .returning(|| Secret::new("key-secret"));
     m.ids
         .expect_uuid()
         .returning(|| uuid::Uuid::from_bytes([7; 16]));
@@ -74,17 +76,27 @@ fn an_empty_database_gets_an_account_and_an_owner_with_a_generated_password() {
                 && r.audit.action == "account.bootstrap"
                 && r.audit.actor.kind == ActorKind::System
                 && !r.audit.details.to_string().contains("Generated-Pass-1")
-                && r.account.service_key.as_ref().is_some_and(|k| k.roles == vec![ids::OWNER])
-                && r.account.owner_access_key.as_ref().is_some_and(|k| k.secret_digest
-                    == crate::auth::secret_digest(&Secret::new("key-secret")))
+                && r.account
+                    .service_key
+                    .as_ref()
+                    .is_some_and(|k| k.roles == vec![ids::OWNER])
+                && r.account.owner_access_key.as_ref().is_some_and(|k| {
+                    k.secret_digest == crate::auth::secret_digest(&Secret::new("key-secret"))
+                })
         })
         .times(1)
         .returning(|_| Ok(Some(made())));
     let creds = m.app().bootstrap(&settings()).unwrap().unwrap();
     assert_eq!(creds.owner_password.expose(), "Generated-Pass-1");
     assert_eq!(creds.owner.login.as_str(), "admin");
-    assert_eq!(creds.access_key.token.expose(), "tsr_AKABCDEFGHIJ01234567_key-secret");
-    assert_eq!(creds.service_key.private_key.expose(), "-----BEGIN PRIVATE KEY-----");
+    assert_eq!(
+        creds.access_key.token.expose(),
+        "tsr_AKABCDEFGHIJ01234567_key-secret"
+    );
+    assert_eq!(
+        creds.service_key.private_key.expose(),
+        "-----BEGIN PRIVATE KEY-----"
+    );
 }
 
 #[test]

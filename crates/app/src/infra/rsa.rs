@@ -22,8 +22,10 @@ impl KeyPairGenerator for AwsLcKeyPairs {
             .as_der()
             .map_err(|e| format!("RSA public key encoding: {e}"))?;
         let lf = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-        let private_pem = pem::encode_config(&pem::Pem::new("PRIVATE KEY", private.as_ref().to_vec()), lf);
-        let public_pem = pem::encode_config(&pem::Pem::new("PUBLIC KEY", public.as_ref().to_vec()), lf);
+        let private_pem =
+            pem::encode_config(&pem::Pem::new("PRIVATE KEY", private.as_ref().to_vec()), lf);
+        let public_pem =
+            pem::encode_config(&pem::Pem::new("PUBLIC KEY", public.as_ref().to_vec()), lf);
         Ok(GeneratedKeyPair {
             private_pem: Secret::new(private_pem),
             public_pem,
@@ -46,7 +48,10 @@ mod tests {
                 .starts_with("-----BEGIN PRIVATE KEY-----")
         );
         assert!(pair.public_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
-        assert!(!pair.private_pem.expose().contains('\r'), "plain LF line endings");
+        assert!(
+            !pair.private_pem.expose().contains('\r'),
+            "plain LF line endings"
+        );
         let claims = serde_json::json!({"iss": "1", "iat": 1, "exp": 2});
         let token = encode(
             &Header::new(Algorithm::RS256),

@@ -16,7 +16,8 @@ mod users;
 
 pub use access_keys::{AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey};
 pub use accounts::{
-    AccountRepo, BootstrapRecord, BootstrappedAccount, InitialAccessKey, InitialServiceKey, NewAccount,
+    AccountRepo, BootstrapRecord, BootstrappedAccount, InitialAccessKey, InitialServiceKey,
+    NewAccount,
 };
 pub use audit::{AuditFilter, AuditRepo};
 pub use error::RepoError;

@@ -16,7 +16,8 @@ use crate::params::{self, Params};
 use crate::views::{self, KeyInfo, KeyView};
 
 fn key_id(raw: &str) -> Result<ServiceKeyId, RpcError> {
-    raw.parse().map_err(|_| RpcError::invalid("key_id", format!("'{raw}' is not a key id")))
+    raw.parse()
+        .map_err(|_| RpcError::invalid("key_id", format!("'{raw}' is not a key id")))
 }
 
 /// CreateKey.
@@ -44,7 +45,12 @@ pub struct CreateKeyParams {
 ///
 /// # Errors
 /// 101, 435, 437, 440, 441, 449, 104.
-pub fn create_key(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn create_key(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: CreateKeyParams = params.decode()?;
     let roles = resolve_roles(a.role_id, a.role_name, false)?.unwrap_or_default();
     let created = app.create_service_key(
@@ -72,7 +78,12 @@ pub struct KeyIdParams {
 ///
 /// # Errors
 /// 134, 101, 433, 104.
-pub fn delete_key(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn delete_key(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: KeyIdParams = params.decode()?;
     app.delete_service_key(p, meta, p.account_id, key_id(&a.key_id)?)?;
     Ok(done())
@@ -98,7 +109,12 @@ pub struct UpdateKeyParams {
 ///
 /// # Errors
 /// 134, 101, 433, 104.
-pub fn update_key(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn update_key(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: UpdateKeyParams = params.decode()?;
     let changes = ServiceKeyChanges {
         name: a.key_name,
@@ -127,18 +143,30 @@ pub struct GetKeysParams {
     pub offset: Option<i64>,
 }
 
-fn key_views(app: &App, p: &Principal, keys: &[ServiceKey], with_roles: bool) -> Result<Vec<KeyView>, RpcError> {
+fn key_views(
+    app: &App,
+    p: &Principal,
+    keys: &[ServiceKey],
+    with_roles: bool,
+) -> Result<Vec<KeyView>, RpcError> {
     let mut owners: Vec<UserId> = keys.iter().filter_map(|k| k.owner).collect();
     owners.sort_unstable();
     owners.dedup();
     let users = if owners.is_empty() {
         Vec::new()
     } else {
-        app.get_subusers(p, p.account_id, &owners).unwrap_or_default()
+        app.get_subusers(p, p.account_id, &owners)
+            .unwrap_or_default()
     };
     Ok(keys
         .iter()
-        .map(|k| KeyView::of(k, with_roles, k.owner.and_then(|o| users.iter().find(|u| u.id == o))))
+        .map(|k| {
+            KeyView::of(
+                k,
+                with_roles,
+                k.owner.and_then(|o| users.iter().find(|u| u.id == o)),
+            )
+        })
         .collect())
 }
 
@@ -147,7 +175,12 @@ fn key_views(app: &App, p: &Principal, keys: &[ServiceKey], with_roles: bool) ->
 ///
 /// # Errors
 /// 101, 433, 104.
-pub fn get_keys(app: &App, p: &Principal, _: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn get_keys(
+    app: &App,
+    p: &Principal,
+    _: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: GetKeysParams = params.decode()?;
     let with_roles = a.with_roles.unwrap_or(false);
     let (keys, total) = match a.key_id.filter(|k| !k.is_empty()) {
@@ -185,7 +218,9 @@ pub struct KeyRolesParams {
     pub role_name: Option<Vec<String>>,
 }
 
-fn key_roles(params: &Params) -> Result<(ServiceKeyId, Vec<tessera_domain::roles::RoleId>), RpcError> {
+fn key_roles(
+    params: &Params,
+) -> Result<(ServiceKeyId, Vec<tessera_domain::roles::RoleId>), RpcError> {
     let a: KeyRolesParams = params.decode()?;
     let roles = resolve_roles(a.role_id, a.role_name, true)?.unwrap_or_default();
     Ok((key_id(&a.key_id)?, roles))
@@ -195,7 +230,12 @@ fn key_roles(params: &Params) -> Result<(ServiceKeyId, Vec<tessera_domain::roles
 ///
 /// # Errors
 /// 134, 101, 433, 435, 440, 441, 449, 104.
-pub fn set_key_roles(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn set_key_roles(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let (id, roles) = key_roles(params)?;
     app.change_service_key_roles(p, meta, p.account_id, id, RoleChange::Replace(roles))?;
     Ok(done())
@@ -205,7 +245,12 @@ pub fn set_key_roles(app: &App, p: &Principal, meta: &RequestMeta, params: &Para
 ///
 /// # Errors
 /// 134, 101, 433, 440, 441, 449, 104.
-pub fn remove_key_roles(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn remove_key_roles(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let (id, roles) = key_roles(params)?;
     app.change_service_key_roles(
         p,
@@ -235,7 +280,12 @@ pub struct GetKeyRolesParams {
 ///
 /// # Errors
 /// 134, 101, 433, 104.
-pub fn get_key_roles(app: &App, p: &Principal, _: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn get_key_roles(
+    app: &App,
+    p: &Principal,
+    _: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: GetKeyRolesParams = params.decode()?;
     let key = app.get_service_key(p, p.account_id, key_id(&a.key_id)?)?;
     Ok(json!({ "result": views::roles(&key.roles, a.with_expanded_roles.unwrap_or(false)) }))

@@ -90,7 +90,13 @@ impl Method {
     ///
     /// # Errors
     /// The method's error, as a code.
-    pub fn call(self, app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+    pub fn call(
+        self,
+        app: &App,
+        p: &Principal,
+        meta: &RequestMeta,
+        params: &Params,
+    ) -> Result<Value, RpcError> {
         if let Some(permission) = self.permission() {
             app.authorize(p, p.account_id, permission, None)?;
         }
@@ -119,12 +125,20 @@ pub fn resolve_roles(
         )),
         (Some(ids), None) => ids
             .into_iter()
-            .map(|id| Role::by_id(RoleId(id)).map(|r| r.id).map_err(|e| RpcError::new(codes::INVALID_ROLE_ID, e.to_string())))
+            .map(|id| {
+                Role::by_id(RoleId(id))
+                    .map(|r| r.id)
+                    .map_err(|e| RpcError::new(codes::INVALID_ROLE_ID, e.to_string()))
+            })
             .collect::<Result<_, _>>()
             .map(Some),
         (None, Some(names)) => names
             .iter()
-            .map(|n| Role::by_name(n).map(|r| r.id).map_err(|e| RpcError::new(codes::INVALID_ROLE_NAME, e.to_string())))
+            .map(|n| {
+                Role::by_name(n)
+                    .map(|r| r.id)
+                    .map_err(|e| RpcError::new(codes::INVALID_ROLE_NAME, e.to_string()))
+            })
             .collect::<Result<_, _>>()
             .map(Some),
         (None, None) if required => Err(RpcError::required("role_id")),
@@ -142,19 +156,38 @@ mod tests {
         for m in Method::ALL {
             assert_eq!(m.name().parse::<Method>().unwrap(), *m);
         }
-        assert_eq!("addsubuser".parse::<Method>().unwrap_err().code, codes::UNKNOWN_METHOD);
+        assert_eq!(
+            "addsubuser".parse::<Method>().unwrap_err().code,
+            codes::UNKNOWN_METHOD
+        );
     }
 
     #[test]
     fn roles_resolve_by_id_or_name_but_not_both() {
-        assert_eq!(resolve_roles(Some(vec![3]), None, true).unwrap(), Some(vec![RoleId(3)]));
+        assert_eq!(
+            resolve_roles(Some(vec![3]), None, true).unwrap(),
+            Some(vec![RoleId(3)])
+        );
         assert_eq!(
             resolve_roles(None, Some(vec!["Developer".into()]), true).unwrap(),
             Some(vec![RoleId(3)])
         );
-        assert_eq!(resolve_roles(Some(vec![3]), Some(vec!["x".into()]), true).unwrap_err().code, 449);
-        assert_eq!(resolve_roles(Some(vec![999]), None, true).unwrap_err().code, 440);
-        assert_eq!(resolve_roles(None, Some(vec!["Root".into()]), true).unwrap_err().code, 441);
+        assert_eq!(
+            resolve_roles(Some(vec![3]), Some(vec!["x".into()]), true)
+                .unwrap_err()
+                .code,
+            449
+        );
+        assert_eq!(
+            resolve_roles(Some(vec![999]), None, true).unwrap_err().code,
+            440
+        );
+        assert_eq!(
+            resolve_roles(None, Some(vec!["Root".into()]), true)
+                .unwrap_err()
+                .code,
+            441
+        );
         assert_eq!(resolve_roles(None, None, true).unwrap_err().code, 134);
         assert_eq!(resolve_roles(None, None, false).unwrap(), None);
     }

@@ -23,7 +23,12 @@ pub struct GetRolesParams {
 ///
 /// # Errors
 /// 101 for bad parameters.
-pub fn get_roles(_: &App, _: &Principal, _: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn get_roles(
+    _: &App,
+    _: &Principal,
+    _: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let p: GetRolesParams = params.decode()?;
     let group = p.group_name.filter(|g| !g.is_empty());
     Ok(json!({ "result": views::catalog(group.as_deref()) }))
@@ -37,6 +42,11 @@ pub struct GetRoleGroupsParams {}
 ///
 /// # Errors
 /// Never.
-pub fn get_role_groups(_: &App, _: &Principal, _: &RequestMeta, _: &Params) -> Result<Value, RpcError> {
+pub fn get_role_groups(
+    _: &App,
+    _: &Principal,
+    _: &RequestMeta,
+    _: &Params,
+) -> Result<Value, RpcError> {
     Ok(json!({ "result": views::role_groups() }))
 }

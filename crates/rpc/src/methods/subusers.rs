@@ -44,7 +44,12 @@ pub struct AddSubUserParams {
 ///
 /// # Errors
 /// 134, 101, 452, 453, 523, 524, 436, 438, 440, 441, 449, 104, 435.
-pub fn add_sub_user(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn add_sub_user(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: AddSubUserParams = params.decode()?;
     let roles = resolve_roles(a.role_id, a.role_name, false)?.unwrap_or_default();
     let user = app.create_subuser(
@@ -76,7 +81,12 @@ pub struct SubUserIdParams {
 ///
 /// # Errors
 /// 134, 101, 434, 104.
-pub fn del_sub_user(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn del_sub_user(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: SubUserIdParams = params.decode()?;
     app.delete_subuser(p, meta, p.account_id, UserId(a.subuser_id))?;
     Ok(done())
@@ -105,7 +115,12 @@ pub struct GetSubUsersParams {
 ///
 /// # Errors
 /// 101, 434, 104.
-pub fn get_sub_users(app: &App, p: &Principal, _: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn get_sub_users(
+    app: &App,
+    p: &Principal,
+    _: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: GetSubUsersParams = params.decode()?;
     let with_roles = a.with_roles.unwrap_or(false);
     let (users, total) = match a.subuser_id {
@@ -123,7 +138,10 @@ pub fn get_sub_users(app: &App, p: &Principal, _: &RequestMeta, params: &Params)
             (page.items, page.total)
         }
     };
-    let views: Vec<SubUserView> = users.iter().map(|u| SubUserView::of(u, with_roles)).collect();
+    let views: Vec<SubUserView> = users
+        .iter()
+        .map(|u| SubUserView::of(u, with_roles))
+        .collect();
     Ok(json!({ "result": views, "total_count": total, "count": views.len() }))
 }
 
@@ -151,12 +169,23 @@ pub struct SetSubUserInfoParams {
 ///
 /// # Errors
 /// 448 (own password without the old one), 523, 524, 434, 104.
-pub fn set_sub_user_info(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn set_sub_user_info(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: SetSubUserInfoParams = params.decode()?;
     let cmd = UpdateSubuser {
         description: a.description.map(|d| Some(d).filter(|d| !d.is_empty())),
-        new_password: a.new_subuser_password.filter(|s| !s.is_empty()).map(Secret::new),
-        old_password: a.old_subuser_password.filter(|s| !s.is_empty()).map(Secret::new),
+        new_password: a
+            .new_subuser_password
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
+        old_password: a
+            .old_subuser_password
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
         ..UpdateSubuser::default()
     };
     app.update_subuser(p, meta, p.account_id, UserId(a.subuser_id), cmd)?;
@@ -182,7 +211,9 @@ pub struct SubUserRolesParams {
     pub force: Option<bool>,
 }
 
-fn sub_user_roles(params: &Params) -> Result<(UserId, Vec<tessera_domain::roles::RoleId>, bool), RpcError> {
+fn sub_user_roles(
+    params: &Params,
+) -> Result<(UserId, Vec<tessera_domain::roles::RoleId>, bool), RpcError> {
     let a: SubUserRolesParams = params.decode()?;
     let roles = resolve_roles(a.role_id, a.role_name, true)?.unwrap_or_default();
     Ok((UserId(a.subuser_id), roles, a.force.unwrap_or(false)))
@@ -192,7 +223,12 @@ fn sub_user_roles(params: &Params) -> Result<(UserId, Vec<tessera_domain::roles:
 ///
 /// # Errors
 /// 134, 434, 435, 440, 441, 449, 104.
-pub fn set_sub_user_roles(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn set_sub_user_roles(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let (user, roles, _) = sub_user_roles(params)?;
     app.change_subuser_roles(p, meta, p.account_id, user, RoleChange::Add(roles))?;
     Ok(done())
@@ -202,7 +238,12 @@ pub fn set_sub_user_roles(app: &App, p: &Principal, meta: &RequestMeta, params: 
 ///
 /// # Errors
 /// 134, 434, 435, 439, 440, 441, 449, 104.
-pub fn remove_sub_user_roles(app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn remove_sub_user_roles(
+    app: &App,
+    p: &Principal,
+    meta: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let (user, roles, force) = sub_user_roles(params)?;
     app.change_subuser_roles(
         p,
@@ -232,7 +273,12 @@ pub struct GetSubUserRolesParams {
 ///
 /// # Errors
 /// 134, 101, 434, 104.
-pub fn get_sub_user_roles(app: &App, p: &Principal, _: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
+pub fn get_sub_user_roles(
+    app: &App,
+    p: &Principal,
+    _: &RequestMeta,
+    params: &Params,
+) -> Result<Value, RpcError> {
     let a: GetSubUserRolesParams = params.decode()?;
     let user = app.get_subuser(p, p.account_id, UserId(a.subuser_id))?;
     Ok(json!({ "result": views::roles(&user.roles, a.with_expanded_roles.unwrap_or(false)) }))
