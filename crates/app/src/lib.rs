@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod access_keys;
+mod accounts;
 pub mod auth;
 mod authz;
 mod bootstrap;
@@ -10,6 +11,7 @@ mod groups;
 pub mod infra;
 mod principal;
 mod service_keys;
+mod sso;
 mod subusers;
 
 use std::sync::Arc;
@@ -17,8 +19,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
-    AccessKeyRepo, AccountRepo, AuditRepo, AuthzRepo, Clock, Health, IdGenerator, KeyPairGenerator,
-    PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo, UserGroupRepo, UserRepo,
+    AccessKeyRepo, AccountRepo, AuditRepo, AuthzRepo, Clock, DnsResolver, Health, IdGenerator,
+    KeyPairGenerator, PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo, SsoRepo,
+    UserGroupRepo, UserRepo,
 };
 
 use crate::auth::cache::PrincipalCache;
@@ -26,6 +29,7 @@ use crate::auth::limiter::FailureLimiter;
 use crate::auth::usage::UsageTracker;
 
 pub use access_keys::CreatedAccessKey;
+pub use accounts::{CreateChildAccount, UpdateAccount};
 pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken};
 pub use bootstrap::{AccessKeySecret, BootstrapCredentials, BootstrapSettings, ServiceKeySecret};
 pub use error::{AppError, AppResult, AuthFailure};
@@ -33,6 +37,7 @@ pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};
 pub use principal::{Credential, Principal};
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
+pub use sso::UpdateSso;
 pub use subusers::{CreateSubuser, UpdateSubuser};
 
 /// The adapters the use cases run on.
@@ -56,6 +61,10 @@ pub struct Ports {
     pub resource_groups: Arc<dyn ResourceGroupRepo>,
     /// What the engine loads.
     pub authz: Arc<dyn AuthzRepo>,
+    /// SSO connectors.
+    pub sso: Arc<dyn SsoRepo>,
+    /// DNS TXT lookups.
+    pub dns: Arc<dyn DnsResolver>,
     /// Storage readiness.
     pub health: Arc<dyn Health>,
     /// Password hashing.
@@ -82,6 +91,8 @@ pub struct Settings {
     /// How old the last read of the authorization epoch may be before cached principals are
     /// distrusted, milliseconds.
     pub cache_staleness_ms: i64,
+    /// How long a pending SSO verification may go unconfirmed before it fails, seconds.
+    pub sso_verification_timeout_secs: i64,
 }
 
 impl Default for Settings {
@@ -92,6 +103,7 @@ impl Default for Settings {
             session_ttl_secs: 3600,
             rate_limits: RateLimits::default(),
             cache_staleness_ms: 1000,
+            sso_verification_timeout_secs: 86_400,
         }
     }
 }

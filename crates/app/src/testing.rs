@@ -7,7 +7,7 @@ use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::ports::{
     MockAccessKeyRepo, MockAccountRepo, MockAuditRepo, MockAuthzRepo, MockClock, MockHealth,
     MockIdGenerator, MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo,
-    MockServiceKeyRepo, MockSessionRepo, MockUserGroupRepo, MockUserRepo,
+    MockServiceKeyRepo, MockSessionRepo, MockUserGroupRepo, MockUserRepo, MockSsoRepo, MockDnsResolver,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -30,6 +30,8 @@ pub struct Mocks {
     pub user_groups: MockUserGroupRepo,
     pub resource_groups: MockResourceGroupRepo,
     pub authz: MockAuthzRepo,
+    pub sso: MockSsoRepo,
+    pub dns: MockDnsResolver,
     pub health: MockHealth,
     pub hasher: MockPasswordHasher,
     pub clock: MockClock,
@@ -52,6 +54,8 @@ impl Mocks {
             user_groups: MockUserGroupRepo::new(),
             resource_groups: MockResourceGroupRepo::new(),
             authz: MockAuthzRepo::new(),
+            sso: MockSsoRepo::new(),
+            dns: MockDnsResolver::new(),
             health: MockHealth::new(),
             hasher: MockPasswordHasher::new(),
             clock,
@@ -73,6 +77,8 @@ impl Mocks {
                 user_groups: Arc::new(self.user_groups),
                 resource_groups: Arc::new(self.resource_groups),
                 authz: Arc::new(self.authz),
+                sso: Arc::new(self.sso),
+                dns: Arc::new(self.dns),
                 health: Arc::new(self.health),
                 hasher: Arc::new(self.hasher),
                 clock: Arc::new(self.clock),

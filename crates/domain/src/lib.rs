@@ -14,6 +14,7 @@ pub mod policy;
 pub mod ports;
 pub mod roles;
 pub mod secret;
+pub mod sso;
 pub mod user;
 
 pub use error::DomainError;

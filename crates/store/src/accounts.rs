@@ -166,6 +166,46 @@ impl AccountRepo for Store {
         Ok(any.is_some())
     }
 
+    fn list_child_accounts(&self, parent: AccountId) -> Result<Vec<Account>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let rows: Vec<AccountRow> = accounts::table
+            .filter(accounts::parent_id.eq(parent.0))
+            .order(accounts::id)
+            .select(AccountRow::as_select())
+            .load(&mut *conn)
+            .map_err(StoreError::from)?;
+        Ok(rows.into_iter().map(Account::from).collect())
+    }
+
+    fn update_account(
+        &self,
+        id: AccountId,
+        name: Option<String>,
+        email: Option<String>,
+        active: Option<bool>,
+        audit: &AuditRecord,
+    ) -> Result<Account, RepoError> {
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| {
+            let current = load_account(c, id)?;
+            diesel::update(accounts::table.find(id.0))
+                .set((
+                    accounts::name.eq(name.as_deref().unwrap_or(&current.name)),
+                    accounts::email.eq(email.as_deref().unwrap_or(&current.email)),
+                    accounts::active.eq(active.unwrap_or(current.active)),
+                ))
+                .execute(c)?;
+            if active.is_some_and(|a| a != current.active) {
+                crate::epoch::bump(c)?;
+            }
+            let mut record = audit.clone();
+            record.target.get_or_insert_with(|| format!("account:{id}"));
+            audit::insert(c, &record)?;
+            load_account(c, id)
+        })
+        .map_err(Into::into)
+    }
+
     fn get_account(&self, id: AccountId) -> Result<Account, RepoError> {
         let mut conn = self.db.conn()?;
         load_account(&mut conn, id).map_err(Into::into)

@@ -11,6 +11,7 @@ mod health;
 pub mod schema;
 mod service_keys;
 mod sessions;
+mod sso;
 mod time;
 mod users;
 

@@ -604,6 +604,7 @@ impl App {
                 return Err(AppError::Unauthenticated(AuthFailure::Failed));
             }
         };
+        self.check_sso_for_password(&user)?;
         self.limiter.reset_login(&login_key);
         let token = Secret::new(format!(
             "{SESSION_TOKEN_PREFIX}{}",

@@ -100,6 +100,25 @@ pub trait AccountRepo: Send + Sync {
     /// Storage errors only.
     fn has_accounts(&self) -> Result<bool, RepoError>;
 
+    /// The accounts whose parent is `parent`, by id.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn list_child_accounts(&self, parent: AccountId) -> Result<Vec<Account>, RepoError>;
+
+    /// Changes an account's name, email or active flag (`None` leaves one alone).
+    ///
+    /// # Errors
+    /// `NotFound`.
+    fn update_account(
+        &self,
+        id: AccountId,
+        name: Option<String>,
+        email: Option<String>,
+        active: Option<bool>,
+        audit: &AuditRecord,
+    ) -> Result<Account, RepoError>;
+
     /// The account `id`.
     ///
     /// # Errors

@@ -11,6 +11,7 @@ mod groups;
 mod paging;
 mod service_keys;
 mod sessions;
+mod sso;
 mod system;
 mod users;
 
@@ -25,6 +26,7 @@ pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use paging::{ListQuery, Page};
 pub use service_keys::{NewServiceKey, ServiceKeyAuth, ServiceKeyChanges, ServiceKeyRepo};
 pub use sessions::{NewSession, SessionRepo};
+pub use sso::{DnsResolver, SsoChanges, SsoRepo};
 pub use system::{
     Clock, GeneratedKeyPair, HashError, Health, IdGenerator, KeyPairGenerator, PasswordHasher,
 };
@@ -42,6 +44,8 @@ pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
 pub use service_keys::MockServiceKeyRepo;
 #[cfg(feature = "mocks")]
 pub use sessions::MockSessionRepo;
+#[cfg(feature = "mocks")]
+pub use sso::{MockDnsResolver, MockSsoRepo};
 #[cfg(feature = "mocks")]
 pub use system::{
     MockClock, MockHealth, MockIdGenerator, MockKeyPairGenerator, MockPasswordHasher,

@@ -1,0 +1,204 @@
+//! Accounts: reading and changing settings, and child (enterprise) accounts.
+
+use serde_json::json;
+use tessera_domain::account::{Account, check_account_name};
+use tessera_domain::audit::RequestMeta;
+use tessera_domain::ids::AccountId;
+use tessera_domain::permissions::{Capability, Permission};
+use tessera_domain::user::check_email;
+use tessera_domain::DomainError;
+
+use crate::bootstrap::{AccountSpec, BootstrapCredentials};
+use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
+use crate::App;
+
+const SETTINGS_READ: Permission = Permission::read(Capability::AccountSettings);
+const SETTINGS_WRITE: Permission = Permission::write(Capability::AccountSettings);
+const ENTERPRISE_READ: Permission = Permission::read(Capability::EnterpriseAccounts);
+const ENTERPRISE_WRITE: Permission = Permission::write(Capability::EnterpriseAccounts);
+
+/// A new child account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateChildAccount {
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Its owner's login (default `admin`).
+    pub owner_login: Option<String>,
+    /// Its owner's email (default: the account's).
+    pub owner_email: Option<String>,
+}
+
+/// Changes to an account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateAccount {
+    /// New name.
+    pub name: Option<String>,
+    /// New email.
+    pub email: Option<String>,
+    /// Activate or deactivate (a parent account's principal only).
+    pub active: Option<bool>,
+}
+
+impl App {
+    /// An account's settings.
+    ///
+    /// # Errors
+    /// `NotFound("account")`; `Forbidden` without Account Settings read.
+    pub fn get_account(&self, principal: &Principal, account: AccountId) -> AppResult<Account> {
+        self.authorize(principal, account, SETTINGS_READ, None)?;
+        self.ports.accounts.get_account(account).map_err(AppError::from_repo("account"))
+    }
+
+    /// The caller's account and, with Manage Enterprise Accounts read, its children.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn list_accounts(&self, principal: &Principal) -> AppResult<Vec<Account>> {
+        let own = principal.account_id;
+        let mut list = vec![self.ports.accounts.get_account(own).map_err(AppError::from_repo("account"))?];
+        if self.authorize(principal, own, ENTERPRISE_READ, None).is_ok() {
+            list.extend(self.ports.accounts.list_child_accounts(own)?);
+        }
+        Ok(list)
+    }
+
+    /// Changes an account's name or email (Account Settings write), or, from its parent, its
+    /// active flag (Manage Enterprise Accounts write). Deactivation refuses every credential of
+    /// the account from the next request.
+    ///
+    /// # Errors
+    /// `Invalid`; `NotFound`; `Forbidden`.
+    pub fn update_account(&self, principal: &Principal, meta: &RequestMeta, account: AccountId, cmd: UpdateAccount) -> AppResult<Account> {
+        if cmd.name.is_some() || cmd.email.is_some() {
+            self.authorize(principal, account, SETTINGS_WRITE, None)?;
+        }
+        if cmd.active.is_some() {
+            if account == principal.account_id {
+                return Err(DomainError::invalid("active", "an account cannot change its own active flag; its parent can").into());
+            }
+            self.authorize(principal, account, ENTERPRISE_WRITE, None)?;
+        }
+        if cmd == UpdateAccount::default() {
+            self.authorize(principal, account, SETTINGS_READ, None)?;
+        }
+        if let Some(n) = &cmd.name {
+            check_account_name(n)?;
+        }
+        if let Some(e) = &cmd.email {
+            check_email(e)?;
+        }
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "account.update",
+            None,
+            json!({ "name": cmd.name, "email": cmd.email, "active": cmd.active }),
+        );
+        self.invalidating(
+            self.ports
+                .accounts
+                .update_account(account, cmd.name, cmd.email, cmd.active, &audit)
+                .map_err(AppError::from_repo("account")),
+        )
+    }
+
+    /// Creates a child of the caller's account with its own owner, access key and service key;
+    /// the answer holds their secrets, once.
+    ///
+    /// # Errors
+    /// `Forbidden` without Manage Enterprise Accounts write; `Invalid`.
+    pub fn create_child_account(&self, principal: &Principal, meta: &RequestMeta, cmd: CreateChildAccount) -> AppResult<BootstrapCredentials> {
+        let parent = principal.account_id;
+        self.authorize(principal, parent, ENTERPRISE_WRITE, None)?;
+        let now = self.ports.clock.now();
+        let owner_login = cmd.owner_login.unwrap_or_else(|| "admin".into());
+        let owner_email = cmd.owner_email.unwrap_or_else(|| cmd.email.clone());
+        let (account, secrets) = self.new_account(
+            &AccountSpec {
+                name: &cmd.name,
+                email: &cmd.email,
+                parent: Some(parent),
+                owner_login: &owner_login,
+                owner_email: Some(&owner_email),
+            },
+            now,
+        )?;
+        let audit = self.audit_record(
+            principal,
+            meta,
+            parent,
+            "account.create",
+            None,
+            json!({ "name": cmd.name, "parent_id": parent }),
+        );
+        // The record lands in the new account's log; the parent's gets its own line.
+        let made = self
+            .ports
+            .accounts
+            .create_account(&account, &audit)
+            .map_err(AppError::from_repo("account"))?;
+        let mut parent_record = audit;
+        parent_record.account_id = Some(parent);
+        parent_record.target = Some(format!("account:{}", made.account.id));
+        if let Err(e) = self.ports.audit.append_audit(&parent_record) {
+            tracing::warn!(error = %e, "could not record the child account in the parent's log");
+        }
+        Ok(secrets.into_credentials(made.account, made.owner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_domain::roles::ids;
+
+    use super::*;
+    use crate::testing::{ACME, Mocks, principal};
+
+    #[test]
+    fn an_account_cannot_flip_its_own_active_flag() {
+        let mut m = Mocks::new();
+        m.accounts.expect_update_account().times(0);
+        let err = m
+            .app()
+            .update_account(&principal(1, &[ids::OWNER]), &RequestMeta::default(), ACME, UpdateAccount {
+                active: Some(false),
+                ..UpdateAccount::default()
+            })
+            .unwrap_err();
+        assert!(matches!(err, AppError::Invalid(DomainError::Invalid { field: "active", .. })));
+    }
+
+    #[test]
+    fn child_accounts_need_manage_enterprise_accounts() {
+        let mut m = Mocks::new();
+        m.accounts.expect_create_account().times(0);
+        let err = m
+            .app()
+            .create_child_account(&principal(3, &[ids::ADMIN]), &RequestMeta::default(), CreateChildAccount {
+                name: "Child".into(),
+                email: "child@example.com".into(),
+                owner_login: None,
+                owner_email: None,
+            })
+            .unwrap_err();
+        assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    }
+
+    #[test]
+    fn settings_changes_need_account_settings_write() {
+        let mut m = Mocks::new();
+        m.accounts.expect_update_account().times(0);
+        let err = m
+            .app()
+            .update_account(&principal(4, &[ids::ACCOUNTANT]), &RequestMeta::default(), ACME, UpdateAccount {
+                name: Some("New".into()),
+                ..UpdateAccount::default()
+            })
+            .unwrap_err();
+        assert!(matches!(err, AppError::Forbidden(_)));
+    }
+}

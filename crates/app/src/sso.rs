@@ -1,0 +1,341 @@
+//! SSO connectors: domains whose users sign in through SSO once the domain is verified by a
+//! DNS TXT record and the connector is enabled.
+
+use chrono::TimeDelta;
+use serde_json::json;
+use tessera_domain::audit::{Actor, AuditRecord, Outcome, RequestMeta};
+use tessera_domain::ids::{AccountId, SsoConnectorId};
+use tessera_domain::permissions::{Capability, Permission};
+use tessera_domain::ports::SsoChanges;
+use tessera_domain::sso::{SsoConnector, VerificationStatus, domain_of, parse_email_domain};
+use tessera_domain::user::User;
+use tessera_domain::DomainError;
+
+use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
+use crate::App;
+
+const READ: Permission = Permission::read(Capability::AccountSettings);
+const WRITE: Permission = Permission::write(Capability::AccountSettings);
+
+/// Changes to a connector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateSso {
+    /// Enable (only once verified) or disable.
+    pub enabled: Option<bool>,
+    /// FedRAMP language.
+    pub use_fedramp_language: Option<bool>,
+}
+
+impl App {
+    fn load_sso(&self, account: AccountId, id: SsoConnectorId) -> AppResult<SsoConnector> {
+        self.ports.sso.get_sso(account, id).map_err(AppError::from_repo("sso connector"))
+    }
+
+    /// Creates a connector for `email_domain` (status `awaiting`, or `pending` with
+    /// `begin_verification`).
+    ///
+    /// # Errors
+    /// `Invalid` for a bad domain; `Conflict("email_domain")`; `Forbidden`.
+    pub fn create_sso(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        email_domain: &str,
+        begin_verification: bool,
+        use_fedramp_language: bool,
+    ) -> AppResult<SsoConnector> {
+        self.authorize(principal, account, WRITE, None)?;
+        let domain = parse_email_domain(email_domain)?;
+        let id = SsoConnectorId(self.ports.ids.hex32());
+        let now = self.ports.clock.now();
+        let connector = SsoConnector {
+            id,
+            account_id: account,
+            email_domain: domain,
+            enabled: false,
+            use_fedramp_language,
+            verification_code: SsoConnector::code_for(id),
+            verification_status: if begin_verification {
+                VerificationStatus::Pending
+            } else {
+                VerificationStatus::Awaiting
+            },
+            created_on: now,
+            updated_on: now,
+        };
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "sso_connector.create",
+            None,
+            json!({ "email_domain": connector.email_domain, "begin_verification": begin_verification }),
+        );
+        self.ports
+            .sso
+            .create_sso(&connector, &audit)
+            .map_err(AppError::from_repo("sso connector"))
+    }
+
+    /// One connector.
+    ///
+    /// # Errors
+    /// `NotFound("sso connector")`; `Forbidden`.
+    pub fn get_sso(&self, principal: &Principal, account: AccountId, id: SsoConnectorId) -> AppResult<SsoConnector> {
+        self.authorize(principal, account, READ, None)?;
+        self.load_sso(account, id)
+    }
+
+    /// The account's connectors.
+    ///
+    /// # Errors
+    /// `Forbidden`.
+    pub fn list_sso(&self, principal: &Principal, account: AccountId) -> AppResult<Vec<SsoConnector>> {
+        self.authorize(principal, account, READ, None)?;
+        Ok(self.ports.sso.list_sso(account)?)
+    }
+
+    /// Enables, disables, or sets FedRAMP language.
+    ///
+    /// # Errors
+    /// `Invalid` when enabling an unverified connector; `NotFound`; `Forbidden`.
+    pub fn update_sso(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        id: SsoConnectorId,
+        cmd: UpdateSso,
+    ) -> AppResult<SsoConnector> {
+        self.authorize(principal, account, WRITE, None)?;
+        let current = self.load_sso(account, id)?;
+        if cmd.enabled == Some(true) && current.verification_status != VerificationStatus::Verified {
+            return Err(DomainError::invalid("enabled", "verify the domain before enabling the connector").into());
+        }
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "sso_connector.update",
+            None,
+            json!({ "enabled": cmd.enabled, "use_fedramp_language": cmd.use_fedramp_language }),
+        );
+        let changes = SsoChanges {
+            enabled: cmd.enabled,
+            use_fedramp_language: cmd.use_fedramp_language,
+            verification_status: None,
+            updated_on: self.ports.clock.now(),
+        };
+        self.invalidating(
+            self.ports
+                .sso
+                .update_sso(account, id, &changes, &audit)
+                .map_err(AppError::from_repo("sso connector")),
+        )
+    }
+
+    /// Deletes a connector.
+    ///
+    /// # Errors
+    /// `NotFound`; `Forbidden`.
+    pub fn delete_sso(&self, principal: &Principal, meta: &RequestMeta, account: AccountId, id: SsoConnectorId) -> AppResult<()> {
+        self.authorize(principal, account, WRITE, None)?;
+        let audit = self.audit_record(principal, meta, account, "sso_connector.delete", None, json!({}));
+        self.invalidating(
+            self.ports
+                .sso
+                .delete_sso(account, id, &audit)
+                .map_err(AppError::from_repo("sso connector")),
+        )
+    }
+
+    /// Starts (or restarts) verification: status `pending`; the verifier then looks for the TXT
+    /// record `tessera_sso=<id>` on the domain.
+    ///
+    /// # Errors
+    /// `NotFound`; `Forbidden`.
+    pub fn begin_sso_verification(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        id: SsoConnectorId,
+    ) -> AppResult<SsoConnector> {
+        self.authorize(principal, account, WRITE, None)?;
+        self.load_sso(account, id)?;
+        let audit = self.audit_record(principal, meta, account, "sso_connector.begin_verification", None, json!({}));
+        let changes = SsoChanges {
+            verification_status: Some(VerificationStatus::Pending),
+            updated_on: self.ports.clock.now(),
+            ..SsoChanges::default()
+        };
+        self.ports
+            .sso
+            .update_sso(account, id, &changes, &audit)
+            .map_err(AppError::from_repo("sso connector"))
+    }
+
+    /// One pass of the verifier: looks up the TXT records of every pending connector's domain;
+    /// the code found → `verified`; not found once the verification is older than the timeout
+    /// → `failed`; a failed lookup leaves it pending. Returns how many connectors changed.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn verify_pending_sso(&self) -> AppResult<usize> {
+        let timeout = TimeDelta::seconds(self.settings.sso_verification_timeout_secs);
+        let mut changed = 0;
+        for c in self.ports.sso.pending_sso()? {
+            let now = self.ports.clock.now();
+            let status = match self.ports.dns.txt_records(&c.email_domain) {
+                Ok(records) if records.iter().any(|r| r.trim() == c.verification_code) => VerificationStatus::Verified,
+                Ok(_) if now - c.updated_on > timeout => VerificationStatus::Failed,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::debug!(domain = %c.email_domain, error = %e, "TXT lookup failed; will retry");
+                    continue;
+                }
+            };
+            let audit = AuditRecord {
+                account_id: Some(c.account_id),
+                actor: Actor::system(),
+                action: format!("sso_connector.{}", status.as_str()),
+                target: Some(format!("sso_connector:{}", c.id)),
+                outcome: Outcome::Success,
+                client_ip: None,
+                request_id: None,
+                at: now,
+                details: json!({ "email_domain": c.email_domain }),
+            };
+            let changes = SsoChanges {
+                verification_status: Some(status),
+                updated_on: now,
+                ..SsoChanges::default()
+            };
+            self.ports.sso.update_sso(c.account_id, c.id, &changes, &audit)?;
+            changed += 1;
+        }
+        if changed > 0 {
+            self.cache.invalidate();
+        }
+        Ok(changed)
+    }
+
+    /// Refuses password sign-in when the user's email domain has an enabled, verified connector
+    /// in its account.
+    pub(crate) fn check_sso_for_password(&self, user: &User) -> AppResult<()> {
+        let Some(domain) = user.email.as_deref().and_then(domain_of) else {
+            return Ok(());
+        };
+        let enforced = self
+            .ports
+            .sso
+            .list_sso(user.account_id)?
+            .iter()
+            .any(|c| c.enforced() && c.email_domain == domain);
+        if enforced {
+            Err(AppError::SsoRequired(domain))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use tessera_domain::ids::Hex32;
+    use tessera_domain::roles::ids;
+
+    use super::*;
+    use crate::testing::{ACME, Mocks, now, principal, user};
+
+    fn connector(status: VerificationStatus, enabled: bool, age_secs: i64) -> SsoConnector {
+        let id = SsoConnectorId(Hex32([9; 16]));
+        SsoConnector {
+            id,
+            account_id: ACME,
+            email_domain: "example.com".into(),
+            enabled,
+            use_fedramp_language: false,
+            verification_code: SsoConnector::code_for(id),
+            verification_status: status,
+            created_on: now() - TimeDelta::seconds(age_secs),
+            updated_on: now() - TimeDelta::seconds(age_secs),
+        }
+    }
+
+    fn verifier_sets(records: Result<Vec<String>, String>, age: i64, expected: Option<VerificationStatus>) {
+        let mut m = Mocks::new();
+        m.sso
+            .expect_pending_sso()
+            .returning(move || Ok(vec![connector(VerificationStatus::Pending, false, age)]));
+        m.dns.expect_txt_records().returning(move |_| records.clone());
+        match expected {
+            Some(status) => {
+                m.sso
+                    .expect_update_sso()
+                    .withf(move |_, _, c, a| {
+                        c.verification_status == Some(status) && a.action == format!("sso_connector.{}", status.as_str())
+                    })
+                    .times(1)
+                    .returning(move |_, _, _, _| Ok(connector(status, false, 0)));
+            }
+            None => {
+                m.sso.expect_update_sso().times(0);
+            }
+        }
+        assert_eq!(m.app().verify_pending_sso().unwrap(), usize::from(expected.is_some()));
+    }
+
+    #[test]
+    fn the_verifier_verifies_waits_fails_or_retries() {
+        let code = SsoConnector::code_for(SsoConnectorId(Hex32([9; 16])));
+        verifier_sets(Ok(vec!["v=spf1".into(), code]), 10, Some(VerificationStatus::Verified));
+        verifier_sets(Ok(vec!["v=spf1".into()]), 10, None);
+        verifier_sets(Ok(vec![]), 86_401, Some(VerificationStatus::Failed));
+        verifier_sets(Err("timeout".into()), 86_401, None);
+    }
+
+    #[test]
+    fn an_unverified_connector_cannot_be_enabled() {
+        let mut m = Mocks::new();
+        m.sso
+            .expect_get_sso()
+            .returning(|_, _| Ok(connector(VerificationStatus::Pending, false, 0)));
+        m.sso.expect_update_sso().times(0);
+        let err = m
+            .app()
+            .update_sso(
+                &principal(1, &[ids::OWNER]),
+                &RequestMeta::default(),
+                ACME,
+                SsoConnectorId(Hex32([9; 16])),
+                UpdateSso { enabled: Some(true), use_fedramp_language: None },
+            )
+            .unwrap_err();
+        assert!(matches!(err, AppError::Invalid(DomainError::Invalid { field: "enabled", .. })));
+    }
+
+    #[test]
+    fn an_enforced_domain_refuses_password_sign_in_and_others_do_not() {
+        let mut u = user(2, "dev01", &[ids::DEVELOPER]);
+        u.email = Some("dev@Example.com".into());
+        let mut m = Mocks::new();
+        m.sso
+            .expect_list_sso()
+            .returning(|_| Ok(vec![connector(VerificationStatus::Verified, true, 0)]));
+        let app = m.app();
+        assert_eq!(app.check_sso_for_password(&u), Err(AppError::SsoRequired("example.com".into())));
+        u.email = Some("dev@other.org".into());
+        assert_eq!(app.check_sso_for_password(&u), Ok(()));
+
+        let mut m = Mocks::new();
+        m.sso
+            .expect_list_sso()
+            .returning(|_| Ok(vec![connector(VerificationStatus::Verified, false, 0)]));
+        u.email = Some("dev@example.com".into());
+        assert_eq!(m.app().check_sso_for_password(&u), Ok(()), "a disabled connector does not block");
+    }
+}
