@@ -1,6 +1,7 @@
 //! The end-to-end harness: starts the real `tessera` server (the same `Application` the binary
 //! runs) on a free port with a fresh database, and talks to it over HTTP.
 
+pub mod dns;
 pub mod proxy;
 
 use std::net::SocketAddr;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod access_keys;
+pub mod accounts;
 pub mod audit;
 pub mod envelope;
 pub mod extract;
@@ -11,7 +12,9 @@ pub mod ops;
 pub mod paging;
 mod schema;
 mod serde_util;
+pub mod service_keys;
 pub mod sessions;
+pub mod sso;
 pub mod users;
 
 use actix_web::web;
@@ -37,6 +40,10 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
             scope::scope("/v1")
                 .service(sessions::create_session)
                 .service(sessions::delete_session)
+                .service(accounts::list_accounts)
+                .service(accounts::create_account)
+                .service(accounts::get_account)
+                .service(accounts::update_account)
                 .service(users::list_users)
                 .service(users::create_user)
                 .service(users::get_user)
@@ -48,6 +55,18 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(access_keys::get_access_key)
                 .service(access_keys::update_access_key)
                 .service(access_keys::delete_access_key)
+                .service(service_keys::list_keys)
+                .service(service_keys::create_key)
+                .service(service_keys::get_key)
+                .service(service_keys::update_key)
+                .service(service_keys::set_key_roles)
+                .service(service_keys::delete_key)
+                .service(sso::list_sso)
+                .service(sso::create_sso)
+                .service(sso::get_sso)
+                .service(sso::update_sso)
+                .service(sso::delete_sso)
+                .service(sso::begin_verification)
                 .service(iam::catalog::list_roles)
                 .service(iam::catalog::list_role_groups)
                 .service(iam::catalog::list_permission_groups)

@@ -41,8 +41,11 @@ impl Modify for SecuritySchemes {
     modifiers(&SecuritySchemes),
     tags(
         (name = "Sessions", description = "Password sign-in"),
+        (name = "Accounts", description = "Account settings and child accounts"),
         (name = "Users", description = "Restcomm-style users"),
         (name = "Access keys", description = "Restcomm API access keys"),
+        (name = "Service keys", description = "RSA service keys (the method API's CreateKey & co.)"),
+        (name = "SSO", description = "Cloudflare SSO connectors and domain verification"),
         (name = "Roles", description = "The role catalog"),
         (name = "Permission groups", description = "Cloudflare permission groups"),
         (name = "Resource groups", description = "Cloudflare resource groups"),

@@ -22,9 +22,11 @@ pub enum Direction {
 
 /// Paging and filtering of a list.
 #[derive(Debug, Clone, Default, Deserialize, Validate, IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Only the object with this id.
+    #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    pub id: Option<String>,
     /// Page number, from 1 (offset paging).
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
     pub page: Option<u64>,

@@ -41,8 +41,22 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Limits.
     pub limits: LimitSettings,
+    /// SSO domain verification.
+    pub sso: SsoSettings,
     /// Logging.
     pub log: LogSettings,
+}
+
+/// `[sso]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSettings {
+    /// `ip:port` of the name server for TXT lookups; empty = the system's.
+    pub nameserver: String,
+    /// Seconds between verifier passes.
+    pub verify_interval_secs: u64,
+    /// Seconds before a pending verification fails.
+    pub verification_timeout_secs: i64,
 }
 
 /// `[server]`.
@@ -222,6 +236,12 @@ impl Settings {
                 }
             }
             (None, None) => {}
+        }
+        if !self.sso.nameserver.trim().is_empty() && self.sso.nameserver.trim().parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "sso.nameserver: '{}' is not ip:port",
+                self.sso.nameserver
+            )));
         }
         if self.database.pool_size == 0 {
             return Err(ConfigError::Invalid(

@@ -83,6 +83,14 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
         },
         concurrency,
     );
+    let nameserver = settings.sso.nameserver.trim().parse::<SocketAddr>().ok();
+    let dns: Arc<dyn tessera_domain::ports::DnsResolver> = match crate::dns::HickoryDns::new(nameserver) {
+        Ok(d) => Arc::new(d),
+        Err(e) => {
+            tracing::warn!(error = %e, "no DNS resolver: SSO domain verifications will stay pending");
+            Arc::new(crate::dns::NoDns(e))
+        }
+    };
     let shared = Arc::new(store.clone());
     let ports = Ports {
         accounts: shared.clone(),
@@ -94,6 +102,8 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
         user_groups: shared.clone(),
         resource_groups: shared.clone(),
         authz: shared.clone(),
+        sso: shared.clone(),
+        dns,
         health: shared,
         hasher: Arc::new(hasher),
         clock: Arc::new(SystemClock),
@@ -112,6 +122,7 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
                 window_secs: auth.failure_window_secs,
             },
             cache_staleness_ms: 1000,
+            sso_verification_timeout_secs: settings.sso.verification_timeout_secs,
         },
     );
     Ok(Wired {
@@ -200,6 +211,27 @@ fn spawn_maintenance(app: Arc<App>, stop: Arc<AtomicBool>) {
         .expect("spawn the maintenance thread");
 }
 
+/// Runs the SSO verifier every `interval` until `stop` is set.
+fn spawn_verifier(app: Arc<App>, stop: Arc<AtomicBool>, interval: Duration) {
+    std::thread::Builder::new()
+        .name("tessera-sso-verifier".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match app.verify_pending_sso() {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(connectors = n, "SSO verification statuses changed"),
+                    Err(e) => tracing::debug!(error = %e, "SSO verifier pass failed"),
+                }
+                let mut slept = Duration::ZERO;
+                while slept < interval && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    slept += Duration::from_millis(100);
+                }
+            }
+        })
+        .expect("spawn the SSO verifier thread");
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
@@ -243,6 +275,11 @@ impl Application {
         let metrics = Metrics::new();
         let stop = Arc::new(AtomicBool::new(false));
         spawn_maintenance(wired.app.clone(), stop.clone());
+        spawn_verifier(
+            wired.app.clone(),
+            stop.clone(),
+            Duration::from_secs(settings.sso.verify_interval_secs.max(1)),
+        );
         let app = web::Data::new(wired.app);
         let trust = web::Data::new(TrustForwarded(settings.server.trust_forwarded_for));
         let metrics_data = web::Data::new(metrics);

@@ -4,4 +4,6 @@
 mod authz;
 mod bootstrap;
 mod ops;
+mod rest_accounts;
+mod rest_errors;
 mod rpc;

@@ -143,6 +143,7 @@ pub async fn list_permission_groups(
     let mut matching: Vec<&PermissionGroup> = groups::catalog()
         .iter()
         .filter(|g| query.name.as_deref().is_none_or(|n| g.name == n))
+        .filter(|g| params.id.as_deref().is_none_or(|id| g.id.to_string() == id))
         .filter(|g| {
             fuzzy
                 .as_deref()

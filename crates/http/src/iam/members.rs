@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use tessera_app::{App, AppError};
 use tessera_domain::groups::{Member, MemberStatus};
 use tessera_domain::ids::{AccountId, UserGroupId, UserId};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use crate::envelope::{ApiError, Envelope};
-use crate::extract::{Caller, JsonBody, request_meta, run};
+use crate::envelope::{ApiError, Envelope, ResultInfo};
+use crate::extract::{Caller, JsonBody, QueryParams, request_meta, run};
 
 /// A member.
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,8 +96,27 @@ fn group_id(raw: &str) -> Result<UserGroupId, ApiError> {
     UserGroupId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("user group")))
 }
 
-/// The group's members.
-#[utoipa::path(tag = "User groups", params(("account_id" = i64, Path), ("user_group_id" = String, Path)),
+/// Paging of the members list.
+#[derive(Debug, Default, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MemberParams {
+    /// Page number, from 1.
+    #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    pub page: Option<u64>,
+    /// Members per page (default 20, at most 1000).
+    #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
+    pub per_page: Option<u32>,
+    /// `asc` (default) or `desc` by user id.
+    pub direction: Option<crate::paging::Direction>,
+    /// Email contains (case-insensitive).
+    #[serde(rename = "fuzzyEmail")]
+    #[param(rename = "fuzzyEmail")]
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub fuzzy_email: Option<String>,
+}
+
+/// The group's members, paged.
+#[utoipa::path(tag = "User groups", params(("account_id" = i64, Path), ("user_group_id" = String, Path), MemberParams),
     responses((status = 200, body = Envelope<Vec<MemberView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/iam/user_groups/{user_group_id}/members")]
@@ -105,15 +124,41 @@ pub async fn list_members(
     app: web::Data<Arc<App>>,
     caller: Caller,
     path: web::Path<(i64, String)>,
+    params: QueryParams<MemberParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, group) = path.into_inner();
     let group = group_id(&group)?;
-    let list = run(&app, move |app| {
-        app.list_members(&caller.0, AccountId(account), group)
-    })
-    .await?;
-    let views: Vec<MemberView> = list.into_iter().map(MemberView::from).collect();
-    Ok(Envelope::ok(views).respond())
+    let p = params.0;
+    let list = run(&app, move |app| app.list_members(&caller.0, AccountId(account), group)).await?;
+    let fuzzy = p.fuzzy_email.as_deref().map(str::to_lowercase);
+    let mut matching: Vec<MemberView> = list
+        .into_iter()
+        .filter(|m| {
+            fuzzy
+                .as_deref()
+                .is_none_or(|f| m.email.as_deref().is_some_and(|e| e.to_lowercase().contains(f)))
+        })
+        .map(MemberView::from)
+        .collect();
+    if p.direction == Some(crate::paging::Direction::Desc) {
+        matching.reverse();
+    }
+    let per_page = p.per_page.unwrap_or(crate::paging::DEFAULT_PER_PAGE);
+    let page = p.page.unwrap_or(1);
+    let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+    let items: Vec<MemberView> = matching
+        .into_iter()
+        .skip(usize::try_from((page - 1) * u64::from(per_page)).unwrap_or(usize::MAX))
+        .take(per_page as usize)
+        .collect();
+    let info = ResultInfo {
+        page,
+        per_page,
+        count: items.len(),
+        total_count: Some(total),
+        cursor: None,
+    };
+    Ok(Envelope::page(items, info).respond())
 }
 
 async fn set(

@@ -121,8 +121,18 @@ pub async fn list_resource_groups(
     let account = AccountId(path.into_inner());
     let params = params.0;
     let query = params.query()?;
-    let page = run(&app, move |app| {
-        app.list_resource_groups(&caller.0, account, &query)
+    let only = params.id.clone();
+    let page = run(&app, move |app| match only {
+        // `?id=` (the Cloudflare SDK's filter): that group alone, or nothing.
+        Some(id) => {
+            let found = match ResourceGroupId::parse(&id) {
+                Ok(id) => app.find_resource_groups(&caller.0, account, &[id])?,
+                Err(_) => Vec::new(),
+            };
+            let total = i64::try_from(found.len()).unwrap_or_default();
+            Ok(tessera_domain::ports::Page { items: found, total })
+        }
+        None => app.list_resource_groups(&caller.0, account, &query),
     })
     .await?;
     let last = page.items.last().map(|g| g.id.to_string());

@@ -196,8 +196,21 @@ pub async fn list_user_groups(
     let account = AccountId(path.into_inner());
     let params = params.0;
     let query = params.query()?;
+    let only = params.id.clone();
     let (items, total) = run(&app, move |app| {
-        let page = app.list_user_groups(&caller.0, account, &query)?;
+        let page = match only {
+            // `?id=` (the Cloudflare SDK's filter): that group alone, or nothing.
+            Some(id) => {
+                let found = match UserGroupId::parse(&id).map(|id| app.get_user_group(&caller.0, account, id)) {
+                    Ok(Ok(g)) => vec![g],
+                    Ok(Err(AppError::NotFound(_))) | Err(_) => Vec::new(),
+                    Ok(Err(e)) => return Err(e),
+                };
+                let total = i64::try_from(found.len()).unwrap_or_default();
+                tessera_domain::ports::Page { items: found, total }
+            }
+            None => app.list_user_groups(&caller.0, account, &query)?,
+        };
         Ok((views(app, &caller.0, account, page.items)?, page.total))
     })
     .await?;

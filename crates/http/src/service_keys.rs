@@ -1,0 +1,229 @@
+//! Service keys over REST: `/v1/accounts/{account_id}/keys`, the same use cases as the method
+//! API's `CreateKey` & co.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_app::{App, AppError, CreateServiceKey};
+use tessera_domain::ids::{AccountId, ServiceKeyId};
+use tessera_domain::keys::ServiceKey;
+use tessera_domain::ports::{RoleChange, ServiceKeyChanges};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::accounts::ServiceKeyCredentials;
+use crate::envelope::{ApiError, Envelope, IdResult};
+use crate::extract::{Caller, JsonBody, QueryParams, request_meta, run};
+use crate::paging::ListParams;
+use crate::serde_util::double_option;
+use crate::users::{role_ids, role_names};
+
+/// A service key (never its private half).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceKeyView {
+    /// Id (the JWT's `kid`).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The user it belongs to (`null`: the account).
+    pub owner_user_id: Option<i64>,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ServiceKey> for ServiceKeyView {
+    fn from(k: ServiceKey) -> Self {
+        Self {
+            id: k.id.to_string(),
+            name: k.name,
+            description: k.description,
+            owner_user_id: k.owner.map(|u| u.0),
+            roles: role_names(&k.roles),
+            created_at: k.created_at,
+        }
+    }
+}
+
+/// A created key: its view and, once, its credentials file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedServiceKeyView {
+    /// The key.
+    #[serde(flatten)]
+    pub key: ServiceKeyView,
+    /// The credentials file the official clients load; shown once.
+    pub credentials: ServiceKeyCredentials,
+}
+
+/// A new service key.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+pub struct CreateServiceKeyBody {
+    /// Name, 1–50 characters.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Role names.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Changes to a key.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+pub struct UpdateServiceKeyBody {
+    /// New name.
+    pub name: Option<String>,
+    /// New description (`null` clears it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+}
+
+/// A key's complete set of roles.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct KeyRolesBody {
+    /// Role names.
+    pub roles: Vec<String>,
+}
+
+fn key_id(raw: &str) -> Result<ServiceKeyId, ApiError> {
+    raw.parse().map_err(|_| ApiError::from(AppError::NotFound("service key")))
+}
+
+/// Lists service keys (all with API Credentials read, otherwise one's own).
+#[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ListParams),
+    responses((status = 200, body = Envelope<Vec<ServiceKeyView>>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/keys")]
+pub async fn list_keys(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<i64>,
+    params: QueryParams<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let account = AccountId(path.into_inner());
+    let params = params.0;
+    let query = params.query()?;
+    let page = run(&app, move |app| app.list_service_keys(&caller.0, account, &query)).await?;
+    let last = page.items.last().map(|k| k.id.to_string());
+    let info = params.info(page.items.len(), page.total, last);
+    let items: Vec<ServiceKeyView> = page.items.into_iter().map(Into::into).collect();
+    Ok(Envelope::page(items, info).respond())
+}
+
+/// Creates a service key (an RSA-2048 pair); the private key is in this answer only.
+#[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path)), request_body = CreateServiceKeyBody,
+    responses((status = 200, body = Envelope<CreatedServiceKeyView>), (status = 400), (status = 403), (status = 404), (status = 409)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[post("/accounts/{account_id}/keys")]
+pub async fn create_key(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: JsonBody<CreateServiceKeyBody>,
+) -> Result<HttpResponse, ApiError> {
+    let account = AccountId(path.into_inner());
+    let b = body.0;
+    let roles = role_ids(&b.roles)?;
+    let meta = request_meta(&req);
+    let cmd = CreateServiceKey {
+        name: b.name,
+        description: b.description,
+        roles,
+    };
+    let created = run(&app, move |app| app.create_service_key(&caller.0, &meta, account, cmd)).await?;
+    let credentials = ServiceKeyCredentials {
+        account_email: created.account_email.clone(),
+        account_id: created.key.account_id.0,
+        key_id: created.key.id.to_string(),
+        private_key: created.private_key.expose().to_owned(),
+    };
+    Ok(Envelope::ok(CreatedServiceKeyView {
+        key: created.key.into(),
+        credentials,
+    })
+    .respond())
+}
+
+/// One service key.
+#[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ("key_id" = String, Path)),
+    responses((status = 200, body = Envelope<ServiceKeyView>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/keys/{key_id}")]
+pub async fn get_key(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<(i64, String)>) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = key_id(&id)?;
+    let key = run(&app, move |app| app.get_service_key(&caller.0, AccountId(account), id)).await?;
+    Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
+}
+
+/// Renames or re-describes a key.
+#[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ("key_id" = String, Path)),
+    request_body = UpdateServiceKeyBody,
+    responses((status = 200, body = Envelope<ServiceKeyView>), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[patch("/accounts/{account_id}/keys/{key_id}")]
+pub async fn update_key(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: JsonBody<UpdateServiceKeyBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = key_id(&id)?;
+    let meta = request_meta(&req);
+    let changes = ServiceKeyChanges {
+        name: body.0.name,
+        description: body.0.description,
+    };
+    let key = run(&app, move |app| app.update_service_key(&caller.0, &meta, AccountId(account), id, changes)).await?;
+    Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
+}
+
+/// Replaces a key's roles.
+#[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ("key_id" = String, Path)),
+    request_body = KeyRolesBody,
+    responses((status = 200, body = Envelope<ServiceKeyView>), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[put("/accounts/{account_id}/keys/{key_id}/roles")]
+pub async fn set_key_roles(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: JsonBody<KeyRolesBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = key_id(&id)?;
+    let roles = role_ids(&body.0.roles)?;
+    let meta = request_meta(&req);
+    let key = run(&app, move |app| {
+        app.change_service_key_roles(&caller.0, &meta, AccountId(account), id, RoleChange::Replace(roles))
+    })
+    .await?;
+    Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
+}
+
+/// Deletes a key: its JWTs fail from the next request.
+#[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ("key_id" = String, Path)),
+    responses((status = 200, body = Envelope<IdResult>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[delete("/accounts/{account_id}/keys/{key_id}")]
+pub async fn delete_key(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = key_id(&id)?;
+    let meta = request_meta(&req);
+    run(&app, move |app| app.delete_service_key(&caller.0, &meta, AccountId(account), id)).await?;
+    Ok(Envelope::ok(IdResult::from(id)).respond())
+}

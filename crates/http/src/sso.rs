@@ -1,0 +1,210 @@
+//! SSO connectors: `/v1/accounts/{account_id}/sso_connectors`.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tessera_app::{App, AppError, UpdateSso};
+use tessera_domain::ids::{AccountId, SsoConnectorId};
+use tessera_domain::sso::{SsoConnector, VerificationStatus};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::envelope::{ApiError, Envelope, IdResult};
+use crate::extract::{Caller, JsonBody, request_meta, run};
+
+/// Verification status: `awaiting`, `pending`, `verified` or `failed`.
+#[derive(ToSchema)]
+#[schema(as = VerificationStatus)]
+#[allow(dead_code)]
+enum StatusDoc {
+    #[schema(rename = "awaiting")]
+    Awaiting,
+    #[schema(rename = "pending")]
+    Pending,
+    #[schema(rename = "verified")]
+    Verified,
+    #[schema(rename = "failed")]
+    Failed,
+}
+
+/// Where the domain's verification stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationView {
+    /// The TXT record value to publish on the domain: `tessera_sso=<id>`.
+    pub code: String,
+    /// Status.
+    #[schema(value_type = StatusDoc)]
+    pub status: VerificationStatus,
+}
+
+/// An SSO connector.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SsoView {
+    /// 32 hex digits.
+    pub id: String,
+    /// Creation time.
+    pub created_on: DateTime<Utc>,
+    /// The email domain.
+    pub email_domain: String,
+    /// Whether password sign-in is refused for the domain (once verified).
+    pub enabled: bool,
+    /// Last change.
+    pub updated_on: DateTime<Utc>,
+    /// FedRAMP language at sign-in.
+    pub use_fedramp_language: bool,
+    /// Verification.
+    pub verification: VerificationView,
+}
+
+impl From<SsoConnector> for SsoView {
+    fn from(c: SsoConnector) -> Self {
+        Self {
+            id: c.id.to_string(),
+            created_on: c.created_on,
+            email_domain: c.email_domain,
+            enabled: c.enabled,
+            updated_on: c.updated_on,
+            use_fedramp_language: c.use_fedramp_language,
+            verification: VerificationView {
+                code: c.verification_code,
+                status: c.verification_status,
+            },
+        }
+    }
+}
+
+/// A new connector.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct CreateSsoBody {
+    /// The email domain.
+    #[validate(length(min = 1, max = 253, message = "must be 1 to 253 characters"))]
+    pub email_domain: String,
+    /// Start verification at once.
+    #[serde(default)]
+    pub begin_verification: bool,
+    /// FedRAMP language at sign-in.
+    #[serde(default)]
+    pub use_fedramp_language: bool,
+}
+
+/// Changes to a connector.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+pub struct UpdateSsoBody {
+    /// Enable (once verified) or disable.
+    pub enabled: Option<bool>,
+    /// FedRAMP language at sign-in.
+    pub use_fedramp_language: Option<bool>,
+}
+
+fn sso_id(raw: &str) -> Result<SsoConnectorId, ApiError> {
+    SsoConnectorId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("sso connector")))
+}
+
+/// The account's SSO connectors.
+#[utoipa::path(tag = "SSO", params(("account_id" = i64, Path)),
+    responses((status = 200, body = Envelope<Vec<SsoView>>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/sso_connectors")]
+pub async fn list_sso(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let account = AccountId(path.into_inner());
+    let list = run(&app, move |app| app.list_sso(&caller.0, account)).await?;
+    let views: Vec<SsoView> = list.into_iter().map(Into::into).collect();
+    Ok(Envelope::ok(views).respond())
+}
+
+/// Creates a connector for an email domain.
+#[utoipa::path(tag = "SSO", params(("account_id" = i64, Path)), request_body = CreateSsoBody,
+    responses((status = 200, body = Envelope<SsoView>), (status = 400), (status = 403), (status = 404), (status = 409)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[post("/accounts/{account_id}/sso_connectors")]
+pub async fn create_sso(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: JsonBody<CreateSsoBody>,
+) -> Result<HttpResponse, ApiError> {
+    let account = AccountId(path.into_inner());
+    let meta = request_meta(&req);
+    let b = body.0;
+    let c = run(&app, move |app| {
+        app.create_sso(&caller.0, &meta, account, &b.email_domain, b.begin_verification, b.use_fedramp_language)
+    })
+    .await?;
+    Ok(Envelope::ok(SsoView::from(c)).respond())
+}
+
+/// One connector.
+#[utoipa::path(tag = "SSO", params(("account_id" = i64, Path), ("sso_connector_id" = String, Path)),
+    responses((status = 200, body = Envelope<SsoView>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[get("/accounts/{account_id}/sso_connectors/{sso_connector_id}")]
+pub async fn get_sso(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<(i64, String)>) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = sso_id(&id)?;
+    let c = run(&app, move |app| app.get_sso(&caller.0, AccountId(account), id)).await?;
+    Ok(Envelope::ok(SsoView::from(c)).respond())
+}
+
+/// Enables, disables, or sets FedRAMP language.
+#[utoipa::path(tag = "SSO", params(("account_id" = i64, Path), ("sso_connector_id" = String, Path)),
+    request_body = UpdateSsoBody,
+    responses((status = 200, body = Envelope<SsoView>), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[patch("/accounts/{account_id}/sso_connectors/{sso_connector_id}")]
+pub async fn update_sso(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: JsonBody<UpdateSsoBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = sso_id(&id)?;
+    let meta = request_meta(&req);
+    let cmd = UpdateSso {
+        enabled: body.0.enabled,
+        use_fedramp_language: body.0.use_fedramp_language,
+    };
+    let c = run(&app, move |app| app.update_sso(&caller.0, &meta, AccountId(account), id, cmd)).await?;
+    Ok(Envelope::ok(SsoView::from(c)).respond())
+}
+
+/// Deletes a connector.
+#[utoipa::path(tag = "SSO", params(("account_id" = i64, Path), ("sso_connector_id" = String, Path)),
+    responses((status = 200, body = Envelope<IdResult>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[delete("/accounts/{account_id}/sso_connectors/{sso_connector_id}")]
+pub async fn delete_sso(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = sso_id(&id)?;
+    let meta = request_meta(&req);
+    run(&app, move |app| app.delete_sso(&caller.0, &meta, AccountId(account), id)).await?;
+    Ok(Envelope::ok(IdResult::from(id)).respond())
+}
+
+/// Starts verification: status `pending`; publish `verification.code` as a TXT record on the
+/// domain and the verifier marks it `verified`.
+#[utoipa::path(tag = "SSO", params(("account_id" = i64, Path), ("sso_connector_id" = String, Path)),
+    responses((status = 200, body = Envelope<SsoView>), (status = 403), (status = 404)),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[post("/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification")]
+pub async fn begin_verification(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let id = sso_id(&id)?;
+    let meta = request_meta(&req);
+    let c = run(&app, move |app| app.begin_sso_verification(&caller.0, &meta, AccountId(account), id)).await?;
+    Ok(Envelope::ok(SsoView::from(c)).respond())
+}
