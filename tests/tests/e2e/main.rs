@@ -6,4 +6,6 @@ mod bootstrap;
 mod ops;
 mod rest_accounts;
 mod rest_errors;
+mod rest_iam;
+mod rest_keys_sso;
 mod rpc;
