@@ -3,6 +3,7 @@
 
 mod authz;
 mod bootstrap;
+mod openapi;
 mod ops;
 mod rest_accounts;
 mod rest_errors;
