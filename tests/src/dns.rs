@@ -80,9 +80,9 @@ impl DnsResponder {
 
     /// Publishes TXT records for `domain` (replacing any).
     pub fn set_txt(&self, domain: &str, values: &[&str]) {
-        self.records
-            .lock()
-            .expect("lock")
-            .insert(domain.to_ascii_lowercase(), values.iter().map(|v| (*v).to_owned()).collect());
+        self.records.lock().expect("lock").insert(
+            domain.to_ascii_lowercase(),
+            values.iter().map(|v| (*v).to_owned()).collect(),
+        );
     }
 }

@@ -1,17 +1,17 @@
 //! Accounts: reading and changing settings, and child (enterprise) accounts.
 
 use serde_json::json;
+use tessera_domain::DomainError;
 use tessera_domain::account::{Account, check_account_name};
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::AccountId;
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::user::check_email;
-use tessera_domain::DomainError;
 
+use crate::App;
 use crate::bootstrap::{AccountSpec, BootstrapCredentials};
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::App;
 
 const SETTINGS_READ: Permission = Permission::read(Capability::AccountSettings);
 const SETTINGS_WRITE: Permission = Permission::write(Capability::AccountSettings);
@@ -49,7 +49,10 @@ impl App {
     /// `NotFound("account")`; `Forbidden` without Account Settings read.
     pub fn get_account(&self, principal: &Principal, account: AccountId) -> AppResult<Account> {
         self.authorize(principal, account, SETTINGS_READ, None)?;
-        self.ports.accounts.get_account(account).map_err(AppError::from_repo("account"))
+        self.ports
+            .accounts
+            .get_account(account)
+            .map_err(AppError::from_repo("account"))
     }
 
     /// The caller's account and, with Manage Enterprise Accounts read, its children.
@@ -58,8 +61,16 @@ impl App {
     /// Storage errors.
     pub fn list_accounts(&self, principal: &Principal) -> AppResult<Vec<Account>> {
         let own = principal.account_id;
-        let mut list = vec![self.ports.accounts.get_account(own).map_err(AppError::from_repo("account"))?];
-        if self.authorize(principal, own, ENTERPRISE_READ, None).is_ok() {
+        let mut list = vec![
+            self.ports
+                .accounts
+                .get_account(own)
+                .map_err(AppError::from_repo("account"))?,
+        ];
+        if self
+            .authorize(principal, own, ENTERPRISE_READ, None)
+            .is_ok()
+        {
             list.extend(self.ports.accounts.list_child_accounts(own)?);
         }
         Ok(list)
@@ -71,13 +82,23 @@ impl App {
     ///
     /// # Errors
     /// `Invalid`; `NotFound`; `Forbidden`.
-    pub fn update_account(&self, principal: &Principal, meta: &RequestMeta, account: AccountId, cmd: UpdateAccount) -> AppResult<Account> {
+    pub fn update_account(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        cmd: UpdateAccount,
+    ) -> AppResult<Account> {
         if cmd.name.is_some() || cmd.email.is_some() {
             self.authorize(principal, account, SETTINGS_WRITE, None)?;
         }
         if cmd.active.is_some() {
             if account == principal.account_id {
-                return Err(DomainError::invalid("active", "an account cannot change its own active flag; its parent can").into());
+                return Err(DomainError::invalid(
+                    "active",
+                    "an account cannot change its own active flag; its parent can",
+                )
+                .into());
             }
             self.authorize(principal, account, ENTERPRISE_WRITE, None)?;
         }
@@ -111,7 +132,12 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden` without Manage Enterprise Accounts write; `Invalid`.
-    pub fn create_child_account(&self, principal: &Principal, meta: &RequestMeta, cmd: CreateChildAccount) -> AppResult<BootstrapCredentials> {
+    pub fn create_child_account(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        cmd: CreateChildAccount,
+    ) -> AppResult<BootstrapCredentials> {
         let parent = principal.account_id;
         self.authorize(principal, parent, ENTERPRISE_WRITE, None)?;
         let now = self.ports.clock.now();
@@ -164,12 +190,23 @@ mod tests {
         m.accounts.expect_update_account().times(0);
         let err = m
             .app()
-            .update_account(&principal(1, &[ids::OWNER]), &RequestMeta::default(), ACME, UpdateAccount {
-                active: Some(false),
-                ..UpdateAccount::default()
-            })
+            .update_account(
+                &principal(1, &[ids::OWNER]),
+                &RequestMeta::default(),
+                ACME,
+                UpdateAccount {
+                    active: Some(false),
+                    ..UpdateAccount::default()
+                },
+            )
             .unwrap_err();
-        assert!(matches!(err, AppError::Invalid(DomainError::Invalid { field: "active", .. })));
+        assert!(matches!(
+            err,
+            AppError::Invalid(DomainError::Invalid {
+                field: "active",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -178,12 +215,16 @@ mod tests {
         m.accounts.expect_create_account().times(0);
         let err = m
             .app()
-            .create_child_account(&principal(3, &[ids::ADMIN]), &RequestMeta::default(), CreateChildAccount {
-                name: "Child".into(),
-                email: "child@example.com".into(),
-                owner_login: None,
-                owner_email: None,
-            })
+            .create_child_account(
+                &principal(3, &[ids::ADMIN]),
+                &RequestMeta::default(),
+                CreateChildAccount {
+                    name: "Child".into(),
+                    email: "child@example.com".into(),
+                    owner_login: None,
+                    owner_email: None,
+                },
+            )
             .unwrap_err();
         assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
     }
@@ -194,10 +235,15 @@ mod tests {
         m.accounts.expect_update_account().times(0);
         let err = m
             .app()
-            .update_account(&principal(4, &[ids::ACCOUNTANT]), &RequestMeta::default(), ACME, UpdateAccount {
-                name: Some("New".into()),
-                ..UpdateAccount::default()
-            })
+            .update_account(
+                &principal(4, &[ids::ACCOUNTANT]),
+                &RequestMeta::default(),
+                ACME,
+                UpdateAccount {
+                    name: Some("New".into()),
+                    ..UpdateAccount::default()
+                },
+            )
             .unwrap_err();
         assert!(matches!(err, AppError::Forbidden(_)));
     }

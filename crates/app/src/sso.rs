@@ -3,17 +3,17 @@
 
 use chrono::TimeDelta;
 use serde_json::json;
+use tessera_domain::DomainError;
 use tessera_domain::audit::{Actor, AuditRecord, Outcome, RequestMeta};
 use tessera_domain::ids::{AccountId, SsoConnectorId};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::ports::SsoChanges;
 use tessera_domain::sso::{SsoConnector, VerificationStatus, domain_of, parse_email_domain};
 use tessera_domain::user::User;
-use tessera_domain::DomainError;
 
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::App;
 
 const READ: Permission = Permission::read(Capability::AccountSettings);
 const WRITE: Permission = Permission::write(Capability::AccountSettings);
@@ -29,7 +29,10 @@ pub struct UpdateSso {
 
 impl App {
     fn load_sso(&self, account: AccountId, id: SsoConnectorId) -> AppResult<SsoConnector> {
-        self.ports.sso.get_sso(account, id).map_err(AppError::from_repo("sso connector"))
+        self.ports
+            .sso
+            .get_sso(account, id)
+            .map_err(AppError::from_repo("sso connector"))
     }
 
     /// Creates a connector for `email_domain` (status `awaiting`, or `pending` with
@@ -83,7 +86,12 @@ impl App {
     ///
     /// # Errors
     /// `NotFound("sso connector")`; `Forbidden`.
-    pub fn get_sso(&self, principal: &Principal, account: AccountId, id: SsoConnectorId) -> AppResult<SsoConnector> {
+    pub fn get_sso(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        id: SsoConnectorId,
+    ) -> AppResult<SsoConnector> {
         self.authorize(principal, account, READ, None)?;
         self.load_sso(account, id)
     }
@@ -92,7 +100,11 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden`.
-    pub fn list_sso(&self, principal: &Principal, account: AccountId) -> AppResult<Vec<SsoConnector>> {
+    pub fn list_sso(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+    ) -> AppResult<Vec<SsoConnector>> {
         self.authorize(principal, account, READ, None)?;
         Ok(self.ports.sso.list_sso(account)?)
     }
@@ -111,8 +123,13 @@ impl App {
     ) -> AppResult<SsoConnector> {
         self.authorize(principal, account, WRITE, None)?;
         let current = self.load_sso(account, id)?;
-        if cmd.enabled == Some(true) && current.verification_status != VerificationStatus::Verified {
-            return Err(DomainError::invalid("enabled", "verify the domain before enabling the connector").into());
+        if cmd.enabled == Some(true) && current.verification_status != VerificationStatus::Verified
+        {
+            return Err(DomainError::invalid(
+                "enabled",
+                "verify the domain before enabling the connector",
+            )
+            .into());
         }
         let audit = self.audit_record(
             principal,
@@ -140,9 +157,22 @@ impl App {
     ///
     /// # Errors
     /// `NotFound`; `Forbidden`.
-    pub fn delete_sso(&self, principal: &Principal, meta: &RequestMeta, account: AccountId, id: SsoConnectorId) -> AppResult<()> {
+    pub fn delete_sso(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        account: AccountId,
+        id: SsoConnectorId,
+    ) -> AppResult<()> {
         self.authorize(principal, account, WRITE, None)?;
-        let audit = self.audit_record(principal, meta, account, "sso_connector.delete", None, json!({}));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "sso_connector.delete",
+            None,
+            json!({}),
+        );
         self.invalidating(
             self.ports
                 .sso
@@ -165,7 +195,14 @@ impl App {
     ) -> AppResult<SsoConnector> {
         self.authorize(principal, account, WRITE, None)?;
         self.load_sso(account, id)?;
-        let audit = self.audit_record(principal, meta, account, "sso_connector.begin_verification", None, json!({}));
+        let audit = self.audit_record(
+            principal,
+            meta,
+            account,
+            "sso_connector.begin_verification",
+            None,
+            json!({}),
+        );
         let changes = SsoChanges {
             verification_status: Some(VerificationStatus::Pending),
             updated_on: self.ports.clock.now(),
@@ -189,7 +226,9 @@ impl App {
         for c in self.ports.sso.pending_sso()? {
             let now = self.ports.clock.now();
             let status = match self.ports.dns.txt_records(&c.email_domain) {
-                Ok(records) if records.iter().any(|r| r.trim() == c.verification_code) => VerificationStatus::Verified,
+                Ok(records) if records.iter().any(|r| r.trim() == c.verification_code) => {
+                    VerificationStatus::Verified
+                }
                 Ok(_) if now - c.updated_on > timeout => VerificationStatus::Failed,
                 Ok(_) => continue,
                 Err(e) => {
@@ -213,7 +252,9 @@ impl App {
                 updated_on: now,
                 ..SsoChanges::default()
             };
-            self.ports.sso.update_sso(c.account_id, c.id, &changes, &audit)?;
+            self.ports
+                .sso
+                .update_sso(c.account_id, c.id, &changes, &audit)?;
             changed += 1;
         }
         if changed > 0 {
@@ -266,18 +307,25 @@ mod tests {
         }
     }
 
-    fn verifier_sets(records: Result<Vec<String>, String>, age: i64, expected: Option<VerificationStatus>) {
+    fn verifier_sets(
+        records: Result<Vec<String>, String>,
+        age: i64,
+        expected: Option<VerificationStatus>,
+    ) {
         let mut m = Mocks::new();
         m.sso
             .expect_pending_sso()
             .returning(move || Ok(vec![connector(VerificationStatus::Pending, false, age)]));
-        m.dns.expect_txt_records().returning(move |_| records.clone());
+        m.dns
+            .expect_txt_records()
+            .returning(move |_| records.clone());
         match expected {
             Some(status) => {
                 m.sso
                     .expect_update_sso()
                     .withf(move |_, _, c, a| {
-                        c.verification_status == Some(status) && a.action == format!("sso_connector.{}", status.as_str())
+                        c.verification_status == Some(status)
+                            && a.action == format!("sso_connector.{}", status.as_str())
                     })
                     .times(1)
                     .returning(move |_, _, _, _| Ok(connector(status, false, 0)));
@@ -286,13 +334,20 @@ mod tests {
                 m.sso.expect_update_sso().times(0);
             }
         }
-        assert_eq!(m.app().verify_pending_sso().unwrap(), usize::from(expected.is_some()));
+        assert_eq!(
+            m.app().verify_pending_sso().unwrap(),
+            usize::from(expected.is_some())
+        );
     }
 
     #[test]
     fn the_verifier_verifies_waits_fails_or_retries() {
         let code = SsoConnector::code_for(SsoConnectorId(Hex32([9; 16])));
-        verifier_sets(Ok(vec!["v=spf1".into(), code]), 10, Some(VerificationStatus::Verified));
+        verifier_sets(
+            Ok(vec!["v=spf1".into(), code]),
+            10,
+            Some(VerificationStatus::Verified),
+        );
         verifier_sets(Ok(vec!["v=spf1".into()]), 10, None);
         verifier_sets(Ok(vec![]), 86_401, Some(VerificationStatus::Failed));
         verifier_sets(Err("timeout".into()), 86_401, None);
@@ -312,10 +367,19 @@ mod tests {
                 &RequestMeta::default(),
                 ACME,
                 SsoConnectorId(Hex32([9; 16])),
-                UpdateSso { enabled: Some(true), use_fedramp_language: None },
+                UpdateSso {
+                    enabled: Some(true),
+                    use_fedramp_language: None,
+                },
             )
             .unwrap_err();
-        assert!(matches!(err, AppError::Invalid(DomainError::Invalid { field: "enabled", .. })));
+        assert!(matches!(
+            err,
+            AppError::Invalid(DomainError::Invalid {
+                field: "enabled",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -327,7 +391,10 @@ mod tests {
             .expect_list_sso()
             .returning(|_| Ok(vec![connector(VerificationStatus::Verified, true, 0)]));
         let app = m.app();
-        assert_eq!(app.check_sso_for_password(&u), Err(AppError::SsoRequired("example.com".into())));
+        assert_eq!(
+            app.check_sso_for_password(&u),
+            Err(AppError::SsoRequired("example.com".into()))
+        );
         u.email = Some("dev@other.org".into());
         assert_eq!(app.check_sso_for_password(&u), Ok(()));
 
@@ -336,6 +403,10 @@ mod tests {
             .expect_list_sso()
             .returning(|_| Ok(vec![connector(VerificationStatus::Verified, false, 0)]));
         u.email = Some("dev@example.com".into());
-        assert_eq!(m.app().check_sso_for_password(&u), Ok(()), "a disabled connector does not block");
+        assert_eq!(
+            m.app().check_sso_for_password(&u),
+            Ok(()),
+            "a disabled connector does not block"
+        );
     }
 }

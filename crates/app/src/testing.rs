@@ -5,9 +5,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::ports::{
-    MockAccessKeyRepo, MockAccountRepo, MockAuditRepo, MockAuthzRepo, MockClock, MockHealth,
-    MockIdGenerator, MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo,
-    MockServiceKeyRepo, MockSessionRepo, MockUserGroupRepo, MockUserRepo, MockSsoRepo, MockDnsResolver,
+    MockAccessKeyRepo, MockAccountRepo, MockAuditRepo, MockAuthzRepo, MockClock, MockDnsResolver,
+    MockHealth, MockIdGenerator, MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo,
+    MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};

@@ -42,7 +42,9 @@ impl VerificationStatus {
         [Self::Awaiting, Self::Pending, Self::Verified, Self::Failed]
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| DomainError::invalid("verification.status", format!("unknown status {s}")))
+            .ok_or_else(|| {
+                DomainError::invalid("verification.status", format!("unknown status {s}"))
+            })
     }
 }
 
@@ -103,14 +105,19 @@ pub fn parse_email_domain(raw: &str) -> Result<String, DomainError> {
     if ok {
         Ok(domain)
     } else {
-        Err(DomainError::invalid("email_domain", format!("'{raw}' is not a domain name")))
+        Err(DomainError::invalid(
+            "email_domain",
+            format!("'{raw}' is not a domain name"),
+        ))
     }
 }
 
 /// The domain of an email address, lower case.
 #[must_use]
 pub fn domain_of(email: &str) -> Option<String> {
-    email.rsplit_once('@').map(|(_, d)| d.trim().to_ascii_lowercase())
+    email
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().to_ascii_lowercase())
 }
 
 #[cfg(test)]

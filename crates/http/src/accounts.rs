@@ -154,7 +154,10 @@ impl From<BootstrapCredentials> for AccountCredentials {
     responses((status = 200, body = Envelope<Vec<AccountView>>), (status = 401)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts")]
-pub async fn list_accounts(app: web::Data<Arc<App>>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn list_accounts(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
     let list = run(&app, move |app| app.list_accounts(&caller.0)).await?;
     let views: Vec<AccountView> = list.into_iter().map(AccountView::from).collect();
     Ok(Envelope::ok(views).respond())
@@ -180,7 +183,10 @@ pub async fn create_account(
         owner_login: b.owner_login,
         owner_email: b.owner_email,
     };
-    let creds = run(&app, move |app| app.create_child_account(&caller.0, &meta, cmd)).await?;
+    let creds = run(&app, move |app| {
+        app.create_child_account(&caller.0, &meta, cmd)
+    })
+    .await?;
     Ok(Envelope::ok(AccountCredentials::from(creds)).respond())
 }
 
@@ -189,7 +195,11 @@ pub async fn create_account(
     responses((status = 200, body = Envelope<AccountView>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}")]
-pub async fn get_account(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get_account(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let a = run(&app, move |app| app.get_account(&caller.0, account)).await?;
     Ok(Envelope::ok(AccountView::from(a)).respond())
@@ -215,6 +225,9 @@ pub async fn update_account(
         email: b.email,
         active: b.active,
     };
-    let a = run(&app, move |app| app.update_account(&caller.0, &meta, account, cmd)).await?;
+    let a = run(&app, move |app| {
+        app.update_account(&caller.0, &meta, account, cmd)
+    })
+    .await?;
     Ok(Envelope::ok(AccountView::from(a)).respond())
 }

@@ -91,7 +91,8 @@ pub struct KeyRolesBody {
 }
 
 fn key_id(raw: &str) -> Result<ServiceKeyId, ApiError> {
-    raw.parse().map_err(|_| ApiError::from(AppError::NotFound("service key")))
+    raw.parse()
+        .map_err(|_| ApiError::from(AppError::NotFound("service key")))
 }
 
 /// Lists service keys (all with API Credentials read, otherwise one's own).
@@ -108,7 +109,10 @@ pub async fn list_keys(
     let account = AccountId(path.into_inner());
     let params = params.0;
     let query = params.query()?;
-    let page = run(&app, move |app| app.list_service_keys(&caller.0, account, &query)).await?;
+    let page = run(&app, move |app| {
+        app.list_service_keys(&caller.0, account, &query)
+    })
+    .await?;
     let last = page.items.last().map(|k| k.id.to_string());
     let info = params.info(page.items.len(), page.total, last);
     let items: Vec<ServiceKeyView> = page.items.into_iter().map(Into::into).collect();
@@ -136,7 +140,10 @@ pub async fn create_key(
         description: b.description,
         roles,
     };
-    let created = run(&app, move |app| app.create_service_key(&caller.0, &meta, account, cmd)).await?;
+    let created = run(&app, move |app| {
+        app.create_service_key(&caller.0, &meta, account, cmd)
+    })
+    .await?;
     let credentials = ServiceKeyCredentials {
         account_email: created.account_email.clone(),
         account_id: created.key.account_id.0,
@@ -155,10 +162,17 @@ pub async fn create_key(
     responses((status = 200, body = Envelope<ServiceKeyView>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/keys/{key_id}")]
-pub async fn get_key(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<(i64, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn get_key(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let id = key_id(&id)?;
-    let key = run(&app, move |app| app.get_service_key(&caller.0, AccountId(account), id)).await?;
+    let key = run(&app, move |app| {
+        app.get_service_key(&caller.0, AccountId(account), id)
+    })
+    .await?;
     Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
 }
 
@@ -182,7 +196,10 @@ pub async fn update_key(
         name: body.0.name,
         description: body.0.description,
     };
-    let key = run(&app, move |app| app.update_service_key(&caller.0, &meta, AccountId(account), id, changes)).await?;
+    let key = run(&app, move |app| {
+        app.update_service_key(&caller.0, &meta, AccountId(account), id, changes)
+    })
+    .await?;
     Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
 }
 
@@ -204,7 +221,13 @@ pub async fn set_key_roles(
     let roles = role_ids(&body.0.roles)?;
     let meta = request_meta(&req);
     let key = run(&app, move |app| {
-        app.change_service_key_roles(&caller.0, &meta, AccountId(account), id, RoleChange::Replace(roles))
+        app.change_service_key_roles(
+            &caller.0,
+            &meta,
+            AccountId(account),
+            id,
+            RoleChange::Replace(roles),
+        )
     })
     .await?;
     Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
@@ -224,6 +247,9 @@ pub async fn delete_key(
     let (account, id) = path.into_inner();
     let id = key_id(&id)?;
     let meta = request_meta(&req);
-    run(&app, move |app| app.delete_service_key(&caller.0, &meta, AccountId(account), id)).await?;
+    run(&app, move |app| {
+        app.delete_service_key(&caller.0, &meta, AccountId(account), id)
+    })
+    .await?;
     Ok(Envelope::ok(IdResult::from(id)).respond())
 }

@@ -107,7 +107,11 @@ fn sso_id(raw: &str) -> Result<SsoConnectorId, ApiError> {
     responses((status = 200, body = Envelope<Vec<SsoView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/sso_connectors")]
-pub async fn list_sso(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn list_sso(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let list = run(&app, move |app| app.list_sso(&caller.0, account)).await?;
     let views: Vec<SsoView> = list.into_iter().map(Into::into).collect();
@@ -130,7 +134,14 @@ pub async fn create_sso(
     let meta = request_meta(&req);
     let b = body.0;
     let c = run(&app, move |app| {
-        app.create_sso(&caller.0, &meta, account, &b.email_domain, b.begin_verification, b.use_fedramp_language)
+        app.create_sso(
+            &caller.0,
+            &meta,
+            account,
+            &b.email_domain,
+            b.begin_verification,
+            b.use_fedramp_language,
+        )
     })
     .await?;
     Ok(Envelope::ok(SsoView::from(c)).respond())
@@ -141,10 +152,17 @@ pub async fn create_sso(
     responses((status = 200, body = Envelope<SsoView>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/sso_connectors/{sso_connector_id}")]
-pub async fn get_sso(app: web::Data<Arc<App>>, caller: Caller, path: web::Path<(i64, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn get_sso(
+    app: web::Data<Arc<App>>,
+    caller: Caller,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let id = sso_id(&id)?;
-    let c = run(&app, move |app| app.get_sso(&caller.0, AccountId(account), id)).await?;
+    let c = run(&app, move |app| {
+        app.get_sso(&caller.0, AccountId(account), id)
+    })
+    .await?;
     Ok(Envelope::ok(SsoView::from(c)).respond())
 }
 
@@ -168,7 +186,10 @@ pub async fn update_sso(
         enabled: body.0.enabled,
         use_fedramp_language: body.0.use_fedramp_language,
     };
-    let c = run(&app, move |app| app.update_sso(&caller.0, &meta, AccountId(account), id, cmd)).await?;
+    let c = run(&app, move |app| {
+        app.update_sso(&caller.0, &meta, AccountId(account), id, cmd)
+    })
+    .await?;
     Ok(Envelope::ok(SsoView::from(c)).respond())
 }
 
@@ -186,7 +207,10 @@ pub async fn delete_sso(
     let (account, id) = path.into_inner();
     let id = sso_id(&id)?;
     let meta = request_meta(&req);
-    run(&app, move |app| app.delete_sso(&caller.0, &meta, AccountId(account), id)).await?;
+    run(&app, move |app| {
+        app.delete_sso(&caller.0, &meta, AccountId(account), id)
+    })
+    .await?;
     Ok(Envelope::ok(IdResult::from(id)).respond())
 }
 
@@ -205,6 +229,9 @@ pub async fn begin_verification(
     let (account, id) = path.into_inner();
     let id = sso_id(&id)?;
     let meta = request_meta(&req);
-    let c = run(&app, move |app| app.begin_sso_verification(&caller.0, &meta, AccountId(account), id)).await?;
+    let c = run(&app, move |app| {
+        app.begin_sso_verification(&caller.0, &meta, AccountId(account), id)
+    })
+    .await?;
     Ok(Envelope::ok(SsoView::from(c)).respond())
 }

@@ -237,7 +237,9 @@ impl Settings {
             }
             (None, None) => {}
         }
-        if !self.sso.nameserver.trim().is_empty() && self.sso.nameserver.trim().parse::<SocketAddr>().is_err() {
+        if !self.sso.nameserver.trim().is_empty()
+            && self.sso.nameserver.trim().parse::<SocketAddr>().is_err()
+        {
             return Err(ConfigError::Invalid(format!(
                 "sso.nameserver: '{}' is not ip:port",
                 self.sso.nameserver

@@ -35,7 +35,9 @@ impl HickoryDns {
                 ),
                 TokioConnectionProvider::default(),
             ),
-            None => Resolver::builder_tokio().map_err(|e| format!("system DNS configuration: {e}"))?,
+            None => {
+                Resolver::builder_tokio().map_err(|e| format!("system DNS configuration: {e}"))?
+            }
         };
         let options = builder.options_mut();
         options.timeout = Duration::from_secs(2);

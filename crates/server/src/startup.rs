@@ -84,7 +84,9 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
         concurrency,
     );
     let nameserver = settings.sso.nameserver.trim().parse::<SocketAddr>().ok();
-    let dns: Arc<dyn tessera_domain::ports::DnsResolver> = match crate::dns::HickoryDns::new(nameserver) {
+    let dns: Arc<dyn tessera_domain::ports::DnsResolver> = match crate::dns::HickoryDns::new(
+        nameserver,
+    ) {
         Ok(d) => Arc::new(d),
         Err(e) => {
             tracing::warn!(error = %e, "no DNS resolver: SSO domain verifications will stay pending");

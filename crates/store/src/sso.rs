@@ -30,7 +30,8 @@ struct Row {
 impl Row {
     fn into_connector(self) -> Result<SsoConnector, StoreError> {
         Ok(SsoConnector {
-            id: SsoConnectorId::parse(&self.id).map_err(|_| StoreError::Corrupt(format!("sso id {}", self.id)))?,
+            id: SsoConnectorId::parse(&self.id)
+                .map_err(|_| StoreError::Corrupt(format!("sso id {}", self.id)))?,
             account_id: AccountId(self.account_id),
             email_domain: self.email_domain,
             enabled: self.enabled,
@@ -44,7 +45,11 @@ impl Row {
     }
 }
 
-fn load(conn: &mut AnyConnection, account: AccountId, id: SsoConnectorId) -> Result<SsoConnector, StoreError> {
+fn load(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    id: SsoConnectorId,
+) -> Result<SsoConnector, StoreError> {
     sso_connectors::table
         .filter(sso_connectors::id.eq(id.to_string()))
         .filter(sso_connectors::account_id.eq(account.0))
@@ -57,12 +62,16 @@ fn load(conn: &mut AnyConnection, account: AccountId, id: SsoConnectorId) -> Res
 
 fn with_target(audit: &AuditRecord, id: SsoConnectorId) -> AuditRecord {
     let mut record = audit.clone();
-    record.target.get_or_insert_with(|| format!("sso_connector:{id}"));
+    record
+        .target
+        .get_or_insert_with(|| format!("sso_connector:{id}"));
     record
 }
 
 fn rows(rows: Vec<Row>) -> Result<Vec<SsoConnector>, RepoError> {
-    rows.into_iter().map(|r| r.into_connector().map_err(Into::into)).collect()
+    rows.into_iter()
+        .map(|r| r.into_connector().map_err(Into::into))
+        .collect()
 }
 
 impl SsoRepo for Store {
@@ -118,8 +127,9 @@ impl SsoRepo for Store {
             diesel::update(sso_connectors::table.filter(sso_connectors::id.eq(id.to_string())))
                 .set((
                     sso_connectors::enabled.eq(changes.enabled.unwrap_or(current.enabled)),
-                    sso_connectors::use_fedramp_language
-                        .eq(changes.use_fedramp_language.unwrap_or(current.use_fedramp_language)),
+                    sso_connectors::use_fedramp_language.eq(changes
+                        .use_fedramp_language
+                        .unwrap_or(current.use_fedramp_language)),
                     sso_connectors::verification_status.eq(changes
                         .verification_status
                         .unwrap_or(current.verification_status)
@@ -134,7 +144,12 @@ impl SsoRepo for Store {
         .map_err(Into::into)
     }
 
-    fn delete_sso(&self, account: AccountId, id: SsoConnectorId, audit: &AuditRecord) -> Result<(), RepoError> {
+    fn delete_sso(
+        &self,
+        account: AccountId,
+        id: SsoConnectorId,
+        audit: &AuditRecord,
+    ) -> Result<(), RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |tx| {
             let n = diesel::delete(

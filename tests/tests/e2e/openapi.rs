@@ -17,10 +17,22 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/accounts/{account_id}/users/{user_id}"),
     ("patch", "/v1/accounts/{account_id}/users/{user_id}"),
     ("delete", "/v1/accounts/{account_id}/users/{user_id}"),
-    ("get", "/v1/accounts/{account_id}/users/{user_id}/access_keys"),
-    ("post", "/v1/accounts/{account_id}/users/{user_id}/access_keys"),
-    ("patch", "/v1/accounts/{account_id}/users/{user_id}/access_keys/{key_id}"),
-    ("delete", "/v1/accounts/{account_id}/users/{user_id}/access_keys/{key_id}"),
+    (
+        "get",
+        "/v1/accounts/{account_id}/users/{user_id}/access_keys",
+    ),
+    (
+        "post",
+        "/v1/accounts/{account_id}/users/{user_id}/access_keys",
+    ),
+    (
+        "patch",
+        "/v1/accounts/{account_id}/users/{user_id}/access_keys/{key_id}",
+    ),
+    (
+        "delete",
+        "/v1/accounts/{account_id}/users/{user_id}/access_keys/{key_id}",
+    ),
     ("get", "/v1/accounts/{account_id}/keys"),
     ("post", "/v1/accounts/{account_id}/keys"),
     ("get", "/v1/accounts/{account_id}/keys/{key_id}"),
@@ -30,29 +42,77 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/accounts/{account_id}/iam/roles"),
     ("get", "/v1/accounts/{account_id}/iam/role_groups"),
     ("get", "/v1/accounts/{account_id}/iam/permission_groups"),
-    ("get", "/v1/accounts/{account_id}/iam/permission_groups/{permission_group_id}"),
+    (
+        "get",
+        "/v1/accounts/{account_id}/iam/permission_groups/{permission_group_id}",
+    ),
     ("get", "/v1/accounts/{account_id}/iam/resource_groups"),
     ("post", "/v1/accounts/{account_id}/iam/resource_groups"),
-    ("get", "/v1/accounts/{account_id}/iam/resource_groups/{resource_group_id}"),
-    ("put", "/v1/accounts/{account_id}/iam/resource_groups/{resource_group_id}"),
-    ("delete", "/v1/accounts/{account_id}/iam/resource_groups/{resource_group_id}"),
+    (
+        "get",
+        "/v1/accounts/{account_id}/iam/resource_groups/{resource_group_id}",
+    ),
+    (
+        "put",
+        "/v1/accounts/{account_id}/iam/resource_groups/{resource_group_id}",
+    ),
+    (
+        "delete",
+        "/v1/accounts/{account_id}/iam/resource_groups/{resource_group_id}",
+    ),
     ("get", "/v1/accounts/{account_id}/iam/user_groups"),
     ("post", "/v1/accounts/{account_id}/iam/user_groups"),
-    ("get", "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}"),
-    ("put", "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}"),
-    ("delete", "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}"),
-    ("get", "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members"),
-    ("post", "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members"),
-    ("put", "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members"),
-    ("delete", "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members/{member_id}"),
+    (
+        "get",
+        "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}",
+    ),
+    (
+        "put",
+        "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}",
+    ),
+    (
+        "delete",
+        "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}",
+    ),
+    (
+        "get",
+        "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members",
+    ),
+    (
+        "post",
+        "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members",
+    ),
+    (
+        "put",
+        "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members",
+    ),
+    (
+        "delete",
+        "/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members/{member_id}",
+    ),
     ("get", "/v1/accounts/{account_id}/sso_connectors"),
     ("post", "/v1/accounts/{account_id}/sso_connectors"),
-    ("get", "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}"),
-    ("patch", "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}"),
-    ("delete", "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}"),
-    ("post", "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification"),
+    (
+        "get",
+        "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}",
+    ),
+    (
+        "patch",
+        "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}",
+    ),
+    (
+        "delete",
+        "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}",
+    ),
+    (
+        "post",
+        "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification",
+    ),
     ("post", "/v1/accounts/{account_id}/iam/authorize"),
-    ("get", "/v1/accounts/{account_id}/users/{user_id}/effective_permissions"),
+    (
+        "get",
+        "/v1/accounts/{account_id}/users/{user_id}/effective_permissions",
+    ),
     ("get", "/v1/accounts/{account_id}/audit_logs"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -60,9 +120,22 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
 ];
 
 const METHODS: &[&str] = &[
-    "AddSubUser", "DelSubUser", "GetSubUsers", "SetSubUserInfo", "SetSubUserRoles", "RemoveSubUserRoles",
-    "GetSubUserRoles", "CreateKey", "DeleteKey", "UpdateKey", "GetKeys", "SetKeyRoles", "RemoveKeyRoles",
-    "GetKeyRoles", "GetRoles", "GetRoleGroups",
+    "AddSubUser",
+    "DelSubUser",
+    "GetSubUsers",
+    "SetSubUserInfo",
+    "SetSubUserRoles",
+    "RemoveSubUserRoles",
+    "GetSubUserRoles",
+    "CreateKey",
+    "DeleteKey",
+    "UpdateKey",
+    "GetKeys",
+    "SetKeyRoles",
+    "RemoveKeyRoles",
+    "GetKeyRoles",
+    "GetRoles",
+    "GetRoleGroups",
 ];
 
 async fn document(app: &TestApp) -> Value {
@@ -73,9 +146,16 @@ async fn document(app: &TestApp) -> Value {
 
 async fn the_document_is_openapi_3_1_and_names_every_spec_route_and_method(app: TestApp) {
     let doc = document(&app).await;
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
     for (method, path) in SPEC_ROUTES {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} is missing from the document");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is missing from the document"
+        );
     }
     for m in METHODS {
         let op = &doc["paths"][format!("/platform_api/{m}")]["post"];
@@ -86,7 +166,10 @@ async fn the_document_is_openapi_3_1_and_names_every_spec_route_and_method(app: 
         );
     }
     for scheme in ["bearer", "basic", "x_auth_email", "x_auth_key"] {
-        assert!(doc["components"]["securitySchemes"][scheme].is_object(), "{scheme}");
+        assert!(
+            doc["components"]["securitySchemes"][scheme].is_object(),
+            "{scheme}"
+        );
     }
 }
 
@@ -103,11 +186,22 @@ async fn every_documented_operation_is_routed(app: TestApp) {
                 .replace("{member_id}", "1")
                 .replace("{key_id}", "00000000-0000-0000-0000-000000000000")
                 .split('/')
-                .map(|seg| if seg.starts_with('{') { "00000000000000000000000000000000" } else { seg })
+                .map(|seg| {
+                    if seg.starts_with('{') {
+                        "00000000000000000000000000000000"
+                    } else {
+                        seg
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("/");
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let res = app.client.request(m, app.url(&concrete)).send().await.unwrap();
+            let res = app
+                .client
+                .request(m, app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
             let status = res.status().as_u16();
             let body: Value = res.json().await.unwrap_or(Value::Null);
             assert_ne!(status, 405, "{method} {path}");
@@ -126,11 +220,23 @@ async fn swagger_ui_is_served_without_the_network(app: TestApp) {
     assert_eq!(res.status().as_u16(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
-    for asset in ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/swagger-initializer.js"] {
+    for asset in [
+        "/docs/swagger-ui.css",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-initializer.js",
+    ] {
         let res = app.client.get(app.url(asset)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 200, "{asset}");
     }
-    let init = app.client.get(app.url("/docs/swagger-initializer.js")).send().await.unwrap().text().await.unwrap();
+    let init = app
+        .client
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(init.contains("/openapi.json"), "{init}");
 }
 

@@ -5,11 +5,18 @@ use serde_json::{Value, json};
 use tessera_tests::{TestApp, e2e};
 
 async fn users_total(app: &TestApp, token: &str) -> Value {
-    let (_, body) = app.call("GET", "/v1/accounts/1/users", Some(token), None).await;
+    let (_, body) = app
+        .call("GET", "/v1/accounts/1/users", Some(token), None)
+        .await;
     body["result_info"]["total_count"].clone()
 }
 
-async fn raw(app: &TestApp, token: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+async fn raw(
+    app: &TestApp,
+    token: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value) {
     let res = app
         .client
         .post(app.url("/v1/accounts/1/users"))
@@ -19,7 +26,10 @@ async fn raw(app: &TestApp, token: &str, content_type: &str, body: impl Into<req
         .send()
         .await
         .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
 }
 
 fn message(body: &Value) -> &str {
@@ -32,26 +42,78 @@ async fn bad_bodies_are_4xx_naming_the_field_and_change_nothing(app: TestApp) {
     let before = users_total(&app, &owner).await;
     let cases: Vec<(&str, &str, u16, &str)> = vec![
         ("application/json", "{\"login\": ", 400, ""),
-        ("application/json", "{\"login\": 5}", 400, "login: invalid type"),
-        ("application/json", "{\"password\": \"Str0ng-Pass!\"}", 400, "missing field `login`"),
-        ("application/json", "{\"login\": \"someone\", \"status\": \"asleep\"}", 400, "status: unknown variant `asleep`"),
-        ("application/json", "{\"login\": \"someone\", \"roles\": \"Developer\"}", 400, "roles: invalid type"),
-        ("application/json", "{\"login\": \"someone\", \"roles\": [\"Root\"]}", 400, "unknown role name 'Root'"),
-        ("application/json", "{\"login\": \"abc\"}", 400, "login: login must be 5 to 20"),
-        ("application/json", "{\"login\": \"someone\", \"password\": \"weak\"}", 400, "password:"),
-        ("application/json", "{\"login\": \"someone\", \"email\": \"nope\"}", 400, "email:"),
+        (
+            "application/json",
+            "{\"login\": 5}",
+            400,
+            "login: invalid type",
+        ),
+        (
+            "application/json",
+            "{\"password\": \"Str0ng-Pass!\"}",
+            400,
+            "missing field `login`",
+        ),
+        (
+            "application/json",
+            "{\"login\": \"someone\", \"status\": \"asleep\"}",
+            400,
+            "status: unknown variant `asleep`",
+        ),
+        (
+            "application/json",
+            "{\"login\": \"someone\", \"roles\": \"Developer\"}",
+            400,
+            "roles: invalid type",
+        ),
+        (
+            "application/json",
+            "{\"login\": \"someone\", \"roles\": [\"Root\"]}",
+            400,
+            "unknown role name 'Root'",
+        ),
+        (
+            "application/json",
+            "{\"login\": \"abc\"}",
+            400,
+            "login: login must be 5 to 20",
+        ),
+        (
+            "application/json",
+            "{\"login\": \"someone\", \"password\": \"weak\"}",
+            400,
+            "password:",
+        ),
+        (
+            "application/json",
+            "{\"login\": \"someone\", \"email\": \"nope\"}",
+            400,
+            "email:",
+        ),
         ("application/json", "", 400, "empty"),
-        ("text/plain", "{\"login\": \"someone\"}", 415, "Content-Type must be application/json"),
+        (
+            "text/plain",
+            "{\"login\": \"someone\"}",
+            415,
+            "Content-Type must be application/json",
+        ),
     ];
     for (content_type, body, status, needle) in cases {
         let (got, answer) = raw(&app, &owner, content_type, body.to_owned()).await;
         assert_eq!(got, status, "{body}: {answer}");
         assert!(message(&answer).contains(needle), "{body}: {answer}");
     }
-    let huge = format!("{{\"login\": \"someone\", \"description\": \"{}\"}}", "x".repeat(300_000));
+    let huge = format!(
+        "{{\"login\": \"someone\", \"description\": \"{}\"}}",
+        "x".repeat(300_000)
+    );
     let (got, answer) = raw(&app, &owner, "application/json", huge).await;
     assert_eq!(got, 413, "{answer}");
-    assert_eq!(users_total(&app, &owner).await, before, "nothing was created");
+    assert_eq!(
+        users_total(&app, &owner).await,
+        before,
+        "nothing was created"
+    );
 }
 
 async fn unknown_routes_and_ids_are_404_in_the_envelope(app: TestApp) {
@@ -81,7 +143,14 @@ async fn list_parameters_are_checked(app: TestApp) {
         ("direction=sideways", "direction"),
         ("cursor=%21%21", "cursor"),
     ] {
-        let (status, body) = app.call("GET", &format!("/v1/accounts/1/users?{query}"), Some(&owner), None).await;
+        let (status, body) = app
+            .call(
+                "GET",
+                &format!("/v1/accounts/1/users?{query}"),
+                Some(&owner),
+                None,
+            )
+            .await;
         assert_eq!(status, 400, "{query}: {body}");
         assert!(message(&body).contains(needle), "{query}: {body}");
     }
@@ -92,22 +161,67 @@ async fn pages_follow_offsets_and_cursors_alike(app: TestApp) {
     for i in 0..7 {
         app.create_user(&owner, &format!("pager{i}"), &[]).await;
     }
-    let (_, p1) = app.call("GET", "/v1/accounts/1/users?per_page=3", Some(&owner), None).await;
-    assert_eq!(p1["result_info"], json!({"page": 1, "per_page": 3, "count": 3, "total_count": 8, "cursor": p1["result_info"]["cursor"]}));
+    let (_, p1) = app
+        .call("GET", "/v1/accounts/1/users?per_page=3", Some(&owner), None)
+        .await;
+    assert_eq!(
+        p1["result_info"],
+        json!({"page": 1, "per_page": 3, "count": 3, "total_count": 8, "cursor": p1["result_info"]["cursor"]})
+    );
     let cursor = p1["result_info"]["cursor"].as_str().unwrap();
-    let (_, by_cursor) = app.call("GET", &format!("/v1/accounts/1/users?per_page=3&cursor={cursor}"), Some(&owner), None).await;
-    let (_, by_page) = app.call("GET", "/v1/accounts/1/users?per_page=3&page=2", Some(&owner), None).await;
+    let (_, by_cursor) = app
+        .call(
+            "GET",
+            &format!("/v1/accounts/1/users?per_page=3&cursor={cursor}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    let (_, by_page) = app
+        .call(
+            "GET",
+            "/v1/accounts/1/users?per_page=3&page=2",
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(by_cursor["result"], by_page["result"]);
-    let (_, fuzzy) = app.call("GET", "/v1/accounts/1/users?fuzzyName=PAGER", Some(&owner), None).await;
+    let (_, fuzzy) = app
+        .call(
+            "GET",
+            "/v1/accounts/1/users?fuzzyName=PAGER",
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(fuzzy["result_info"]["total_count"], 7);
-    let (_, named) = app.call("GET", "/v1/accounts/1/users?name=pager3", Some(&owner), None).await;
+    let (_, named) = app
+        .call(
+            "GET",
+            "/v1/accounts/1/users?name=pager3",
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(named["result"][0]["login"], "pager3");
-    let (_, desc) = app.call("GET", "/v1/accounts/1/users?direction=desc&per_page=1", Some(&owner), None).await;
+    let (_, desc) = app
+        .call(
+            "GET",
+            "/v1/accounts/1/users?direction=desc&per_page=1",
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(desc["result"][0]["login"], "pager6");
 }
 
 async fn missing_or_bad_credentials_are_401(app: TestApp) {
-    for token in [None, Some("tsr_AKAAAAAAAAAAAAAAAAAA_wrong"), Some("tss_unknown"), Some("not.a.jwt")] {
+    for token in [
+        None,
+        Some("tsr_AKAAAAAAAAAAAAAAAAAA_wrong"),
+        Some("tss_unknown"),
+        Some("not.a.jwt"),
+    ] {
         let (status, body) = app.call("GET", "/v1/accounts/1/users", token, None).await;
         assert_eq!(status, 401, "{token:?}: {body}");
         assert_eq!(body["success"], false);

@@ -26,7 +26,11 @@ pub trait SsoRepo: Send + Sync {
     ///
     /// # Errors
     /// `Conflict("email_domain")` when the account has a connector for that domain.
-    fn create_sso(&self, connector: &SsoConnector, audit: &AuditRecord) -> Result<SsoConnector, RepoError>;
+    fn create_sso(
+        &self,
+        connector: &SsoConnector,
+        audit: &AuditRecord,
+    ) -> Result<SsoConnector, RepoError>;
 
     /// Connector `id` of `account`.
     ///
@@ -56,7 +60,12 @@ pub trait SsoRepo: Send + Sync {
     ///
     /// # Errors
     /// `NotFound`.
-    fn delete_sso(&self, account: AccountId, id: SsoConnectorId, audit: &AuditRecord) -> Result<(), RepoError>;
+    fn delete_sso(
+        &self,
+        account: AccountId,
+        id: SsoConnectorId,
+        audit: &AuditRecord,
+    ) -> Result<(), RepoError>;
 
     /// Every connector whose verification is pending (all accounts), for the verifier.
     ///

@@ -129,14 +129,19 @@ pub async fn list_members(
     let (account, group) = path.into_inner();
     let group = group_id(&group)?;
     let p = params.0;
-    let list = run(&app, move |app| app.list_members(&caller.0, AccountId(account), group)).await?;
+    let list = run(&app, move |app| {
+        app.list_members(&caller.0, AccountId(account), group)
+    })
+    .await?;
     let fuzzy = p.fuzzy_email.as_deref().map(str::to_lowercase);
     let mut matching: Vec<MemberView> = list
         .into_iter()
         .filter(|m| {
-            fuzzy
-                .as_deref()
-                .is_none_or(|f| m.email.as_deref().is_some_and(|e| e.to_lowercase().contains(f)))
+            fuzzy.as_deref().is_none_or(|f| {
+                m.email
+                    .as_deref()
+                    .is_some_and(|e| e.to_lowercase().contains(f))
+            })
         })
         .map(MemberView::from)
         .collect();

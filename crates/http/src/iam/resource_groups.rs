@@ -130,7 +130,10 @@ pub async fn list_resource_groups(
                 Err(_) => Vec::new(),
             };
             let total = i64::try_from(found.len()).unwrap_or_default();
-            Ok(tessera_domain::ports::Page { items: found, total })
+            Ok(tessera_domain::ports::Page {
+                items: found,
+                total,
+            })
         }
         None => app.list_resource_groups(&caller.0, account, &query),
     })

@@ -201,13 +201,18 @@ pub async fn list_user_groups(
         let page = match only {
             // `?id=` (the Cloudflare SDK's filter): that group alone, or nothing.
             Some(id) => {
-                let found = match UserGroupId::parse(&id).map(|id| app.get_user_group(&caller.0, account, id)) {
+                let found = match UserGroupId::parse(&id)
+                    .map(|id| app.get_user_group(&caller.0, account, id))
+                {
                     Ok(Ok(g)) => vec![g],
                     Ok(Err(AppError::NotFound(_))) | Err(_) => Vec::new(),
                     Ok(Err(e)) => return Err(e),
                 };
                 let total = i64::try_from(found.len()).unwrap_or_default();
-                tessera_domain::ports::Page { items: found, total }
+                tessera_domain::ports::Page {
+                    items: found,
+                    total,
+                }
             }
             None => app.list_user_groups(&caller.0, account, &query)?,
         };

@@ -6,7 +6,7 @@ use tessera_domain::roles::ids;
 use tessera_store::backend_tests;
 use tessera_store::testing::TestDatabase;
 
-use crate::fixtures::{audit, new_account};
+use crate::fixtures::{audit, audit_in, new_account};
 
 fn bootstrap_creates_the_account_and_its_owner_once(db: &TestDatabase) {
     let store = db.store();
@@ -87,8 +87,101 @@ fn a_child_account_needs_an_existing_parent(db: &TestDatabase) {
     );
 }
 
+fn children_are_listed_under_their_parent_only(db: &TestDatabase) {
+    let store = db.store();
+    let parent = store
+        .create_account(&new_account("parent"), &audit("account.create"))
+        .unwrap()
+        .account
+        .id;
+    let other = store
+        .create_account(&new_account("other"), &audit("account.create"))
+        .unwrap()
+        .account
+        .id;
+    let mut made = Vec::new();
+    for name in ["one", "two"] {
+        let mut child = new_account(name);
+        child.parent_id = Some(parent);
+        made.push(
+            store
+                .create_account(&child, &audit("account.create"))
+                .unwrap()
+                .account
+                .id,
+        );
+    }
+    let listed: Vec<_> = store
+        .list_child_accounts(parent)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(listed, made);
+    assert_eq!(store.list_child_accounts(other).unwrap(), vec![]);
+    assert_eq!(store.list_child_accounts(made[0]).unwrap(), vec![]);
+}
+
+fn an_update_changes_only_what_it_names_and_is_audited(db: &TestDatabase) {
+    let store = db.store();
+    let made = store
+        .create_account(&new_account("acme"), &audit("account.create"))
+        .unwrap()
+        .account;
+    let renamed = store
+        .update_account(
+            made.id,
+            Some("Acme Corp".into()),
+            None,
+            None,
+            &audit_in(made.id, "account.update"),
+        )
+        .unwrap();
+    assert_eq!(renamed.name, "Acme Corp");
+    assert_eq!(renamed.email, made.email);
+    assert!(renamed.active);
+    let frozen = store
+        .update_account(
+            made.id,
+            None,
+            Some("ops@acme.example".into()),
+            Some(false),
+            &audit_in(made.id, "account.update"),
+        )
+        .unwrap();
+    assert_eq!(frozen.name, "Acme Corp");
+    assert_eq!(frozen.email, "ops@acme.example");
+    assert!(!frozen.active);
+    assert_eq!(store.get_account(made.id).unwrap(), frozen);
+    assert_eq!(
+        store.update_account(
+            AccountId(made.id.0 + 100),
+            Some("ghost".into()),
+            None,
+            None,
+            &audit_in(made.id, "account.update"),
+        ),
+        Err(RepoError::NotFound)
+    );
+    let updates = store
+        .list_audit(
+            made.id,
+            &AuditFilter {
+                limit: 10,
+                ..AuditFilter::default()
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.action == "account.update")
+        .count();
+    assert_eq!(updates, 2, "the failed update wrote no event");
+}
+
 backend_tests!(
     bootstrap_creates_the_account_and_its_owner_once,
     concurrent_bootstraps_create_one_account,
-    a_child_account_needs_an_existing_parent
+    a_child_account_needs_an_existing_parent,
+    children_are_listed_under_their_parent_only,
+    an_update_changes_only_what_it_names_and_is_audited
 );

@@ -7,4 +7,5 @@ mod fixtures;
 mod groups;
 mod keys;
 mod migrations;
+mod sso;
 mod users;
