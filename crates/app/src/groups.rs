@@ -6,7 +6,9 @@ use tessera_domain::audit::RequestMeta;
 use tessera_domain::groups::{
     Member, MemberStatus, Meta, Policy, ResourceGroup, UserGroup, check_group_name,
 };
-use tessera_domain::ids::{AccountId, PermissionGroupId, ResourceGroupId, UserGroupId, UserId};
+use tessera_domain::ids::{
+    AccountId, PermissionGroupId, PolicyId, ResourceGroupId, UserGroupId, UserId,
+};
 use tessera_domain::permissions::{Capability, Permission, groups as catalog};
 use tessera_domain::policy::{self, Effect, Scope, ScopeObjects};
 use tessera_domain::ports::{ListQuery, Page};
@@ -29,9 +31,12 @@ pub struct ResourceGroupInput {
     pub scope: Vec<(String, Vec<String>)>,
 }
 
-/// A policy as given by a client (its id is always generated).
+/// A policy as given by a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyInput {
+    /// The id sent back on an update: kept when the group already has a policy with it (so ids
+    /// stay stable across a read-modify-write); otherwise a new id is generated.
+    pub id: Option<PolicyId>,
     /// Allow or deny.
     pub access: Effect,
     /// Permission groups.
@@ -96,6 +101,7 @@ impl App {
         principal: &Principal,
         account: AccountId,
         inputs: Vec<PolicyInput>,
+        current: &[Policy],
     ) -> AppResult<Vec<Policy>> {
         let mut held = Vec::new();
         let mut wanted_rgs = Vec::new();
@@ -145,13 +151,21 @@ impl App {
         if !d.allowed {
             return Err(AppError::Forbidden(d.reasons));
         }
+        let mut kept: Vec<PolicyId> = Vec::with_capacity(inputs.len());
         Ok(inputs
             .into_iter()
-            .map(|p| Policy {
-                id: tessera_domain::ids::PolicyId(self.ports.ids.hex32()),
-                access: p.access,
-                permission_groups: p.permission_groups,
-                resource_groups: p.resource_groups,
+            .map(|p| {
+                let id = match p.id {
+                    Some(id) if current.iter().any(|c| c.id == id) && !kept.contains(&id) => id,
+                    _ => PolicyId(self.ports.ids.hex32()),
+                };
+                kept.push(id);
+                Policy {
+                    id,
+                    access: p.access,
+                    permission_groups: p.permission_groups,
+                    resource_groups: p.resource_groups,
+                }
             })
             .collect())
     }
@@ -315,7 +329,7 @@ impl App {
     ) -> AppResult<UserGroup> {
         self.authorize(principal, account, WRITE, None)?;
         check_group_name(&name)?;
-        let policies = self.build_policies(principal, account, policies)?;
+        let policies = self.build_policies(principal, account, policies, &[])?;
         let now = self.ports.clock.now();
         let group = UserGroup {
             id: UserGroupId(self.ports.ids.hex32()),
@@ -395,7 +409,7 @@ impl App {
             .map_err(AppError::from_repo("user group"))?;
         let name = name.unwrap_or(current.name);
         let policies = match policies {
-            Some(p) => self.build_policies(principal, account, p)?,
+            Some(p) => self.build_policies(principal, account, p, &current.policies)?,
             None => current.policies,
         };
         let audit = self.audit_record(

@@ -343,15 +343,45 @@ async fn user_groups_with_policies_and_members(app: TestApp) {
         404
     );
 
-    // PUT replaces the policies (new ids); an absent name stays.
+    // PUT replaces the policies; an id the group has is kept (read-modify-write keeps ids), an
+    // unknown one is replaced by a new id, a malformed one is 400; an absent name stays.
+    let kept = group["policies"][1]["id"].as_str().unwrap().to_owned();
+    let (status, answer) = app
+        .call("PUT", &format!("{UG}/{gid}"), Some(&owner), Some(json!({"policies": [
+            {"id": "not-an-id", "access": "allow", "permission_groups": [{"id": write}], "resource_groups": [{"id": rg}]}]})))
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("policies[0].id"),
+        "{answer}"
+    );
+    let (_, unchanged) = app
+        .call("GET", &format!("{UG}/{gid}"), Some(&owner), None)
+        .await;
+    assert_eq!(
+        unchanged["result"]["policies"], group["policies"],
+        "nothing changed"
+    );
     let (status, body) = app
         .call("PUT", &format!("{UG}/{gid}"), Some(&owner), Some(json!({"policies": [
-            {"id": "ignored", "access": "allow", "permission_groups": [{"id": write}], "resource_groups": [{"id": rg}]}]})))
+            {"id": kept, "access": "allow", "permission_groups": [{"id": write}], "resource_groups": [{"id": rg}]},
+            {"id": "ffffffffffffffffffffffffffffffff", "access": "deny", "permission_groups": [{"id": read}], "resource_groups": [{"id": rg}]}]})))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["name"], "support");
-    assert_eq!(body["result"]["policies"].as_array().unwrap().len(), 1);
-    assert_ne!(body["result"]["policies"][0]["id"], "ignored");
+    let policies = body["result"]["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 2);
+    assert_eq!(policies[0]["id"], kept.as_str());
+    assert_eq!(
+        policies[0]["access"], "allow",
+        "the kept id carries the new content"
+    );
+    assert_ne!(policies[1]["id"], "ffffffffffffffffffffffffffffffff");
+    assert_ne!(policies[1]["id"], group["policies"][0]["id"]);
+    assert_eq!(policies[1]["id"].as_str().unwrap().len(), 32);
     let (_, by_id) = app
         .call("GET", &format!("{UG}?id={gid}"), Some(&owner), None)
         .await;

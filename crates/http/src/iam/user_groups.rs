@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tessera_app::{App, AppError, AppResult, PolicyInput, Principal};
 use tessera_domain::DomainError;
 use tessera_domain::groups::{ResourceGroup, UserGroup};
-use tessera_domain::ids::{AccountId, PermissionGroupId, ResourceGroupId, UserGroupId};
+use tessera_domain::ids::{AccountId, PermissionGroupId, PolicyId, ResourceGroupId, UserGroupId};
 use tessera_domain::permissions::groups;
 use tessera_domain::policy::Effect;
 use utoipa::ToSchema;
@@ -54,7 +54,7 @@ pub struct UserGroupView {
 /// A policy as sent (an `id`, if any, is ignored: ids are generated).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PolicyBody {
-    /// Ignored.
+    /// On `PUT`: an id the group already has keeps that policy's id; otherwise one is generated.
     pub id: Option<String>,
     /// `allow` or `deny`.
     #[schema(value_type = crate::schema::EffectDoc)]
@@ -104,7 +104,18 @@ fn policy_inputs(bodies: Vec<PolicyBody>) -> Result<Vec<PolicyInput>, ApiError> 
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let id =
+                p.id.as_deref()
+                    .map(|id| {
+                        PolicyId::parse(id.trim()).map_err(|_| {
+                            ApiError::bad_request(format!(
+                                "policies[{i}].id: '{id}' is not a policy id"
+                            ))
+                        })
+                    })
+                    .transpose()?;
             Ok(PolicyInput {
+                id,
                 access: p.access,
                 permission_groups,
                 resource_groups,
