@@ -68,9 +68,11 @@ impl From<AuditEvent> for AuditEventView {
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Only this actor (user id, key id, or the login of a failed sign-in).
+    #[param(max_length = 100)]
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     pub actor: Option<String>,
     /// Only this action (`user.create`, `auth.failure`, …).
+    #[param(max_length = 100)]
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     pub action: Option<String>,
     /// At or after (RFC 3339).
@@ -78,6 +80,7 @@ pub struct AuditParams {
     /// Before (RFC 3339).
     pub before: Option<DateTime<Utc>>,
     /// Events per page (default 20, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
     pub per_page: Option<u32>,
     /// `result_info.cursor` of the previous page.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod envelope;
 pub mod extract;
+pub mod fallback;
 pub mod iam;
 pub mod observe;
 pub mod openapi;
@@ -88,10 +89,4 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(iam::authorize::authorize)
                 .service(audit::list_audit_logs),
         );
-}
-
-/// Answers requests no route matches: 404 in the envelope.
-pub async fn not_found() -> actix_web::HttpResponse {
-    use actix_web::ResponseError;
-    ApiError::new(actix_web::http::StatusCode::NOT_FOUND, 1, "no such route").error_response()
 }

@@ -1,8 +1,12 @@
 //! The OpenAPI document's frame: title, security schemes, tags. Paths are collected from the
 //! handlers as they are registered (utoipa-actix-web), so a route cannot miss its entry.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Content, Ref, RefOr, Response, Schema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::envelope::EnvelopeMessage;
 
 /// Adds the security schemes: bearer (JWT, access-key token, session token), basic (access key
 /// id and secret) and Cloudflare's `X-Auth-Email` + `X-Auth-Key`.
@@ -57,3 +61,100 @@ impl Modify for SecuritySchemes {
     )
 )]
 pub struct ApiDoc;
+
+/// The envelope of a failed call (documentation only): `success` false, one entry in `errors`
+/// whose message names the offending field when there is one, `result` null.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorEnvelope {
+    /// Always `false`.
+    success: bool,
+    /// One entry.
+    errors: Vec<EnvelopeMessage>,
+    /// Empty.
+    messages: Vec<EnvelopeMessage>,
+    /// Always `null`.
+    #[schema(value_type = Option<Object>)]
+    result: Option<()>,
+}
+
+/// Request bodies that must name at least one field (an empty one is refused with 400).
+/// Set here because utoipa-gen 5.5 renders `min_properties` as `maxProperties`.
+const NON_EMPTY_BODIES: &[&str] = &["UpdateUserBody"];
+
+/// The answers any `/v1` operation can give besides its own: 400 (a bad parameter or body
+/// field), 401, 403 and 404 on account paths, 413 and 415 with a body, 429, 503.
+fn common_responses(path: &str, op: &mut Operation) {
+    let has_body = op.request_body.is_some();
+    let mut wanted: Vec<(&str, &str)> = vec![
+        (
+            "400",
+            "A parameter or body field is invalid; the message names it",
+        ),
+        ("401", "No valid credentials"),
+        (
+            "429",
+            "Too many failed sign-ins from this login or address; see Retry-After",
+        ),
+        ("503", "The database is unavailable; see Retry-After"),
+    ];
+    if path.starts_with("/v1/accounts") {
+        wanted.push(("403", "The caller lacks the permission"));
+        wanted.push(("404", "No such object in an account the caller can see"));
+    }
+    if has_body {
+        wanted.push(("413", "The body is larger than server.max_body_bytes"));
+        wanted.push(("415", "The body is not application/json"));
+    }
+    for (status, description) in wanted {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(Response::new(description)));
+    }
+    for (status, response) in &mut op.responses.responses {
+        if let RefOr::T(response) = response
+            && status.parse::<u16>().is_ok_and(|s| s >= 400)
+            && response.content.is_empty()
+        {
+            response.content.insert(
+                "application/json".to_owned(),
+                Content::new(Some(Ref::from_schema_name("ErrorEnvelope"))),
+            );
+        }
+    }
+}
+
+/// Completes the collected document: the error envelope on every `/v1` error answer, the
+/// answers every operation can give, and constraints utoipa cannot express.
+pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in &mut doc.paths.paths {
+        if !path.starts_with("/v1") {
+            continue;
+        }
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            common_responses(path, op);
+        }
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .insert("ErrorEnvelope".to_owned(), ErrorEnvelope::schema());
+    components
+        .schemas
+        .insert("EnvelopeMessage".to_owned(), EnvelopeMessage::schema());
+    for name in NON_EMPTY_BODIES {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*name) {
+            object.min_properties = Some(1);
+        }
+    }
+}

@@ -25,26 +25,32 @@ pub enum Direction {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only the object with this id.
+    #[param(max_length = 64)]
     #[validate(length(max = 64, message = "must be at most 64 characters"))]
     pub id: Option<String>,
     /// Page number, from 1 (offset paging).
+    #[param(minimum = 1, maximum = 1_000_000)]
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
     pub page: Option<u64>,
     /// Items per page (default 20, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
     pub per_page: Option<u32>,
     /// Exact name.
+    #[param(max_length = 200)]
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
     pub name: Option<String>,
     /// Name contains (case-insensitive).
     #[serde(rename = "fuzzyName")]
-    #[param(rename = "fuzzyName")]
+    #[param(rename = "fuzzyName", max_length = 200)]
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
     pub fuzzy_name: Option<String>,
     /// `asc` (default) or `desc`.
+    #[param(inline)]
     pub direction: Option<Direction>,
     /// The `result_info.cursor` of the previous page (keyset paging: a deep page costs what the
     /// first does).
+    #[param(max_length = 200)]
     #[validate(length(max = 200, message = "is not a cursor"))]
     pub cursor: Option<String>,
 }

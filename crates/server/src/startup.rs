@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{App as ActixApp, HttpServer, web};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock};
 use tessera_app::{App, BootstrapSettings, Ports, RateLimits};
+use tessera_http::fallback::{RouteTable, no_route};
 use tessera_http::observe::{Metrics, TrustForwarded, observe};
 use tessera_store::{Backend, Database, PoolOptions, Store};
 use utoipa::OpenApi;
@@ -178,13 +180,24 @@ pub fn bootstrap_if_empty(app: &App, settings: &Settings) -> Result<Option<PathB
 /// handlers).
 #[must_use]
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, doc) = ActixApp::new()
+    let (_, mut doc) = ActixApp::new()
         .into_utoipa_app()
         .openapi(tessera_http::openapi::ApiDoc::openapi())
         .configure(tessera_http::configure)
         .configure(tessera_rpc::configure)
         .split_for_parts();
+    tessera_http::openapi::finish(&mut doc);
     doc
+}
+
+/// The methods every served path answers (the document's, and the method API's generic
+/// routes), so that the fallback tells 405 from 404.
+fn route_table(doc: &utoipa::openapi::OpenApi) -> RouteTable {
+    let rpc = [Method::GET, Method::POST];
+    RouteTable::from_openapi(doc)
+        .with("/platform_api", &rpc)
+        .with("/platform_api/", &rpc)
+        .with("/platform_api/{method}", &rpc)
 }
 
 /// Runs the periodic upkeep (authorization epoch, key usage, expired sessions) every 250 ms
@@ -287,12 +300,14 @@ impl Application {
         let metrics_data = web::Data::new(metrics);
         let max_body = settings.server.max_body_bytes;
         let doc = openapi();
+        let routes_data = web::Data::new(route_table(&doc));
         let factory = move || {
             let (routes, _) = ActixApp::new()
                 .into_utoipa_app()
                 .app_data(app.clone())
                 .app_data(metrics_data.clone())
                 .app_data(trust.clone())
+                .app_data(routes_data.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::Data::new(tessera_rpc::BodyLimit(max_body)))
                 .configure(tessera_http::configure)
@@ -300,7 +315,7 @@ impl Application {
                 .split_for_parts();
             routes
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
-                .default_service(web::to(tessera_http::not_found))
+                .default_service(web::to(no_route))
                 .wrap(from_fn(observe))
         };
         let workers = if settings.server.workers == 0 {

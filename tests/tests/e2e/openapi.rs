@@ -215,6 +215,43 @@ async fn every_documented_operation_is_routed(app: TestApp) {
     assert!(checked >= SPEC_ROUTES.len() + METHODS.len(), "{checked}");
 }
 
+/// Every `/v1` operation documents the answers any request can get, each error in the envelope.
+async fn every_rest_operation_documents_its_errors_in_the_envelope(app: TestApp) {
+    let doc = document(&app).await;
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/v1") {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["400", "401", "429", "503"] {
+                assert!(responses.contains_key(status), "{method} {path}: {status}");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("415"), "{method} {path}: 415");
+            }
+            for (status, response) in responses {
+                if status.as_str() >= "400" {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorEnvelope",
+                        "{method} {path}: {status}"
+                    );
+                }
+            }
+            operations += 1;
+        }
+    }
+    assert!(operations >= SPEC_ROUTES.len() - 3, "{operations}");
+    let envelope = &doc["components"]["schemas"]["ErrorEnvelope"];
+    assert_eq!(envelope["properties"]["success"]["type"], "boolean");
+    assert_eq!(
+        doc["components"]["schemas"]["UpdateUserBody"]["minProperties"],
+        1
+    );
+}
+
 async fn swagger_ui_is_served_without_the_network(app: TestApp) {
     let res = app.client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
@@ -243,5 +280,6 @@ async fn swagger_ui_is_served_without_the_network(app: TestApp) {
 e2e!(
     the_document_is_openapi_3_1_and_names_every_spec_route_and_method,
     every_documented_operation_is_routed,
+    every_rest_operation_documents_its_errors_in_the_envelope,
     swagger_ui_is_served_without_the_network
 );

@@ -133,6 +133,34 @@ async fn unknown_routes_and_ids_are_404_in_the_envelope(app: TestApp) {
     }
 }
 
+async fn known_paths_under_other_methods_are_405_with_allow(app: TestApp) {
+    let owner = app.owner().await;
+    let before = users_total(&app, &owner).await;
+    for (method, path, allow) in [
+        ("TRACE", "/healthz", "GET"),
+        ("POST", "/readyz", "GET"),
+        ("PUT", "/v1/accounts/1/users", "GET, POST"),
+        ("POST", "/v1/accounts/1/users/1", "GET, PATCH, DELETE"),
+        ("DELETE", "/v1/accounts/1/iam/permission_groups", "GET"),
+        ("PUT", "/platform_api/GetSubUsers", "GET, POST"),
+        ("DELETE", "/platform_api", "GET, POST"),
+    ] {
+        let res = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .bearer_auth(&owner)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], 4050);
+        assert!(message(&body).contains(allow), "{body}");
+    }
+    assert_eq!(users_total(&app, &owner).await, before, "nothing changed");
+}
+
 async fn list_parameters_are_checked(app: TestApp) {
     let owner = app.owner().await;
     for (query, needle) in [
@@ -231,6 +259,7 @@ async fn missing_or_bad_credentials_are_401(app: TestApp) {
 e2e!(
     bad_bodies_are_4xx_naming_the_field_and_change_nothing,
     unknown_routes_and_ids_are_404_in_the_envelope,
+    known_paths_under_other_methods_are_405_with_allow,
     list_parameters_are_checked,
     pages_follow_offsets_and_cursors_alike,
     missing_or_bad_credentials_are_401
