@@ -67,8 +67,11 @@ pub struct CreatedAccessKeyView {
 pub struct CreateAccessKeyBody {
     /// Name.
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
 }
+
+impl crate::extract::RequestBody for CreateAccessKeyBody {}
 
 /// Changes to an access key.
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
@@ -78,9 +81,11 @@ pub struct UpdateAccessKeyBody {
     pub status: Option<KeyStatus>,
     /// New name (`null` clears it).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub name: Option<Option<String>>,
 }
+
+impl crate::extract::RequestBody for UpdateAccessKeyBody {}
 
 fn key_id(raw: &str) -> Result<AccessKeyId, ApiError> {
     raw.parse()

@@ -48,25 +48,44 @@ impl From<Account> for AccountView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateAccountBody {
     /// Name.
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub name: String,
     /// Email.
+    #[schema(
+        max_length = 90,
+        pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$"
+    )]
     pub email: String,
     /// Its owner's login (default `admin`).
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9._-]{4,19}$")]
     pub owner_login: Option<String>,
     /// Its owner's email (default: the account's).
+    #[schema(
+        max_length = 90,
+        pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$"
+    )]
     pub owner_email: Option<String>,
 }
+
+impl crate::extract::RequestBody for CreateAccountBody {}
 
 /// Changes to an account.
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct UpdateAccountBody {
     /// New name.
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub name: Option<String>,
     /// New email.
+    #[schema(
+        max_length = 90,
+        pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$"
+    )]
     pub email: Option<String>,
     /// Activate or deactivate a child account (from its parent).
     pub active: Option<bool>,
 }
+
+impl crate::extract::RequestBody for UpdateAccountBody {}
 
 /// The owner of a new account.
 #[derive(Debug, Serialize, ToSchema)]

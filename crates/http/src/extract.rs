@@ -101,6 +101,18 @@ impl FromRequest for Caller {
     }
 }
 
+/// A `validator` rule: text that is not only white space.
+///
+/// # Errors
+/// "must not be blank".
+pub fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
+    if text.trim().is_empty() {
+        Err(validator::ValidationError::new("blank").with_message("must not be blank".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// Turns validator's errors into one message naming the first bad field.
 #[must_use]
 pub fn validation_error(errors: &ValidationErrors) -> ApiError {
@@ -128,14 +140,26 @@ fn path_message<E: std::fmt::Display>(err: &serde_path_to_error::Error<E>) -> St
     }
 }
 
+/// A type a JSON request body is read into.
+pub trait RequestBody: DeserializeOwned + Validate + 'static {
+    /// Whether the body may be a JSON array at its root. Serde reads a struct from an array of
+    /// its fields in order, which no client means: such bodies are refused unless this is set.
+    const ROOT_ARRAY: bool = false;
+}
+
 /// Parses JSON bytes as `T` and validates it, naming the offending field on failure.
 ///
 /// # Errors
 /// 400 with the field's path.
-pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+pub fn parse_json<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(ApiError::bad_request(
             "the request body is empty; a JSON document is expected",
+        ));
+    };
+    if *first == b'[' && !T::ROOT_ARRAY {
+        return Err(ApiError::bad_request(
+            "body: invalid type: an array, expected a JSON object",
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
@@ -149,7 +173,7 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
 /// that does not fit.
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
+impl<T: RequestBody> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 

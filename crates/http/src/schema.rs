@@ -69,3 +69,60 @@ pub enum LevelDoc {
     #[schema(rename = "write")]
     Write,
 }
+
+/// A role's name, as the catalog spells it (`Developer`, `User Manager`, …).
+pub struct RoleName;
+
+impl utoipa::PartialSchema for RoleName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A role's name, as the catalog spells it."))
+            .enum_values(Some(tessera_domain::roles::ROLES.iter().map(|r| r.name)))
+            .into()
+    }
+}
+
+impl ToSchema for RoleName {}
+
+/// An id sent as a string (matching `pattern`, when given) or as a positive number.
+#[must_use]
+pub fn id_string_or_number(
+    description: &str,
+    pattern: Option<&str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .description(Some(description))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .pattern(pattern),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(1)),
+        )
+        .into()
+}
+
+/// The principal of an authorization question: a user id, a service key's UUID or an access
+/// key's id.
+pub struct PrincipalIdDoc;
+
+impl utoipa::PartialSchema for PrincipalIdDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        id_string_or_number(
+            "A user id (string or number), a service key's UUID or an access key's `AK…` id.",
+            None,
+        )
+    }
+}
+
+impl ToSchema for PrincipalIdDoc {}

@@ -1,5 +1,6 @@
 //! Small serde helpers for request bodies.
 
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// For `Option<Option<T>>` fields with `#[serde(default)]`: absent → `None`, `null` →
@@ -13,4 +14,62 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// A whole number written as an integer or as a float without a fraction (`24` or `24.0`, both
+/// integers to JSON Schema).
+pub struct Integral(pub i64);
+
+impl<'de> Deserialize<'de> for Integral {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Integral;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Integral, E> {
+                Ok(Integral(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Integral, E> {
+                i64::try_from(v)
+                    .map(Integral)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Integral, E> {
+                if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    Ok(Integral(v as i64))
+                } else {
+                    Err(E::invalid_type(de::Unexpected::Float(v), &self))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// For integer fields: see [`Integral`].
+///
+/// # Errors
+/// When the value is not a whole number.
+pub fn integral<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Integral::deserialize(d).map(|i| i.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_takes_whole_numbers_only() {
+        let parse = |s: &str| serde_json::from_str::<Integral>(s).map(|i| i.0);
+        assert_eq!(parse("24").unwrap(), 24);
+        assert_eq!(parse("-3").unwrap(), -3);
+        assert_eq!(parse("24.0").unwrap(), 24);
+        assert!(parse("24.5").is_err());
+        assert!(parse("1e300").is_err());
+        assert!(parse("\"24\"").is_err());
+        assert!(parse("18446744073709551615").is_err());
+    }
 }

@@ -63,32 +63,51 @@ pub struct CreatedServiceKeyView {
 /// A new service key.
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct CreateServiceKeyBody {
-    /// Name, 1–50 characters.
+    /// Name, 1–50 characters, not blank.
+    #[schema(min_length = 1, max_length = 50, pattern = r"[^\s\u0085]")]
+    #[validate(
+        length(min = 1, max = 50, message = "must be 1 to 50 characters"),
+        custom(function = "crate::extract::not_blank")
+    )]
     pub name: Option<String>,
     /// Description.
+    #[schema(max_length = 1024)]
     pub description: Option<String>,
     /// Role names.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::schema::RoleName>)]
     pub roles: Vec<String>,
 }
+
+impl crate::extract::RequestBody for CreateServiceKeyBody {}
 
 /// Changes to a key.
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct UpdateServiceKeyBody {
-    /// New name.
+    /// New name, 1–50 characters, not blank.
+    #[schema(min_length = 1, max_length = 50, pattern = r"[^\s\u0085]")]
+    #[validate(
+        length(min = 1, max = 50, message = "must be 1 to 50 characters"),
+        custom(function = "crate::extract::not_blank")
+    )]
     pub name: Option<String>,
     /// New description (`null` clears it).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1024)]
     pub description: Option<Option<String>>,
 }
+
+impl crate::extract::RequestBody for UpdateServiceKeyBody {}
 
 /// A key's complete set of roles.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct KeyRolesBody {
     /// Role names.
+    #[schema(value_type = Vec<crate::schema::RoleName>)]
     pub roles: Vec<String>,
 }
+
+impl crate::extract::RequestBody for KeyRolesBody {}
 
 fn key_id(raw: &str) -> Result<ServiceKeyId, ApiError> {
     raw.parse()

@@ -18,14 +18,19 @@ use crate::extract::{Caller, JsonBody, presented, request_meta, run};
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct LoginBody {
     /// Account.
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::serde_util::integral")]
     pub account_id: i64,
     /// Login.
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[schema(min_length = 1, max_length = 100)]
     pub login: String,
     /// Password.
     #[schema(value_type = String, format = Password)]
     pub password: Secret,
 }
+
+impl crate::extract::RequestBody for LoginBody {}
 
 /// A new session.
 #[derive(Debug, Serialize, ToSchema)]

@@ -80,6 +80,11 @@ impl From<SsoConnector> for SsoView {
 pub struct CreateSsoBody {
     /// The email domain.
     #[validate(length(min = 1, max = 253, message = "must be 1 to 253 characters"))]
+    #[schema(
+        min_length = 1,
+        max_length = 253,
+        pattern = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )]
     pub email_domain: String,
     /// Start verification at once.
     #[serde(default)]
@@ -89,6 +94,8 @@ pub struct CreateSsoBody {
     pub use_fedramp_language: bool,
 }
 
+impl crate::extract::RequestBody for CreateSsoBody {}
+
 /// Changes to a connector.
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct UpdateSsoBody {
@@ -97,6 +104,8 @@ pub struct UpdateSsoBody {
     /// FedRAMP language at sign-in.
     pub use_fedramp_language: Option<bool>,
 }
+
+impl crate::extract::RequestBody for UpdateSsoBody {}
 
 fn sso_id(raw: &str) -> Result<SsoConnectorId, ApiError> {
     SsoConnectorId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("sso connector")))

@@ -149,53 +149,69 @@ impl From<EffectivePermission> for EffectivePermissionView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateUserBody {
     /// Login: 5–20 characters of `[a-z0-9._-]`, starting with a letter (lower-cased).
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9._-]{4,19}$")]
     pub login: String,
     /// Password: 8+ characters with upper, lower, digit and special, no whitespace.
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password,
+        pattern = r"^(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])(?=[^0-9]*[0-9])(?=[A-Za-z0-9]*[^A-Za-z0-9])[!-~]{8,128}$")]
     pub password: Option<Secret>,
     /// Email (at most 90 characters).
+    #[schema(
+        max_length = 90,
+        pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$"
+    )]
     pub email: Option<String>,
     /// Phone number.
+    #[schema(max_length = 32, pattern = "^(?:[ +()-]*[0-9]){3}[0-9 +()-]*$")]
     pub phone_number: Option<String>,
     /// Description.
+    #[schema(max_length = 1024)]
     pub description: Option<String>,
     /// One Restcomm role name (`Administrator`, `Developer`, …).
+    #[schema(value_type = Option<crate::schema::RoleName>)]
     pub role: Option<String>,
     /// Role names.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::schema::RoleName>)]
     pub roles: Vec<String>,
     /// Initial status (default `active`).
     #[schema(value_type = Option<crate::schema::UserStatusDoc>)]
     pub status: Option<UserStatus>,
 }
 
+impl crate::extract::RequestBody for CreateUserBody {}
+
 /// Changes to a user; absent fields stay, `null` clears an optional one.
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct UpdateUserBody {
     /// New email.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 90, pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$")]
     pub email: Option<Option<String>>,
     /// New phone number.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 32, pattern = "^(?:[ +()-]*[0-9]){3}[0-9 +()-]*$")]
     pub phone_number: Option<Option<String>>,
     /// New description.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1024)]
     pub description: Option<Option<String>>,
     /// New status.
     #[schema(value_type = Option<crate::schema::UserStatusDoc>)]
     pub status: Option<UserStatus>,
     /// New password.
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password,
+        pattern = r"^(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])(?=[^0-9]*[0-9])(?=[A-Za-z0-9]*[^A-Za-z0-9])[!-~]{8,128}$")]
     pub password: Option<Secret>,
     /// The current password (required to change your own).
     #[schema(value_type = Option<String>, format = Password)]
     pub old_password: Option<Secret>,
     /// The complete new set of role names.
+    #[schema(value_type = Option<Vec<crate::schema::RoleName>>)]
     pub roles: Option<Vec<String>>,
 }
+
+impl crate::extract::RequestBody for UpdateUserBody {}
 
 /// Lists the account's users with their roles.
 #[utoipa::path(tag = "Users", params(("account_id" = i64, Path), ListParams),

@@ -17,7 +17,7 @@ use tessera_domain::ports::{
     AuthzRepo, ListQuery, Page, RepoError, ResourceGroupRepo, UserGroupRepo,
 };
 
-use crate::db::{AnyConnection, MultiBackend, write_tx};
+use crate::db::{AnyConnection, MultiBackend, lock_account, write_tx};
 use crate::error::{StoreError, unique_as};
 use crate::schema::{
     policies, policy_permission_groups, policy_resource_groups, resource_groups,
@@ -620,6 +620,9 @@ impl UserGroupRepo for Store {
     ) -> Result<Vec<Member>, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
+            // Concurrent replacements of one group's members would otherwise both delete, then
+            // both insert the same row (a unique violation on Postgres).
+            lock_account(c, account.0)?;
             load_user_group(c, account, group)?;
             let key = group.to_string();
             let wanted: Vec<i64> = members.iter().map(|(u, _)| u.0).collect();
@@ -677,6 +680,7 @@ impl UserGroupRepo for Store {
     ) -> Result<Member, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
+            lock_account(c, account.0)?;
             load_user_group(c, account, group)?;
             let key = group.to_string();
             let member = members_of(c, &key)?

@@ -92,6 +92,12 @@ async fn bad_bodies_are_4xx_naming_the_field_and_change_nothing(app: TestApp) {
         ),
         ("application/json", "", 400, "empty"),
         (
+            "application/json",
+            "[\"someone\", \"Str0ng-Pass!\"]",
+            400,
+            "body: invalid type: an array, expected a JSON object",
+        ),
+        (
             "text/plain",
             "{\"login\": \"someone\"}",
             415,

@@ -76,7 +76,11 @@ async fn service_keys_over_rest_mirror_the_method_api(app: TestApp) {
     );
 
     for (body, needle) in [
-        (json!({"name": "x".repeat(51)}), "key_name"),
+        (
+            json!({"name": "x".repeat(51)}),
+            "name: must be 1 to 50 characters",
+        ),
+        (json!({"name": " \r "}), "name: must not be blank"),
         (json!({"roles": ["Root"]}), "Root"),
         (json!({"roles": "Developer"}), "roles"),
     ] {

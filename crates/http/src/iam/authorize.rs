@@ -33,7 +33,8 @@ pub struct PrincipalBody {
     /// Kind.
     #[serde(rename = "type")]
     pub kind: PrincipalType,
-    /// Id.
+    /// Id: a user id (string or number), a service key's UUID or an access key's `AK…` id.
+    #[schema(value_type = crate::schema::PrincipalIdDoc)]
     pub id: UserRef,
 }
 
@@ -49,8 +50,13 @@ pub struct AuthorizeBody {
     #[schema(value_type = crate::schema::LevelDoc)]
     pub level: Level,
     /// An object key (`com.tessera.api.account.user.42`), or none for account-wide.
+    #[schema(
+        pattern = r"^com\.tessera\.api\.account\.(user|service_key|access_key|user_group|resource_group|sso_connector)\.[A-Za-z0-9-]{1,64}$"
+    )]
     pub resource: Option<String>,
 }
+
+impl crate::extract::RequestBody for AuthorizeBody {}
 
 /// The engine's answer.
 #[derive(Debug, Serialize, ToSchema)]

@@ -36,14 +36,25 @@ impl From<Member> for MemberView {
 }
 
 /// A user id as a JSON string or number.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum UserRef {
     /// `"42"`.
     Text(String),
     /// `42`.
-    Number(i64),
+    Number(#[serde(deserialize_with = "crate::serde_util::integral")] i64),
 }
+
+impl utoipa::PartialSchema for UserRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schema::id_string_or_number(
+            "A user id, as a decimal string or a number.",
+            Some("^[1-9][0-9]{0,17}$"),
+        )
+    }
+}
+
+impl ToSchema for UserRef {}
 
 /// One member as sent.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -66,6 +77,10 @@ pub enum MembersBody {
         /// The members.
         members: Vec<MemberBody>,
     },
+}
+
+impl crate::extract::RequestBody for MembersBody {
+    const ROOT_ARRAY: bool = true;
 }
 
 impl Validate for MembersBody {
@@ -102,16 +117,20 @@ fn group_id(raw: &str) -> Result<UserGroupId, ApiError> {
 pub struct MemberParams {
     /// Page number, from 1.
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Members per page (default 20, at most 1000).
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
+    #[param(minimum = 1, maximum = 1000)]
     pub per_page: Option<u32>,
     /// `asc` (default) or `desc` by user id.
+    #[param(inline)]
     pub direction: Option<crate::paging::Direction>,
     /// Email contains (case-insensitive).
     #[serde(rename = "fuzzyEmail")]
     #[param(rename = "fuzzyEmail")]
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[param(max_length = 200)]
     pub fuzzy_email: Option<String>,
 }
 

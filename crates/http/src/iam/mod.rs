@@ -41,6 +41,7 @@ impl From<MetaView> for Meta {
 /// `{"id": …}`, how requests name another object.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct IdRef {
-    /// The object's id.
+    /// The object's id (32 hex digits).
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
     pub id: String,
 }

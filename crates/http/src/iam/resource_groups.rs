@@ -20,6 +20,9 @@ use crate::paging::ListParams;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScopeObjectView {
     /// `*` or `com.tessera.api.account.<resource_type>.<id>`.
+    #[schema(
+        pattern = r"^(\*|com\.tessera\.api\.account\.(user|service_key|access_key|user_group|resource_group|sso_connector)\.[A-Za-z0-9-]{1,64})$"
+    )]
     pub key: String,
 }
 
@@ -27,19 +30,54 @@ pub struct ScopeObjectView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScopeView {
     /// `com.tessera.api.account.<account_id>` (this account).
+    #[schema(pattern = r"^com\.tessera\.api\.account\.[1-9][0-9]{0,17}$")]
     pub key: String,
     /// The objects (`*` = the whole account).
+    #[schema(min_items = 1)]
     pub objects: Vec<ScopeObjectView>,
 }
 
 /// A scope as sent: one object (the Cloudflare SDK) or a list.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum ScopeInput {
     /// One scope.
     One(ScopeView),
     /// Several (all naming this account).
     Many(Vec<ScopeView>),
+}
+
+impl utoipa::PartialSchema for ScopeInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::Ref;
+        use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder};
+        OneOfBuilder::new()
+            .description(Some(
+                "One scope (as the Cloudflare SDK sends it) or a list of them.",
+            ))
+            .item(Ref::from_schema_name("ScopeView"))
+            .item(
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name("ScopeView"))
+                    .min_items(Some(1)),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for ScopeInput {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            "ScopeView".into(),
+            <ScopeView as utoipa::PartialSchema>::schema(),
+        ));
+        <ScopeView as ToSchema>::schemas(schemas);
+    }
 }
 
 /// A resource group.
@@ -79,12 +117,15 @@ impl From<ResourceGroup> for ResourceGroupView {
 pub struct ResourceGroupBody {
     /// Name (unique in the account; default: generated).
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub name: Option<String>,
     /// Attributes.
     pub meta: Option<MetaView>,
     /// The scope.
     pub scope: ScopeInput,
 }
+
+impl crate::extract::RequestBody for ResourceGroupBody {}
 
 impl ResourceGroupBody {
     fn into_input(self, default_name: impl FnOnce() -> String) -> ResourceGroupInput {

@@ -55,13 +55,16 @@ pub struct UserGroupView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PolicyBody {
     /// On `PUT`: an id the group already has keeps that policy's id; otherwise one is generated.
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
     pub id: Option<String>,
     /// `allow` or `deny`.
     #[schema(value_type = crate::schema::EffectDoc)]
     pub access: Effect,
     /// Permission groups: `[{"id"}]`.
+    #[schema(min_items = 1)]
     pub permission_groups: Vec<IdRef>,
     /// Resource groups of this account: `[{"id"}]`.
+    #[schema(min_items = 1)]
     pub resource_groups: Vec<IdRef>,
 }
 
@@ -70,10 +73,13 @@ pub struct PolicyBody {
 pub struct UserGroupBody {
     /// Name (required to create; kept when absent on `PUT`).
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub name: Option<String>,
     /// Policies (required to create; kept when absent on `PUT`).
     pub policies: Option<Vec<PolicyBody>>,
 }
+
+impl crate::extract::RequestBody for UserGroupBody {}
 
 fn policy_inputs(bodies: Vec<PolicyBody>) -> Result<Vec<PolicyInput>, ApiError> {
     bodies

@@ -273,6 +273,43 @@ fn members_are_added_replaced_and_removed(db: &TestDatabase) {
     );
 }
 
+fn concurrent_replacements_of_the_same_members_all_succeed(db: &TestDatabase) {
+    let store = db.store();
+    let acme = account(&store, "acme").account.id;
+    let a = store
+        .create_user(&new_user(acme, "alice", &[]), &audit_in(acme, "u"))
+        .unwrap();
+    let ug = store
+        .create_user_group(&user_group(acme, 2, vec![]), &audit_in(acme, "ug"))
+        .unwrap();
+    let barrier = std::sync::Barrier::new(6);
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let store = store.clone();
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    store.set_members(
+                        acme,
+                        ug.id,
+                        &[(a.id, MemberStatus::Accepted)],
+                        true,
+                        at(1),
+                        &audit_in(acme, "m"),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in results {
+        let members = r.expect("every replacement succeeds");
+        assert_eq!(members.len(), 1);
+    }
+    assert_eq!(store.list_members(acme, ug.id).unwrap().len(), 1);
+}
+
 fn the_engine_gets_the_policies_of_accepted_memberships_only(db: &TestDatabase) {
     let store = db.store();
     let acme = account(&store, "acme").account.id;
@@ -352,5 +389,6 @@ backend_tests!(
     a_resource_group_in_use_cannot_be_deleted,
     user_groups_keep_policies_in_order_and_replace_them,
     members_are_added_replaced_and_removed,
+    concurrent_replacements_of_the_same_members_all_succeed,
     the_engine_gets_the_policies_of_accepted_memberships_only
 );
