@@ -147,6 +147,24 @@ pub trait RequestBody: DeserializeOwned + Validate + 'static {
     const ROOT_ARRAY: bool = false;
 }
 
+/// Whether a JSON text holds a NUL character (`\u0000`) in a string: no field takes one, and
+/// Postgres cannot store one.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(b"0000") {
+                return true;
+            }
+            // Skip the escaped character, so `\\u0000` (a backslash, then text) is not taken.
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 /// Parses JSON bytes as `T` and validates it, naming the offending field on failure.
 ///
 /// # Errors
@@ -157,6 +175,11 @@ pub fn parse_json<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body is empty; a JSON document is expected",
         ));
     };
+    if has_nul_escape(bytes) {
+        return Err(ApiError::bad_request(
+            "body: text must not contain NUL characters (\\u0000)",
+        ));
+    }
     if *first == b'[' && !T::ROOT_ARRAY {
         return Err(ApiError::bad_request(
             "body: invalid type: an array, expected a JSON object",
@@ -222,6 +245,11 @@ impl<T: DeserializeOwned + Validate> FromRequest for QueryParams<T> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if req.query_string().contains("%00") {
+            return ready(Err(ApiError::bad_request(
+                "query: parameters must not contain NUL characters (%00)",
+            )));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
             req.query_string().as_bytes(),
         ));
@@ -232,5 +260,26 @@ impl<T: DeserializeOwned + Validate> FromRequest for QueryParams<T> {
                 Ok(QueryParams(v))
             });
         ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_escapes_are_found_in_strings_only_when_they_are_escapes() {
+        assert!(has_nul_escape(br#"{"a": "x\u0000y"}"#));
+        assert!(has_nul_escape(br#"["\u0000"]"#));
+        assert!(
+            !has_nul_escape(br#"{"a": "x\\u0000y"}"#),
+            "an escaped backslash"
+        );
+        assert!(
+            has_nul_escape(br#"{"a": "x\\\u0000y"}"#),
+            "a backslash, then NUL"
+        );
+        assert!(!has_nul_escape(br#"{"a": "\u0001"}"#));
+        assert!(!has_nul_escape(b"{}"));
     }
 }

@@ -131,6 +131,15 @@ pub async fn read(
             params.extend_from_query(&body);
         }
     }
+    // No parameter takes a NUL character, and Postgres cannot store one.
+    if let Some(name) = params
+        .0
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| k.replace('\0', "%00"))
+    {
+        return Err(RpcError::invalid(&name, "must not contain NUL characters"));
+    }
     Ok(params)
 }
 

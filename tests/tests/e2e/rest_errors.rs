@@ -139,6 +139,41 @@ async fn unknown_routes_and_ids_are_404_in_the_envelope(app: TestApp) {
     }
 }
 
+/// No text field takes a NUL character (Postgres could not store one): 400, nothing changed.
+async fn nul_characters_are_400_and_change_nothing(app: TestApp) {
+    let owner = app.owner().await;
+    let before = users_total(&app, &owner).await;
+    let (status, body) = raw(
+        &app,
+        &owner,
+        "application/json",
+        r#"{"login": "someone", "description": "a\u0000b"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(message(&body).contains("NUL"), "{body}");
+    let (status, body) = app
+        .call("GET", "/v1/accounts/1/users?name=a%00b", Some(&owner), None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(message(&body).contains("NUL"), "{body}");
+    let (status, body) = app
+        .call(
+            "POST",
+            "/v1/accounts",
+            Some(&owner),
+            Some(json!({"name": "child", "email": "x\u{0}y@example.com"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, children) = app.call("GET", "/v1/accounts", Some(&owner), None).await;
+    assert!(
+        !children.to_string().contains("\"child\""),
+        "no child account: {children}"
+    );
+    assert_eq!(users_total(&app, &owner).await, before, "nothing changed");
+}
+
 async fn known_paths_under_other_methods_are_405_with_allow(app: TestApp) {
     let owner = app.owner().await;
     let before = users_total(&app, &owner).await;
@@ -266,6 +301,7 @@ e2e!(
     bad_bodies_are_4xx_naming_the_field_and_change_nothing,
     unknown_routes_and_ids_are_404_in_the_envelope,
     known_paths_under_other_methods_are_405_with_allow,
+    nul_characters_are_400_and_change_nothing,
     list_parameters_are_checked,
     pages_follow_offsets_and_cursors_alike,
     missing_or_bad_credentials_are_401

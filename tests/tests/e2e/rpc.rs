@@ -690,8 +690,44 @@ async fn the_address_locks_after_fifty_failures(app: TestApp) {
     assert_eq!(code(&v), 340, "even a good credential from that address");
 }
 
+/// No parameter takes a NUL character (Postgres could not store one): 101 naming it, whatever
+/// the transport, and nothing is created.
+async fn nul_characters_are_refused_on_every_transport(app: TestApp) {
+    let owner = owner_jwt(&app);
+    for via in [Via::Form, Via::Query, Via::Path, Via::Multipart] {
+        let answer = app
+            .rpc(
+                Some(&owner),
+                via,
+                "AddSubUser",
+                &[
+                    ("new_subuser_name", "nulls01"),
+                    ("new_subuser_password", PASSWORD),
+                    ("description", "a\0b"),
+                ],
+            )
+            .await;
+        assert_eq!(code(&answer), 101, "{via:?}: {answer}");
+        let msg = answer["error"]["msg"].as_str().unwrap();
+        assert!(
+            msg.contains("description") && msg.contains("NUL"),
+            "{via:?}: {msg}"
+        );
+    }
+    let users = app.rpc(Some(&owner), Via::Form, "GetSubUsers", &[]).await;
+    assert!(
+        !ok(&users)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["subuser_name"] == "nulls01"),
+        "{users}"
+    );
+}
+
 e2e!(
     every_method_works_over_every_transport,
+    nul_characters_are_refused_on_every_transport,
     a_jwt_from_create_key_works_until_the_key_is_deleted,
     a_key_without_roles_reaches_only_the_basic_methods,
     legacy_account_id_and_api_key_authenticate,
