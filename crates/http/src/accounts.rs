@@ -48,12 +48,16 @@ impl From<Account> for AccountView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateAccountBody {
     /// Name.
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0085\u0000][^\u0000]*$"
+    )]
     pub name: String,
     /// Email.
     #[schema(
         max_length = 90,
-        pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$"
+        pattern = r"^[^@\s\u0085\u0000]+@[^@\s\u0085\u0000.][^@\s\u0085\u0000]*\.[^@\s\u0085\u0000]*[^@\s\u0085\u0000.]$"
     )]
     pub email: String,
     /// Its owner's login (default `admin`).
@@ -62,7 +66,7 @@ pub struct CreateAccountBody {
     /// Its owner's email (default: the account's).
     #[schema(
         max_length = 90,
-        pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$"
+        pattern = r"^[^@\s\u0085\u0000]+@[^@\s\u0085\u0000.][^@\s\u0085\u0000]*\.[^@\s\u0085\u0000]*[^@\s\u0085\u0000.]$"
     )]
     pub owner_email: Option<String>,
 }
@@ -73,12 +77,16 @@ impl crate::extract::RequestBody for CreateAccountBody {}
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct UpdateAccountBody {
     /// New name.
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0085\u0000][^\u0000]*$"
+    )]
     pub name: Option<String>,
     /// New email.
     #[schema(
         max_length = 90,
-        pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$"
+        pattern = r"^[^@\s\u0085\u0000]+@[^@\s\u0085\u0000.][^@\s\u0085\u0000]*\.[^@\s\u0085\u0000]*[^@\s\u0085\u0000.]$"
     )]
     pub email: Option<String>,
     /// Activate or deactivate a child account (from its parent).

@@ -147,19 +147,34 @@ pub trait RequestBody: DeserializeOwned + Validate + 'static {
     const ROOT_ARRAY: bool = false;
 }
 
-/// Whether a JSON text holds a NUL character (`\u0000`) in a string: no field takes one, and
-/// Postgres cannot store one.
+/// Whether a JSON text holds a NUL character (`\u0000`) in a string value: no field takes one,
+/// and Postgres cannot store one. Object keys are not values (an unknown field is ignored, and
+/// no known one has a NUL in its name).
 fn has_nul_escape(bytes: &[u8]) -> bool {
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(b"0000") {
-                return true;
-            }
-            // Skip the escaped character, so `\\u0000` (a backslash, then text) is not taken.
-            i += 2;
-        } else {
+        if bytes[i] != b'"' {
             i += 1;
+            continue;
+        }
+        // A string: find its end, noting a `\u0000` escape.
+        let mut nul = false;
+        i += 1;
+        while i < bytes.len() && bytes[i] != b'"' {
+            if bytes[i] == b'\\' {
+                nul |= bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(b"0000");
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        i += 1;
+        let key = bytes[i.min(bytes.len())..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            == Some(&b':');
+        if nul && !key {
+            return true;
         }
     }
     false
@@ -271,6 +286,9 @@ mod tests {
     fn nul_escapes_are_found_in_strings_only_when_they_are_escapes() {
         assert!(has_nul_escape(br#"{"a": "x\u0000y"}"#));
         assert!(has_nul_escape(br#"["\u0000"]"#));
+        assert!(has_nul_escape(br#"{"a": ["b", "\u0000"]}"#));
+        assert!(!has_nul_escape(br#"{"x\u0000" : 1}"#), "a key");
+        assert!(has_nul_escape(br#"{"x\u0000" : "\u0000"}"#));
         assert!(
             !has_nul_escape(br#"{"a": "x\\u0000y"}"#),
             "an escaped backslash"

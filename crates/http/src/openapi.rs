@@ -2,6 +2,7 @@
 //! handlers as they are registered (utoipa-actix-web), so a route cannot miss its entry.
 
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
@@ -125,6 +126,44 @@ fn common_responses(path: &str, op: &mut Operation) {
     }
 }
 
+/// What every text field without a pattern of its own promises: no NUL character (the server
+/// refuses one anywhere, as Postgres cannot store it).
+const NO_NUL: &str = "^[^\\u0000]*$";
+
+/// Gives every string schema under `schema` without a pattern (or an enum) the [`NO_NUL`] one.
+fn forbid_nul(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else {
+        return;
+    };
+    match schema {
+        Schema::Object(object) => {
+            let text = match &object.schema_type {
+                SchemaType::Type(t) => *t == Type::String,
+                SchemaType::Array(types) => types.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if text && object.pattern.is_none() && object.enum_values.is_none() {
+                object.pattern = Some(NO_NUL.to_owned());
+            }
+            object.properties.values_mut().for_each(forbid_nul);
+            if let Some(extra) = object.additional_properties.as_deref_mut()
+                && let AdditionalProperties::RefOr(extra) = extra
+            {
+                forbid_nul(extra);
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                forbid_nul(items);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(forbid_nul),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(forbid_nul),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(forbid_nul),
+        _ => {}
+    }
+}
+
 /// Completes the collected document: the error envelope on every `/v1` error answer, the
 /// answers every operation can give, and constraints utoipa cannot express.
 pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
@@ -145,6 +184,31 @@ pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
             common_responses(path, op);
         }
     }
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for parameter in op.parameters.iter_mut().flatten() {
+                if let Some(schema) = parameter.schema.as_mut() {
+                    forbid_nul(schema);
+                }
+            }
+            if let Some(body) = op.request_body.as_mut() {
+                for content in body.content.values_mut() {
+                    if let Some(schema) = content.schema.as_mut() {
+                        forbid_nul(schema);
+                    }
+                }
+            }
+        }
+    }
     let components = doc.components.get_or_insert_with(Default::default);
     components
         .schemas
@@ -152,6 +216,7 @@ pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
     components
         .schemas
         .insert("EnvelopeMessage".to_owned(), EnvelopeMessage::schema());
+    components.schemas.values_mut().for_each(forbid_nul);
     for name in NON_EMPTY_BODIES {
         if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*name) {
             object.min_properties = Some(1);

@@ -64,7 +64,11 @@ pub struct CreatedServiceKeyView {
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct CreateServiceKeyBody {
     /// Name, 1–50 characters, not blank.
-    #[schema(min_length = 1, max_length = 50, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000]*[^\s\u0085\u0000][^\u0000]*$"
+    )]
     #[validate(
         length(min = 1, max = 50, message = "must be 1 to 50 characters"),
         custom(function = "crate::extract::not_blank")
@@ -85,7 +89,11 @@ impl crate::extract::RequestBody for CreateServiceKeyBody {}
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 pub struct UpdateServiceKeyBody {
     /// New name, 1–50 characters, not blank.
-    #[schema(min_length = 1, max_length = 50, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000]*[^\s\u0085\u0000][^\u0000]*$"
+    )]
     #[validate(
         length(min = 1, max = 50, message = "must be 1 to 50 characters"),
         custom(function = "crate::extract::not_blank")

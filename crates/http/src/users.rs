@@ -158,7 +158,7 @@ pub struct CreateUserBody {
     /// Email (at most 90 characters).
     #[schema(
         max_length = 90,
-        pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$"
+        pattern = r"^[^@\s\u0085\u0000]+@[^@\s\u0085\u0000.][^@\s\u0085\u0000]*\.[^@\s\u0085\u0000]*[^@\s\u0085\u0000.]$"
     )]
     pub email: Option<String>,
     /// Phone number.
@@ -186,7 +186,7 @@ impl crate::extract::RequestBody for CreateUserBody {}
 pub struct UpdateUserBody {
     /// New email.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 90, pattern = r"^[^@\s\u0085]+@[^@\s\u0085.][^@\s\u0085]*\.[^@\s\u0085]*[^@\s\u0085.]$")]
+    #[schema(value_type = Option<String>, max_length = 90, pattern = r"^[^@\s\u0085\u0000]+@[^@\s\u0085\u0000.][^@\s\u0085\u0000]*\.[^@\s\u0085\u0000]*[^@\s\u0085\u0000.]$")]
     pub email: Option<Option<String>>,
     /// New phone number.
     #[serde(default, deserialize_with = "double_option")]

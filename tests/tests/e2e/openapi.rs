@@ -250,6 +250,11 @@ async fn every_rest_operation_documents_its_errors_in_the_envelope(app: TestApp)
         doc["components"]["schemas"]["UpdateUserBody"]["minProperties"],
         1
     );
+    // Text fields promise no NUL character (the server refuses one everywhere).
+    assert_eq!(
+        doc["components"]["schemas"]["CreateUserBody"]["properties"]["description"]["pattern"],
+        "^[^\\u0000]*$"
+    );
 }
 
 async fn swagger_ui_is_served_without_the_network(app: TestApp) {

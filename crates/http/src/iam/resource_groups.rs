@@ -117,7 +117,11 @@ impl From<ResourceGroup> for ResourceGroupView {
 pub struct ResourceGroupBody {
     /// Name (unique in the account; default: generated).
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0085\u0000][^\u0000]*$"
+    )]
     pub name: Option<String>,
     /// Attributes.
     pub meta: Option<MetaView>,

@@ -73,7 +73,11 @@ pub struct PolicyBody {
 pub struct UserGroupBody {
     /// Name (required to create; kept when absent on `PUT`).
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0085\u0000][^\u0000]*$"
+    )]
     pub name: Option<String>,
     /// Policies (required to create; kept when absent on `PUT`).
     pub policies: Option<Vec<PolicyBody>>,
