@@ -296,7 +296,7 @@ pub async fn get_user_group(
     Ok(Envelope::ok(view).respond())
 }
 
-/// Replaces a user group's name and/or policies (new policy ids).
+/// Replaces a user group's name and/or policies (a policy keeps an id the group already has).
 #[utoipa::path(tag = "User groups", params(("account_id" = i64, Path), ("user_group_id" = String, Path)),
     request_body = UserGroupBody,
     responses((status = 200, body = Envelope<UserGroupView>), (status = 400), (status = 403), (status = 404), (status = 409)),
