@@ -7,5 +7,6 @@ mod fixtures;
 mod groups;
 mod keys;
 mod migrations;
+mod queries;
 mod sso;
 mod users;
