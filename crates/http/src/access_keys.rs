@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, request_meta, run};
+use crate::extract::{Caller, JsonBody, Reads, request_meta, run};
 use crate::serde_util::double_option;
 
 /// An access key (never its secret).
@@ -161,14 +161,16 @@ pub async fn create_access_key(
 pub async fn get_access_key(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<(i64, i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, user, id) = path.into_inner();
     let id = key_id(&id)?;
-    let key = run(&app, move |app| {
-        app.get_access_key(&caller.0, AccountId(account), UserId(user), &id)
-    })
-    .await?;
+    let key = reads
+        .run(&app, move |app| {
+            app.get_access_key(&caller.0, AccountId(account), UserId(user), &id)
+        })
+        .await?;
     Ok(Envelope::ok(AccessKeyView::from(key)).respond())
 }
 

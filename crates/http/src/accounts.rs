@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope};
-use crate::extract::{Caller, JsonBody, request_meta, run};
+use crate::extract::{Caller, JsonBody, Reads, request_meta, run};
 
 /// An account.
 #[derive(Debug, Serialize, ToSchema)]
@@ -225,10 +225,13 @@ pub async fn create_account(
 pub async fn get_account(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
-    let a = run(&app, move |app| app.get_account(&caller.0, account)).await?;
+    let a = reads
+        .run(&app, move |app| app.get_account(&caller.0, account))
+        .await?;
     Ok(Envelope::ok(AccountView::from(a)).respond())
 }
 

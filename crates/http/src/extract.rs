@@ -43,6 +43,46 @@ where
         .map_err(ApiError::from)
 }
 
+/// Whether a read may run inline on the async worker now: set by the server when the database
+/// is embedded (SQLite), answering whether a pooled connection is idle at this moment.
+#[derive(Clone)]
+pub struct InlineReads(pub Arc<dyn Fn() -> bool + Send + Sync>);
+
+/// How a handler runs a short read (one object): inline on the worker when [`InlineReads`] allows
+/// it — an embedded, indexed read costs microseconds, less than the hop to the blocking pool and
+/// back — and on the blocking pool otherwise (a network database, or no idle connection, so the
+/// worker never waits for one). Writes, lists and anything that hashes use [`run`].
+pub struct Reads(Option<InlineReads>);
+
+impl Reads {
+    /// Runs `f` as described on [`Reads`].
+    ///
+    /// # Errors
+    /// The use case's error, mapped to the envelope.
+    pub async fn run<T, F>(&self, app: &web::Data<Arc<App>>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&App) -> AppResult<T> + Send + 'static,
+    {
+        match &self.0 {
+            Some(inline) if (inline.0)() => f(app.get_ref()).map_err(ApiError::from),
+            _ => run(app, f).await,
+        }
+    }
+}
+
+impl FromRequest for Reads {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self(
+            req.app_data::<web::Data<InlineReads>>()
+                .map(|d| d.get_ref().clone()),
+        )))
+    }
+}
+
 /// Reads the credential of a request: `Authorization: Bearer …` or `Basic …`, or Cloudflare's
 /// `X-Auth-Email` + `X-Auth-Key`.
 #[must_use]

@@ -15,7 +15,7 @@ use validator::Validate;
 
 use crate::accounts::ServiceKeyCredentials;
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, QueryParams, request_meta, run};
+use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
 use crate::paging::ListParams;
 use crate::serde_util::double_option;
 use crate::users::{role_ids, role_names};
@@ -192,14 +192,16 @@ pub async fn create_key(
 pub async fn get_key(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let id = key_id(&id)?;
-    let key = run(&app, move |app| {
-        app.get_service_key(&caller.0, AccountId(account), id)
-    })
-    .await?;
+    let key = reads
+        .run(&app, move |app| {
+            app.get_service_key(&caller.0, AccountId(account), id)
+        })
+        .await?;
     Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
 }
 

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, request_meta, run};
+use crate::extract::{Caller, JsonBody, Reads, request_meta, run};
 
 /// Verification status: `awaiting`, `pending`, `verified` or `failed`.
 #[derive(ToSchema)]
@@ -164,14 +164,16 @@ pub async fn create_sso(
 pub async fn get_sso(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let id = sso_id(&id)?;
-    let c = run(&app, move |app| {
-        app.get_sso(&caller.0, AccountId(account), id)
-    })
-    .await?;
+    let c = reads
+        .run(&app, move |app| {
+            app.get_sso(&caller.0, AccountId(account), id)
+        })
+        .await?;
     Ok(Envelope::ok(SsoView::from(c)).respond())
 }
 

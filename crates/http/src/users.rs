@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, QueryParams, request_meta, run};
+use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
 use crate::paging::{ListParams, numeric_cursor};
 use crate::serde_util::double_option;
 
@@ -280,13 +280,15 @@ pub async fn create_user(
 pub async fn get_user(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, user) = path.into_inner();
-    let user = run(&app, move |app| {
-        app.get_subuser(&caller.0, AccountId(account), UserId(user))
-    })
-    .await?;
+    let user = reads
+        .run(&app, move |app| {
+            app.get_subuser(&caller.0, AccountId(account), UserId(user))
+        })
+        .await?;
     Ok(Envelope::ok(UserView::from(user)).respond())
 }
 

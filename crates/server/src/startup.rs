@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock};
 use tessera_app::{App, BootstrapSettings, Ports, RateLimits};
+use tessera_http::extract::InlineReads;
 use tessera_http::fallback::{RouteTable, no_route};
 use tessera_http::observe::{Metrics, TrustForwarded, observe};
 use tessera_store::{Backend, Database, PoolOptions, Store};
@@ -301,6 +302,15 @@ impl Application {
         let max_body = settings.server.max_body_bytes;
         let doc = openapi();
         let routes_data = web::Data::new(route_table(&doc));
+        // Single-object reads run inline on the workers when the database is embedded and a
+        // connection is idle; on Postgres every query goes to the blocking pool.
+        let inline_reads = web::Data::new(InlineReads(match backend {
+            Backend::Sqlite => {
+                let database = wired.store.database().clone();
+                Arc::new(move || database.idle_connections() > 0)
+            }
+            Backend::Postgres => Arc::new(|| false),
+        }));
         let factory = move || {
             let (routes, _) = ActixApp::new()
                 .into_utoipa_app()
@@ -308,6 +318,7 @@ impl Application {
                 .app_data(metrics_data.clone())
                 .app_data(trust.clone())
                 .app_data(routes_data.clone())
+                .app_data(inline_reads.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::Data::new(tessera_rpc::BodyLimit(max_body)))
                 .configure(tessera_http::configure)

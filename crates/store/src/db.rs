@@ -283,6 +283,12 @@ impl Database {
         self.backend
     }
 
+    /// Pooled connections idle at this moment (a checkout would not wait).
+    #[must_use]
+    pub fn idle_connections(&self) -> u32 {
+        self.pool.state().idle_connections
+    }
+
     /// Applies pending migrations; returns the names of those applied.
     ///
     /// # Errors

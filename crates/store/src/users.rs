@@ -148,7 +148,15 @@ pub(crate) fn load_user(
         .first(conn)
         .optional()?
         .ok_or(StoreError::Rule(RepoError::NotFound))?;
-    let roles = roles_of(conn, &[id.0])?.remove(&id.0).unwrap_or_default();
+    // One user: `= ?` rather than `IN (…)`, so the statement is prepared once and cached.
+    let roles = user_roles::table
+        .filter(user_roles::user_id.eq(id.0))
+        .order(user_roles::role_id)
+        .select(user_roles::role_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .map(RoleId)
+        .collect();
     row.into_user(roles)
 }
 

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::MetaView;
 use crate::envelope::{ApiError, Envelope};
-use crate::extract::{Caller, QueryParams, run};
+use crate::extract::{Caller, QueryParams, Reads};
 use crate::paging::ListParams;
 
 /// A role of the catalog.
@@ -82,11 +82,17 @@ impl From<&PermissionGroup> for PermissionGroupView {
     }
 }
 
-async fn visible(app: &web::Data<Arc<App>>, caller: Caller, account: i64) -> Result<(), ApiError> {
-    run(app, move |app| {
-        app.ensure_visible(&caller.0, AccountId(account))
-    })
-    .await
+async fn visible(
+    app: &web::Data<Arc<App>>,
+    reads: &Reads,
+    caller: Caller,
+    account: i64,
+) -> Result<(), ApiError> {
+    reads
+        .run(app, move |app| {
+            app.ensure_visible(&caller.0, AccountId(account))
+        })
+        .await
 }
 
 /// The role catalog.
@@ -97,9 +103,10 @@ async fn visible(app: &web::Data<Arc<App>>, caller: Caller, account: i64) -> Res
 pub async fn list_roles(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    visible(&app, caller, path.into_inner()).await?;
+    visible(&app, &reads, caller, path.into_inner()).await?;
     let roles: Vec<RoleView> = ROLES.iter().map(RoleView::from).collect();
     Ok(Envelope::ok(roles).respond())
 }
@@ -112,9 +119,10 @@ pub async fn list_roles(
 pub async fn list_role_groups(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    visible(&app, caller, path.into_inner()).await?;
+    visible(&app, &reads, caller, path.into_inner()).await?;
     let groups: Vec<RoleGroupView> = ROLE_GROUPS
         .iter()
         .map(|g| RoleGroupView {
@@ -133,10 +141,11 @@ pub async fn list_role_groups(
 pub async fn list_permission_groups(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<i64>,
     params: QueryParams<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    visible(&app, caller, path.into_inner()).await?;
+    visible(&app, &reads, caller, path.into_inner()).await?;
     let params = params.0;
     let query = params.query()?;
     let fuzzy = query.fuzzy_name.as_deref().map(str::to_lowercase);
@@ -180,10 +189,11 @@ pub async fn list_permission_groups(
 pub async fn get_permission_group(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    visible(&app, caller, account).await?;
+    visible(&app, &reads, caller, account).await?;
     let group = PermissionGroupId::parse(&id)
         .ok()
         .and_then(groups::by_id)

@@ -13,7 +13,7 @@ use validator::Validate;
 
 use super::MetaView;
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, QueryParams, request_meta, run};
+use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
 use crate::paging::ListParams;
 
 /// `{key}` of a scope object.
@@ -221,14 +221,16 @@ pub async fn create_resource_group(
 pub async fn get_resource_group(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let id = group_id(&id)?;
-    let group = run(&app, move |app| {
-        app.get_resource_group(&caller.0, AccountId(account), id)
-    })
-    .await?;
+    let group = reads
+        .run(&app, move |app| {
+            app.get_resource_group(&caller.0, AccountId(account), id)
+        })
+        .await?;
     Ok(Envelope::ok(ResourceGroupView::from(group)).respond())
 }
 

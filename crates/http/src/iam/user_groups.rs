@@ -19,7 +19,7 @@ use super::IdRef;
 use super::catalog::PermissionGroupView;
 use super::resource_groups::ResourceGroupView;
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, QueryParams, request_meta, run};
+use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
 use crate::paging::ListParams;
 
 /// A policy as shown.
@@ -284,15 +284,17 @@ pub async fn create_user_group(
 pub async fn get_user_group(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    reads: Reads,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let (account, id) = (AccountId(account), group_id(&id)?);
-    let view = run(&app, move |app| {
-        let group = app.get_user_group(&caller.0, account, id)?;
-        one(app, &caller.0, account, group)
-    })
-    .await?;
+    let view = reads
+        .run(&app, move |app| {
+            let group = app.get_user_group(&caller.0, account, id)?;
+            one(app, &caller.0, account, group)
+        })
+        .await?;
     Ok(Envelope::ok(view).respond())
 }
 

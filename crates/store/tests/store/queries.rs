@@ -72,7 +72,11 @@ fn listing_costs_the_same_for_10_and_1000_users(backend: Backend) {
         "{backend:?}: {costs:?} queries for 10 and 1000 users"
     );
     // A count, the page, the roles of the page (and the pool's check of the connection).
-    assert!((3..=4).contains(&costs[1]), "{backend:?}: {} queries", costs[1]);
+    assert!(
+        (3..=4).contains(&costs[1]),
+        "{backend:?}: {} queries",
+        costs[1]
+    );
 }
 
 #[test]
