@@ -2,6 +2,7 @@
 # Load tests with wrk against a fresh release server (one run each):
 #   1. GET /healthz                                   — the ceiling: no auth, no database
 #   2. GET /v1/accounts/1/users/2 (access-key bearer) — an authenticated, authorized REST read
+#      (and a catalog read: authenticated and authorized, but no database query)
 #   3. GET /platform_api/GetSubUsers (service-key JWT) — an authenticated, authorized method call
 #   4. POST /v1/sessions with 1,000 connections       — argon2id logins; the server's peak RSS
 #
@@ -58,6 +59,8 @@ run() {
 echo "server $base ($(nproc) cores), wrk -t2 -c$connections -d$duration"
 run "GET /healthz" "$base/healthz"
 run "GET /v1/accounts/1/users/2 (access key)" -H "Authorization: Bearer $token" "$base/v1/accounts/1/users/2"
+run "GET …/iam/permission_groups/<id> (no DB)" -H "Authorization: Bearer $token" \
+  "$base/v1/accounts/1/iam/permission_groups/b4b40a98815a8d903277649d8ba3250c"
 run "GET /platform_api/GetSubUsers (JWT)" -H "Authorization: Bearer $jwt" "$base/platform_api/GetSubUsers?count=1"
 
 cat > "$tmp/login.lua" <<'EOF'

@@ -12,6 +12,7 @@ diesel::table! {
         parent_id -> Nullable<BigInt>,
         active -> Bool,
         created_at -> Timestamp,
+        user_count -> BigInt,
     }
 }
 

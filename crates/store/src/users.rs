@@ -14,7 +14,7 @@ use tessera_domain::user::{Login, User, UserStatus};
 
 use crate::db::{AnyConnection, lock_account, write_tx};
 use crate::error::{StoreError, unique_as};
-use crate::schema::{service_key_roles, service_keys, user_roles, users};
+use crate::schema::{accounts, service_key_roles, service_keys, user_roles, users};
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch};
 
@@ -94,7 +94,27 @@ pub(crate) fn insert_user(
         .get_result(conn)
         .map_err(unique_as("login"))?;
     insert_roles(conn, id, roles)?;
+    count_users_by(conn, row.account_id, 1)?;
     Ok(id)
+}
+
+/// Adds `delta` to the account's user count (kept in the transaction that adds or removes a
+/// user; see `list_users` and `count_users`).
+fn count_users_by(conn: &mut AnyConnection, account: i64, delta: i64) -> Result<(), StoreError> {
+    diesel::update(accounts::table.find(account))
+        .set(accounts::user_count.eq(accounts::user_count + delta))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The account's user count.
+fn user_count(conn: &mut AnyConnection, account: AccountId) -> Result<i64, StoreError> {
+    accounts::table
+        .find(account.0)
+        .select(accounts::user_count)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::Rule(RepoError::NotFound))
 }
 
 fn insert_roles(
@@ -285,10 +305,16 @@ impl UserRepo for Store {
 
     fn list_users(&self, account: AccountId, query: &ListQuery) -> Result<Page<User>, RepoError> {
         let mut conn = self.db.conn()?;
-        let total: i64 = filtered(account, query)
-            .count()
-            .get_result(&mut *conn)
-            .map_err(StoreError::from)?;
+        // Unfiltered, the total is the account's counter: a page costs the same with ten users
+        // or a million.
+        let total: i64 = if query.name.is_none() && query.fuzzy_name.is_none() {
+            user_count(&mut conn, account)?
+        } else {
+            filtered(account, query)
+                .count()
+                .get_result(&mut *conn)
+                .map_err(StoreError::from)?
+        };
         let mut q = filtered(account, query);
         let after = match query.after.as_deref().map(str::parse::<i64>) {
             None => None,
@@ -324,11 +350,7 @@ impl UserRepo for Store {
 
     fn count_users(&self, account: AccountId) -> Result<i64, RepoError> {
         let mut conn = self.db.conn()?;
-        users::table
-            .filter(users::account_id.eq(account.0))
-            .count()
-            .get_result(&mut *conn)
-            .map_err(|e| StoreError::from(e).into())
+        user_count(&mut conn, account).map_err(Into::into)
     }
 
     fn update_user(
@@ -446,6 +468,7 @@ impl UserRepo for Store {
             if n == 0 {
                 return Err(StoreError::Rule(RepoError::NotFound));
             }
+            count_users_by(c, account.0, -1)?;
             ensure_an_active_owner(c, account)?;
             epoch::bump(c)?;
             audit::insert(c, &audit_with_target(audit, format!("user:{id}")))?;

@@ -1,5 +1,6 @@
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tessera_domain::ports::UserRepo;
 use tessera_store::db::AnyConnection;
 use tessera_store::testing::TestDatabase;
 use tessera_store::{Backend, backend_tests};
@@ -64,7 +65,7 @@ fn migrations_create_every_table_and_run_down_and_up_again(db: &TestDatabase) {
         }
     }
     assert!(tables(db).is_empty(), "down.sql leaves {:?}", tables(db));
-    assert_eq!(db.db.migrate().unwrap().len(), 1);
+    assert_eq!(db.db.migrate().unwrap().len(), 2);
     assert_eq!(tables(db), TABLES);
     assert!(
         db.db.migrate().unwrap().is_empty(),
@@ -102,7 +103,39 @@ fn every_schema_column_exists(db: &TestDatabase) {
     );
 }
 
+/// The user-count migration counts the users an account already has.
+fn the_user_count_migration_counts_existing_users(db: &TestDatabase) {
+    let store = db.store();
+    let acme = crate::fixtures::account(&store, "acme").account.id;
+    for login in ["alice", "bobby"] {
+        store
+            .create_user(
+                &crate::fixtures::new_user(acme, login, &[]),
+                &crate::fixtures::audit_in(acme, "user.create"),
+            )
+            .unwrap();
+    }
+    {
+        let mut conn = db.db.conn().unwrap();
+        match &mut *conn {
+            AnyConnection::Postgresql(c) => {
+                c.revert_last_migration(PG).unwrap();
+            }
+            AnyConnection::Sqlite(c) => {
+                c.revert_last_migration(SQLITE).unwrap();
+            }
+        }
+    }
+    assert_eq!(db.db.migrate().unwrap().len(), 1);
+    assert_eq!(
+        store.count_users(acme).unwrap(),
+        3,
+        "the owner and two users"
+    );
+}
+
 backend_tests!(
     migrations_create_every_table_and_run_down_and_up_again,
-    every_schema_column_exists
+    every_schema_column_exists,
+    the_user_count_migration_counts_existing_users
 );

@@ -137,6 +137,69 @@ fn a_login_is_unique_per_account_only(db: &TestDatabase) {
         .unwrap();
 }
 
+/// The account's user count (the total of unfiltered lists, and what the user limit reads)
+/// follows creations and deletions, and a refused one changes nothing.
+fn the_user_count_follows_creations_and_deletions(db: &TestDatabase) {
+    let store = db.store();
+    let acme = account(&store, "acme").account.id;
+    let other = account(&store, "other").account.id;
+    let total = |account| {
+        store
+            .list_users(account, &ListQuery::default())
+            .unwrap()
+            .total
+    };
+    assert_eq!((store.count_users(acme).unwrap(), total(acme)), (1, 1));
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|n| {
+                let store = store.clone();
+                s.spawn(move || {
+                    store.create_user(
+                        &new_user(acme, &format!("user{n}"), &[]),
+                        &audit_in(acme, "user.create"),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let made: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!((store.count_users(acme).unwrap(), total(acme)), (7, 7));
+    assert_eq!(
+        store.create_user(
+            &new_user(acme, "user0", &[]),
+            &audit_in(acme, "user.create")
+        ),
+        Err(RepoError::Conflict("login"))
+    );
+    store
+        .delete_user(acme, made[0].id, &audit_in(acme, "user.delete"))
+        .unwrap();
+    assert_eq!(
+        store.delete_user(acme, made[0].id, &audit_in(acme, "user.delete")),
+        Err(RepoError::NotFound)
+    );
+    assert_eq!(
+        store.delete_user(other, made[1].id, &audit_in(other, "user.delete")),
+        Err(RepoError::NotFound)
+    );
+    assert_eq!((store.count_users(acme).unwrap(), total(acme)), (6, 6));
+    assert_eq!((store.count_users(other).unwrap(), total(other)), (1, 1));
+    let counted = store
+        .list_users(
+            acme,
+            &ListQuery {
+                limit: 1000,
+                ..ListQuery::default()
+            },
+        )
+        .unwrap()
+        .items
+        .len();
+    assert_eq!(counted, 6, "the counter matches the rows");
+}
+
 fn concurrent_inserts_of_one_login_give_one_row_and_one_conflict(db: &TestDatabase) {
     let store = db.store();
     let acme = account(&store, "acme").account.id;
@@ -436,6 +499,7 @@ fn listing_pages_by_offset_or_cursor_with_filters(db: &TestDatabase) {
 }
 
 backend_tests!(
+    the_user_count_follows_creations_and_deletions,
     created_users_read_back_with_their_roles,
     another_accounts_user_is_not_found,
     a_login_is_unique_per_account_only,
