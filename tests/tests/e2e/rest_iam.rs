@@ -102,6 +102,20 @@ async fn permission_groups_are_a_fixed_catalog(app: TestApp) {
     );
 }
 
+/// Creates a resource group covering the whole account; returns its id.
+async fn whole_account_group(app: &TestApp, owner: &str) -> String {
+    let (status, body) = app
+        .call(
+            "POST",
+            RG,
+            Some(owner),
+            Some(json!({"name": "all", "scope": scope(&["*"])})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["result"]["id"].as_str().unwrap().to_owned()
+}
+
 async fn resource_groups_from_creation_to_deletion(app: TestApp) {
     let owner = app.owner().await;
     let (status, body) = app
@@ -184,15 +198,7 @@ async fn user_groups_with_policies_and_members(app: TestApp) {
     let owner = app.owner().await;
     let alice = app.create_user(&owner, "alice", &[]).await;
     let bob = app.create_user(&owner, "bobby", &[]).await;
-    let (_, rg) = app
-        .call(
-            "POST",
-            RG,
-            Some(&owner),
-            Some(json!({"name": "all", "scope": scope(&["*"])})),
-        )
-        .await;
-    let rg = rg["result"]["id"].as_str().unwrap().to_owned();
+    let rg = whole_account_group(&app, &owner).await;
     let read = pg(&app, &owner, "Usage Read").await;
     let write = pg(&app, &owner, "Recordings Write").await;
     let (status, body) = app
@@ -411,15 +417,7 @@ async fn no_escalation_through_groups(app: TestApp) {
     let owner = app.owner().await;
     let manager = app.create_user(&owner, "manager", &["User Manager"]).await;
     let token = app.login(1, "manager", PASSWORD).await;
-    let (_, rg) = app
-        .call(
-            "POST",
-            RG,
-            Some(&owner),
-            Some(json!({"name": "all", "scope": scope(&["*"])})),
-        )
-        .await;
-    let rg = rg["result"]["id"].as_str().unwrap().to_owned();
+    let rg = whole_account_group(&app, &owner).await;
     let audit = pg(&app, &owner, "Audit API Read").await;
     let (status, body) = app
         .call("POST", UG, Some(&token), Some(json!({"name": "sneaky", "policies": [
@@ -468,15 +466,7 @@ async fn another_accounts_groups_are_not_found(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let (_, rg) = app
-        .call(
-            "POST",
-            RG,
-            Some(&owner),
-            Some(json!({"name": "all", "scope": scope(&["*"])})),
-        )
-        .await;
-    let rg = rg["result"]["id"].as_str().unwrap().to_owned();
+    let rg = whole_account_group(&app, &owner).await;
     let (_, ug) = app
         .call(
             "POST",
