@@ -13,25 +13,14 @@
 # Needs wrk, curl, python3 with PyJWT. DURATION (default 15s) and CONNECTIONS (default 64) tune
 # the read runs.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${DURATION:-15s}"
 connections="${CONNECTIONS:-64}"
-tmp="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
 ulimit -n 65536 2>/dev/null || true
-
-TESSERA__DATA_DIR="$tmp/data" TESSERA__SERVER__BIND="127.0.0.1:$port" TESSERA__LOG__LEVEL=warn \
-  "$root/target/release/tessera" &
-server=$!
-trap 'kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 150); do
-  curl -fs "$base/readyz" >/dev/null && break
-  sleep 0.2
-done
+# shellcheck source=scripts/local_server.sh
+source "$(dirname "$0")/../scripts/local_server.sh"
 
 creds="$tmp/data/initial-credentials.json"
-token="$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['access_key']['token'])" "$creds")"
+token="$(owner_token)"
 jwt="$(python3 - "$creds" <<'EOF'
 import json, sys, time, jwt
 key = json.load(open(sys.argv[1]))["service_key"]

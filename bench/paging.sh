@@ -11,21 +11,10 @@
 # accounts under `limits.max_users_per_account`, and a million argon2 hashes would take hours.
 # The script then sets the account's user count, which the store otherwise keeps itself.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-tmp="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
 db_url="${TESSERA__DATABASE__URL:-}"
-
-TESSERA__DATA_DIR="$tmp/data" TESSERA__SERVER__BIND="127.0.0.1:$port" TESSERA__LOG__LEVEL=warn \
-  "$root/target/release/tessera" &
-server=$!
-trap 'kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 150); do
-  curl -fs "$base/readyz" >/dev/null && break
-  sleep 0.2
-done
-token="$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['access_key']['token'])" "$tmp/data/initial-credentials.json")"
+# shellcheck source=scripts/local_server.sh
+source "$(dirname "$0")/../scripts/local_server.sh"
+token="$(owner_token)"
 
 sql() {
   if [[ -n "$db_url" ]]; then psql -q "$db_url" -c "$1"; else sqlite3 "$tmp/data/tessera.db" "$1"; fi

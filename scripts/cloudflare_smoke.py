@@ -14,38 +14,13 @@ file that server's bootstrap wrote. Exits non-zero on the first failure.
 
 import argparse
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.request
 import uuid
 from pathlib import Path
 
 from cloudflare import Cloudflare
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(base, server):
-    for _ in range(150):
-        if server is not None and server.poll() is not None:
-            sys.exit(f"tessera exited early with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("tessera did not become ready")
+from tessera_local import DEFAULT_BINARY, local_server, wait_ready
 
 
 def plain(value):
@@ -153,7 +128,7 @@ def smoke(base, credentials):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default=str(ROOT / "target" / "release" / "tessera"))
+    parser.add_argument("--binary", default=DEFAULT_BINARY)
     parser.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8080")
     parser.add_argument("--credentials", default="data/initial-credentials.json",
                         help="with --url: the bootstrap's initial-credentials.json")
@@ -161,26 +136,13 @@ def main():
 
     if args.url:
         base = args.url.rstrip("/")
-        wait_ready(base, None)
+        wait_ready(base)
         smoke(base, json.loads(Path(args.credentials).read_text()))
         return
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ,
-                   TESSERA__DATA_DIR=str(tmp / "data"),
-                   TESSERA__SERVER__BIND=f"127.0.0.1:{port}",
-                   TESSERA__LOG__LEVEL="warn")
-        server = subprocess.Popen([args.binary], cwd=tmp, env=env)
-        try:
-            wait_ready(base, server)
-            print(f"server: {base}")
-            smoke(base, json.loads((tmp / "data" / "initial-credentials.json").read_text()))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with local_server(args.binary) as server:
+        print(f"server: {server.base}")
+        smoke(server.base, server.credentials("initial-credentials.json"))
 
 
 if __name__ == "__main__":

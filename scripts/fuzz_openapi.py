@@ -23,16 +23,11 @@ not_a_server_error and the response-schema checks stay on everywhere.
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tessera_local import DEFAULT_BINARY, local_server
 
 CONFIG = """\
 [parameters]
@@ -57,25 +52,6 @@ parameters = {{ key_id = "{service_key}" }}
 include-path-regex = "^/platform_api"
 checks = {{ ignored_auth = {{ enabled = false }}, negative_data_rejection = {{ enabled = false }}, positive_data_acceptance = {{ enabled = false }}, allow_header_conformance = {{ enabled = false }}, unsupported_method = {{ enabled = false }} }}
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(base, server):
-    for _ in range(150):
-        if server.poll() is not None:
-            sys.exit(f"tessera exited early with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("tessera did not become ready")
 
 
 def call(base, token, method, path, body=None):
@@ -113,39 +89,27 @@ def fixtures(base, token, account):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default=str(ROOT / "target" / "release" / "tessera"))
+    parser.add_argument("--binary", default=DEFAULT_BINARY)
     parser.add_argument("--max-examples", default="50")
     parser.add_argument("extra", nargs="*", help="arguments for schemathesis (after --)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ,
-                   TESSERA__DATA_DIR=str(tmp / "data"),
-                   TESSERA__SERVER__BIND=f"127.0.0.1:{port}",
-                   # Thousands of generated sign-ins with wrong passwords would otherwise lock
-                   # the test's address (429 on everything) within the first minute.
-                   TESSERA__AUTH__MAX_FAILURES_PER_ADDRESS="100000000",
-                   TESSERA__AUTH__MAX_FAILURES_PER_LOGIN="100000000",
-                   TESSERA__LOG__LEVEL="warn")
-        server = subprocess.Popen([args.binary], cwd=tmp, env=env)
-        try:
-            wait_ready(base, server)
-            credentials = json.loads((tmp / "data" / "initial-credentials.json").read_text())
-            token = credentials["access_key"]["token"]
-            ids = fixtures(base, token, credentials["account_id"])
-            (tmp / "schemathesis.toml").write_text(CONFIG.format(**ids))
-            print(f"server: {base}  fixtures: {json.dumps(ids)}", flush=True)
-            command = ["schemathesis", "--config-file", str(tmp / "schemathesis.toml"), "run",
-                       f"{base}/openapi.json", "-H", f"Authorization: Bearer {token}",
-                       "--max-examples", args.max_examples, "--workers", "2", "--no-color",
-                       *args.extra]
-            return subprocess.run(command, cwd=tmp).returncode
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    # Thousands of generated sign-ins with wrong passwords would otherwise lock the test's
+    # address (429 on everything) within the first minute.
+    limits = {"TESSERA__AUTH__MAX_FAILURES_PER_ADDRESS": "100000000",
+              "TESSERA__AUTH__MAX_FAILURES_PER_LOGIN": "100000000"}
+    with local_server(args.binary, env=limits) as server:
+        base, tmp = server.base, server.tmp
+        credentials = server.credentials("initial-credentials.json")
+        token = credentials["access_key"]["token"]
+        ids = fixtures(base, token, credentials["account_id"])
+        (tmp / "schemathesis.toml").write_text(CONFIG.format(**ids))
+        print(f"server: {base}  fixtures: {json.dumps(ids)}", flush=True)
+        command = ["schemathesis", "--config-file", str(tmp / "schemathesis.toml"), "run",
+                   f"{base}/openapi.json", "-H", f"Authorization: Bearer {token}",
+                   "--max-examples", args.max_examples, "--workers", "2", "--no-color",
+                   *args.extra]
+        return subprocess.run(command, cwd=tmp).returncode
 
 
 if __name__ == "__main__":

@@ -14,24 +14,12 @@ Exits non-zero on the first failure.
 import argparse
 import json
 import os
-import socket
-import ssl
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 
 from voximplant.apiclient import VoximplantAPI, VoximplantException
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tessera_local import DEFAULT_BINARY, local_server
 
 
 def self_signed(directory):
@@ -43,20 +31,6 @@ def self_signed(directory):
         check=True, capture_output=True,
     )
     return cert, key
-
-
-def wait_ready(port, cert, server):
-    context = ssl.create_default_context(cafile=str(cert))
-    for _ in range(100):
-        if server.poll() is not None:
-            sys.exit(f"tessera exited early with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"https://localhost:{port}/readyz", context=context, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("tessera did not become ready")
 
 
 def redacted(value):
@@ -77,71 +51,58 @@ def step(name, call):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default=str(ROOT / "target" / "release" / "tessera"))
+    parser.add_argument("--binary", default=DEFAULT_BINARY)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        cert, key = self_signed(tmp)
-        port = free_port()
-        env = dict(os.environ,
-                   TESSERA__DATA_DIR=str(tmp / "data"),
-                   TESSERA__SERVER__BIND=f"127.0.0.1:{port}",
-                   TESSERA__TLS__CERT=str(cert),
-                   TESSERA__TLS__KEY=str(key),
-                   TESSERA__LOG__LEVEL="warn")
-        server = subprocess.Popen([args.binary], cwd=tmp, env=env)
+    with local_server(args.binary, tls=self_signed) as server:
+        tmp = server.tmp
+        endpoint = server.base.removeprefix("https://")
+        os.environ["REQUESTS_CA_BUNDLE"] = str(tmp / "server.crt")
+        credentials = server.data_dir / "credentials.json"
+        print(f"server: {server.base}  credentials: {credentials}")
+        api = VoximplantAPI(credentials_file_path=str(credentials), endpoint=endpoint)
+
+        subuser = step("AddSubUser", lambda: api.add_sub_user(
+            "smoke.user", "Str0ng-Pass!", role_name=["Developer"], description="smoke test"))
+        subuser_id = subuser["subuser_id"]
+        created = step("CreateKey", lambda: api.create_key(
+            key_name="smoke key", description="made by the smoke test", role_name=["Developer"]))
+        key_id = created[0]["key_id"]
+        step("SetKeyRoles", lambda: api.set_key_roles(key_id, role_name=["Developer", "Support"]))
+        roles = step("GetKeyRoles", lambda: api.get_key_roles(key_id))
+        assert sorted(r["role_name"] for r in roles) == ["Developer", "Support"], roles
+        step("RemoveKeyRoles", lambda: api.remove_key_roles(key_id, role_name=["Support"]))
+        roles = step("GetKeyRoles", lambda: api.get_key_roles(key_id, with_expanded_roles=True))
+        assert [r["role_name"] for r in roles] == ["Developer"], roles
+        keys = step("GetKeys", lambda: api.get_keys(with_roles=True))
+        assert any(k["key_id"] == key_id for k in keys), keys
+        users = step("GetSubUsers", lambda: api.get_sub_users(with_roles=True))
+        assert any(u["subuser_id"] == subuser_id for u in users), users
+        step("GetRoles", lambda: api.get_roles(group_name="Restcomm"))
+        step("GetRoleGroups", api.get_role_groups)
+
+        # The new key's own credentials file works with the same client.
+        new_credentials = tmp / "new-key.json"
+        new_credentials.write_text(json.dumps(created[0]))
+        own = VoximplantAPI(credentials_file_path=str(new_credentials), endpoint=endpoint)
+        step("GetKeys (with the new key)", lambda: own.get_keys())
+
         try:
-            wait_ready(port, cert, server)
-            os.environ["REQUESTS_CA_BUNDLE"] = str(cert)
-            credentials = tmp / "data" / "credentials.json"
-            print(f"server: https://localhost:{port}  credentials: {credentials}")
-            api = VoximplantAPI(credentials_file_path=str(credentials), endpoint=f"localhost:{port}")
+            api.add_sub_user("smoke.user", "Str0ng-Pass!")
+            sys.exit("a duplicate login was accepted")
+        except VoximplantException as e:
+            print(f"AddSubUser (duplicate): VoximplantException code={e.code} msg={e}")
+            assert e.code == 436, e.code
 
-            subuser = step("AddSubUser", lambda: api.add_sub_user(
-                "smoke.user", "Str0ng-Pass!", role_name=["Developer"], description="smoke test"))
-            subuser_id = subuser["subuser_id"]
-            created = step("CreateKey", lambda: api.create_key(
-                key_name="smoke key", description="made by the smoke test", role_name=["Developer"]))
-            key_id = created[0]["key_id"]
-            step("SetKeyRoles", lambda: api.set_key_roles(key_id, role_name=["Developer", "Support"]))
-            roles = step("GetKeyRoles", lambda: api.get_key_roles(key_id))
-            assert sorted(r["role_name"] for r in roles) == ["Developer", "Support"], roles
-            step("RemoveKeyRoles", lambda: api.remove_key_roles(key_id, role_name=["Support"]))
-            roles = step("GetKeyRoles", lambda: api.get_key_roles(key_id, with_expanded_roles=True))
-            assert [r["role_name"] for r in roles] == ["Developer"], roles
-            keys = step("GetKeys", lambda: api.get_keys(with_roles=True))
-            assert any(k["key_id"] == key_id for k in keys), keys
-            users = step("GetSubUsers", lambda: api.get_sub_users(with_roles=True))
-            assert any(u["subuser_id"] == subuser_id for u in users), users
-            step("GetRoles", lambda: api.get_roles(group_name="Restcomm"))
-            step("GetRoleGroups", api.get_role_groups)
-
-            # The new key's own credentials file works with the same client.
-            new_credentials = tmp / "new-key.json"
-            new_credentials.write_text(json.dumps(created[0]))
-            own = VoximplantAPI(credentials_file_path=str(new_credentials), endpoint=f"localhost:{port}")
-            step("GetKeys (with the new key)", lambda: own.get_keys())
-
-            try:
-                api.add_sub_user("smoke.user", "Str0ng-Pass!")
-                sys.exit("a duplicate login was accepted")
-            except VoximplantException as e:
-                print(f"AddSubUser (duplicate): VoximplantException code={e.code} msg={e}")
-                assert e.code == 436, e.code
-
-            step("DeleteKey", lambda: api.delete_key(key_id))
-            try:
-                own.get_keys()
-                sys.exit("a deleted key still works")
-            except VoximplantException as e:
-                print(f"GetKeys (deleted key): VoximplantException code={e.code}")
-                assert e.code == 100, e.code
-            step("DelSubUser", lambda: api.del_sub_user(subuser_id))
-            print("voximplant smoke test: OK")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        step("DeleteKey", lambda: api.delete_key(key_id))
+        try:
+            own.get_keys()
+            sys.exit("a deleted key still works")
+        except VoximplantException as e:
+            print(f"GetKeys (deleted key): VoximplantException code={e.code}")
+            assert e.code == 100, e.code
+        step("DelSubUser", lambda: api.del_sub_user(subuser_id))
+        print("voximplant smoke test: OK")
 
 
 if __name__ == "__main__":

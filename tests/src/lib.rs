@@ -178,6 +178,47 @@ impl TestApp {
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
+
+    /// Creates a child account of the caller's account; returns the creation's `result`
+    /// (the child's id and its owner's credentials).
+    pub async fn child_account(&self, owner: &str) -> serde_json::Value {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/v1/accounts",
+                Some(owner),
+                Some(serde_json::json!({"name": "Child", "email": "child@example.com"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["result"].clone()
+    }
+
+    /// The id of account 1's permission group called `name`.
+    pub async fn permission_group(&self, token: &str, name: &str) -> String {
+        let path = format!(
+            "/v1/accounts/1/iam/permission_groups?name={}",
+            name.replace(' ', "%20")
+        );
+        let (status, body) = self.call("GET", &path, Some(token), None).await;
+        assert_eq!(status, 200, "{body}");
+        body["result"][0]["id"]
+            .as_str()
+            .expect("a permission group")
+            .to_owned()
+    }
+
+    /// `GET path` with no credentials; the body as text (the status must be 200).
+    pub async fn get_text(&self, path: &str) -> String {
+        let res = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(res.status().as_u16(), 200, "GET {path}");
+        res.text().await.expect("a text body")
+    }
 }
 
 /// How a method-API call is sent.

@@ -168,9 +168,7 @@ fn forbid_nul(schema: &mut RefOr<Schema>) {
 /// answers every operation can give, and constraints utoipa cannot express.
 pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in &mut doc.paths.paths {
-        if !path.starts_with("/v1") {
-            continue;
-        }
+        let rest = path.starts_with("/v1");
         for op in [
             &mut item.get,
             &mut item.post,
@@ -181,20 +179,9 @@ pub fn finish(doc: &mut utoipa::openapi::OpenApi) {
         .into_iter()
         .flatten()
         {
-            common_responses(path, op);
-        }
-    }
-    for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
+            if rest {
+                common_responses(path, op);
+            }
             for parameter in op.parameters.iter_mut().flatten() {
                 if let Some(schema) = parameter.schema.as_mut() {
                     forbid_nul(schema);

@@ -20,22 +20,6 @@ async fn resource_group(app: &TestApp, token: &str, objects: &[&str]) -> String 
     body["result"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn permission_group(app: &TestApp, token: &str, name: &str) -> String {
-    let (status, body) = app
-        .call(
-            "GET",
-            &format!(
-                "/v1/accounts/1/iam/permission_groups?name={}",
-                name.replace(' ', "%20")
-            ),
-            Some(token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["result"][0]["id"].as_str().unwrap().to_owned()
-}
-
 /// A user group with one policy, holding `member`.
 async fn group_with_policy(
     app: &TestApp,
@@ -119,7 +103,7 @@ async fn a_deny_policy_beats_a_role_grant_and_the_explanation_names_it(app: Test
     assert_eq!(status, 200, "the Administrator role grants user management");
 
     let rg = resource_group(&app, &owner, &["*"]).await;
-    let pg = permission_group(&app, &owner, "User Management Read").await;
+    let pg = app.permission_group(&owner, "User Management Read").await;
     let (group, policy) = group_with_policy(&app, &owner, "deny", &pg, &rg, admin).await;
 
     let (status, body) = app
@@ -199,7 +183,7 @@ async fn an_allow_policy_grants_only_inside_its_scope(app: TestApp) {
         &[&format!("com.tessera.api.account.user.{other}")],
     )
     .await;
-    let pg = permission_group(&app, &owner, "User Management Read").await;
+    let pg = app.permission_group(&owner, "User Management Read").await;
     group_with_policy(&app, &owner, "allow", &pg, &rg, support).await;
     let (status, _) = app
         .call(

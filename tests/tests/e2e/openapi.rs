@@ -270,15 +270,7 @@ async fn swagger_ui_is_served_without_the_network(app: TestApp) {
         let res = app.client.get(app.url(asset)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 200, "{asset}");
     }
-    let init = app
-        .client
-        .get(app.url("/docs/swagger-initializer.js"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let init = app.get_text("/docs/swagger-initializer.js").await;
     assert!(init.contains("/openapi.json"), "{init}");
 }
 

@@ -23,15 +23,7 @@ async fn metrics_count_requests_per_route_and_status(app: TestApp) {
         app.get_json("/healthz").await;
     }
     app.get_json("/no/such/route").await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text("/metrics").await;
     assert!(
         text.contains(
             r#"tessera_http_requests_total{method="GET",route="/healthz",status="200"} 3"#

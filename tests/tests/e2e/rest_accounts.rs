@@ -4,23 +4,9 @@
 use serde_json::{Value, json};
 use tessera_tests::{PASSWORD, TestApp, e2e};
 
-/// Creates a child account of account 1; returns its credentials JSON.
-async fn child(app: &TestApp, owner: &str) -> Value {
-    let (status, body) = app
-        .call(
-            "POST",
-            "/v1/accounts",
-            Some(owner),
-            Some(json!({"name": "Child", "email": "child@example.com"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["result"].clone()
-}
-
 async fn child_accounts_come_with_their_own_owner_and_keys(app: TestApp) {
     let owner = app.owner().await;
-    let creds = child(&app, &owner).await;
+    let creds = app.child_account(&owner).await;
     let id = creds["account_id"].as_i64().unwrap();
     assert_ne!(id, 1);
     assert_eq!(creds["owner"]["login"], "admin");

@@ -11,21 +11,6 @@ fn scope(objects: &[&str]) -> Value {
     json!({"key": "com.tessera.api.account.1", "objects": objects.iter().map(|o| json!({"key": o})).collect::<Vec<_>>()})
 }
 
-async fn pg(app: &TestApp, token: &str, name: &str) -> String {
-    let (_, body) = app
-        .call(
-            "GET",
-            &format!(
-                "/v1/accounts/1/iam/permission_groups?name={}",
-                name.replace(' ', "%20")
-            ),
-            Some(token),
-            None,
-        )
-        .await;
-    body["result"][0]["id"].as_str().unwrap().to_owned()
-}
-
 async fn count(app: &TestApp, token: &str, path: &str) -> i64 {
     let (_, body) = app.call("GET", path, Some(token), None).await;
     body["result_info"]["total_count"].as_i64().unwrap()
@@ -45,7 +30,7 @@ async fn permission_groups_are_a_fixed_catalog(app: TestApp) {
     let all = body["result"].as_array().unwrap();
     assert_eq!(all.len(), 92);
     assert!(all.iter().all(|g| g["id"].as_str().unwrap().len() == 32));
-    let id = pg(&app, &owner, "User Management Write").await;
+    let id = app.permission_group(&owner, "User Management Write").await;
     assert_eq!(id, "e6a972b83582072f0d52887cfcd7518d");
     let (status, body) = app
         .call(
@@ -199,8 +184,8 @@ async fn user_groups_with_policies_and_members(app: TestApp) {
     let alice = app.create_user(&owner, "alice", &[]).await;
     let bob = app.create_user(&owner, "bobby", &[]).await;
     let rg = whole_account_group(&app, &owner).await;
-    let read = pg(&app, &owner, "Usage Read").await;
-    let write = pg(&app, &owner, "Recordings Write").await;
+    let read = app.permission_group(&owner, "Usage Read").await;
+    let write = app.permission_group(&owner, "Recordings Write").await;
     let (status, body) = app
         .call(
             "POST",
@@ -418,7 +403,7 @@ async fn no_escalation_through_groups(app: TestApp) {
     let manager = app.create_user(&owner, "manager", &["User Manager"]).await;
     let token = app.login(1, "manager", PASSWORD).await;
     let rg = whole_account_group(&app, &owner).await;
-    let audit = pg(&app, &owner, "Audit API Read").await;
+    let audit = app.permission_group(&owner, "Audit API Read").await;
     let (status, body) = app
         .call("POST", UG, Some(&token), Some(json!({"name": "sneaky", "policies": [
             {"access": "allow", "permission_groups": [{"id": audit}], "resource_groups": [{"id": rg}]}]})))
@@ -454,18 +439,8 @@ async fn no_escalation_through_groups(app: TestApp) {
 
 async fn another_accounts_groups_are_not_found(app: TestApp) {
     let owner = app.owner().await;
-    let (_, child) = app
-        .call(
-            "POST",
-            "/v1/accounts",
-            Some(&owner),
-            Some(json!({"name": "Child", "email": "c@example.com"})),
-        )
-        .await;
-    let child_token = child["result"]["access_key"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let child = app.child_account(&owner).await;
+    let child_token = child["access_key"]["token"].as_str().unwrap().to_owned();
     let rg = whole_account_group(&app, &owner).await;
     let (_, ug) = app
         .call(
@@ -476,7 +451,7 @@ async fn another_accounts_groups_are_not_found(app: TestApp) {
         )
         .await;
     let ug = ug["result"]["id"].as_str().unwrap().to_owned();
-    let child_id = child["result"]["account_id"].as_i64().unwrap();
+    let child_id = child["account_id"].as_i64().unwrap();
     for path in [
         format!("/v1/accounts/{child_id}/iam/resource_groups/{rg}"),
         format!("/v1/accounts/{child_id}/iam/user_groups/{ug}"),
