@@ -8,5 +8,6 @@ mod groups;
 mod keys;
 mod migrations;
 mod queries;
+mod sqlite_build;
 mod sso;
 mod users;
