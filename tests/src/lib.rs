@@ -169,12 +169,7 @@ impl TestApp {
     /// # Panics
     /// When the request cannot be sent.
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let res = self
-            .client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent");
+        let res = self.get(path).await;
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
@@ -208,14 +203,18 @@ impl TestApp {
             .to_owned()
     }
 
-    /// `GET path` with no credentials; the body as text (the status must be 200).
-    pub async fn get_text(&self, path: &str) -> String {
-        let res = self
-            .client
+    /// `GET path` with no credentials.
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(self.url(path))
             .send()
             .await
-            .expect("request sent");
+            .expect("request sent")
+    }
+
+    /// `GET path` with no credentials; the body as text (the status must be 200).
+    pub async fn get_text(&self, path: &str) -> String {
+        let res = self.get(path).await;
         assert_eq!(res.status().as_u16(), 200, "GET {path}");
         res.text().await.expect("a text body")
     }
