@@ -10,7 +10,7 @@ use tessera_domain::ports::{
 };
 
 use crate::db::{AnyConnection, lock_account, write_tx};
-use crate::error::StoreError;
+use crate::error::{StoreError, found};
 use crate::schema::{access_keys, users};
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch};
@@ -203,9 +203,7 @@ impl AccessKeyRepo for Store {
                     .filter(access_keys::user_id.eq(user.0)),
             )
             .execute(c)?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             epoch::bump(c)?;
             audit::insert(c, &with_target(audit, id))?;
             Ok(())

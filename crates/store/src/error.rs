@@ -84,3 +84,12 @@ impl From<StoreError> for RepoError {
         }
     }
 }
+
+/// `NotFound` when a statement aimed at one row changed `rows` = 0 of them.
+pub(crate) fn found(rows: usize) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::Rule(RepoError::NotFound))
+    } else {
+        Ok(())
+    }
+}

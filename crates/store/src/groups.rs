@@ -18,7 +18,7 @@ use tessera_domain::ports::{
 };
 
 use crate::db::{AnyConnection, MultiBackend, lock_account, write_tx};
-use crate::error::{StoreError, unique_as};
+use crate::error::{StoreError, found, unique_as};
 use crate::schema::{
     policies, policy_permission_groups, policy_resource_groups, resource_groups,
     user_group_members, user_groups, users,
@@ -233,9 +233,7 @@ impl ResourceGroupRepo for Store {
             ))
             .execute(c)
             .map_err(unique_as("name"))?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             epoch::bump(c)?;
             audit::insert(c, &with_target(audit, format!("resource_group:{id}")))?;
             load_resource_group(c, account, id)
@@ -563,9 +561,7 @@ impl UserGroupRepo for Store {
             ))
             .execute(c)
             .map_err(unique_as("name"))?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             diesel::delete(policies::table.filter(policies::user_group_id.eq(&key))).execute(c)?;
             insert_policies(c, &key, policies_list)?;
             epoch::bump(c)?;
@@ -589,9 +585,7 @@ impl UserGroupRepo for Store {
                     .filter(user_groups::account_id.eq(account.0)),
             )
             .execute(c)?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             epoch::bump(c)?;
             audit::insert(c, &with_target(audit, format!("user_group:{id}")))?;
             Ok(())

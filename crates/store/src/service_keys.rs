@@ -14,7 +14,7 @@ use tessera_domain::ports::{
 use tessera_domain::roles::RoleId;
 
 use crate::db::{AnyConnection, MultiBackend, lock_account, write_tx};
-use crate::error::StoreError;
+use crate::error::{StoreError, found};
 use crate::schema::{service_key_roles, service_keys, users};
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch, like_pattern};
@@ -345,9 +345,7 @@ impl ServiceKeyRepo for Store {
                     .filter(service_keys::account_id.eq(account.0)),
             )
             .execute(c)?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             epoch::bump(c)?;
             audit::insert(c, &with_target(audit, id))?;
             Ok(())

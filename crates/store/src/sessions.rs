@@ -8,7 +8,7 @@ use tessera_domain::keys::Session;
 use tessera_domain::ports::{NewSession, RepoError, SessionRepo};
 
 use crate::db::write_tx;
-use crate::error::StoreError;
+use crate::error::{StoreError, found};
 use crate::schema::sessions;
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch};
@@ -58,9 +58,7 @@ impl SessionRepo for Store {
         write_tx(&mut conn, |c| {
             let n = diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_digest)))
                 .execute(c)?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             epoch::bump(c)?;
             audit::insert(c, audit)?;
             Ok(())

@@ -8,7 +8,7 @@ use tessera_domain::ports::{RepoError, SsoChanges, SsoRepo};
 use tessera_domain::sso::{SsoConnector, VerificationStatus};
 
 use crate::db::{AnyConnection, write_tx};
-use crate::error::{StoreError, unique_as};
+use crate::error::{StoreError, found, unique_as};
 use crate::schema::sso_connectors;
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch};
@@ -158,9 +158,7 @@ impl SsoRepo for Store {
                     .filter(sso_connectors::account_id.eq(account.0)),
             )
             .execute(tx)?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             epoch::bump(tx)?;
             audit::insert(tx, &with_target(audit, id))?;
             Ok(())

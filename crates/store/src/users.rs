@@ -13,7 +13,7 @@ use tessera_domain::roles::{RoleId, ids as role_ids};
 use tessera_domain::user::{Login, User, UserStatus};
 
 use crate::db::{AnyConnection, lock_account, write_tx};
-use crate::error::{StoreError, unique_as};
+use crate::error::{StoreError, found, unique_as};
 use crate::schema::{accounts, service_key_roles, service_keys, user_roles, users};
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch};
@@ -378,9 +378,7 @@ impl UserRepo for Store {
             )
             .set(&set)
             .execute(c)?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             if changes.status.is_some() {
                 ensure_an_active_owner(c, account)?;
             }
@@ -465,9 +463,7 @@ impl UserRepo for Store {
                     .filter(users::account_id.eq(account.0)),
             )
             .execute(c)?;
-            if n == 0 {
-                return Err(StoreError::Rule(RepoError::NotFound));
-            }
+            found(n)?;
             count_users_by(c, account.0, -1)?;
             ensure_an_active_owner(c, account)?;
             epoch::bump(c)?;
