@@ -3,8 +3,6 @@
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, get, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tessera_app::App;
@@ -16,6 +14,7 @@ use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, ResultInfo};
 use crate::extract::{Caller, QueryParams, run};
+use crate::paging::{decode_cursor, encode_cursor, not_a_cursor};
 
 /// One audit event.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -105,14 +104,7 @@ pub async fn list_audit_logs(
     let before_id = p
         .cursor
         .as_deref()
-        .map(|c| {
-            URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.parse::<i64>().ok())
-                .ok_or_else(|| ApiError::bad_request("cursor: is not a cursor from result_info"))
-        })
+        .map(|c| decode_cursor(c)?.parse::<i64>().map_err(|_| not_a_cursor()))
         .transpose()?;
     let filter = AuditFilter {
         actor: p.actor,
@@ -127,11 +119,7 @@ pub async fn list_audit_logs(
     })
     .await?;
     let cursor = (events.len() == per_page as usize)
-        .then(|| {
-            events
-                .last()
-                .map(|e| URL_SAFE_NO_PAD.encode(e.id.to_string()))
-        })
+        .then(|| events.last().map(|e| encode_cursor(&e.id.to_string())))
         .flatten();
     let info = ResultInfo {
         page: 1,

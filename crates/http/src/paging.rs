@@ -8,7 +8,10 @@ use tessera_domain::ports::ListQuery;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use crate::envelope::{ApiError, ResultInfo};
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+use crate::envelope::{ApiError, Envelope, ResultInfo};
 
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -76,20 +79,7 @@ impl ListParams {
     /// # Errors
     /// 400 for a cursor that is not one of ours.
     pub fn query(&self) -> Result<ListQuery, ApiError> {
-        let after = self
-            .cursor
-            .as_deref()
-            .map(|c| {
-                URL_SAFE_NO_PAD
-                    .decode(c)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .filter(|s| !s.is_empty() && s.len() <= 64)
-                    .ok_or_else(|| {
-                        ApiError::bad_request("cursor: is not a cursor from result_info")
-                    })
-            })
-            .transpose()?;
+        let after = self.cursor.as_deref().map(decode_cursor).transpose()?;
         Ok(ListQuery {
             limit: self.per_page(),
             offset: (self.page() - 1) * u64::from(self.per_page()),
@@ -100,18 +90,56 @@ impl ListParams {
         })
     }
 
+    /// The answer to a list request: one page of `items` in the envelope, with the
+    /// `result_info` that counts them and whose cursor is the last item's id.
+    #[must_use]
+    pub fn respond<V: Serialize>(
+        &self,
+        items: Vec<V>,
+        total: i64,
+        id_of: impl Fn(&V) -> String,
+    ) -> HttpResponse {
+        let last = items.last().map(id_of);
+        let info = self.info(items.len(), total, last);
+        Envelope::page(items, info).respond()
+    }
+
     /// `result_info` for a page of `count` items whose last item has id `last`.
     #[must_use]
-    pub fn info(&self, count: usize, total: i64, last: Option<String>) -> ResultInfo {
+    fn info(&self, count: usize, total: i64, last: Option<String>) -> ResultInfo {
         let full = count == self.per_page() as usize;
         ResultInfo {
             page: self.page(),
             per_page: self.per_page(),
             count,
             total_count: Some(total),
-            cursor: last.filter(|_| full).map(|id| URL_SAFE_NO_PAD.encode(id)),
+            cursor: last.filter(|_| full).map(|id| encode_cursor(&id)),
         }
     }
+}
+
+/// `result_info.cursor` for a page whose last row has id `id`.
+#[must_use]
+pub fn encode_cursor(id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(id)
+}
+
+/// The row id inside a `cursor` this API handed out.
+///
+/// # Errors
+/// 400 when `cursor` is not one of ours.
+pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|s| !s.is_empty() && s.len() <= 64)
+        .ok_or_else(not_a_cursor)
+}
+
+/// The 400 for a cursor this API did not hand out.
+pub(crate) fn not_a_cursor() -> ApiError {
+    ApiError::bad_request("cursor: is not a cursor from result_info")
 }
 
 /// The cursor naming the row after which the next page starts, for a numeric id (users).
@@ -120,9 +148,7 @@ impl ListParams {
 /// 400 when the cursor does not hold a number.
 pub fn numeric_cursor(query: &ListQuery) -> Result<(), ApiError> {
     match &query.after {
-        Some(a) if a.parse::<i64>().is_err() => Err(ApiError::bad_request(
-            "cursor: is not a cursor from result_info",
-        )),
+        Some(a) if a.parse::<i64>().is_err() => Err(not_a_cursor()),
         _ => Ok(()),
     }
 }

@@ -140,10 +140,8 @@ pub async fn list_keys(
         app.list_service_keys(&caller.0, account, &query)
     })
     .await?;
-    let last = page.items.last().map(|k| k.id.to_string());
-    let info = params.info(page.items.len(), page.total, last);
     let items: Vec<ServiceKeyView> = page.items.into_iter().map(Into::into).collect();
-    Ok(Envelope::page(items, info).respond())
+    Ok(params.respond(items, page.total, |k| k.id.clone()))
 }
 
 /// Creates a service key (an RSA-2048 pair); the private key is in this answer only.

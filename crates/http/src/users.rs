@@ -232,10 +232,8 @@ pub async fn list_users(
         app.list_subusers(&caller.0, account, &query)
     })
     .await?;
-    let last = page.items.last().map(|u| u.id.to_string());
-    let info = params.info(page.items.len(), page.total, last);
     let items: Vec<UserView> = page.items.into_iter().map(UserView::from).collect();
-    Ok(Envelope::page(items, info).respond())
+    Ok(params.respond(items, page.total, |u| u.id.to_string()))
 }
 
 /// Creates a user.

@@ -38,3 +38,12 @@ pub struct Page<T> {
     /// How many rows match the filters in all.
     pub total: i64,
 }
+
+impl<T> Page<T> {
+    /// A page holding every match (a lookup by id, not a listing).
+    #[must_use]
+    pub fn whole(items: Vec<T>) -> Self {
+        let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        Self { items, total }
+    }
+}

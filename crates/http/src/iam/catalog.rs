@@ -176,9 +176,7 @@ pub async fn list_permission_groups(
         .take(query.limit as usize)
         .map(|g| PermissionGroupView::from(*g))
         .collect();
-    let last = page.last().map(|g| g.id.clone());
-    let info = params.info(page.len(), total, last);
-    Ok(Envelope::page(page, info).respond())
+    Ok(params.respond(page, total, |g| g.id.clone()))
 }
 
 /// One permission group.

@@ -6,10 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
 use tessera_app::{App, AppError};
 use tessera_domain::groups::{Member, MemberStatus};
-use tessera_domain::ids::{AccountId, UserGroupId, UserId};
+use tessera_domain::ids::{AccountId, UserId};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::user_groups::group_id;
 use crate::envelope::{ApiError, Envelope, ResultInfo};
 use crate::extract::{Caller, JsonBody, QueryParams, request_meta, run};
 
@@ -105,10 +106,6 @@ fn members(body: MembersBody) -> Result<Vec<(UserId, MemberStatus)>, ApiError> {
             Ok((UserId(id), m.status.unwrap_or(MemberStatus::Accepted)))
         })
         .collect()
-}
-
-fn group_id(raw: &str) -> Result<UserGroupId, ApiError> {
-    UserGroupId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("user group")))
 }
 
 /// Paging of the members list.

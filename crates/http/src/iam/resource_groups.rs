@@ -8,6 +8,7 @@ use tessera_app::{App, AppError, ResourceGroupInput};
 use tessera_domain::groups::ResourceGroup;
 use tessera_domain::ids::{AccountId, ResourceGroupId};
 use tessera_domain::policy::Scope;
+use tessera_domain::ports::Page;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -174,19 +175,13 @@ pub async fn list_resource_groups(
                 Ok(id) => app.find_resource_groups(&caller.0, account, &[id])?,
                 Err(_) => Vec::new(),
             };
-            let total = i64::try_from(found.len()).unwrap_or_default();
-            Ok(tessera_domain::ports::Page {
-                items: found,
-                total,
-            })
+            Ok(Page::whole(found))
         }
         None => app.list_resource_groups(&caller.0, account, &query),
     })
     .await?;
-    let last = page.items.last().map(|g| g.id.to_string());
-    let info = params.info(page.items.len(), page.total, last);
     let items: Vec<ResourceGroupView> = page.items.into_iter().map(Into::into).collect();
-    Ok(Envelope::page(items, info).respond())
+    Ok(params.respond(items, page.total, |g| g.id.clone()))
 }
 
 /// Creates a resource group; its scope must name this account.

@@ -12,6 +12,7 @@ use tessera_domain::groups::{ResourceGroup, UserGroup};
 use tessera_domain::ids::{AccountId, PermissionGroupId, PolicyId, ResourceGroupId, UserGroupId};
 use tessera_domain::permissions::groups;
 use tessera_domain::policy::Effect;
+use tessera_domain::ports::Page;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -199,7 +200,8 @@ fn one(
         .ok_or(AppError::NotFound("user group"))
 }
 
-fn group_id(raw: &str) -> Result<UserGroupId, ApiError> {
+/// A user group id from the path; one that cannot be an id names no group (404).
+pub(super) fn group_id(raw: &str) -> Result<UserGroupId, ApiError> {
     UserGroupId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("user group")))
 }
 
@@ -229,20 +231,14 @@ pub async fn list_user_groups(
                     Ok(Err(AppError::NotFound(_))) | Err(_) => Vec::new(),
                     Ok(Err(e)) => return Err(e),
                 };
-                let total = i64::try_from(found.len()).unwrap_or_default();
-                tessera_domain::ports::Page {
-                    items: found,
-                    total,
-                }
+                Page::whole(found)
             }
             None => app.list_user_groups(&caller.0, account, &query)?,
         };
         Ok((views(app, &caller.0, account, page.items)?, page.total))
     })
     .await?;
-    let last = items.last().map(|g| g.id.clone());
-    let info = params.info(items.len(), total, last);
-    Ok(Envelope::page(items, info).respond())
+    Ok(params.respond(items, total, |g| g.id.clone()))
 }
 
 /// Creates a user group; every permission group and resource group named must exist, and the
