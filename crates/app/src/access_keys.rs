@@ -1,6 +1,7 @@
 //! Restcomm access keys: a user's long-term API credentials (at most two, for rotation).
 
 use serde_json::json;
+use tessera_domain::Entity;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
 use tessera_domain::keys::{AccessKey, MAX_ACCESS_KEYS_PER_USER, access_token};
@@ -61,7 +62,7 @@ impl App {
                 .ports
                 .users
                 .get_user(account, user)
-                .map_err(AppError::from_repo("user"))?;
+                .map_err(AppError::from_repo(Entity::User))?;
             self.authorize_manage_roles(principal, account, &target.roles)?;
         }
         Ok(())
@@ -70,7 +71,7 @@ impl App {
     /// Creates an access key for `user`; the secret is in the answer and nowhere else.
     ///
     /// # Errors
-    /// `TooManyKeys(2)`; `NotFound("user")`; `Forbidden`; `Invalid` for a name over 100
+    /// `TooManyKeys(2)`; `NotFound(Entity::User)`; `Forbidden`; `Invalid` for a name over 100
     /// characters.
     pub fn create_access_key(
         &self,
@@ -114,7 +115,7 @@ impl App {
             )
             .map_err(|e| match e {
                 RepoError::LimitReached => AppError::TooManyKeys(MAX_ACCESS_KEYS_PER_USER),
-                other => AppError::from_repo("user")(other),
+                other => AppError::from_repo(Entity::User)(other),
             })?;
         let token = access_token(&id, &secret);
         Ok(CreatedAccessKey { key, secret, token })
@@ -123,7 +124,7 @@ impl App {
     /// The user's access keys (never their secrets).
     ///
     /// # Errors
-    /// `NotFound("user")`; `Forbidden`.
+    /// `NotFound(Entity::User)`; `Forbidden`.
     pub fn list_access_keys(
         &self,
         principal: &Principal,
@@ -134,14 +135,14 @@ impl App {
         self.ports
             .users
             .get_user(account, user)
-            .map_err(AppError::from_repo("user"))?;
+            .map_err(AppError::from_repo(Entity::User))?;
         Ok(self.ports.access_keys.list_access_keys(account, user)?)
     }
 
     /// One access key.
     ///
     /// # Errors
-    /// `NotFound("access key")`; `Forbidden`.
+    /// `NotFound(Entity::AccessKey)`; `Forbidden`.
     pub fn get_access_key(
         &self,
         principal: &Principal,
@@ -153,14 +154,14 @@ impl App {
         self.ports
             .access_keys
             .get_access_key(account, user, id)
-            .map_err(AppError::from_repo("access key"))
+            .map_err(AppError::from_repo(Entity::AccessKey))
     }
 
     /// Changes status (`active`/`inactive`) or name; deactivation takes effect on the next
     /// request.
     ///
     /// # Errors
-    /// `NotFound("access key")`; `Forbidden`; `Invalid`.
+    /// `NotFound(Entity::AccessKey)`; `Forbidden`; `Invalid`.
     pub fn update_access_key(
         &self,
         principal: &Principal,
@@ -186,14 +187,14 @@ impl App {
             self.ports
                 .access_keys
                 .update_access_key(account, user, id, &changes, &audit)
-                .map_err(AppError::from_repo("access key")),
+                .map_err(AppError::from_repo(Entity::AccessKey)),
         )
     }
 
     /// Deletes an access key; it fails from the next request.
     ///
     /// # Errors
-    /// `NotFound("access key")`; `Forbidden`.
+    /// `NotFound(Entity::AccessKey)`; `Forbidden`.
     pub fn delete_access_key(
         &self,
         principal: &Principal,
@@ -215,7 +216,7 @@ impl App {
             self.ports
                 .access_keys
                 .delete_access_key(account, user, id, &audit)
-                .map_err(AppError::from_repo("access key")),
+                .map_err(AppError::from_repo(Entity::AccessKey)),
         )
     }
 }

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use tessera_domain::DomainError;
+use tessera_domain::Entity;
 use tessera_domain::account::{Account, check_account_name};
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::AccountId;
@@ -46,13 +47,13 @@ impl App {
     /// An account's settings.
     ///
     /// # Errors
-    /// `NotFound("account")`; `Forbidden` without Account Settings read.
+    /// `NotFound(Entity::Account)`; `Forbidden` without Account Settings read.
     pub fn get_account(&self, principal: &Principal, account: AccountId) -> AppResult<Account> {
         self.authorize(principal, account, SETTINGS_READ, None)?;
         self.ports
             .accounts
             .get_account(account)
-            .map_err(AppError::from_repo("account"))
+            .map_err(AppError::from_repo(Entity::Account))
     }
 
     /// The caller's account and, with Manage Enterprise Accounts read, its children.
@@ -65,7 +66,7 @@ impl App {
             self.ports
                 .accounts
                 .get_account(own)
-                .map_err(AppError::from_repo("account"))?,
+                .map_err(AppError::from_repo(Entity::Account))?,
         ];
         if self
             .authorize(principal, own, ENTERPRISE_READ, None)
@@ -123,7 +124,7 @@ impl App {
             self.ports
                 .accounts
                 .update_account(account, cmd.name, cmd.email, cmd.active, &audit)
-                .map_err(AppError::from_repo("account")),
+                .map_err(AppError::from_repo(Entity::Account)),
         )
     }
 
@@ -166,7 +167,7 @@ impl App {
             .ports
             .accounts
             .create_account(&account, &audit)
-            .map_err(AppError::from_repo("account"))?;
+            .map_err(AppError::from_repo(Entity::Account))?;
         let mut parent_record = audit;
         parent_record.account_id = Some(parent);
         parent_record.target = Some(format!("account:{}", made.account.id));

@@ -1,5 +1,6 @@
 //! Enforcement: the one place where use cases ask the policy engine before acting.
 
+use tessera_domain::Entity;
 use tessera_domain::audit::{AuditRecord, Outcome, RequestMeta};
 use tessera_domain::ids::AccountId;
 use tessera_domain::permissions::Permission;
@@ -25,7 +26,7 @@ impl App {
             .ports
             .accounts
             .get_account(account)
-            .map_err(AppError::from_repo("account"))?;
+            .map_err(AppError::from_repo(Entity::Account))?;
         while let Some(parent) = current.parent_id {
             if chain.contains(&parent) || chain.len() > 16 {
                 break;
@@ -35,7 +36,7 @@ impl App {
                 .ports
                 .accounts
                 .get_account(parent)
-                .map_err(AppError::from_repo("account"))?;
+                .map_err(AppError::from_repo(Entity::Account))?;
         }
         Ok(chain)
     }
@@ -45,7 +46,7 @@ impl App {
         if decision.allowed {
             Ok(())
         } else if decision.is_invisible() {
-            Err(AppError::NotFound("account"))
+            Err(AppError::NotFound(Entity::Account))
         } else {
             Err(AppError::Forbidden(decision.reasons))
         }
@@ -55,7 +56,7 @@ impl App {
     /// given).
     ///
     /// # Errors
-    /// `NotFound("account")` when the account is not visible to the principal, `Forbidden` with
+    /// `NotFound(Entity::Account)` when the account is not visible to the principal, `Forbidden` with
     /// the engine's reasons when it is visible but the permission is not held.
     pub fn authorize(
         &self,
@@ -98,7 +99,7 @@ impl App {
     /// Manage Enterprise Accounts. For catalog reads that need no other permission.
     ///
     /// # Errors
-    /// `NotFound("account")`.
+    /// `NotFound(Entity::Account)`.
     pub fn ensure_visible(&self, principal: &Principal, account: AccountId) -> AppResult<()> {
         if account == principal.account_id {
             return Ok(());
@@ -107,7 +108,7 @@ impl App {
             Permission::read(tessera_domain::permissions::Capability::EnterpriseAccounts);
         match self.authorize(principal, account, enterprise, None) {
             Ok(()) => Ok(()),
-            Err(AppError::Forbidden(_)) => Err(AppError::NotFound("account")),
+            Err(AppError::Forbidden(_)) => Err(AppError::NotFound(Entity::Account)),
             Err(e) => Err(e),
         }
     }
@@ -127,7 +128,7 @@ impl App {
             let role = Role::by_id(*id)?;
             let d = policy::check_role_grant(&principal.subject, account, &ancestors, role);
             if d.is_invisible() {
-                return Err(AppError::NotFound("account"));
+                return Err(AppError::NotFound(Entity::Account));
             }
             if !d.allowed {
                 return Err(AppError::RoleNotGrantable(d.reasons));
@@ -140,7 +141,7 @@ impl App {
     /// a user whose roles one could not grant would be an escalation.
     ///
     /// # Errors
-    /// `Forbidden`; `NotFound("account")`.
+    /// `Forbidden`; `NotFound(Entity::Account)`.
     pub(crate) fn authorize_manage_roles(
         &self,
         principal: &Principal,
@@ -249,17 +250,17 @@ mod tests {
         );
         assert_eq!(
             app.authorize(&principal(3, &[ids::ADMIN]), CHILD, UM_WRITE, None),
-            Err(AppError::NotFound("account")),
+            Err(AppError::NotFound(Entity::Account)),
             "no Manage Enterprise Accounts: the child is invisible"
         );
         assert_eq!(
             app.authorize(&principal(1, &[ids::OWNER]), AccountId(11), UM_WRITE, None),
-            Err(AppError::NotFound("account")),
+            Err(AppError::NotFound(Entity::Account)),
             "an unrelated account is invisible"
         );
         assert_eq!(
             app.authorize(&principal(1, &[ids::OWNER]), AccountId(99), UM_WRITE, None),
-            Err(AppError::NotFound("account")),
+            Err(AppError::NotFound(Entity::Account)),
             "a missing account looks the same"
         );
     }

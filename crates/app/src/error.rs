@@ -10,9 +10,9 @@
 //! - Messages never contain secrets (passwords, key secrets, tokens) and never echo a credential.
 //! - `Unavailable` means "try again": the database is down or saturated. `Internal` is a bug.
 
-use tessera_domain::DomainError;
 use tessera_domain::policy::Reason;
 use tessera_domain::ports::{HashError, RepoError};
+use tessera_domain::{DomainError, Entity, Field};
 
 /// Why authentication failed. Each kind maps to its own RPC code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -45,16 +45,16 @@ pub enum AppError {
     Invalid(#[from] DomainError),
     /// The named object does not exist (or belongs to another account).
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Entity),
     /// A uniqueness rule: the named value is taken.
     #[error("{0} is not unique")]
-    Conflict(&'static str),
+    Conflict(Field),
     /// The change would leave the account without an active owner.
     #[error("an account must keep at least one active owner")]
     LastOwner,
     /// The object is still used (a resource group named by a policy).
     #[error("still in use by {0}")]
-    InUse(&'static str),
+    InUse(Entity),
     /// The principal may not do this; the reasons name the roles/policies that decided.
     #[error("forbidden: {}", reasons_text(.0))]
     Forbidden(Vec<Reason>),
@@ -108,7 +108,7 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     /// Maps a repository error, naming what was not found or not unique.
-    pub fn from_repo(what: &'static str) -> impl FnOnce(RepoError) -> AppError {
+    pub fn from_repo(what: Entity) -> impl FnOnce(RepoError) -> AppError {
         move |e| match e {
             RepoError::NotFound => AppError::NotFound(what),
             RepoError::Conflict(field) => AppError::Conflict(field),
@@ -125,7 +125,7 @@ impl AppError {
 
 impl From<RepoError> for AppError {
     fn from(e: RepoError) -> Self {
-        AppError::from_repo("object")(e)
+        AppError::from_repo(Entity::Object)(e)
     }
 }
 

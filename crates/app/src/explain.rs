@@ -2,6 +2,7 @@
 //! user's permissions, and the audit log.
 
 use serde::Serialize;
+use tessera_domain::Entity;
 use tessera_domain::audit::AuditEvent;
 use tessera_domain::ids::{AccessKeyId, AccountId, PolicyId, ServiceKeyId, UserGroupId, UserId};
 use tessera_domain::permissions::{Capability, Level, Permission};
@@ -69,7 +70,7 @@ impl App {
                     .ports
                     .users
                     .get_user(account, *id)
-                    .map_err(AppError::from_repo("user"))?;
+                    .map_err(AppError::from_repo(Entity::User))?;
                 self.user_subject(account, &user, None)
             }
             PrincipalRef::ServiceKey(id) => {
@@ -77,9 +78,9 @@ impl App {
                     .ports
                     .service_keys
                     .get_service_key(account, *id)
-                    .map_err(AppError::from_repo("service key"))?;
+                    .map_err(AppError::from_repo(Entity::ServiceKey))?;
                 self.key_subject(&key)?
-                    .ok_or(AppError::NotFound("service key"))
+                    .ok_or(AppError::NotFound(Entity::ServiceKey))
             }
             PrincipalRef::AccessKey(id) => {
                 let found = self
@@ -87,12 +88,12 @@ impl App {
                     .access_keys
                     .find_access_key(id)?
                     .filter(|k| k.key.account_id == account)
-                    .ok_or(AppError::NotFound("access key"))?;
+                    .ok_or(AppError::NotFound(Entity::AccessKey))?;
                 let user = self
                     .ports
                     .users
                     .get_user(account, found.key.user_id)
-                    .map_err(AppError::from_repo("user"))?;
+                    .map_err(AppError::from_repo(Entity::User))?;
                 self.user_subject(account, &user, None)
             }
         }
@@ -127,7 +128,7 @@ impl App {
     /// Every permission `user` holds or is denied, with its scope and source.
     ///
     /// # Errors
-    /// `Forbidden` without User Management read (users may read their own); `NotFound("user")`.
+    /// `Forbidden` without User Management read (users may read their own); `NotFound(Entity::User)`.
     pub fn effective_permissions(
         &self,
         principal: &Principal,
@@ -141,7 +142,7 @@ impl App {
             .ports
             .users
             .get_user(account, user)
-            .map_err(AppError::from_repo("user"))?;
+            .map_err(AppError::from_repo(Entity::User))?;
         let mut out = Vec::new();
         for role in target.roles.iter().filter_map(|r| Role::by_id(*r).ok()) {
             for p in role.permissions().highest() {

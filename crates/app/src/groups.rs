@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use tessera_domain::DomainError;
+use tessera_domain::Entity;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::groups::{
     Member, MemberStatus, Meta, Policy, ResourceGroup, UserGroup, check_group_name,
@@ -175,7 +176,7 @@ impl App {
     /// Creates a resource group.
     ///
     /// # Errors
-    /// `Invalid` (a scope key naming another account is refused); `Conflict("name")`;
+    /// `Invalid` (a scope key naming another account is refused); `Conflict(Field::Name)`;
     /// `Forbidden` without User Management write.
     pub fn create_resource_group(
         &self,
@@ -208,13 +209,13 @@ impl App {
         self.ports
             .resource_groups
             .create_resource_group(&group, &audit)
-            .map_err(AppError::from_repo("resource group"))
+            .map_err(AppError::from_repo(Entity::ResourceGroup))
     }
 
     /// One resource group.
     ///
     /// # Errors
-    /// `NotFound("resource group")`; `Forbidden`.
+    /// `NotFound(Entity::ResourceGroup)`; `Forbidden`.
     pub fn get_resource_group(
         &self,
         principal: &Principal,
@@ -225,7 +226,7 @@ impl App {
         self.ports
             .resource_groups
             .get_resource_group(account, id)
-            .map_err(AppError::from_repo("resource group"))
+            .map_err(AppError::from_repo(Entity::ResourceGroup))
     }
 
     /// A page of resource groups.
@@ -282,7 +283,7 @@ impl App {
             self.ports
                 .resource_groups
                 .update_resource_group(&group, &audit)
-                .map_err(AppError::from_repo("resource group")),
+                .map_err(AppError::from_repo(Entity::ResourceGroup)),
         )
     }
 
@@ -309,7 +310,7 @@ impl App {
         self.ports
             .resource_groups
             .delete_resource_group(account, id, &audit)
-            .map_err(AppError::from_repo("resource group"))
+            .map_err(AppError::from_repo(Entity::ResourceGroup))
     }
 
     // ------------------------------------------------------------ user groups
@@ -318,7 +319,7 @@ impl App {
     ///
     /// # Errors
     /// `Invalid` naming an unknown permission group or resource group; `Forbidden` without User
-    /// Management write or for a permission group the caller does not hold; `Conflict("name")`.
+    /// Management write or for a permission group the caller does not hold; `Conflict(Field::Name)`.
     pub fn create_user_group(
         &self,
         principal: &Principal,
@@ -350,13 +351,13 @@ impl App {
         self.ports
             .user_groups
             .create_user_group(&group, &audit)
-            .map_err(AppError::from_repo("user group"))
+            .map_err(AppError::from_repo(Entity::UserGroup))
     }
 
     /// One user group with its policies.
     ///
     /// # Errors
-    /// `NotFound("user group")`; `Forbidden`.
+    /// `NotFound(Entity::UserGroup)`; `Forbidden`.
     pub fn get_user_group(
         &self,
         principal: &Principal,
@@ -367,7 +368,7 @@ impl App {
         self.ports
             .user_groups
             .get_user_group(account, id)
-            .map_err(AppError::from_repo("user group"))
+            .map_err(AppError::from_repo(Entity::UserGroup))
     }
 
     /// A page of user groups.
@@ -406,7 +407,7 @@ impl App {
             .ports
             .user_groups
             .get_user_group(account, id)
-            .map_err(AppError::from_repo("user group"))?;
+            .map_err(AppError::from_repo(Entity::UserGroup))?;
         let name = name.unwrap_or(current.name);
         let policies = match policies {
             Some(p) => self.build_policies(principal, account, p, &current.policies)?,
@@ -431,7 +432,7 @@ impl App {
                     self.ports.clock.now(),
                     &audit,
                 )
-                .map_err(AppError::from_repo("user group")),
+                .map_err(AppError::from_repo(Entity::UserGroup)),
         )
     }
 
@@ -459,7 +460,7 @@ impl App {
             self.ports
                 .user_groups
                 .delete_user_group(account, id, &audit)
-                .map_err(AppError::from_repo("user group")),
+                .map_err(AppError::from_repo(Entity::UserGroup)),
         )
     }
 
@@ -483,7 +484,7 @@ impl App {
     /// The group's members.
     ///
     /// # Errors
-    /// `NotFound("user group")`; `Forbidden`.
+    /// `NotFound(Entity::UserGroup)`; `Forbidden`.
     pub fn list_members(
         &self,
         principal: &Principal,
@@ -494,14 +495,14 @@ impl App {
         self.ports
             .user_groups
             .list_members(account, group)
-            .map_err(AppError::from_repo("user group"))
+            .map_err(AppError::from_repo(Entity::UserGroup))
     }
 
     /// Adds members (or, with `replace`, sets the exact list). Putting someone in a group hands
     /// them its allow policies, so the caller must hold every permission they allow.
     ///
     /// # Errors
-    /// `NotFound("user group")`, `NotFound("user")`; `Forbidden`.
+    /// `NotFound(Entity::UserGroup)`, `NotFound(Entity::User)`; `Forbidden`.
     pub fn set_members(
         &self,
         principal: &Principal,
@@ -516,7 +517,7 @@ impl App {
             .ports
             .user_groups
             .get_user_group(account, group)
-            .map_err(AppError::from_repo("user group"))?;
+            .map_err(AppError::from_repo(Entity::UserGroup))?;
         let allowed = current
             .policies
             .iter()
@@ -551,14 +552,14 @@ impl App {
                     self.ports.clock.now(),
                     &audit,
                 )
-                .map_err(AppError::from_repo("user")),
+                .map_err(AppError::from_repo(Entity::User)),
         )
     }
 
     /// Removes a member.
     ///
     /// # Errors
-    /// `NotFound("member")`; `Forbidden`.
+    /// `NotFound(Entity::Member)`; `Forbidden`.
     pub fn remove_member(
         &self,
         principal: &Principal,
@@ -571,7 +572,7 @@ impl App {
         self.ports
             .user_groups
             .get_user_group(account, group)
-            .map_err(AppError::from_repo("user group"))?;
+            .map_err(AppError::from_repo(Entity::UserGroup))?;
         let audit = self.audit_record(
             principal,
             meta,
@@ -584,7 +585,7 @@ impl App {
             self.ports
                 .user_groups
                 .remove_member(account, group, user, &audit)
-                .map_err(AppError::from_repo("member")),
+                .map_err(AppError::from_repo(Entity::Member)),
         )
     }
 }

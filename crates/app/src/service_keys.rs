@@ -1,6 +1,7 @@
 //! Service keys (Voximplant `CreateKey` & co.): RSA key pairs whose private half is shown once.
 
 use serde_json::json;
+use tessera_domain::Entity;
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccountId, ServiceKeyId};
@@ -136,7 +137,7 @@ impl App {
             )
             .map_err(|e| match e {
                 RepoError::LimitReached => AppError::TooManyKeys(limit),
-                other => AppError::from_repo("user")(other),
+                other => AppError::from_repo(Entity::User)(other),
             })?;
         let account_email = self.ports.accounts.get_account(account)?.email;
         Ok(CreatedServiceKey {
@@ -150,7 +151,7 @@ impl App {
     /// basic method) only the caller's own.
     ///
     /// # Errors
-    /// `NotFound("account")` for an account the caller cannot see.
+    /// `NotFound(Entity::Account)` for an account the caller cannot see.
     pub fn list_service_keys(
         &self,
         principal: &Principal,
@@ -189,7 +190,7 @@ impl App {
     /// One key: its owner (or the key itself) always; others need API Credentials read.
     ///
     /// # Errors
-    /// `NotFound("service key")`; `Forbidden`.
+    /// `NotFound(Entity::ServiceKey)`; `Forbidden`.
     pub fn get_service_key(
         &self,
         principal: &Principal,
@@ -200,7 +201,7 @@ impl App {
             .ports
             .service_keys
             .get_service_key(account, id)
-            .map_err(AppError::from_repo("service key"));
+            .map_err(AppError::from_repo(Entity::ServiceKey));
         match key {
             Ok(k) if principal.account_id == account && Self::owns_key(principal, &k) => Ok(k),
             Ok(k) => {
@@ -225,13 +226,13 @@ impl App {
             .ports
             .service_keys
             .get_service_key(account, id)
-            .map_err(AppError::from_repo("service key"))?;
+            .map_err(AppError::from_repo(Entity::ServiceKey))?;
         if let Some(owner) = key.owner.filter(|o| principal.user_id != Some(*o)) {
             let user = self
                 .ports
                 .users
                 .get_user(account, owner)
-                .map_err(AppError::from_repo("user"))?;
+                .map_err(AppError::from_repo(Entity::User))?;
             self.authorize_manage_roles(principal, account, &user.roles)?;
         }
         Ok(key)
@@ -267,7 +268,7 @@ impl App {
         self.ports
             .service_keys
             .update_service_key(account, id, &changes, &audit)
-            .map_err(AppError::from_repo("service key"))
+            .map_err(AppError::from_repo(Entity::ServiceKey))
     }
 
     /// Sets (`Replace`), adds or removes a key's roles.
@@ -304,7 +305,7 @@ impl App {
             self.ports
                 .service_keys
                 .change_service_key_roles(account, id, &change, &audit)
-                .map_err(AppError::from_repo("service key")),
+                .map_err(AppError::from_repo(Entity::ServiceKey)),
         )
     }
 
@@ -332,7 +333,7 @@ impl App {
             self.ports
                 .service_keys
                 .delete_service_key(account, id, &audit)
-                .map_err(AppError::from_repo("service key")),
+                .map_err(AppError::from_repo(Entity::ServiceKey)),
         )
     }
 }

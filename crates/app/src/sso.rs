@@ -4,6 +4,7 @@
 use chrono::TimeDelta;
 use serde_json::json;
 use tessera_domain::DomainError;
+use tessera_domain::Entity;
 use tessera_domain::audit::{Actor, AuditRecord, Outcome, RequestMeta};
 use tessera_domain::ids::{AccountId, SsoConnectorId};
 use tessera_domain::permissions::{Capability, Permission};
@@ -32,14 +33,14 @@ impl App {
         self.ports
             .sso
             .get_sso(account, id)
-            .map_err(AppError::from_repo("sso connector"))
+            .map_err(AppError::from_repo(Entity::SsoConnector))
     }
 
     /// Creates a connector for `email_domain` (status `awaiting`, or `pending` with
     /// `begin_verification`).
     ///
     /// # Errors
-    /// `Invalid` for a bad domain; `Conflict("email_domain")`; `Forbidden`.
+    /// `Invalid` for a bad domain; `Conflict(Field::EmailDomain)`; `Forbidden`.
     pub fn create_sso(
         &self,
         principal: &Principal,
@@ -79,13 +80,13 @@ impl App {
         self.ports
             .sso
             .create_sso(&connector, &audit)
-            .map_err(AppError::from_repo("sso connector"))
+            .map_err(AppError::from_repo(Entity::SsoConnector))
     }
 
     /// One connector.
     ///
     /// # Errors
-    /// `NotFound("sso connector")`; `Forbidden`.
+    /// `NotFound(Entity::SsoConnector)`; `Forbidden`.
     pub fn get_sso(
         &self,
         principal: &Principal,
@@ -149,7 +150,7 @@ impl App {
             self.ports
                 .sso
                 .update_sso(account, id, &changes, &audit)
-                .map_err(AppError::from_repo("sso connector")),
+                .map_err(AppError::from_repo(Entity::SsoConnector)),
         )
     }
 
@@ -177,7 +178,7 @@ impl App {
             self.ports
                 .sso
                 .delete_sso(account, id, &audit)
-                .map_err(AppError::from_repo("sso connector")),
+                .map_err(AppError::from_repo(Entity::SsoConnector)),
         )
     }
 
@@ -211,7 +212,7 @@ impl App {
         self.ports
             .sso
             .update_sso(account, id, &changes, &audit)
-            .map_err(AppError::from_repo("sso connector"))
+            .map_err(AppError::from_repo(Entity::SsoConnector))
     }
 
     /// One pass of the verifier: looks up the TXT records of every pending connector's domain;

@@ -1,6 +1,7 @@
 //! Users of an account ("subusers"): create, read, list, update, delete, and their roles.
 
 use serde_json::json;
+use tessera_domain::Entity;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::permissions::{Capability, Permission};
@@ -85,7 +86,7 @@ impl App {
         self.ports
             .users
             .get_user(account, id)
-            .map_err(AppError::from_repo("user"))
+            .map_err(AppError::from_repo(Entity::User))
     }
 
     /// Creates a user with roles.
@@ -93,7 +94,7 @@ impl App {
     /// # Errors
     /// `Forbidden` without User Management write or when a role may not be granted; `Invalid`
     /// for a broken rule (login, password, email, phone, unknown role); `TooManyUsers`;
-    /// `Conflict("login")`.
+    /// `Conflict(Field::Login)`.
     pub fn create_subuser(
         &self,
         principal: &Principal,
@@ -149,13 +150,13 @@ impl App {
                 },
                 &audit,
             )
-            .map_err(AppError::from_repo("user"))
+            .map_err(AppError::from_repo(Entity::User))
     }
 
     /// One user. A principal may always read its own user.
     ///
     /// # Errors
-    /// `NotFound("user")` (also for another account's user), `Forbidden` without User
+    /// `NotFound(Entity::User)` (also for another account's user), `Forbidden` without User
     /// Management read.
     pub fn get_subuser(
         &self,
@@ -276,7 +277,7 @@ impl App {
             self.ports
                 .users
                 .update_user(account, id, &changes, &audit)
-                .map_err(AppError::from_repo("user")),
+                .map_err(AppError::from_repo(Entity::User)),
         )
     }
 
@@ -332,7 +333,7 @@ impl App {
             self.ports
                 .users
                 .delete_user(account, id, &audit)
-                .map_err(AppError::from_repo("user")),
+                .map_err(AppError::from_repo(Entity::User)),
         )
     }
 
@@ -388,7 +389,7 @@ impl App {
             self.ports
                 .users
                 .change_user_roles(account, id, &change, self.ports.clock.now(), &audit)
-                .map_err(AppError::from_repo("user")),
+                .map_err(AppError::from_repo(Entity::User)),
         )
     }
 }

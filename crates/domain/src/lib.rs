@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod entity;
 pub mod error;
 pub mod groups;
 pub mod ids;
@@ -17,5 +18,6 @@ pub mod secret;
 pub mod sso;
 pub mod user;
 
+pub use entity::{Entity, Field};
 pub use error::DomainError;
 pub use secret::Secret;

@@ -1,6 +1,7 @@
 //! Restcomm access keys: `/v1/accounts/{account_id}/users/{user_id}/access_keys`.
 
 use std::sync::Arc;
+use tessera_domain::Entity;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
@@ -89,7 +90,7 @@ impl crate::extract::RequestBody for UpdateAccessKeyBody {}
 
 fn key_id(raw: &str) -> Result<AccessKeyId, ApiError> {
     raw.parse()
-        .map_err(|_| ApiError::from(tessera_app::AppError::NotFound("access key")))
+        .map_err(|_| ApiError::from(tessera_app::AppError::NotFound(Entity::AccessKey)))
 }
 
 /// The user's access keys.

@@ -27,8 +27,9 @@ use crate::envelope::ApiError;
 
 /// An id in the path that does not parse names nothing: 404, like a missing object.
 fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|_, _| ApiError::from(AppError::NotFound("object")).into())
+    web::PathConfig::default().error_handler(|_, _| {
+        ApiError::from(AppError::NotFound(tessera_domain::Entity::Object)).into()
+    })
 }
 
 /// Registers the operational endpoints and the REST API (`/v1`), each with its OpenAPI entry.

@@ -2,6 +2,7 @@
 //! API's `CreateKey` & co.
 
 use std::sync::Arc;
+use tessera_domain::Entity;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
@@ -119,7 +120,7 @@ impl crate::extract::RequestBody for KeyRolesBody {}
 
 fn key_id(raw: &str) -> Result<ServiceKeyId, ApiError> {
     raw.parse()
-        .map_err(|_| ApiError::from(AppError::NotFound("service key")))
+        .map_err(|_| ApiError::from(AppError::NotFound(Entity::ServiceKey)))
 }
 
 /// Lists service keys (all with API Credentials read, otherwise one's own).

@@ -1,6 +1,7 @@
 //! SSO connectors: `/v1/accounts/{account_id}/sso_connectors`.
 
 use std::sync::Arc;
+use tessera_domain::Entity;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
@@ -108,7 +109,7 @@ pub struct UpdateSsoBody {
 impl crate::extract::RequestBody for UpdateSsoBody {}
 
 fn sso_id(raw: &str) -> Result<SsoConnectorId, ApiError> {
-    SsoConnectorId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("sso connector")))
+    SsoConnectorId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound(Entity::SsoConnector)))
 }
 
 /// The account's SSO connectors.

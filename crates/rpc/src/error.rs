@@ -3,6 +3,7 @@
 use serde::Serialize;
 use tessera_app::{AppError, AuthFailure};
 use tessera_domain::DomainError;
+use tessera_domain::{Entity, Field};
 
 /// An error as the method API shows it: `{"error": {"code", "msg"}}`, always with HTTP 200.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -134,17 +135,33 @@ impl From<AppError> for RpcError {
         let msg = e.to_string();
         match &e {
             AppError::Invalid(d) => domain(d),
-            AppError::NotFound("user" | "member") => {
-                RpcError::new(INVALID_SUBUSER_ID, "Invalid subuser_id")
-            }
-            AppError::NotFound("service key") => RpcError::new(INVALID_KEY_ID, "Invalid key_id"),
-            AppError::NotFound(_) => RpcError::new(INVALID_ARGUMENT, msg),
-            AppError::Conflict("login") => {
-                RpcError::new(LOGIN_NOT_UNIQUE, "The login is not unique in the account")
-            }
-            AppError::Conflict(_) | AppError::LastOwner | AppError::InUse(_) => {
-                RpcError::new(INVALID_ARGUMENT, msg)
-            }
+            AppError::NotFound(entity) => match entity {
+                Entity::User | Entity::Member => {
+                    RpcError::new(INVALID_SUBUSER_ID, "Invalid subuser_id")
+                }
+                Entity::ServiceKey => RpcError::new(INVALID_KEY_ID, "Invalid key_id"),
+                Entity::Account
+                | Entity::AccessKey
+                | Entity::Session
+                | Entity::UserGroup
+                | Entity::ResourceGroup
+                | Entity::PermissionGroup
+                | Entity::Policy
+                | Entity::SsoConnector
+                | Entity::Object => RpcError::new(INVALID_ARGUMENT, msg),
+            },
+            AppError::Conflict(field) => match field {
+                Field::Login => {
+                    RpcError::new(LOGIN_NOT_UNIQUE, "The login is not unique in the account")
+                }
+                Field::Name
+                | Field::EmailDomain
+                | Field::PermissionGroup
+                | Field::PolicyId
+                | Field::ResourceGroup
+                | Field::Value => RpcError::new(INVALID_ARGUMENT, msg),
+            },
+            AppError::LastOwner | AppError::InUse(_) => RpcError::new(INVALID_ARGUMENT, msg),
             AppError::Forbidden(_) | AppError::SsoRequired(_) => RpcError::new(FORBIDDEN, msg),
             AppError::RoleNotGrantable(_) => RpcError::new(INVALID_ROLE_SET, msg),
             AppError::Unauthenticated(failure) => {

@@ -1,6 +1,7 @@
 //! The store's own errors, mapped onto the ports' `RepoError` in one place.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use tessera_domain::Field;
 use tessera_domain::ports::RepoError;
 
 /// What can go wrong in the store.
@@ -41,7 +42,7 @@ impl StoreError {
 }
 
 /// Maps a unique violation to `Conflict(field)`, leaving other errors alone.
-pub(crate) fn unique_as(field: &'static str) -> impl FnOnce(DieselError) -> StoreError {
+pub(crate) fn unique_as(field: Field) -> impl FnOnce(DieselError) -> StoreError {
     move |e| match e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             StoreError::Rule(RepoError::Conflict(field))
@@ -73,7 +74,7 @@ impl From<StoreError> for RepoError {
             StoreError::Query(DieselError::DatabaseError(
                 DatabaseErrorKind::UniqueViolation,
                 _,
-            )) => RepoError::Conflict("value"),
+            )) => RepoError::Conflict(Field::Value),
             StoreError::Query(DieselError::BrokenTransactionManager) => {
                 RepoError::Unavailable("connection lost during a transaction".into())
             }

@@ -2,6 +2,7 @@
 //! loads for a principal.
 
 use std::collections::HashMap;
+use tessera_domain::{Entity, Field};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -160,7 +161,7 @@ impl ResourceGroupRepo for Store {
                     resource_groups::updated_at.eq(to_db(group.updated_at)),
                 ))
                 .execute(c)
-                .map_err(unique_as("name"))?;
+                .map_err(unique_as(Field::Name))?;
             audit::insert(
                 c,
                 &with_target(audit, format!("resource_group:{}", group.id)),
@@ -232,7 +233,7 @@ impl ResourceGroupRepo for Store {
                 resource_groups::updated_at.eq(to_db(group.updated_at)),
             ))
             .execute(c)
-            .map_err(unique_as("name"))?;
+            .map_err(unique_as(Field::Name))?;
             found(n)?;
             epoch::bump(c)?;
             audit::insert(c, &with_target(audit, format!("resource_group:{id}")))?;
@@ -255,7 +256,7 @@ impl ResourceGroupRepo for Store {
                 .count()
                 .get_result(c)?;
             if used > 0 {
-                return Err(StoreError::Rule(RepoError::InUse("a policy")));
+                return Err(StoreError::Rule(RepoError::InUse(Entity::Policy)));
             }
             diesel::delete(resource_groups::table.filter(resource_groups::id.eq(id.to_string())))
                 .execute(c)?;
@@ -373,7 +374,7 @@ fn insert_policies(
                 policies::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
             ))
             .execute(conn)
-            .map_err(unique_as("policy id"))?;
+            .map_err(unique_as(Field::PolicyId))?;
         for pg in &policy.permission_groups {
             diesel::insert_into(policy_permission_groups::table)
                 .values((
@@ -381,7 +382,7 @@ fn insert_policies(
                     policy_permission_groups::permission_group_id.eq(pg.to_string()),
                 ))
                 .execute(conn)
-                .map_err(unique_as("permission group"))?;
+                .map_err(unique_as(Field::PermissionGroup))?;
         }
         for rg in &policy.resource_groups {
             diesel::insert_into(policy_resource_groups::table)
@@ -390,7 +391,7 @@ fn insert_policies(
                     policy_resource_groups::resource_group_id.eq(rg.to_string()),
                 ))
                 .execute(conn)
-                .map_err(unique_as("resource group"))?;
+                .map_err(unique_as(Field::ResourceGroup))?;
         }
     }
     Ok(())
@@ -483,7 +484,7 @@ impl UserGroupRepo for Store {
                     user_groups::modified_on.eq(to_db(group.modified_on)),
                 ))
                 .execute(c)
-                .map_err(unique_as("name"))?;
+                .map_err(unique_as(Field::Name))?;
             insert_policies(c, &id, &group.policies)?;
             audit::insert(c, &with_target(audit, format!("user_group:{id}")))?;
             load_user_group(c, group.account_id, group.id)
@@ -560,7 +561,7 @@ impl UserGroupRepo for Store {
                 user_groups::modified_on.eq(to_db(at)),
             ))
             .execute(c)
-            .map_err(unique_as("name"))?;
+            .map_err(unique_as(Field::Name))?;
             found(n)?;
             diesel::delete(policies::table.filter(policies::user_group_id.eq(&key))).execute(c)?;
             insert_policies(c, &key, policies_list)?;

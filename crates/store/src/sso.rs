@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use tessera_domain::Field;
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccountId, SsoConnectorId};
 use tessera_domain::ports::{RepoError, SsoChanges, SsoRepo};
@@ -91,7 +92,7 @@ impl SsoRepo for Store {
                     sso_connectors::updated_on.eq(to_db(c.updated_on)),
                 ))
                 .execute(tx)
-                .map_err(unique_as("email_domain"))?;
+                .map_err(unique_as(Field::EmailDomain))?;
             audit::insert(tx, &with_target(audit, c.id))?;
             load(tx, c.account_id, c.id)
         })

@@ -1,6 +1,7 @@
 //! Users and their roles.
 
 use std::collections::HashMap;
+use tessera_domain::Field;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -92,7 +93,7 @@ pub(crate) fn insert_user(
         .values(row)
         .returning(users::id)
         .get_result(conn)
-        .map_err(unique_as("login"))?;
+        .map_err(unique_as(Field::Login))?;
     insert_roles(conn, id, roles)?;
     count_users_by(conn, row.account_id, 1)?;
     Ok(id)

@@ -8,6 +8,7 @@ pub(crate) mod limiter;
 pub(crate) mod usage;
 
 use std::sync::Arc;
+use tessera_domain::Entity;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::json;
@@ -646,7 +647,7 @@ impl App {
     /// Ends the session whose token the principal authenticated with.
     ///
     /// # Errors
-    /// `NotFound("session")` when `token` is not a live session of this principal.
+    /// `NotFound(Entity::Session)` when `token` is not a live session of this principal.
     pub fn logout(
         &self,
         principal: &Principal,
@@ -656,7 +657,7 @@ impl App {
         if principal.credential != Credential::Session
             || !token.expose().starts_with(SESSION_TOKEN_PREFIX)
         {
-            return Err(AppError::NotFound("session"));
+            return Err(AppError::NotFound(Entity::Session));
         }
         let audit = self.audit_record(
             principal,
@@ -669,7 +670,7 @@ impl App {
         self.ports
             .sessions
             .delete_session(&digest(token.expose()), &audit)
-            .map_err(AppError::from_repo("session"))?;
+            .map_err(AppError::from_repo(Entity::Session))?;
         self.cache.invalidate();
         Ok(())
     }

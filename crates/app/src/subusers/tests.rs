@@ -6,6 +6,7 @@ use tessera_domain::policy::Reason;
 use tessera_domain::ports::{ListQuery, Page, RepoError, RoleChange, UserWithSecret};
 use tessera_domain::roles::ids;
 use tessera_domain::user::UserStatus;
+use tessera_domain::{Entity, Field};
 
 use super::*;
 use crate::AppError;
@@ -104,7 +105,7 @@ fn another_account_answers_not_found() {
         .app()
         .create_subuser(&owner(), &meta(), AccountId(2), create("someone", &[]))
         .unwrap_err();
-    assert_eq!(err, AppError::NotFound("account"));
+    assert_eq!(err, AppError::NotFound(Entity::Account));
 }
 
 #[test]
@@ -218,12 +219,12 @@ fn a_taken_login_is_a_conflict() {
     m.hasher.expect_hash().returning(|_| Ok("h".into()));
     m.users
         .expect_create_user()
-        .returning(|_, _| Err(RepoError::Conflict("login")));
+        .returning(|_, _| Err(RepoError::Conflict(Field::Login)));
     let err = m
         .app()
         .create_subuser(&owner(), &meta(), ACME, create("someone", &[]))
         .unwrap_err();
-    assert_eq!(err, AppError::Conflict("login"));
+    assert_eq!(err, AppError::Conflict(Field::Login));
 }
 
 // ---- read ----
@@ -255,7 +256,7 @@ fn a_missing_user_is_not_found() {
         .returning(|_, _| Err(RepoError::NotFound));
     assert_eq!(
         m.app().get_subuser(&owner(), ACME, UserId(77)).unwrap_err(),
-        AppError::NotFound("user")
+        AppError::NotFound(Entity::User)
     );
 }
 
@@ -506,7 +507,7 @@ fn deleting_a_missing_user_is_not_found() {
         m.app()
             .delete_subuser(&owner(), &meta(), ACME, UserId(2))
             .unwrap_err(),
-        AppError::NotFound("user")
+        AppError::NotFound(Entity::User)
     );
 }
 

@@ -1,3 +1,5 @@
+use crate::entity::{Entity, Field};
+
 /// What a repository can report. Adapters map their own errors (diesel, r2d2) onto this.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RepoError {
@@ -6,13 +8,13 @@ pub enum RepoError {
     NotFound,
     /// A uniqueness rule was broken; names what clashed (`login`, `name`, …).
     #[error("{0} is not unique")]
-    Conflict(&'static str),
+    Conflict(Field),
     /// A per-owner limit (keys) is reached; the change was not made.
     #[error("limit reached")]
     LimitReached,
     /// The object is still referenced (a resource group used by a policy).
     #[error("still in use by {0}")]
-    InUse(&'static str),
+    InUse(Entity),
     /// The change would leave an account without an active owner.
     #[error("an account must keep at least one active owner")]
     LastOwner,

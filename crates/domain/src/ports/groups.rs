@@ -13,7 +13,7 @@ pub trait ResourceGroupRepo: Send + Sync {
     /// Stores a new group.
     ///
     /// # Errors
-    /// `Conflict("name")` when the account has a group of that name.
+    /// `Conflict(Field::Name)` when the account has a group of that name.
     fn create_resource_group(
         &self,
         group: &ResourceGroup,
@@ -44,7 +44,7 @@ pub trait ResourceGroupRepo: Send + Sync {
     /// `updated_at` becomes `group.updated_at`; `created_at` is ignored).
     ///
     /// # Errors
-    /// `NotFound`; `Conflict("name")`.
+    /// `NotFound`; `Conflict(Field::Name)`.
     fn update_resource_group(
         &self,
         group: &ResourceGroup,
@@ -54,7 +54,7 @@ pub trait ResourceGroupRepo: Send + Sync {
     /// Deletes a group.
     ///
     /// # Errors
-    /// `NotFound`; `InUse("policy")` while a policy names it.
+    /// `NotFound`; `InUse(Entity::Policy)` while a policy names it.
     fn delete_resource_group(
         &self,
         account: AccountId,
@@ -79,7 +79,7 @@ pub trait UserGroupRepo: Send + Sync {
     /// Stores a new group with its policies.
     ///
     /// # Errors
-    /// `Conflict("name")`.
+    /// `Conflict(Field::Name)`.
     fn create_user_group(
         &self,
         group: &UserGroup,
@@ -106,7 +106,7 @@ pub trait UserGroupRepo: Send + Sync {
     /// Replaces a group's name and policies.
     ///
     /// # Errors
-    /// `NotFound`; `Conflict("name")`.
+    /// `NotFound`; `Conflict(Field::Name)`.
     fn replace_user_group(
         &self,
         account: AccountId,

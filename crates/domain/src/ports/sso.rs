@@ -25,7 +25,7 @@ pub trait SsoRepo: Send + Sync {
     /// Stores a connector.
     ///
     /// # Errors
-    /// `Conflict("email_domain")` when the account has a connector for that domain.
+    /// `Conflict(Field::EmailDomain)` when the account has a connector for that domain.
     fn create_sso(
         &self,
         connector: &SsoConnector,

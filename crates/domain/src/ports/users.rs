@@ -80,7 +80,7 @@ pub trait UserRepo: Send + Sync {
     /// Creates a user with its roles.
     ///
     /// # Errors
-    /// MUST return `Conflict("login")` when the account already has that login, even when two
+    /// MUST return `Conflict(Field::Login)` when the account already has that login, even when two
     /// creations race.
     fn create_user(&self, user: &NewUser, audit: &AuditRecord) -> Result<User, RepoError>;
 

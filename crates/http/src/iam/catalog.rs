@@ -1,6 +1,7 @@
 //! The fixed catalogs: roles, role groups and permission groups.
 
 use std::sync::Arc;
+use tessera_domain::Entity;
 
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
@@ -195,6 +196,6 @@ pub async fn get_permission_group(
     let group = PermissionGroupId::parse(&id)
         .ok()
         .and_then(groups::by_id)
-        .ok_or(AppError::NotFound("permission group"))?;
+        .ok_or(AppError::NotFound(Entity::PermissionGroup))?;
     Ok(Envelope::ok(PermissionGroupView::from(group)).respond())
 }

@@ -1,6 +1,7 @@
 //! User group members: `/v1/accounts/{account_id}/iam/user_groups/{user_group_id}/members`.
 
 use std::sync::Arc;
+use tessera_domain::Entity;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
@@ -250,7 +251,7 @@ pub async fn remove_member(
     let user = member
         .trim()
         .parse::<i64>()
-        .map_err(|_| ApiError::from(AppError::NotFound("member")))?;
+        .map_err(|_| ApiError::from(AppError::NotFound(Entity::Member)))?;
     let meta = request_meta(&req);
     let removed = run(&app, move |app| {
         app.remove_member(&caller.0, &meta, AccountId(account), group, UserId(user))

@@ -1,6 +1,7 @@
 //! Resource groups: `/v1/accounts/{account_id}/iam/resource_groups`.
 
 use std::sync::Arc;
+use tessera_domain::Entity;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
@@ -150,7 +151,8 @@ impl ResourceGroupBody {
 }
 
 fn group_id(raw: &str) -> Result<ResourceGroupId, ApiError> {
-    ResourceGroupId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("resource group")))
+    ResourceGroupId::parse(raw)
+        .map_err(|_| ApiError::from(AppError::NotFound(Entity::ResourceGroup)))
 }
 
 /// Lists resource groups.

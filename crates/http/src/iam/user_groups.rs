@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use tessera_domain::Entity;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
@@ -197,12 +198,12 @@ fn one(
 ) -> AppResult<UserGroupView> {
     views(app, caller, account, vec![group])?
         .pop()
-        .ok_or(AppError::NotFound("user group"))
+        .ok_or(AppError::NotFound(Entity::UserGroup))
 }
 
 /// A user group id from the path; one that cannot be an id names no group (404).
 pub(super) fn group_id(raw: &str) -> Result<UserGroupId, ApiError> {
-    UserGroupId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound("user group")))
+    UserGroupId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound(Entity::UserGroup)))
 }
 
 /// Lists user groups with their policies.

@@ -7,6 +7,7 @@ use tessera_domain::policy::{Effect, ResourceKey, ResourceType, Scope, ScopeObje
 use tessera_domain::ports::{
     AuthzRepo, ListQuery, RepoError, ResourceGroupRepo, UserGroupRepo, UserRepo,
 };
+use tessera_domain::{Entity, Field};
 use tessera_store::backend_tests;
 use tessera_store::testing::TestDatabase;
 
@@ -74,7 +75,7 @@ fn resource_groups_round_trip_and_names_are_unique(db: &TestDatabase) {
     dup.name = made.name.clone();
     assert_eq!(
         store.create_resource_group(&dup, &audit_in(acme, "rg")),
-        Err(RepoError::Conflict("name"))
+        Err(RepoError::Conflict(Field::Name))
     );
     let changed = ResourceGroup {
         name: "renamed".into(),
@@ -132,7 +133,7 @@ fn a_resource_group_in_use_cannot_be_deleted(db: &TestDatabase) {
         .unwrap();
     assert_eq!(
         store.delete_resource_group(acme, rg.id, &audit_in(acme, "rg")),
-        Err(RepoError::InUse("a policy"))
+        Err(RepoError::InUse(Entity::Policy))
     );
     store
         .delete_user_group(acme, ug.id, &audit_in(acme, "ug"))

@@ -1,3 +1,4 @@
+use tessera_domain::Field;
 use tessera_domain::ids::{AccountId, Hex32, SsoConnectorId};
 use tessera_domain::ports::{AuditFilter, AuditRepo, RepoError, SsoChanges, SsoRepo};
 use tessera_domain::sso::{SsoConnector, VerificationStatus};
@@ -116,7 +117,7 @@ fn a_domain_is_unique_within_an_account_only(db: &TestDatabase) {
             &connector(acme, 2, "acme.example"),
             &audit_in(acme, "sso.create")
         ),
-        Err(RepoError::Conflict("email_domain"))
+        Err(RepoError::Conflict(Field::EmailDomain))
     );
     assert_eq!(store.list_sso(acme).unwrap().len(), 1, "nothing added");
     store

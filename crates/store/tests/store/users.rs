@@ -1,4 +1,5 @@
 use std::sync::Barrier;
+use tessera_domain::Field;
 
 use tessera_domain::ids::AccountId;
 use tessera_domain::ports::{
@@ -125,7 +126,7 @@ fn a_login_is_unique_per_account_only(db: &TestDatabase) {
             &new_user(acme, "BOBBY", &[ids::SUPPORT]),
             &audit_in(acme, "user.create")
         ),
-        Err(RepoError::Conflict("login"))
+        Err(RepoError::Conflict(Field::Login))
     );
     assert_eq!(audit_count(&store, acme), before);
     assert_eq!(store.count_users(acme).unwrap(), 2);
@@ -171,7 +172,7 @@ fn the_user_count_follows_creations_and_deletions(db: &TestDatabase) {
             &new_user(acme, "user0", &[]),
             &audit_in(acme, "user.create")
         ),
-        Err(RepoError::Conflict("login"))
+        Err(RepoError::Conflict(Field::Login))
     );
     store
         .delete_user(acme, made[0].id, &audit_in(acme, "user.delete"))
@@ -226,7 +227,7 @@ fn concurrent_inserts_of_one_login_give_one_row_and_one_conflict(db: &TestDataba
         "{results:?}"
     );
     assert!(
-        results.contains(&Err(RepoError::Conflict("login"))),
+        results.contains(&Err(RepoError::Conflict(Field::Login))),
         "{results:?}"
     );
     let page = store
