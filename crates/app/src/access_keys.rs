@@ -12,6 +12,7 @@ use tessera_domain::{DomainError, Secret};
 
 use crate::App;
 use crate::auth::secret_digest;
+use crate::authz::{Access, OwnAction};
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
@@ -39,31 +40,34 @@ fn check_key_label(name: Option<&str>) -> AppResult<()> {
 }
 
 impl App {
-    /// Users manage their own access keys; managing someone else's needs API Credentials (and
-    /// the right to manage that user).
+    /// Users manage their own access keys (self-service, through their own session or access
+    /// key); anyone else's need API Credentials on that user (and on the key, when one is
+    /// named) and, to change them, the right to manage the user.
     fn authorize_access_keys(
         &self,
         principal: &Principal,
         account: AccountId,
         user: UserId,
+        key: Option<&AccessKeyId>,
         permission: Permission,
     ) -> AppResult<()> {
-        if principal.account_id == account && principal.is_user(user) {
-            return Ok(());
+        let own = Some((user, OwnAction::AccessKeys));
+        let user_ref = ResourceKey::new(ResourceType::User, user);
+        let access = self.authorize_or_own(principal, account, permission, Some(&user_ref), own)?;
+        if let Some(key) = key {
+            let key_ref = ResourceKey::new(ResourceType::AccessKey, key);
+            self.authorize_or_own(principal, account, permission, Some(&key_ref), own)?;
         }
-        self.authorize(
-            principal,
-            account,
-            permission,
-            Some(&ResourceKey::new(ResourceType::User, user)),
-        )?;
-        if permission == WRITE {
+        if access == Access::Granted
+            && permission == WRITE
+            && !Self::acts_as(principal, account, user)
+        {
             let target = self
                 .ports
                 .users
                 .get_user(account, user)
                 .map_err(AppError::from_repo(Entity::User))?;
-            self.authorize_manage_roles(principal, account, &target.roles)?;
+            self.authorize_manage(principal, account, &target.roles)?;
         }
         Ok(())
     }
@@ -81,7 +85,7 @@ impl App {
         user: UserId,
         name: Option<String>,
     ) -> AppResult<CreatedAccessKey> {
-        self.authorize_access_keys(principal, account, user, WRITE)?;
+        self.authorize_access_keys(principal, account, user, None, WRITE)?;
         check_key_label(name.as_deref())?;
         let id: AccessKeyId = self
             .ports
@@ -131,12 +135,15 @@ impl App {
         account: AccountId,
         user: UserId,
     ) -> AppResult<Vec<AccessKey>> {
-        self.authorize_access_keys(principal, account, user, READ)?;
+        self.authorize_access_keys(principal, account, user, None, READ)?;
         self.ports
             .users
             .get_user(account, user)
             .map_err(AppError::from_repo(Entity::User))?;
-        Ok(self.ports.access_keys.list_access_keys(account, user)?)
+        let hidden = Self::hidden(principal, ResourceType::AccessKey, READ);
+        let mut keys = self.ports.access_keys.list_access_keys(account, user)?;
+        keys.retain(|k| !hidden.contains(&k.id.to_string()));
+        Ok(keys)
     }
 
     /// One access key.
@@ -150,7 +157,7 @@ impl App {
         user: UserId,
         id: &AccessKeyId,
     ) -> AppResult<AccessKey> {
-        self.authorize_access_keys(principal, account, user, READ)?;
+        self.authorize_access_keys(principal, account, user, Some(id), READ)?;
         self.ports
             .access_keys
             .get_access_key(account, user, id)
@@ -171,7 +178,7 @@ impl App {
         id: &AccessKeyId,
         changes: AccessKeyChanges,
     ) -> AppResult<AccessKey> {
-        self.authorize_access_keys(principal, account, user, WRITE)?;
+        self.authorize_access_keys(principal, account, user, Some(id), WRITE)?;
         if let Some(name) = &changes.name {
             check_key_label(name.as_deref())?;
         }
@@ -203,7 +210,7 @@ impl App {
         user: UserId,
         id: &AccessKeyId,
     ) -> AppResult<()> {
-        self.authorize_access_keys(principal, account, user, WRITE)?;
+        self.authorize_access_keys(principal, account, user, Some(id), WRITE)?;
         let audit = self.audit_record(
             principal,
             meta,

@@ -6,11 +6,14 @@ use tessera_domain::Entity;
 use tessera_domain::audit::AuditEvent;
 use tessera_domain::ids::{AccessKeyId, AccountId, PolicyId, ServiceKeyId, UserGroupId, UserId};
 use tessera_domain::permissions::{Capability, Level, Permission};
-use tessera_domain::policy::{self, Decision, Effect, Request, ResourceKey, ScopeObjects, Subject};
+use tessera_domain::policy::{
+    self, Decision, Effect, Request, ResourceKey, ResourceType, ScopeObjects, Subject,
+};
 use tessera_domain::ports::AuditFilter;
 use tessera_domain::roles::Role;
 
 use crate::App;
+use crate::authz::OwnAction;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
@@ -128,16 +131,21 @@ impl App {
     /// Every permission `user` holds or is denied, with its scope and source.
     ///
     /// # Errors
-    /// `Forbidden` without User Management read (users may read their own); `NotFound(Entity::User)`.
+    /// `Forbidden` without User Management read (users read their own by self-service);
+    /// `NotFound(User)`.
     pub fn effective_permissions(
         &self,
         principal: &Principal,
         account: AccountId,
         user: UserId,
     ) -> AppResult<Vec<EffectivePermission>> {
-        if !(principal.account_id == account && principal.is_user(user)) {
-            self.authorize(principal, account, READ, None)?;
-        }
+        self.authorize_or_own(
+            principal,
+            account,
+            READ,
+            Some(&ResourceKey::new(ResourceType::User, user)),
+            Some((user, OwnAction::Read)),
+        )?;
         let target = self
             .ports
             .users

@@ -5,6 +5,7 @@ mod accounts;
 pub mod auth;
 mod authz;
 mod bootstrap;
+mod catalog;
 mod error;
 mod explain;
 mod groups;

@@ -69,10 +69,4 @@ impl Principal {
             },
         }
     }
-
-    /// Whether the principal acts as user `id`.
-    #[must_use]
-    pub fn is_user(&self, id: UserId) -> bool {
-        self.user_id == Some(id)
-    }
 }

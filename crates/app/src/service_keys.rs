@@ -7,7 +7,7 @@ use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccountId, ServiceKeyId};
 use tessera_domain::keys::{ServiceKey, check_key_name};
 use tessera_domain::permissions::{Capability, Permission};
-use tessera_domain::policy::{self, ResourceKey, ResourceType};
+use tessera_domain::policy::{ResourceKey, ResourceType};
 use tessera_domain::ports::{
     ListQuery, NewServiceKey, Page, RepoError, RoleChange, ServiceKeyChanges,
 };
@@ -15,6 +15,7 @@ use tessera_domain::roles::{Role, RoleId, ids as role_ids};
 use tessera_domain::user::check_description;
 
 use crate::App;
+use crate::authz::{Access, OwnAction, changed_roles};
 use crate::error::{AppError, AppResult};
 use crate::principal::{Credential, Principal};
 
@@ -48,36 +49,15 @@ pub struct CreatedServiceKey {
 }
 
 impl App {
-    /// Refuses unless `principal` holds every permission of each role: a key never carries
-    /// more than its creator could use.
-    fn authorize_key_roles(
-        &self,
-        principal: &Principal,
-        account: AccountId,
-        roles: &[RoleId],
-    ) -> AppResult<()> {
-        for id in roles {
-            let role = Role::by_id(*id)?;
-            let d = policy::check_holds(&principal.subject, account, &[], role);
-            if !d.allowed {
-                return Err(AppError::RoleNotGrantable(d.reasons));
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether `principal` is the key itself or its owner.
-    fn owns_key(principal: &Principal, key: &ServiceKey) -> bool {
-        principal.credential == Credential::ServiceKey(key.id)
-            || (key.owner.is_some() && key.owner == principal.user_id)
-    }
-
     /// Creates a key. A key created by an account owner (or an account key) belongs to the
-    /// account; any other user's key belongs to that user and never exceeds its roles.
+    /// account; any other user's key belongs to that user, and its roles never exceed what the
+    /// creator holds. Users create their own keys by self-service (through their own session or
+    /// access key); a service key needs API Credentials write within its own roles.
     ///
     /// # Errors
-    /// `Forbidden` without API Credentials write or for a role the creator does not hold;
-    /// `Invalid` for a bad name, description or unknown role; `TooManyKeys`.
+    /// `Forbidden` without API Credentials write (outside self-service); `RoleNotGrantable` for
+    /// a role the creator does not hold; `Invalid` for a bad name, description or unknown role;
+    /// `TooManyKeys`.
     pub fn create_service_key(
         &self,
         principal: &Principal,
@@ -85,7 +65,8 @@ impl App {
         account: AccountId,
         cmd: CreateServiceKey,
     ) -> AppResult<CreatedServiceKey> {
-        self.authorize(principal, account, WRITE, None)?;
+        let own = principal.user_id.map(|u| (u, OwnAction::ServiceKeys));
+        self.authorize_or_own(principal, account, WRITE, None, own)?;
         let name = cmd.name.unwrap_or_else(|| "service key".to_owned());
         check_key_name(&name)?;
         if let Some(d) = &cmd.description {
@@ -97,7 +78,7 @@ impl App {
         for r in &roles {
             Role::by_id(*r)?;
         }
-        self.authorize_key_roles(principal, account, &roles)?;
+        self.authorize_roles_held(principal, account, &roles)?;
         let owner = match principal.user_id {
             _ if principal.account_id != account => None,
             Some(_) if principal.subject.roles.contains(&role_ids::OWNER) => None,
@@ -147,95 +128,109 @@ impl App {
         })
     }
 
-    /// A page of keys. With API Credentials read, every key of the account; otherwise (the
-    /// basic method) only the caller's own.
+    /// A page of keys. With API Credentials read, every key of the account but those a deny
+    /// policy hides; otherwise a user's own keys (self-service), or a service key itself (the
+    /// basic method).
     ///
     /// # Errors
-    /// `NotFound(Entity::Account)` for an account the caller cannot see.
+    /// `NotFound(Account)` for an account the caller cannot see; `Forbidden`.
     pub fn list_service_keys(
         &self,
         principal: &Principal,
         account: AccountId,
         query: &ListQuery,
     ) -> AppResult<Page<ServiceKey>> {
-        match self.authorize(principal, account, READ, None) {
-            Ok(()) => Ok(self
-                .ports
-                .service_keys
-                .list_service_keys(account, None, query)?),
-            Err(AppError::Forbidden(reasons)) => {
-                if let Credential::ServiceKey(own) = principal.credential {
-                    let key = self.ports.service_keys.get_service_key(account, own)?;
-                    let items: Vec<ServiceKey> = (query.offset == 0 && query.after.is_none())
-                        .then_some(key)
-                        .into_iter()
-                        .collect();
-                    Ok(Page { items, total: 1 })
-                } else if let Some(user) = principal
-                    .user_id
-                    .filter(|_| principal.account_id == account)
-                {
-                    Ok(self
-                        .ports
-                        .service_keys
-                        .list_service_keys(account, Some(user), query)?)
-                } else {
-                    Err(AppError::Forbidden(reasons))
-                }
+        let mut query = query.clone();
+        query.hidden = Self::hidden(principal, ResourceType::ServiceKey, READ);
+        if let Credential::ServiceKey(itself) = principal.credential {
+            if principal.account_id == account
+                && self.authorize(principal, account, READ, None).is_err()
+            {
+                let key = self.ports.service_keys.get_service_key(account, itself)?;
+                let first = query.offset == 0 && query.after.is_none();
+                return Ok(Page {
+                    items: first.then_some(key).into_iter().collect(),
+                    total: 1,
+                });
             }
-            Err(e) => Err(e),
+        }
+        let own = principal.user_id.map(|u| (u, OwnAction::ServiceKeys));
+        let owner = match self.authorize_or_own(principal, account, READ, None, own)? {
+            Access::Granted => None,
+            Access::Own(_) => principal.user_id,
+        };
+        Ok(self
+            .ports
+            .service_keys
+            .list_service_keys(account, owner, &query)?)
+    }
+
+    /// Loads key `id`, answering a missing key exactly as a refusal would be answered to a
+    /// principal that may not see it.
+    fn load_key(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        id: ServiceKeyId,
+        permission: Permission,
+    ) -> AppResult<ServiceKey> {
+        match self.ports.service_keys.get_service_key(account, id) {
+            Ok(key) => Ok(key),
+            Err(e) => {
+                let own = principal.user_id.map(|u| (u, OwnAction::ServiceKeys));
+                self.authorize_or_own(principal, account, permission, Some(&key_ref(id)), own)?;
+                Err(AppError::from_repo(Entity::ServiceKey)(e))
+            }
         }
     }
 
-    /// One key: its owner (or the key itself) always; others need API Credentials read.
+    /// One key: with API Credentials read, its owner's self-service, or the key itself.
     ///
     /// # Errors
-    /// `NotFound(Entity::ServiceKey)`; `Forbidden`.
+    /// `NotFound(ServiceKey)`; `Forbidden`.
     pub fn get_service_key(
         &self,
         principal: &Principal,
         account: AccountId,
         id: ServiceKeyId,
     ) -> AppResult<ServiceKey> {
-        let key = self
-            .ports
-            .service_keys
-            .get_service_key(account, id)
-            .map_err(AppError::from_repo(Entity::ServiceKey));
-        match key {
-            Ok(k) if principal.account_id == account && Self::owns_key(principal, &k) => Ok(k),
-            Ok(k) => {
-                self.authorize(principal, account, READ, Some(&key_ref(id)))?;
-                Ok(k)
-            }
-            Err(e) => {
-                self.authorize(principal, account, READ, Some(&key_ref(id)))?;
-                Err(e)
-            }
+        let key = self.load_key(principal, account, id, READ)?;
+        if principal.account_id == account && principal.credential == Credential::ServiceKey(id) {
+            return Ok(key);
         }
+        let own = key.owner.map(|u| (u, OwnAction::ServiceKeys));
+        self.authorize_or_own(principal, account, READ, Some(&key_ref(id)), own)?;
+        Ok(key)
     }
 
+    /// Loads a key the principal wants to change and checks that it may: its own key by
+    /// self-service; anyone else's with API Credentials write, the right to grant every role
+    /// the key holds, and the right to manage its owner. Returns the key and whether it is the
+    /// principal's own.
     fn authorize_key_change(
         &self,
         principal: &Principal,
         account: AccountId,
         id: ServiceKeyId,
-    ) -> AppResult<ServiceKey> {
-        self.authorize(principal, account, WRITE, Some(&key_ref(id)))?;
-        let key = self
-            .ports
-            .service_keys
-            .get_service_key(account, id)
-            .map_err(AppError::from_repo(Entity::ServiceKey))?;
-        if let Some(owner) = key.owner.filter(|o| principal.user_id != Some(*o)) {
-            let user = self
-                .ports
-                .users
-                .get_user(account, owner)
-                .map_err(AppError::from_repo(Entity::User))?;
-            self.authorize_manage_roles(principal, account, &user.roles)?;
+    ) -> AppResult<(ServiceKey, bool)> {
+        let key = self.load_key(principal, account, id, WRITE)?;
+        let own = key
+            .owner
+            .is_some_and(|o| Self::acts_as(principal, account, o));
+        let self_service = key.owner.map(|u| (u, OwnAction::ServiceKeys));
+        self.authorize_or_own(principal, account, WRITE, Some(&key_ref(id)), self_service)?;
+        if !own {
+            self.authorize_role_grants(principal, account, &key.roles)?;
+            if let Some(owner) = key.owner {
+                let user = self
+                    .ports
+                    .users
+                    .get_user(account, owner)
+                    .map_err(AppError::from_repo(Entity::User))?;
+                self.authorize_manage(principal, account, &user.roles)?;
+            }
         }
-        Ok(key)
+        Ok((key, own))
     }
 
     /// Renames or re-describes a key.
@@ -291,8 +286,13 @@ impl App {
         for r in &named {
             Role::by_id(*r)?;
         }
-        self.authorize_key_change(principal, account, id)?;
-        self.authorize_key_roles(principal, account, &named)?;
+        let (key, own) = self.authorize_key_change(principal, account, id)?;
+        let changed = changed_roles(&key.roles, &change.apply(&key.roles));
+        if own {
+            self.authorize_roles_held(principal, account, &changed)?;
+        } else {
+            self.authorize_role_grants(principal, account, &changed)?;
+        }
         let audit = self.audit_record(
             principal,
             meta,

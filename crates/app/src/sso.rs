@@ -8,6 +8,7 @@ use tessera_domain::Entity;
 use tessera_domain::audit::{Actor, AuditRecord, Outcome, RequestMeta};
 use tessera_domain::ids::{AccountId, SsoConnectorId};
 use tessera_domain::permissions::{Capability, Permission};
+use tessera_domain::policy::{ResourceKey, ResourceType};
 use tessera_domain::ports::SsoChanges;
 use tessera_domain::sso::{SsoConnector, VerificationStatus, domain_of, parse_email_domain};
 use tessera_domain::user::User;
@@ -26,6 +27,10 @@ pub struct UpdateSso {
     pub enabled: Option<bool>,
     /// FedRAMP language.
     pub use_fedramp_language: Option<bool>,
+}
+
+fn sso_key(id: SsoConnectorId) -> ResourceKey {
+    ResourceKey::new(ResourceType::SsoConnector, id)
 }
 
 impl App {
@@ -93,7 +98,7 @@ impl App {
         account: AccountId,
         id: SsoConnectorId,
     ) -> AppResult<SsoConnector> {
-        self.authorize(principal, account, READ, None)?;
+        self.authorize(principal, account, READ, Some(&sso_key(id)))?;
         self.load_sso(account, id)
     }
 
@@ -107,7 +112,10 @@ impl App {
         account: AccountId,
     ) -> AppResult<Vec<SsoConnector>> {
         self.authorize(principal, account, READ, None)?;
-        Ok(self.ports.sso.list_sso(account)?)
+        let hidden = Self::hidden(principal, ResourceType::SsoConnector, READ);
+        let mut connectors = self.ports.sso.list_sso(account)?;
+        connectors.retain(|c| !hidden.contains(&c.id.to_string()));
+        Ok(connectors)
     }
 
     /// Enables, disables, or sets FedRAMP language.
@@ -122,7 +130,7 @@ impl App {
         id: SsoConnectorId,
         cmd: UpdateSso,
     ) -> AppResult<SsoConnector> {
-        self.authorize(principal, account, WRITE, None)?;
+        self.authorize(principal, account, WRITE, Some(&sso_key(id)))?;
         let current = self.load_sso(account, id)?;
         if cmd.enabled == Some(true) && current.verification_status != VerificationStatus::Verified
         {
@@ -165,7 +173,7 @@ impl App {
         account: AccountId,
         id: SsoConnectorId,
     ) -> AppResult<()> {
-        self.authorize(principal, account, WRITE, None)?;
+        self.authorize(principal, account, WRITE, Some(&sso_key(id)))?;
         let audit = self.audit_record(
             principal,
             meta,
@@ -194,7 +202,7 @@ impl App {
         account: AccountId,
         id: SsoConnectorId,
     ) -> AppResult<SsoConnector> {
-        self.authorize(principal, account, WRITE, None)?;
+        self.authorize(principal, account, WRITE, Some(&sso_key(id)))?;
         self.load_sso(account, id)?;
         let audit = self.audit_record(
             principal,
@@ -264,22 +272,34 @@ impl App {
         Ok(changed)
     }
 
-    /// Refuses password sign-in when the user's email domain has an enabled, verified connector
-    /// in its account.
-    pub(crate) fn check_sso_for_password(&self, user: &User) -> AppResult<()> {
-        let Some(domain) = user.email.as_deref().and_then(domain_of) else {
-            return Ok(());
+    /// The domain of `email` when an enabled, verified connector of `account` enforces SSO
+    /// for it.
+    pub(crate) fn enforced_sso_domain(
+        &self,
+        account: AccountId,
+        email: &str,
+    ) -> AppResult<Option<String>> {
+        let Some(domain) = domain_of(email) else {
+            return Ok(None);
         };
         let enforced = self
             .ports
             .sso
-            .list_sso(user.account_id)?
+            .list_sso(account)?
             .iter()
             .any(|c| c.enforced() && c.email_domain == domain);
-        if enforced {
-            Err(AppError::SsoRequired(domain))
-        } else {
-            Ok(())
+        Ok(enforced.then_some(domain))
+    }
+
+    /// Refuses password sign-in when the user's email domain has an enabled, verified connector
+    /// in its account.
+    pub(crate) fn check_sso_for_password(&self, user: &User) -> AppResult<()> {
+        let Some(email) = user.email.as_deref() else {
+            return Ok(());
+        };
+        match self.enforced_sso_domain(user.account_id, email)? {
+            Some(domain) => Err(AppError::SsoRequired(domain)),
+            None => Ok(()),
         }
     }
 }

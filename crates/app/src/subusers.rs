@@ -6,7 +6,7 @@ use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::{ResourceKey, ResourceType};
-use tessera_domain::ports::{ListQuery, NewUser, Page, RoleChange, UserChanges};
+use tessera_domain::ports::{ListQuery, NewUser, Page, RepoError, RoleChange, UserChanges};
 use tessera_domain::roles::{Role, RoleId};
 use tessera_domain::user::{
     Login, User, UserStatus, check_description, check_email, check_password_policy,
@@ -15,6 +15,7 @@ use tessera_domain::user::{
 use tessera_domain::{DomainError, Secret};
 
 use crate::App;
+use crate::authz::{Access, OwnAction};
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
@@ -45,7 +46,8 @@ pub struct CreateSubuser {
     pub roles: Vec<RoleId>,
 }
 
-/// Changes to a user. For a password change by the user itself, `old_password` is required.
+/// Changes to a user, applied together or not at all. For a password change by the user
+/// itself, `old_password` is required.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpdateSubuser {
     /// New email (`Some(None)` clears it).
@@ -60,11 +62,24 @@ pub struct UpdateSubuser {
     pub new_password: Option<Secret>,
     /// The current password (required when users change their own).
     pub old_password: Option<Secret>,
+    /// The complete new set of roles.
+    pub roles: Option<Vec<RoleId>>,
 }
 
 impl UpdateSubuser {
-    fn touches_only_own_profile(&self) -> bool {
-        self.status.is_none()
+    /// Whether the change touches only what self-service covers (profile fields, password).
+    fn is_profile_only(&self) -> bool {
+        self.status.is_none() && self.roles.is_none()
+    }
+
+    /// Whether the change names nothing at all.
+    fn is_empty(&self) -> bool {
+        self.email.is_none()
+            && self.phone_number.is_none()
+            && self.description.is_none()
+            && self.status.is_none()
+            && self.new_password.is_none()
+            && self.roles.is_none()
     }
 }
 
@@ -75,13 +90,18 @@ fn check_optional(
     value.map_or(Ok(()), check).map_err(Into::into)
 }
 
-impl App {
-    /// Refuses unless `principal` could grant every role `target` holds: managing a user whose
-    /// roles one could not grant would be an escalation (resetting an owner's password).
-    fn authorize_manage(&self, principal: &Principal, target: &User) -> AppResult<()> {
-        self.authorize_manage_roles(principal, target.account_id, &target.roles)
+/// Sorted, without duplicates, each in the catalog.
+fn checked_roles(roles: &[RoleId]) -> AppResult<Vec<RoleId>> {
+    let mut roles = roles.to_vec();
+    roles.sort_unstable();
+    roles.dedup();
+    for r in &roles {
+        Role::by_id(*r)?;
     }
+    Ok(roles)
+}
 
+impl App {
     fn load_user(&self, account: AccountId, id: UserId) -> AppResult<User> {
         self.ports
             .users
@@ -89,12 +109,13 @@ impl App {
             .map_err(AppError::from_repo(Entity::User))
     }
 
-    /// Creates a user with roles.
+    /// Creates a user with roles. A new user has no permissions to lose, so only the grant of
+    /// each role is checked.
     ///
     /// # Errors
-    /// `Forbidden` without User Management write or when a role may not be granted; `Invalid`
-    /// for a broken rule (login, password, email, phone, unknown role); `TooManyUsers`;
-    /// `Conflict(Field::Login)`.
+    /// `Forbidden` without User Management write; `RoleNotGrantable` for a role the principal
+    /// may not grant; `Invalid` for a broken rule (login, password, email, phone, unknown role);
+    /// `TooManyUsers` (checked in the inserting transaction); `Conflict(Login)`.
     pub fn create_subuser(
         &self,
         principal: &Principal,
@@ -110,17 +131,8 @@ impl App {
         check_optional(cmd.email.as_deref(), check_email)?;
         check_optional(cmd.phone_number.as_deref(), check_phone_number)?;
         check_optional(cmd.description.as_deref(), check_description)?;
-        let mut roles = cmd.roles.clone();
-        roles.sort_unstable();
-        roles.dedup();
-        for r in &roles {
-            Role::by_id(*r)?;
-        }
+        let roles = checked_roles(&cmd.roles)?;
         self.authorize_role_grants(principal, account, &roles)?;
-        let limit = self.settings.max_users_per_account;
-        if self.ports.users.count_users(account)? >= i64::from(limit) {
-            return Err(AppError::TooManyUsers(limit));
-        }
         let password_hash = cmd
             .password
             .as_ref()
@@ -134,6 +146,7 @@ impl App {
             None,
             json!({ "login": login.as_str(), "roles": roles }),
         );
+        let limit = self.settings.max_users_per_account;
         self.ports
             .users
             .create_user(
@@ -148,29 +161,38 @@ impl App {
                     roles,
                     created_at: self.ports.clock.now(),
                 },
+                limit,
                 &audit,
             )
-            .map_err(AppError::from_repo(Entity::User))
+            .map_err(|e| match e {
+                RepoError::LimitReached => AppError::TooManyUsers(limit),
+                other => AppError::from_repo(Entity::User)(other),
+            })
     }
 
-    /// One user. A principal may always read its own user.
+    /// One user: with User Management read, or the user itself (self-service).
     ///
     /// # Errors
-    /// `NotFound(Entity::User)` (also for another account's user), `Forbidden` without User
-    /// Management read.
+    /// `NotFound(User)` (also for another account's user), `Forbidden` without User
+    /// Management read or when a deny policy covers the user.
     pub fn get_subuser(
         &self,
         principal: &Principal,
         account: AccountId,
         id: UserId,
     ) -> AppResult<User> {
-        if !(principal.account_id == account && principal.is_user(id)) {
-            self.authorize(principal, account, READ, Some(&user_key(id)))?;
-        }
+        self.authorize_or_own(
+            principal,
+            account,
+            READ,
+            Some(&user_key(id)),
+            Some((id, OwnAction::Read)),
+        )?;
         self.load_user(account, id)
     }
 
-    /// The users of `account` among `ids` (to show the owners of keys), in one go.
+    /// The users of `account` among `ids` (to show the owners of keys), in one go; users a
+    /// deny policy hides from the principal are left out.
     ///
     /// # Errors
     /// `Forbidden` without User Management read or API Credentials read.
@@ -188,10 +210,14 @@ impl App {
                 None,
             )?;
         }
-        Ok(self.ports.users.get_users(account, ids)?)
+        let hidden = Self::hidden(principal, ResourceType::User, READ);
+        let mut users = self.ports.users.get_users(account, ids)?;
+        users.retain(|u| !hidden.contains(&u.id.to_string()));
+        Ok(users)
     }
 
-    /// A page of the account's users, with their roles.
+    /// A page of the account's users, with their roles; users a deny policy hides from the
+    /// principal are neither listed nor counted.
     ///
     /// # Errors
     /// `Forbidden` without User Management read.
@@ -202,16 +228,21 @@ impl App {
         query: &ListQuery,
     ) -> AppResult<Page<User>> {
         self.authorize(principal, account, READ, None)?;
-        Ok(self.ports.users.list_users(account, query)?)
+        let mut query = query.clone();
+        query.hidden = Self::hidden(principal, ResourceType::User, READ);
+        Ok(self.ports.users.list_users(account, &query)?)
     }
 
-    /// Updates a user. Users may change their own email, phone, description and password
-    /// without User Management (giving the old password); anything else, or another user, needs
-    /// User Management write and the right to grant the target's roles.
+    /// Updates a user: profile fields, status, password and roles, in one transaction.
+    ///
+    /// Users change their own email (outside SSO-enforced domains), phone, description and
+    /// password (giving the old one) by self-service. Anything else, or another user, needs
+    /// User Management write and the right to manage the user; new roles need the right to
+    /// grant every role added or taken away. A new password ends the user's sessions.
     ///
     /// # Errors
-    /// `OldPasswordRequired`; `Invalid` (a wrong old password names `old_password`); `LastOwner`
-    /// when deactivating the last active owner; `NotFound`; `Forbidden`.
+    /// `Invalid` (nothing to change; a bad field; a wrong old password names `old_password`);
+    /// `OldPasswordRequired`; `LastOwner`; `NotFound`; `Forbidden`; `RoleNotGrantable`.
     pub fn update_subuser(
         &self,
         principal: &Principal,
@@ -220,13 +251,33 @@ impl App {
         id: UserId,
         cmd: UpdateSubuser,
     ) -> AppResult<User> {
-        let own = principal.account_id == account && principal.is_user(id);
-        if !(own && cmd.touches_only_own_profile()) {
-            self.authorize(principal, account, WRITE, Some(&user_key(id)))?;
+        if cmd.is_empty() {
+            return Err(DomainError::invalid("body", "names nothing to change").into());
         }
+        let own = Self::acts_as(principal, account, id);
+        let access = if cmd.is_profile_only() {
+            self.authorize_or_own(
+                principal,
+                account,
+                WRITE,
+                Some(&user_key(id)),
+                Some((id, OwnAction::EditProfile)),
+            )?
+        } else {
+            self.authorize(principal, account, WRITE, Some(&user_key(id)))?;
+            Access::Granted
+        };
         let target = self.load_user(account, id)?;
-        if !own {
-            self.authorize_manage(principal, &target)?;
+        let roles = cmd.roles.as_deref().map(checked_roles).transpose()?;
+        // Editing one's own profile is self-service even for a principal that holds User
+        // Management: it changes nobody's permissions.
+        if !(own && cmd.is_profile_only()) {
+            match &roles {
+                Some(after) => {
+                    self.authorize_role_change(principal, account, &target.roles, after)?;
+                }
+                None => self.authorize_manage(principal, account, &target.roles)?,
+            }
         }
         if let Some(Some(email)) = &cmd.email {
             check_email(email)?;
@@ -236,6 +287,9 @@ impl App {
         }
         if let Some(Some(text)) = &cmd.description {
             check_description(text)?;
+        }
+        if let (Access::Own(_), Some(email)) = (access, &cmd.email) {
+            self.check_own_email_change(&target, email.as_deref())?;
         }
         let password_hash = match &cmd.new_password {
             None => None,
@@ -247,20 +301,13 @@ impl App {
                 Some(self.ports.hasher.hash(new)?)
             }
         };
-        let changes = UserChanges {
-            email: cmd.email.clone(),
-            phone_number: cmd.phone_number.clone(),
-            description: cmd.description.clone(),
-            status: cmd.status,
-            password_hash,
-            updated_at: self.ports.clock.now(),
-        };
         let fields: Vec<&str> = [
             cmd.email.is_some().then_some("email"),
             cmd.phone_number.is_some().then_some("phone_number"),
             cmd.description.is_some().then_some("description"),
             cmd.status.map(|_| "status"),
             cmd.new_password.is_some().then_some("password"),
+            roles.is_some().then_some("roles"),
         ]
         .into_iter()
         .flatten()
@@ -271,14 +318,41 @@ impl App {
             account,
             "user.update",
             None,
-            json!({ "fields": fields, "status": cmd.status }),
+            json!({ "fields": fields, "status": cmd.status, "roles": roles }),
         );
+        let changes = UserChanges {
+            email: cmd.email,
+            phone_number: cmd.phone_number,
+            description: cmd.description,
+            status: cmd.status,
+            password_hash,
+            roles,
+            updated_at: self.ports.clock.now(),
+        };
         self.invalidating(
             self.ports
                 .users
                 .update_user(account, id, &changes, &audit)
                 .map_err(AppError::from_repo(Entity::User)),
         )
+    }
+
+    /// Self-service may not move an email into or out of a domain whose SSO connector is
+    /// enforced: that would escape (or hijack) the domain's sign-in through SSO.
+    fn check_own_email_change(&self, target: &User, new: Option<&str>) -> AppResult<()> {
+        for email in [target.email.as_deref(), new].into_iter().flatten() {
+            if let Some(domain) = self.enforced_sso_domain(target.account_id, email)? {
+                return Err(DomainError::invalid(
+                    "email",
+                    format!(
+                        "addresses in {domain} are managed through its SSO connector; \
+                         ask an administrator to change yours"
+                    ),
+                )
+                .into());
+            }
+        }
+        Ok(())
     }
 
     fn check_old_password(
@@ -310,7 +384,8 @@ impl App {
     /// Deletes a user, with its keys and sessions.
     ///
     /// # Errors
-    /// `LastOwner`; `NotFound`; `Forbidden`.
+    /// `LastOwner`; `NotFound`; `Forbidden` without User Management write or the right to
+    /// manage the user.
     pub fn delete_subuser(
         &self,
         principal: &Principal,
@@ -320,7 +395,7 @@ impl App {
     ) -> AppResult<()> {
         self.authorize(principal, account, WRITE, Some(&user_key(id)))?;
         let target = self.load_user(account, id)?;
-        self.authorize_manage(principal, &target)?;
+        self.authorize_manage(principal, account, &target.roles)?;
         let audit = self.audit_record(
             principal,
             meta,
@@ -337,11 +412,13 @@ impl App {
         )
     }
 
-    /// Adds, removes or replaces a user's roles. Every role added or removed must be one the
-    /// principal may grant, and the principal must be able to manage the user.
+    /// Adds, removes or replaces a user's roles. The principal must be able to manage the user
+    /// and grant every role added or taken away.
     ///
     /// # Errors
-    /// `Invalid(UnknownRoleId)`; `LastOwner`; `NotFound`; `Forbidden`.
+    /// `Invalid(UnknownRoleId)`; `LastOwner`; `KeysHoldRoles` (a removal without `from_keys`
+    /// while the user's keys hold a removed role); `NotFound`; `Forbidden`;
+    /// `RoleNotGrantable`.
     pub fn change_subuser_roles(
         &self,
         principal: &Principal,
@@ -356,12 +433,10 @@ impl App {
             RoleChange::Remove { roles, .. } => ("user.roles.remove", roles.clone()),
             RoleChange::Replace(r) => ("user.roles.set", r.clone()),
         };
-        for r in &named {
-            Role::by_id(*r)?;
-        }
+        let named = checked_roles(&named)?;
         let target = self.load_user(account, id)?;
-        self.authorize_manage(principal, &target)?;
-        self.authorize_role_grants(principal, account, &named)?;
+        let after = change.apply(&target.roles);
+        self.authorize_role_change(principal, account, &target.roles, &after)?;
         if let RoleChange::Remove {
             roles,
             from_keys: false,

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use tessera_domain::ids::{AccountId, UserId};
+use tessera_domain::ids::{AccountId, ServiceKeyId, UserId};
+use tessera_domain::keys::ServiceKey;
+use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
     MockAccessKeyRepo, MockAccountRepo, MockAuditRepo, MockAuthzRepo, MockClock, MockDnsResolver,
     MockHealth, MockIdGenerator, MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo,
@@ -12,6 +14,7 @@ use tessera_domain::ports::{
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
 
+use crate::principal::Credential;
 use crate::{App, Ports, Principal, Settings};
 
 pub const ACME: AccountId = AccountId(1);
@@ -93,6 +96,54 @@ impl Mocks {
 /// A signed-in user of ACME with `roles`.
 pub fn principal(id: i64, roles: &[RoleId]) -> Principal {
     Principal::user(ACME, UserId(id), roles.to_vec(), &[])
+}
+
+/// A user of ACME with `roles` and the policies `rules`, signed in with a password.
+pub fn principal_with(id: i64, roles: &[RoleId], rules: &[PolicyRule]) -> Principal {
+    Principal::user(ACME, UserId(id), roles.to_vec(), rules)
+}
+
+/// User `id` of ACME with `roles`, authenticated with one of its access keys.
+pub fn access_key_principal(id: i64, roles: &[RoleId]) -> Principal {
+    Principal {
+        credential: Credential::AccessKey("AK000000000000000001".parse().unwrap()),
+        ..principal(id, roles)
+    }
+}
+
+/// Service key `KEY` of ACME holding `key_roles`, owned by user `owner` with `owner_roles`
+/// (or by the account, acting as its Owner, when `owner` is `None`).
+pub fn key_principal(
+    owner: Option<i64>,
+    owner_roles: &[RoleId],
+    key_roles: &[RoleId],
+) -> Principal {
+    let mut p = match owner {
+        Some(id) => principal(id, owner_roles),
+        None => Principal {
+            user_id: None,
+            ..principal(0, &[tessera_domain::roles::ids::OWNER])
+        },
+    };
+    p.credential = Credential::ServiceKey(KEY);
+    p.subject.key_roles = Some(key_roles.to_vec());
+    p
+}
+
+/// The service key [`key_principal`] authenticates with.
+pub const KEY: ServiceKeyId = ServiceKeyId(uuid::Uuid::from_u128(0x5e5e));
+
+/// A service key of ACME.
+pub fn service_key(id: ServiceKeyId, owner: Option<i64>, roles: &[RoleId]) -> ServiceKey {
+    ServiceKey {
+        id,
+        account_id: ACME,
+        owner: owner.map(UserId),
+        name: "key".into(),
+        description: None,
+        roles: roles.to_vec(),
+        created_at: now(),
+    }
 }
 
 pub fn user(id: i64, login: &str, roles: &[RoleId]) -> User {

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
 use serde::de::DeserializeOwned;
 use tessera_app::{App, AppError, AppResult, AuthFailure, Presented, Principal};
-use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
 use validator::{Validate, ValidationErrors};
 
@@ -83,32 +82,10 @@ impl FromRequest for Reads {
     }
 }
 
-/// Reads the credential of a request: `Authorization: Bearer …` or `Basic …`, or Cloudflare's
-/// `X-Auth-Email` + `X-Auth-Key`.
+/// Reads the credential of a request (the forms [`Presented::from_headers`] accepts).
 #[must_use]
 pub fn presented(req: &HttpRequest) -> Option<Presented> {
-    if let Some(value) = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        return Some(Presented::from_authorization(value));
-    }
-    let email = req
-        .headers()
-        .get("x-auth-email")
-        .and_then(|v| v.to_str().ok());
-    let key = req
-        .headers()
-        .get("x-auth-key")
-        .and_then(|v| v.to_str().ok());
-    match (email, key) {
-        (Some(email), Some(key)) => Some(Presented::EmailKey {
-            email: email.trim().to_owned(),
-            key: Secret::new(key.trim()),
-        }),
-        _ => None,
-    }
+    Presented::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
 }
 
 /// The authenticated caller.

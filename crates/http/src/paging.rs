@@ -87,6 +87,7 @@ impl ListParams {
             name: self.name.clone(),
             fuzzy_name: self.fuzzy_name.clone(),
             descending: self.direction == Some(Direction::Desc),
+            hidden: Vec::new(),
         })
     }
 

@@ -6,11 +6,10 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_app::{App, CreateSubuser, EffectivePermission, UpdateSubuser};
+use tessera_domain::Secret;
 use tessera_domain::ids::{AccountId, UserId};
-use tessera_domain::ports::RoleChange;
 use tessera_domain::roles::{Role, RoleId};
 use tessera_domain::user::{User, UserStatus};
-use tessera_domain::{DomainError, Secret};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -314,28 +313,10 @@ pub async fn update_user(
         status: body.status,
         new_password: body.password,
         old_password: body.old_password,
+        roles,
     };
-    let profile_changes = cmd != UpdateSubuser::default();
-    if !profile_changes && roles.is_none() {
-        return Err(ApiError::from(tessera_app::AppError::Invalid(
-            DomainError::invalid("body", "names nothing to change"),
-        )));
-    }
     let updated = run(&app, move |app| {
-        let mut current = None;
-        if profile_changes {
-            current = Some(app.update_subuser(&caller.0, &meta, account, user, cmd)?);
-        }
-        if let Some(roles) = roles {
-            current = Some(app.change_subuser_roles(
-                &caller.0,
-                &meta,
-                account,
-                user,
-                RoleChange::Replace(roles),
-            )?);
-        }
-        current.ok_or_else(|| DomainError::invalid("body", "names nothing to change").into())
+        app.update_subuser(&caller.0, &meta, account, user, cmd)
     })
     .await?;
     Ok(Envelope::ok(UserView::from(updated)).respond())

@@ -1,9 +1,9 @@
-//! Who is calling: the `Authorization` header (service-key JWT, access key, session), or the
-//! legacy `account_id`/`account_name` + `api_key` parameters.
+//! Who is calling: the credential headers every adapter reads ([`Presented::from_headers`]:
+//! service-key JWT, access key, session, `X-Auth-Email` + `X-Auth-Key`), or the legacy
+//! `account_id`/`account_name` + `api_key` parameters.
 
 use std::sync::Arc;
 
-use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, web};
 use tessera_app::{App, AppError, AuthFailure, LegacyAccount, Presented, Principal};
 use tessera_domain::Secret;
@@ -14,12 +14,10 @@ use crate::error::RpcError;
 use crate::params::Params;
 
 fn presented(req: &HttpRequest, params: &Params) -> Result<Presented, RpcError> {
-    if let Some(value) = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    if let Some(found) =
+        Presented::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
     {
-        return Ok(Presented::from_authorization(value));
+        return Ok(found);
     }
     let api_key = params.get("api_key").filter(|k| !k.is_empty());
     let account = match (params.get("account_id"), params.get("account_name")) {

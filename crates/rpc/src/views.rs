@@ -3,7 +3,7 @@
 use serde::Serialize;
 use tessera_app::CreatedServiceKey;
 use tessera_domain::keys::ServiceKey;
-use tessera_domain::roles::{ROLE_GROUPS, ROLES, Role, RoleGroup, RoleId};
+use tessera_domain::roles::{Role, RoleGroup, RoleId};
 use tessera_domain::user::User;
 use utoipa::ToSchema;
 
@@ -43,8 +43,8 @@ impl RoleView {
 
 /// The catalog, optionally one group's roles, with parents and children.
 #[must_use]
-pub fn catalog(group: Option<&str>) -> Vec<RoleView> {
-    ROLES
+pub fn catalog(roles: &[Role], group: Option<&str>) -> Vec<RoleView> {
+    roles
         .iter()
         .filter(|r| group.is_none_or(|g| r.in_group(g)))
         .map(|r| RoleView::of(r, true, None))
@@ -92,8 +92,8 @@ impl From<&RoleGroup> for RoleGroupView {
 
 /// Every role group.
 #[must_use]
-pub fn role_groups() -> Vec<RoleGroupView> {
-    ROLE_GROUPS.iter().map(RoleGroupView::from).collect()
+pub fn role_groups(groups: &[RoleGroup]) -> Vec<RoleGroupView> {
+    groups.iter().map(RoleGroupView::from).collect()
 }
 
 /// A subuser.
@@ -180,7 +180,7 @@ impl From<&CreatedServiceKey> for KeyInfo {
 
 #[cfg(test)]
 mod tests {
-    use tessera_domain::roles::ids;
+    use tessera_domain::roles::{ROLES, ids};
 
     use super::*;
 
@@ -211,8 +211,8 @@ mod tests {
 
     #[test]
     fn the_catalog_filters_by_group() {
-        assert_eq!(catalog(None).len(), ROLES.len());
-        let restcomm: Vec<_> = catalog(Some("Restcomm"))
+        assert_eq!(catalog(ROLES, None).len(), ROLES.len());
+        let restcomm: Vec<_> = catalog(ROLES, Some("Restcomm"))
             .iter()
             .map(|r| r.role_name)
             .collect();
@@ -225,6 +225,6 @@ mod tests {
                 "Turnkey Applications Developer"
             ]
         );
-        assert!(catalog(Some("Nope")).is_empty());
+        assert!(catalog(ROLES, Some("Nope")).is_empty());
     }
 }

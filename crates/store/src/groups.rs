@@ -129,6 +129,9 @@ fn resource_groups_filtered<'a>(
     let mut q = resource_groups::table
         .filter(resource_groups::account_id.eq(account.0))
         .into_boxed();
+    if !query.hidden.is_empty() {
+        q = q.filter(resource_groups::id.ne_all(&query.hidden));
+    }
     if let Some(name) = &query.name {
         q = q.filter(resource_groups::name.eq(name.clone()));
     }
@@ -434,6 +437,9 @@ fn user_groups_filtered<'a>(
     let mut q = user_groups::table
         .filter(user_groups::account_id.eq(account.0))
         .into_boxed();
+    if !query.hidden.is_empty() {
+        q = q.filter(user_groups::id.ne_all(&query.hidden));
+    }
     if let Some(name) = &query.name {
         q = q.filter(user_groups::name.eq(name.clone()));
     }
@@ -592,6 +598,37 @@ impl UserGroupRepo for Store {
             Ok(())
         })
         .map_err(Into::into)
+    }
+
+    fn user_groups_using(
+        &self,
+        account: AccountId,
+        resource_group: ResourceGroupId,
+    ) -> Result<Vec<UserGroup>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let naming = policy_resource_groups::table
+            .filter(policy_resource_groups::resource_group_id.eq(resource_group.to_string()))
+            .inner_join(policies::table)
+            .select(policies::user_group_id);
+        let rows: Vec<UserGroupRow> = user_groups::table
+            .filter(user_groups::account_id.eq(account.0))
+            .filter(user_groups::id.eq_any(naming))
+            .order(user_groups::id)
+            .select(UserGroupRow::as_select())
+            .load(&mut *conn)
+            .map_err(StoreError::from)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut policies = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            policies_of(&mut conn, &ids)?
+        };
+        rows.into_iter()
+            .map(|r| {
+                let p = policies.remove(&r.id).unwrap_or_default();
+                into_user_group(r, p).map_err(Into::into)
+            })
+            .collect()
     }
 
     fn list_members(

@@ -127,6 +127,9 @@ fn filtered<'a>(
     if let Some(owner) = owner {
         q = q.filter(service_keys::user_id.eq(owner.0));
     }
+    if !query.hidden.is_empty() {
+        q = q.filter(service_keys::id.ne_all(&query.hidden));
+    }
     if let Some(name) = &query.name {
         q = q.filter(service_keys::name.eq(name.clone()));
     }

@@ -15,7 +15,7 @@ use tessera_domain::user::{Login, User, UserStatus};
 
 use crate::db::{AnyConnection, lock_account, write_tx};
 use crate::error::{StoreError, found, unique_as};
-use crate::schema::{accounts, service_key_roles, service_keys, user_roles, users};
+use crate::schema::{accounts, service_key_roles, service_keys, sessions, user_roles, users};
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch};
 
@@ -209,6 +209,11 @@ fn ids(roles: &[RoleId]) -> Vec<i64> {
     roles.iter().map(|r| r.0).collect()
 }
 
+/// The numeric ids among `hidden` (a text id cannot name a user, so it hides nothing).
+fn hidden_ids(query: &ListQuery) -> Vec<i64> {
+    query.hidden.iter().filter_map(|h| h.parse().ok()).collect()
+}
+
 fn filtered<'a>(
     account: AccountId,
     query: &'a ListQuery,
@@ -216,6 +221,10 @@ fn filtered<'a>(
     let mut q = users::table
         .filter(users::account_id.eq(account.0))
         .into_boxed();
+    let hidden = hidden_ids(query);
+    if !hidden.is_empty() {
+        q = q.filter(users::id.ne_all(hidden));
+    }
     if let Some(name) = &query.name {
         q = q.filter(users::login.eq(name.to_lowercase()));
     }
@@ -230,10 +239,19 @@ fn filtered<'a>(
 }
 
 impl UserRepo for Store {
-    fn create_user(&self, user: &NewUser, audit: &AuditRecord) -> Result<User, RepoError> {
+    fn create_user(
+        &self,
+        user: &NewUser,
+        limit: u32,
+        audit: &AuditRecord,
+    ) -> Result<User, RepoError> {
         let mut conn = self.db.conn()?;
         let at = to_db(user.created_at);
         write_tx(&mut conn, |c| {
+            lock_account(c, user.account_id.0)?;
+            if user_count(c, user.account_id)? >= i64::from(limit) {
+                return Err(StoreError::Rule(RepoError::LimitReached));
+            }
             let id = insert_user(
                 c,
                 &NewUserRow {
@@ -308,14 +326,15 @@ impl UserRepo for Store {
         let mut conn = self.db.conn()?;
         // Unfiltered, the total is the account's counter: a page costs the same with ten users
         // or a million.
-        let total: i64 = if query.name.is_none() && query.fuzzy_name.is_none() {
-            user_count(&mut conn, account)?
-        } else {
-            filtered(account, query)
-                .count()
-                .get_result(&mut *conn)
-                .map_err(StoreError::from)?
-        };
+        let total: i64 =
+            if query.name.is_none() && query.fuzzy_name.is_none() && hidden_ids(query).is_empty() {
+                user_count(&mut conn, account)?
+            } else {
+                filtered(account, query)
+                    .count()
+                    .get_result(&mut *conn)
+                    .map_err(StoreError::from)?
+            };
         let mut q = filtered(account, query);
         let after = match query.after.as_deref().map(str::parse::<i64>) {
             None => None,
@@ -380,10 +399,21 @@ impl UserRepo for Store {
             .set(&set)
             .execute(c)?;
             found(n)?;
-            if changes.status.is_some() {
+            if let Some(roles) = &changes.roles {
+                diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id.0)))
+                    .execute(c)?;
+                insert_roles(c, id.0, roles)?;
+            }
+            if changes.password_hash.is_some() {
+                diesel::delete(sessions::table.filter(sessions::user_id.eq(id.0))).execute(c)?;
+            }
+            if changes.status.is_some() || changes.roles.is_some() {
                 ensure_an_active_owner(c, account)?;
             }
-            if changes.status.is_some() || changes.password_hash.is_some() {
+            if changes.status.is_some()
+                || changes.password_hash.is_some()
+                || changes.roles.is_some()
+            {
                 epoch::bump(c)?;
             }
             audit::insert(c, &audit_with_target(audit, format!("user:{id}")))?;

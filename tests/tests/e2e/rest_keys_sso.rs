@@ -97,10 +97,16 @@ async fn service_keys_over_rest_mirror_the_method_api(app: TestApp) {
     app.create_user(&owner, "support1", &["Support"]).await;
     let support = app.login(1, "support1", PASSWORD).await;
     assert_eq!(
-        app.call("POST", KEYS, Some(&support), Some(json!({})))
-            .await
-            .0,
-        403
+        app.call(
+            "POST",
+            KEYS,
+            Some(&support),
+            Some(json!({"roles": ["Developer"]}))
+        )
+        .await
+        .0,
+        403,
+        "its own key, but a role it does not hold"
     );
     assert_eq!(app.call("DELETE", &one, Some(&support), None).await.0, 403);
     app.create_user(&owner, "dev01", &["Developer"]).await;
@@ -121,6 +127,24 @@ async fn service_keys_over_rest_mirror_the_method_api(app: TestApp) {
     assert_eq!(
         list["result_info"]["total_count"], 2,
         "refused creations made nothing"
+    );
+    let (status, body) = app
+        .call(
+            "POST",
+            KEYS,
+            Some(&support),
+            Some(json!({"roles": ["Support"]})),
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "self-service: its own key with its own role: {body}"
+    );
+    let (status, mine) = app.call("GET", KEYS, Some(&support), None).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(
+        mine["result_info"]["total_count"], 1,
+        "without API Credentials read, a user lists its own keys only: {mine}"
     );
 
     assert_eq!(app.call("DELETE", &one, Some(&owner), None).await.0, 200);

@@ -58,13 +58,19 @@ pub(crate) fn inspect(token: &str, now: i64) -> Result<Inspected, AuthFailure> {
     if header.alg != Algorithm::RS256 {
         return Err(AuthFailure::Failed);
     }
-    if claims.exp - claims.iat > MAX_LIFETIME_SECS {
-        return Err(AuthFailure::TokenLifetime);
+    // Untrusted numbers: every sum and difference is checked. A lifetime that does not fit
+    // in an i64 is too long; an `exp` so large that the skew overflows is too long as well.
+    match claims.exp.checked_sub(claims.iat) {
+        Some(lifetime) if lifetime <= MAX_LIFETIME_SECS => {}
+        _ => return Err(AuthFailure::TokenLifetime),
     }
-    if claims.iat > now + SKEW_SECS {
+    if claims.iat > now.saturating_add(SKEW_SECS) {
         return Err(AuthFailure::TokenFromFuture);
     }
-    if claims.exp + SKEW_SECS <= now {
+    let Some(expires_with_skew) = claims.exp.checked_add(SKEW_SECS) else {
+        return Err(AuthFailure::TokenLifetime);
+    };
+    if expires_with_skew <= now {
         return Err(AuthFailure::TokenExpired);
     }
     let account = match claims.iss {
@@ -164,6 +170,61 @@ mod tests {
             pem,
         );
         assert_eq!(inspect(&bad_kid, NOW), Err(AuthFailure::Failed));
+    }
+
+    #[test]
+    fn extreme_times_never_overflow_into_a_valid_token() {
+        let pair = AwsLcKeyPairs.rsa_2048().unwrap();
+        let pem = pair.private_pem.expose();
+        let tok = |iat: i64, exp: i64| {
+            sign(
+                &serde_json::json!({"iss": "7", "iat": iat, "exp": exp}),
+                Some(KID),
+                pem,
+            )
+        };
+        // Wrapping arithmetic would take `exp - iat` for a small positive number: a token
+        // that never expires.
+        assert_eq!(
+            inspect(&tok(i64::MIN, i64::MAX - 30), NOW),
+            Err(AuthFailure::TokenLifetime)
+        );
+        assert_eq!(
+            inspect(&tok(i64::MAX - 10, i64::MAX), NOW),
+            Err(AuthFailure::TokenFromFuture)
+        );
+        assert_eq!(
+            inspect(&tok(i64::MIN, i64::MIN + 60), NOW),
+            Err(AuthFailure::TokenExpired)
+        );
+        assert_eq!(
+            inspect(&tok(NOW, NOW), i64::MAX),
+            Err(AuthFailure::TokenExpired)
+        );
+        assert_eq!(
+            inspect(&tok(NOW, NOW + 60), i64::MIN),
+            Err(AuthFailure::TokenFromFuture)
+        );
+        let claims = |iat: i64, exp: i64, now: i64| {
+            let lifetime = i128::from(exp) - i128::from(iat);
+            lifetime <= 3600
+                && i128::from(iat) <= i128::from(now) + 30
+                && i128::from(exp) + 30 > i128::from(now)
+        };
+        let cases = [
+            (i64::MIN, i64::MIN, NOW),
+            (i64::MAX, i64::MAX, i64::MAX),
+            (i64::MAX - 3600, i64::MAX, i64::MAX),
+            (0, 3600, 100),
+            (-5, 10, 0),
+        ];
+        for (iat, exp, now) in cases {
+            assert_eq!(
+                inspect(&tok(iat, exp), now).is_ok(),
+                claims(iat, exp, now) && i64::checked_add(exp, 30).is_some(),
+                "iat {iat}, exp {exp}, now {now}"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,26 @@ pub enum Presented {
 }
 
 impl Presented {
+    /// The credential in a request's headers, read through `header` (a header's value by its
+    /// lower-case name; absent when missing or not visible ASCII): `Authorization` (`Bearer …` or
+    /// `Basic …`) first, else `X-Auth-Email` + `X-Auth-Key` together; `None` when neither is
+    /// there (the method API then looks for its legacy parameters). Both adapters read a
+    /// request's credential through this one function, so REST and the method API accept
+    /// exactly the same forms.
+    #[must_use]
+    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<Self> {
+        if let Some(value) = header("authorization") {
+            return Some(Self::from_authorization(value));
+        }
+        match (header("x-auth-email"), header("x-auth-key")) {
+            (Some(email), Some(key)) => Some(Self::EmailKey {
+                email: email.trim().to_owned(),
+                key: Secret::new(key.trim()),
+            }),
+            _ => None,
+        }
+    }
+
     /// Reads an `Authorization` header value: `Bearer <token>` or `Basic base64(key_id:secret)`.
     /// Anything else is a credential that will fail.
     #[must_use]
@@ -143,6 +163,10 @@ fn refuse(
         credential,
     })
 }
+
+/// Deepest account tree followed when checking that an account and its ancestors are active;
+/// a deeper (or cyclic) chain counts as inactive.
+const MAX_ACCOUNT_DEPTH: usize = 32;
 
 const KIND_ACCESS_KEY: u8 = 1;
 const KIND_JWT: u8 = 2;
@@ -346,13 +370,23 @@ impl App {
         }
     }
 
-    /// Whether `account` exists and is active.
+    /// Whether `account` exists and is active, and so is every account above it: deactivating
+    /// an account deactivates the credentials of all its descendants.
     fn account_active(&self, account: AccountId) -> AppResult<bool> {
-        match self.ports.accounts.get_account(account) {
-            Ok(a) => Ok(a.active),
-            Err(tessera_domain::ports::RepoError::NotFound) => Ok(false),
-            Err(e) => Err(e.into()),
+        let mut next = Some(account);
+        let mut seen = 0;
+        while let Some(id) = next {
+            seen += 1;
+            if seen > MAX_ACCOUNT_DEPTH {
+                return Ok(false);
+            }
+            match self.ports.accounts.get_account(id) {
+                Ok(a) if a.active => next = a.parent_id,
+                Ok(_) | Err(tessera_domain::ports::RepoError::NotFound) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
         }
+        Ok(true)
     }
 
     /// The active user `id` of an active `account`, or `None`.
@@ -469,7 +503,7 @@ impl App {
             ));
         };
         let expires_at = Utc
-            .timestamp_opt(inspected.expires_at + jwt::SKEW_SECS, 0)
+            .timestamp_opt(inspected.expires_at.saturating_add(jwt::SKEW_SECS), 0)
             .single();
         Ok(Ok((
             Principal {

@@ -40,7 +40,6 @@ fn owner() -> Principal {
 #[test]
 fn an_owner_creates_a_user_with_roles_and_a_hashed_password() {
     let mut m = Mocks::new();
-    m.users.expect_count_users().returning(|_| Ok(1));
     m.hasher
         .expect_hash()
         .withf(|p| p.expose() == "Str0ng-Pass")
@@ -48,8 +47,9 @@ fn an_owner_creates_a_user_with_roles_and_a_hashed_password() {
         .returning(|_| Ok("$argon2id$h".into()));
     m.users
         .expect_create_user()
-        .withf(|u, a| {
-            u.login.as_str() == "new.user"
+        .withf(|u, limit, a| {
+            *limit == 1000
+                && u.login.as_str() == "new.user"
                 && u.password_hash.as_deref() == Some("$argon2id$h")
                 && u.roles == vec![ids::DEVELOPER, ids::SUPPORT]
                 && u.status == UserStatus::Active
@@ -61,7 +61,7 @@ fn an_owner_creates_a_user_with_roles_and_a_hashed_password() {
                 && !a.details.to_string().contains("Str0ng-Pass")
         })
         .times(1)
-        .returning(|u, _| Ok(user(5, u.login.as_str(), &u.roles)));
+        .returning(|u, _, _| Ok(user(5, u.login.as_str(), &u.roles)));
     let made = m
         .app()
         .create_subuser(
@@ -183,12 +183,11 @@ fn a_turnkey_administrator_grants_turnkey_roles_only() {
     );
 
     let mut m = Mocks::new();
-    m.users.expect_count_users().returning(|_| Ok(1));
     m.hasher.expect_hash().returning(|_| Ok("h".into()));
     m.users
         .expect_create_user()
         .times(1)
-        .returning(|u, _| Ok(user(9, u.login.as_str(), &u.roles)));
+        .returning(|u, _, _| Ok(user(9, u.login.as_str(), &u.roles)));
     m.app()
         .create_subuser(
             &taa,
@@ -200,11 +199,15 @@ fn a_turnkey_administrator_grants_turnkey_roles_only() {
 }
 
 #[test]
-fn the_user_limit_is_enforced() {
+fn the_user_limit_is_enforced_by_the_inserting_transaction() {
     let mut m = Mocks::new();
     m.settings.max_users_per_account = 3;
-    m.users.expect_count_users().returning(|_| Ok(3));
-    m.users.expect_create_user().times(0);
+    m.hasher.expect_hash().returning(|_| Ok("h".into()));
+    m.users
+        .expect_create_user()
+        .withf(|_, limit, _| *limit == 3)
+        .times(1)
+        .returning(|_, _, _| Err(RepoError::LimitReached));
     let err = m
         .app()
         .create_subuser(&owner(), &meta(), ACME, create("someone", &[]))
@@ -215,11 +218,10 @@ fn the_user_limit_is_enforced() {
 #[test]
 fn a_taken_login_is_a_conflict() {
     let mut m = Mocks::new();
-    m.users.expect_count_users().returning(|_| Ok(1));
     m.hasher.expect_hash().returning(|_| Ok("h".into()));
     m.users
         .expect_create_user()
-        .returning(|_, _| Err(RepoError::Conflict(Field::Login)));
+        .returning(|_, _, _| Err(RepoError::Conflict(Field::Login)));
     let err = m
         .app()
         .create_subuser(&owner(), &meta(), ACME, create("someone", &[]))

@@ -3,7 +3,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::resource::{ResourceKey, Scope, ScopeObjects};
+use super::resource::{ResourceKey, ResourceType, Scope, ScopeObjects};
 use crate::ids::{AccountId, PolicyId, UserGroupId};
 use crate::permissions::{Capability, Level, PermSet, Permission};
 use crate::roles::{Role, RoleId};
@@ -208,6 +208,23 @@ impl PolicyIndex {
     #[must_use]
     pub fn account_wide_deny(&self) -> u128 {
         self.deny.mask
+    }
+
+    /// The ids of the objects of `kind` on which a deny policy takes `permission` away: the
+    /// objects hidden from the subject when it lists objects of that kind.
+    pub fn denied_objects(
+        &self,
+        kind: ResourceType,
+        permission: Permission,
+    ) -> impl Iterator<Item = &str> {
+        let bit = PermSet::bit(permission);
+        self.objects.iter().filter_map(move |(key, grants)| {
+            (key.resource_type == kind
+                && grants
+                    .iter()
+                    .any(|(_, m, e)| *e == Effect::Deny && m & bit != 0))
+            .then_some(key.id.as_str())
+        })
     }
 
     /// Each object named by a policy, with the allow and deny masks it gets.
@@ -429,13 +446,38 @@ pub fn decide(subject: &Subject, request: &Request<'_>) -> Decision {
 
 /// A request in another account: allowed only to an ancestor account's principal holding
 /// Manage Enterprise Accounts (at the requested level) in its own account, for permissions its
-/// roles grant. Policies are scoped to their own account and do not reach children.
+/// roles grant. Allow policies are scoped to their own account and do not reach children; the
+/// principal's deny policies follow it there (an account-wide deny, or a deny on the object
+/// acted on, refuses in a child account as at home).
 fn decide_elsewhere(subject: &Subject, request: &Request<'_>) -> Decision {
     let invisible = Decision::deny(Reason::OtherAccount {
         account: request.account,
     });
     if !request.ancestors.contains(&subject.account) {
         return invisible;
+    }
+    if let Some(deny) = subject
+        .policies
+        .find(Effect::Deny, request.permission, request.resource)
+    {
+        let home = decide(
+            subject,
+            &Request {
+                account: subject.account,
+                permission: Permission::new(
+                    Capability::EnterpriseAccounts,
+                    request.permission.level,
+                ),
+                resource: None,
+                ancestors: &[],
+            },
+        );
+        // Invisible stays invisible: a deny must not reveal that the child exists.
+        return if home.allowed {
+            Decision::deny(deny)
+        } else {
+            invisible
+        };
     }
     let enterprise = Permission::new(Capability::EnterpriseAccounts, request.permission.level);
     let own = decide(

@@ -5,43 +5,31 @@ use crate::ids::AccountId;
 use crate::permissions::{Capability, Permission};
 use crate::roles::{Role, RoleAccess, RoleId};
 
-/// How a principal's roles cover a role it wants to grant, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Coverage {
-    /// Not at all.
-    None,
-    /// Through `Any` Role Access (Owner, Admin) or a policy: the grantor must also hold every
-    /// permission of the role.
-    HoldingRequired,
-    /// Named by a Restcomm role's Role Access list: granted as the matrix says, even where
-    /// the grantor lacks some of the role's permissions (an Administrator grants the Turnkey
-    /// roles without holding Turnkey capabilities).
-    Listed,
-}
-
-fn coverage(roles: &[RoleId], target: &Role) -> Coverage {
+/// Whether `roles` include one whose Role Access covers `target`: `Owner` and `Admin` cover
+/// any role; a Restcomm role covers the roles its Role Access row lists (an Administrator the
+/// four Restcomm roles, a Turnkey Applications Administrator the two Turnkey ones).
+fn role_access_covers(roles: &[RoleId], target: &Role) -> bool {
     roles
         .iter()
         .filter_map(|id| Role::by_id(*id).ok())
-        .map(|r| match r.role_access() {
-            RoleAccess::Nothing => Coverage::None,
-            RoleAccess::Any => Coverage::HoldingRequired,
-            RoleAccess::Only(list) if target.restcomm.is_some_and(|t| list.contains(&t)) => {
-                Coverage::Listed
-            }
-            RoleAccess::Only(_) => Coverage::None,
+        .any(|r| match r.role_access() {
+            RoleAccess::Nothing => false,
+            RoleAccess::Any => true,
+            RoleAccess::Only(list) => target.restcomm.is_some_and(|t| list.contains(&t)),
         })
-        .max()
-        .unwrap_or(Coverage::None)
 }
 
-/// Whether `subject` may hand `target` to someone in `account`.
+/// Whether `subject` may hand `target` to someone in `account` (or take it away: a removal is
+/// a grant too).
 ///
-/// The subject must be allowed Role Access (write). Its roles' Role Access must then cover the
-/// role: a Restcomm role listed in the matrix's Role Access row (an Administrator grants the
-/// four Restcomm roles, a Turnkey Applications Administrator only the two Turnkey ones) is
-/// granted as listed; otherwise (Owner, Admin, or Role Access granted by a policy) the subject
-/// must hold every permission of the role. A service key's own roles must cover the role too.
+/// Three conditions, all required:
+/// 1. the subject is allowed Role Access (write) in `account`;
+/// 2. Role Access covers the role: one of the subject's roles lists it (see
+///    `role_access_covers`), or Role Access was granted by a policy (which names no roles);
+///    for a service key, the key's own roles must cover it as well;
+/// 3. the subject holds every permission of the role: Role Access narrows what one may grant,
+///    never widens it (an Administrator does not grant the Turnkey roles without holding their
+///    Turnkey capabilities).
 #[must_use]
 pub fn check_role_grant(
     subject: &Subject,
@@ -61,27 +49,42 @@ pub fn check_role_grant(
     if !access.allowed {
         return access;
     }
-    let mut owner = coverage(&subject.roles, target);
-    if owner == Coverage::None
-        && access
-            .reasons
-            .iter()
-            .any(|r| matches!(r, Reason::Policy { .. }))
-    {
-        owner = Coverage::HoldingRequired;
-    }
-    let covered = match &subject.key_roles {
-        Some(key_roles) => owner.min(coverage(key_roles, target)),
-        None => owner,
-    };
-    match covered {
-        Coverage::None => Decision {
+    let by_policy = access
+        .reasons
+        .iter()
+        .any(|r| matches!(r, Reason::Policy { .. }));
+    let owner_covers = by_policy || role_access_covers(&subject.roles, target);
+    let key_covers = subject
+        .key_roles
+        .as_ref()
+        .is_none_or(|key_roles| role_access_covers(key_roles, target));
+    if !(owner_covers && key_covers) {
+        return Decision {
             allowed: false,
             reasons: vec![Reason::RoleAccessMissing { role_id: target.id }],
-        },
-        Coverage::Listed => access,
-        Coverage::HoldingRequired => check_holds(subject, account, ancestors, target),
+        };
     }
+    check_holds(subject, account, ancestors, target)
+}
+
+/// Whether `subject` may manage a principal holding `roles` in `account`: it must hold every
+/// permission of every one of those roles (account-wide). Managing covers every change of that
+/// principal's permissions or credentials: roles added or removed, policies or memberships that
+/// reach it, a password reset, deactivation, deletion, a change of its keys.
+#[must_use]
+pub fn check_manage(
+    subject: &Subject,
+    account: AccountId,
+    ancestors: &[AccountId],
+    roles: &[RoleId],
+) -> Decision {
+    let all = roles
+        .iter()
+        .filter_map(|id| Role::by_id(*id).ok())
+        .fold(crate::permissions::PermSet::EMPTY, |acc, r| {
+            acc.union(r.permissions())
+        });
+    check_permissions(subject, account, ancestors, all.highest())
 }
 
 /// Whether `subject` holds every permission of `target` in `account` (the rule for managing a
@@ -147,11 +150,26 @@ mod tests {
     }
 
     #[test]
-    fn an_administrator_grants_the_four_restcomm_roles_only() {
+    fn an_administrator_grants_the_restcomm_roles_it_holds_only() {
         let admin = subject(&[ids::ADMINISTRATOR]);
+        assert!(may_grant(&admin, ids::ADMINISTRATOR));
+        assert!(may_grant(&admin, ids::DEVELOPER));
+        let d = check_role_grant(
+            &admin,
+            AccountId(1),
+            &[],
+            Role::by_id(ids::TURNKEY_DEVELOPER).unwrap(),
+        );
+        assert!(
+            !d.allowed,
+            "Role Access lists the Turnkey roles, but the Administrator does not hold their \
+             Turnkey capabilities: Role Access narrows, never widens"
+        );
+        assert!(matches!(d.reasons[0], Reason::NotGranted { .. }), "{d:?}");
+        let both = subject(&[ids::ADMINISTRATOR, ids::TURNKEY_ADMINISTRATOR]);
         for r in RestcommRole::ALL {
             assert!(
-                may_grant(&admin, Role::by_name(r.name()).unwrap().id),
+                may_grant(&both, Role::by_name(r.name()).unwrap().id),
                 "{}",
                 r.name()
             );
@@ -206,6 +224,7 @@ mod tests {
     fn a_key_needs_role_access_in_its_own_roles_too() {
         let mut key = subject(&[ids::OWNER]);
         key.key_roles = Some(vec![ids::ADMINISTRATOR]);
+        assert!(may_grant(&key, ids::ADMINISTRATOR));
         assert!(may_grant(&key, ids::DEVELOPER));
         assert!(
             !may_grant(&key, ids::SUPPORT),
@@ -213,6 +232,29 @@ mod tests {
         );
         key.key_roles = Some(vec![ids::DEVELOPER]);
         assert!(!may_grant(&key, ids::DEVELOPER));
+    }
+
+    #[test]
+    fn managing_needs_every_permission_of_every_role() {
+        let admin = subject(&[ids::ADMIN]);
+        let ok = |s: &Subject, roles: &[RoleId]| check_manage(s, AccountId(1), &[], roles).allowed;
+        assert!(ok(&admin, &[]), "a user without roles");
+        assert!(ok(&admin, &[ids::DEVELOPER, ids::SUPPORT]));
+        assert!(
+            !ok(&admin, &[ids::OWNER]),
+            "nobody below the Owner manages an Owner"
+        );
+        assert!(!ok(&admin, &[ids::SUPPORT, ids::OWNER]));
+        let dev = subject(&[ids::DEVELOPER]);
+        assert!(
+            ok(&dev, &[ids::SUPPORT]),
+            "Developer holds every Support permission"
+        );
+        assert!(
+            !ok(&dev, &[ids::SUPERVISOR]),
+            "Supervisor reads Task Router records"
+        );
+        assert!(ok(&subject(&[ids::OWNER]), &[ids::OWNER, ids::ADMIN]));
     }
 
     #[test]

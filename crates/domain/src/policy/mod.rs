@@ -15,5 +15,5 @@ mod grants;
 pub mod resource;
 
 pub use engine::{Decision, Effect, PolicyIndex, PolicyRule, Reason, Request, Subject, decide};
-pub use grants::{check_holds, check_permissions, check_role_grant};
+pub use grants::{check_holds, check_manage, check_permissions, check_role_grant};
 pub use resource::{ResourceKey, ResourceType, Scope, ScopeObjects};

@@ -128,6 +128,17 @@ pub trait UserGroupRepo: Send + Sync {
         audit: &AuditRecord,
     ) -> Result<(), RepoError>;
 
+    /// The account's user groups with a policy naming resource group `resource_group`, with
+    /// their policies.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn user_groups_using(
+        &self,
+        account: AccountId,
+        resource_group: ResourceGroupId,
+    ) -> Result<Vec<UserGroup>, RepoError>;
+
     /// The group's members.
     ///
     /// # Errors

@@ -15,6 +15,9 @@ pub struct ListQuery {
     pub fuzzy_name: Option<String>,
     /// Newest first when set.
     pub descending: bool,
+    /// Ids the caller may not see (objects a deny policy hides from it): left out of the page
+    /// and of the total, in the same query.
+    pub hidden: Vec<String>,
 }
 
 impl Default for ListQuery {
@@ -26,6 +29,7 @@ impl Default for ListQuery {
             name: None,
             fuzzy_name: None,
             descending: false,
+            hidden: Vec::new(),
         }
     }
 }

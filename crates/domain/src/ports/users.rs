@@ -41,8 +41,10 @@ pub struct UserChanges {
     pub description: Option<Option<String>>,
     /// New status.
     pub status: Option<UserStatus>,
-    /// New password hash.
+    /// New password hash (ends every session of the user, in the same transaction).
     pub password_hash: Option<String>,
+    /// The complete new set of roles.
+    pub roles: Option<Vec<RoleId>>,
     /// Change time.
     pub updated_at: DateTime<Utc>,
 }
@@ -63,6 +65,25 @@ pub enum RoleChange {
     Replace(Vec<RoleId>),
 }
 
+impl RoleChange {
+    /// The role set after applying the change to `current` (sorted, without duplicates).
+    #[must_use]
+    pub fn apply(&self, current: &[RoleId]) -> Vec<RoleId> {
+        let mut after: Vec<RoleId> = match self {
+            Self::Add(roles) => current.iter().chain(roles).copied().collect(),
+            Self::Remove { roles, .. } => current
+                .iter()
+                .filter(|r| !roles.contains(r))
+                .copied()
+                .collect(),
+            Self::Replace(roles) => roles.clone(),
+        };
+        after.sort_unstable();
+        after.dedup();
+        after
+    }
+}
+
 /// A user with its password hash, for password sign-in only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserWithSecret {
@@ -77,12 +98,18 @@ pub struct UserWithSecret {
 /// Every method that changes data takes the audit record to write in the same transaction.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait UserRepo: Send + Sync {
-    /// Creates a user with its roles.
+    /// Creates a user with its roles, unless the account already has `limit` users.
     ///
     /// # Errors
-    /// MUST return `Conflict(Field::Login)` when the account already has that login, even when two
-    /// creations race.
-    fn create_user(&self, user: &NewUser, audit: &AuditRecord) -> Result<User, RepoError>;
+    /// MUST return `Conflict(Field::Login)` when the account already has that login, and
+    /// `LimitReached` (creating nothing) when it has `limit` users, even when creations race:
+    /// the count is checked in the transaction that inserts, under the account's lock.
+    fn create_user(
+        &self,
+        user: &NewUser,
+        limit: u32,
+        audit: &AuditRecord,
+    ) -> Result<User, RepoError>;
 
     /// The user `id` of `account`.
     ///
@@ -121,11 +148,12 @@ pub trait UserRepo: Send + Sync {
     /// Storage errors only.
     fn count_users(&self, account: AccountId) -> Result<i64, RepoError>;
 
-    /// Applies `changes`.
+    /// Applies `changes` (profile, status, password and roles) in one transaction: all or
+    /// nothing. A new password hash deletes every session of the user in that transaction.
     ///
     /// # Errors
-    /// `NotFound` as for [`UserRepo::get`]; MUST return `LastOwner` (and change nothing) when
-    /// the change would leave the account with no active owner.
+    /// `NotFound` as for [`UserRepo::get_user`]; MUST return `LastOwner` (and change nothing)
+    /// when the change would leave the account with no active owner.
     fn update_user(
         &self,
         account: AccountId,
@@ -137,7 +165,7 @@ pub trait UserRepo: Send + Sync {
     /// Changes the user's roles.
     ///
     /// # Errors
-    /// `NotFound` as for [`UserRepo::get`]; `LastOwner` as for [`UserRepo::update`].
+    /// `NotFound` as for [`UserRepo::get_user`]; `LastOwner` as for [`UserRepo::update_user`].
     fn change_user_roles(
         &self,
         account: AccountId,
@@ -150,7 +178,7 @@ pub trait UserRepo: Send + Sync {
     /// Deletes the user with its roles, keys, sessions and group memberships.
     ///
     /// # Errors
-    /// `NotFound` as for [`UserRepo::get`]; `LastOwner` when the user is the last active owner.
+    /// `NotFound` as for [`UserRepo::get_user`]; `LastOwner` when the user is the last active owner.
     fn delete_user(
         &self,
         account: AccountId,

@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use tessera_app::{App, AppError};
 use tessera_domain::ids::{AccountId, PermissionGroupId};
-use tessera_domain::permissions::{PermissionGroup, groups};
-use tessera_domain::roles::{ROLE_GROUPS, ROLES, Role};
+use tessera_domain::permissions::PermissionGroup;
+use tessera_domain::roles::{ROLE_GROUPS, Role};
 use utoipa::ToSchema;
 
 use super::MetaView;
@@ -83,19 +83,6 @@ impl From<&PermissionGroup> for PermissionGroupView {
     }
 }
 
-async fn visible(
-    app: &web::Data<Arc<App>>,
-    reads: &Reads,
-    caller: Caller,
-    account: i64,
-) -> Result<(), ApiError> {
-    reads
-        .run(app, move |app| {
-            app.ensure_visible(&caller.0, AccountId(account))
-        })
-        .await
-}
-
 /// The role catalog.
 #[utoipa::path(tag = "Roles", params(("account_id" = i64, Path)),
     responses((status = 200, body = Envelope<Vec<RoleView>>), (status = 404)),
@@ -107,8 +94,11 @@ pub async fn list_roles(
     reads: Reads,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    visible(&app, &reads, caller, path.into_inner()).await?;
-    let roles: Vec<RoleView> = ROLES.iter().map(RoleView::from).collect();
+    let account = AccountId(path.into_inner());
+    let roles = reads
+        .run(&app, move |app| app.roles(&caller.0, account))
+        .await?;
+    let roles: Vec<RoleView> = roles.iter().map(RoleView::from).collect();
     Ok(Envelope::ok(roles).respond())
 }
 
@@ -123,8 +113,11 @@ pub async fn list_role_groups(
     reads: Reads,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    visible(&app, &reads, caller, path.into_inner()).await?;
-    let groups: Vec<RoleGroupView> = ROLE_GROUPS
+    let account = AccountId(path.into_inner());
+    let groups = reads
+        .run(&app, move |app| app.role_groups(&caller.0, account))
+        .await?;
+    let groups: Vec<RoleGroupView> = groups
         .iter()
         .map(|g| RoleGroupView {
             id: g.id.0,
@@ -146,11 +139,14 @@ pub async fn list_permission_groups(
     path: web::Path<i64>,
     params: QueryParams<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    visible(&app, &reads, caller, path.into_inner()).await?;
+    let account = AccountId(path.into_inner());
+    let catalog = reads
+        .run(&app, move |app| app.permission_groups(&caller.0, account))
+        .await?;
     let params = params.0;
     let query = params.query()?;
     let fuzzy = query.fuzzy_name.as_deref().map(str::to_lowercase);
-    let mut matching: Vec<&PermissionGroup> = groups::catalog()
+    let mut matching: Vec<&PermissionGroup> = catalog
         .iter()
         .filter(|g| query.name.as_deref().is_none_or(|n| g.name == n))
         .filter(|g| params.id.as_deref().is_none_or(|id| g.id.to_string() == id))
@@ -192,10 +188,11 @@ pub async fn get_permission_group(
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    visible(&app, &reads, caller, account).await?;
-    let group = PermissionGroupId::parse(&id)
-        .ok()
-        .and_then(groups::by_id)
-        .ok_or(AppError::NotFound(Entity::PermissionGroup))?;
+    let id = PermissionGroupId::parse(&id).map_err(|_| AppError::NotFound(Entity::PermissionGroup));
+    let group = reads
+        .run(&app, move |app| {
+            app.permission_group(&caller.0, AccountId(account), id?)
+        })
+        .await?;
     Ok(Envelope::ok(PermissionGroupView::from(group)).respond())
 }

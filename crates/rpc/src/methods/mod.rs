@@ -1,5 +1,5 @@
-//! The 16 RoleSystem methods: their typed parameters, the permission each declares, and what
-//! each does.
+//! The 16 RoleSystem methods: their typed parameters and the use case each runs. The method
+//! adapter decides nothing: each use case checks its own permission, as it does for REST.
 
 pub mod keys;
 pub mod roles;
@@ -10,14 +10,13 @@ use std::str::FromStr;
 use serde_json::Value;
 use tessera_app::{App, Principal};
 use tessera_domain::audit::RequestMeta;
-use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::roles::{Role, RoleId};
 
 use crate::error::{RpcError, codes};
 use crate::params::Params;
 
 macro_rules! methods {
-    ($($name:ident => $run:path, $permission:expr;)+) => {
+    ($($name:ident => $run:path;)+) => {
         /// A method of the RoleSystem.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Method {
@@ -37,13 +36,6 @@ macro_rules! methods {
                 match self { $(Method::$name => stringify!($name)),+ }
             }
 
-            /// The permission checked before the method runs (`None`: a basic method, or one
-            /// whose use case decides alone, like changing one's own password).
-            #[must_use]
-            pub fn permission(self) -> Option<Permission> {
-                match self { $(Method::$name => $permission),+ }
-            }
-
             fn run(self, app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
                 match self { $(Method::$name => $run(app, p, meta, params)),+ }
             }
@@ -51,27 +43,23 @@ macro_rules! methods {
     };
 }
 
-const USERS: Option<Permission> = Some(Permission::write(Capability::UserManagement));
-const KEYS_WRITE: Option<Permission> = Some(Permission::write(Capability::ApiCredentials));
-const KEYS_READ: Option<Permission> = Some(Permission::read(Capability::ApiCredentials));
-
 methods! {
-    AddSubUser => subusers::add_sub_user, USERS;
-    DelSubUser => subusers::del_sub_user, USERS;
-    GetSubUsers => subusers::get_sub_users, USERS;
-    SetSubUserInfo => subusers::set_sub_user_info, None;
-    SetSubUserRoles => subusers::set_sub_user_roles, USERS;
-    RemoveSubUserRoles => subusers::remove_sub_user_roles, USERS;
-    GetSubUserRoles => subusers::get_sub_user_roles, USERS;
-    CreateKey => keys::create_key, KEYS_WRITE;
-    DeleteKey => keys::delete_key, KEYS_WRITE;
-    UpdateKey => keys::update_key, KEYS_WRITE;
-    GetKeys => keys::get_keys, None;
-    SetKeyRoles => keys::set_key_roles, KEYS_WRITE;
-    RemoveKeyRoles => keys::remove_key_roles, KEYS_WRITE;
-    GetKeyRoles => keys::get_key_roles, KEYS_READ;
-    GetRoles => roles::get_roles, None;
-    GetRoleGroups => roles::get_role_groups, None;
+    AddSubUser => subusers::add_sub_user;
+    DelSubUser => subusers::del_sub_user;
+    GetSubUsers => subusers::get_sub_users;
+    SetSubUserInfo => subusers::set_sub_user_info;
+    SetSubUserRoles => subusers::set_sub_user_roles;
+    RemoveSubUserRoles => subusers::remove_sub_user_roles;
+    GetSubUserRoles => subusers::get_sub_user_roles;
+    CreateKey => keys::create_key;
+    DeleteKey => keys::delete_key;
+    UpdateKey => keys::update_key;
+    GetKeys => keys::get_keys;
+    SetKeyRoles => keys::set_key_roles;
+    RemoveKeyRoles => keys::remove_key_roles;
+    GetKeyRoles => keys::get_key_roles;
+    GetRoles => roles::get_roles;
+    GetRoleGroups => roles::get_role_groups;
 }
 
 impl FromStr for Method {
@@ -86,7 +74,7 @@ impl FromStr for Method {
 }
 
 impl Method {
-    /// Checks the declared permission, then runs the method in the caller's account.
+    /// Runs the method in the caller's account; its use case decides whether the caller may.
     ///
     /// # Errors
     /// The method's error, as a code.
@@ -97,9 +85,6 @@ impl Method {
         meta: &RequestMeta,
         params: &Params,
     ) -> Result<Value, RpcError> {
-        if let Some(permission) = self.permission() {
-            app.authorize(p, p.account_id, permission, None)?;
-        }
         self.run(app, p, meta, params)
     }
 }

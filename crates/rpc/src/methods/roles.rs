@@ -24,14 +24,15 @@ pub struct GetRolesParams {
 /// # Errors
 /// 101 for bad parameters.
 pub fn get_roles(
-    _: &App,
-    _: &Principal,
+    app: &App,
+    p: &Principal,
     _: &RequestMeta,
     params: &Params,
 ) -> Result<Value, RpcError> {
-    let p: GetRolesParams = params.decode()?;
-    let group = p.group_name.filter(|g| !g.is_empty());
-    Ok(json!({ "result": views::catalog(group.as_deref()) }))
+    let a: GetRolesParams = params.decode()?;
+    let group = a.group_name.filter(|g| !g.is_empty());
+    let roles = app.roles(p, p.account_id)?;
+    Ok(json!({ "result": views::catalog(roles, group.as_deref()) }))
 }
 
 /// GetRoleGroups.
@@ -41,12 +42,13 @@ pub struct GetRoleGroupsParams {}
 /// Gets the role groups.
 ///
 /// # Errors
-/// Never.
+/// Never for the caller's own account.
 pub fn get_role_groups(
-    _: &App,
-    _: &Principal,
+    app: &App,
+    p: &Principal,
     _: &RequestMeta,
     _: &Params,
 ) -> Result<Value, RpcError> {
-    Ok(json!({ "result": views::role_groups() }))
+    let groups = app.role_groups(p, p.account_id)?;
+    Ok(json!({ "result": views::role_groups(groups) }))
 }

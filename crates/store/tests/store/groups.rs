@@ -203,10 +203,10 @@ fn members_are_added_replaced_and_removed(db: &TestDatabase) {
     let acme = account(&store, "acme").account.id;
     let other = account(&store, "other");
     let a = store
-        .create_user(&new_user(acme, "alice", &[]), &audit_in(acme, "u"))
+        .create_user(&new_user(acme, "alice", &[]), 1000, &audit_in(acme, "u"))
         .unwrap();
     let b = store
-        .create_user(&new_user(acme, "bobby", &[]), &audit_in(acme, "u"))
+        .create_user(&new_user(acme, "bobby", &[]), 1000, &audit_in(acme, "u"))
         .unwrap();
     let ug = store
         .create_user_group(&user_group(acme, 2, vec![]), &audit_in(acme, "ug"))
@@ -278,7 +278,7 @@ fn concurrent_replacements_of_the_same_members_all_succeed(db: &TestDatabase) {
     let store = db.store();
     let acme = account(&store, "acme").account.id;
     let a = store
-        .create_user(&new_user(acme, "alice", &[]), &audit_in(acme, "u"))
+        .create_user(&new_user(acme, "alice", &[]), 1000, &audit_in(acme, "u"))
         .unwrap();
     let ug = store
         .create_user_group(&user_group(acme, 2, vec![]), &audit_in(acme, "ug"))
@@ -315,7 +315,7 @@ fn the_engine_gets_the_policies_of_accepted_memberships_only(db: &TestDatabase) 
     let store = db.store();
     let acme = account(&store, "acme").account.id;
     let u = store
-        .create_user(&new_user(acme, "carol", &[]), &audit_in(acme, "u"))
+        .create_user(&new_user(acme, "carol", &[]), 1000, &audit_in(acme, "u"))
         .unwrap();
     let objects = ScopeObjects::Only(vec![ResourceKey::new(ResourceType::User, 5)]);
     let rg = store

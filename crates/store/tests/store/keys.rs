@@ -168,6 +168,7 @@ fn keys_holding_roles_and_stripping_them_with_the_users_roles(db: &TestDatabase)
     let dev = store
         .create_user(
             &new_user(acme, "dev01", &[ids::DEVELOPER, ids::SUPPORT]),
+            1000,
             &audit_in(acme, "u"),
         )
         .unwrap();

@@ -111,6 +111,7 @@ fn the_user_count_migration_counts_existing_users(db: &TestDatabase) {
         store
             .create_user(
                 &crate::fixtures::new_user(acme, login, &[]),
+                1000,
                 &crate::fixtures::audit_in(acme, "user.create"),
             )
             .unwrap();

@@ -52,6 +52,7 @@ fn listing_costs_the_same_for_10_and_1000_users(backend: Backend) {
                         &format!("user{n:05}"),
                         &[ids::DEVELOPER, ids::SUPPORT],
                     ),
+                    10_000,
                     &audit_in(acme, "user.create"),
                 )
                 .unwrap();

@@ -31,6 +31,7 @@ fn created_users_read_back_with_their_roles(db: &TestDatabase) {
     let made = store
         .create_user(
             &new_user(acme, "Alice.W", &[ids::DEVELOPER, ids::SUPPORT]),
+            1000,
             &audit_in(acme, "user.create"),
         )
         .unwrap();
@@ -117,6 +118,7 @@ fn a_login_is_unique_per_account_only(db: &TestDatabase) {
     store
         .create_user(
             &new_user(acme, "bobby", &[]),
+            1000,
             &audit_in(acme, "user.create"),
         )
         .unwrap();
@@ -124,6 +126,7 @@ fn a_login_is_unique_per_account_only(db: &TestDatabase) {
     assert_eq!(
         store.create_user(
             &new_user(acme, "BOBBY", &[ids::SUPPORT]),
+            1000,
             &audit_in(acme, "user.create")
         ),
         Err(RepoError::Conflict(Field::Login))
@@ -133,6 +136,7 @@ fn a_login_is_unique_per_account_only(db: &TestDatabase) {
     store
         .create_user(
             &new_user(other, "bobby", &[]),
+            1000,
             &audit_in(other, "user.create"),
         )
         .unwrap();
@@ -158,6 +162,7 @@ fn the_user_count_follows_creations_and_deletions(db: &TestDatabase) {
                 s.spawn(move || {
                     store.create_user(
                         &new_user(acme, &format!("user{n}"), &[]),
+                        1000,
                         &audit_in(acme, "user.create"),
                     )
                 })
@@ -170,6 +175,7 @@ fn the_user_count_follows_creations_and_deletions(db: &TestDatabase) {
     assert_eq!(
         store.create_user(
             &new_user(acme, "user0", &[]),
+            1000,
             &audit_in(acme, "user.create")
         ),
         Err(RepoError::Conflict(Field::Login))
@@ -214,6 +220,7 @@ fn concurrent_inserts_of_one_login_give_one_row_and_one_conflict(db: &TestDataba
                     barrier.wait();
                     store.create_user(
                         &new_user(acme, "racer", &[ids::SUPPORT]),
+                        1000,
                         &audit_in(acme, "user.create"),
                     )
                 })
@@ -249,6 +256,7 @@ fn updates_change_only_what_they_name(db: &TestDatabase) {
     let u = store
         .create_user(
             &new_user(acme, "carol", &[]),
+            1000,
             &audit_in(acme, "user.create"),
         )
         .unwrap();
@@ -328,6 +336,7 @@ fn the_last_active_owner_cannot_be_removed_deactivated_or_demoted(db: &TestDatab
     let second = store
         .create_user(
             &new_user(acme, "second", &[ids::OWNER]),
+            1000,
             &audit_in(acme, "user.create"),
         )
         .unwrap();
@@ -353,6 +362,7 @@ fn role_changes_add_remove_and_replace(db: &TestDatabase) {
     let u = store
         .create_user(
             &new_user(acme, "dave1", &[ids::SUPPORT]),
+            1000,
             &audit_in(acme, "user.create"),
         )
         .unwrap();
@@ -389,12 +399,13 @@ fn listing_pages_by_offset_or_cursor_with_filters(db: &TestDatabase) {
         store
             .create_user(
                 &new_user(acme, &format!("user{i}"), &[ids::SUPPORT]),
+                1000,
                 &audit_in(acme, "c"),
             )
             .unwrap();
     }
     store
-        .create_user(&new_user(other, "user9", &[]), &audit_in(other, "c"))
+        .create_user(&new_user(other, "user9", &[]), 1000, &audit_in(other, "c"))
         .unwrap();
 
     let first = store

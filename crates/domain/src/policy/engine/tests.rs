@@ -297,6 +297,100 @@ fn enterprise_access_reaches_child_accounts_through_roles() {
 }
 
 #[test]
+fn a_parents_own_denies_follow_it_into_child_accounts() {
+    let child = AccountId(10);
+    let ancestors = [ACME];
+    let ask_child = |s: &Subject, p, resource| {
+        decide(
+            s,
+            &Request {
+                account: child,
+                permission: p,
+                resource,
+                ancestors: &ancestors,
+            },
+        )
+    };
+    let wide = subject(
+        &[ids::OWNER],
+        &[rule(1, Effect::Deny, &[UM_WRITE], vec![everything(ACME)])],
+    );
+    let d = ask_child(&wide, UM_WRITE, None);
+    assert!(!d.allowed);
+    assert!(
+        matches!(
+            d.reasons[0],
+            Reason::Policy {
+                effect: Effect::Deny,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    assert!(
+        ask_child(&wide, UM_READ, None).allowed,
+        "only write is denied"
+    );
+    let on_object = subject(
+        &[ids::OWNER],
+        &[rule(
+            2,
+            Effect::Deny,
+            &[UM_READ],
+            vec![only(ACME, &[user(57)])],
+        )],
+    );
+    let (denied, other) = (user(57), user(58));
+    assert!(!ask_child(&on_object, UM_READ, Some(&denied)).allowed);
+    assert!(ask_child(&on_object, UM_READ, Some(&other)).allowed);
+    // A deny never reveals a child the principal cannot see.
+    let admin = subject(
+        &[ids::ADMIN],
+        &[rule(3, Effect::Deny, &[UM_WRITE], vec![everything(ACME)])],
+    );
+    assert!(ask_child(&admin, UM_WRITE, None).is_invisible());
+}
+
+#[test]
+fn denied_objects_are_those_a_deny_takes_the_permission_from() {
+    let s = subject(
+        &[ids::OWNER],
+        &[
+            rule(1, Effect::Deny, &[UM_READ], vec![only(ACME, &[user(1)])]),
+            rule(2, Effect::Deny, &[UM_WRITE], vec![only(ACME, &[user(2)])]),
+            rule(3, Effect::Allow, &[UM_READ], vec![only(ACME, &[user(3)])]),
+            rule(
+                4,
+                Effect::Deny,
+                &[UM_READ],
+                vec![only(
+                    ACME,
+                    &[ResourceKey::new(ResourceType::ServiceKey, "k")],
+                )],
+            ),
+        ],
+    );
+    let mut read: Vec<&str> = s
+        .policies
+        .denied_objects(ResourceType::User, UM_READ)
+        .collect();
+    read.sort_unstable();
+    assert_eq!(read, vec!["1"], "denying write leaves the object readable");
+    let mut write: Vec<&str> = s
+        .policies
+        .denied_objects(ResourceType::User, UM_WRITE)
+        .collect();
+    write.sort_unstable();
+    assert_eq!(write, vec!["1", "2"], "denying read denies write too");
+    assert_eq!(
+        s.policies
+            .denied_objects(ResourceType::ServiceKey, UM_READ)
+            .collect::<Vec<_>>(),
+        vec!["k"]
+    );
+}
+
+#[test]
 fn decisions_are_the_same_with_many_unrelated_policies() {
     let mut rules: Vec<PolicyRule> = (0..=250u8)
         .map(|n| {
