@@ -203,6 +203,67 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Creates a resource group of account 1 naming `objects` (object keys, or `*`); returns
+    /// its id.
+    pub async fn resource_group(&self, token: &str, objects: &[&str]) -> String {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/v1/accounts/1/iam/resource_groups",
+                Some(token),
+                Some(serde_json::json!({
+                    "name": format!("rg {}", objects.join(",")),
+                    "scope": {
+                        "key": "com.tessera.api.account.1",
+                        "objects": objects.iter().map(|o| serde_json::json!({"key": o})).collect::<Vec<_>>(),
+                    },
+                })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["result"]["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Creates a user group of account 1 with one policy (`allow` or `deny` permission group
+    /// `pg` on resource group `rg`) and puts `member` in it; returns the group's and the
+    /// policy's ids.
+    pub async fn group_with_policy(
+        &self,
+        token: &str,
+        access: &str,
+        pg: &str,
+        rg: &str,
+        member: i64,
+    ) -> (String, String) {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/v1/accounts/1/iam/user_groups",
+                Some(token),
+                Some(serde_json::json!({
+                    "name": format!("{access} group {pg} {rg}"),
+                    "policies": [{"access": access, "permission_groups": [{"id": pg}], "resource_groups": [{"id": rg}]}],
+                })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let group = body["result"]["id"].as_str().expect("an id").to_owned();
+        let policy = body["result"]["policies"][0]["id"]
+            .as_str()
+            .expect("a policy id")
+            .to_owned();
+        let (status, body) = self
+            .call(
+                "POST",
+                &format!("/v1/accounts/1/iam/user_groups/{group}/members"),
+                Some(token),
+                Some(serde_json::json!([{"id": member.to_string()}])),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (group, policy)
+    }
+
     /// `GET path` with no credentials.
     async fn get(&self, path: &str) -> reqwest::Response {
         self.client
@@ -240,6 +301,59 @@ impl Via {
 
 /// A password every test user gets.
 pub const PASSWORD: &str = "Str0ng-Pass!";
+
+/// Seconds since the Unix epoch.
+///
+/// # Panics
+/// When the clock is before 1970.
+#[must_use]
+pub fn unix_now() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs();
+    i64::try_from(secs).expect("seconds fit")
+}
+
+/// A service-key JWT as the official clients make it, from a `KeyInfo` (`key_id`,
+/// `account_id`, `private_key`), with the given `iat` and `exp`.
+///
+/// # Panics
+/// When the `KeyInfo` is malformed.
+#[must_use]
+pub fn jwt(key: &serde_json::Value, iat: i64, exp: i64) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(key["key_id"].as_str().expect("key_id").to_owned());
+    encode(
+        &header,
+        &serde_json::json!({"iss": key["account_id"].to_string(), "iat": iat, "exp": exp}),
+        &EncodingKey::from_rsa_pem(key["private_key"].as_str().expect("private_key").as_bytes())
+            .expect("an RSA key"),
+    )
+    .expect("a JWT")
+}
+
+/// A method-API answer's error code.
+///
+/// # Panics
+/// When the answer is a result.
+#[must_use]
+pub fn rpc_code(v: &serde_json::Value) -> i64 {
+    v["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an error: {v}"))
+}
+
+/// A method-API answer's result.
+///
+/// # Panics
+/// When the answer is an error.
+#[must_use]
+pub fn rpc_ok(v: &serde_json::Value) -> &serde_json::Value {
+    assert!(v.get("error").is_none(), "expected a result: {v}");
+    &v["result"]
+}
 
 impl TestApp {
     /// The bootstrap file's JSON.
@@ -326,6 +440,40 @@ impl TestApp {
             "the method API always answers 200"
         );
         res.json().await.expect("JSON")
+    }
+
+    /// Calls a method of `/platform_api` (form body) with these request headers instead of a
+    /// bearer token; returns the JSON answer.
+    ///
+    /// # Panics
+    /// When the request cannot be sent or the answer is not HTTP 200 JSON.
+    pub async fn rpc_with_headers(
+        &self,
+        headers: &[(&str, &str)],
+        method: &str,
+        params: &[(&str, &str)],
+    ) -> serde_json::Value {
+        let mut req = self
+            .client
+            .post(self.url(&format!("/platform_api/{method}")))
+            .form(params);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let res = req.send().await.expect("request sent");
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "the method API always answers 200"
+        );
+        res.json().await.expect("JSON")
+    }
+
+    /// The bootstrap service key's JWT (role Owner), valid for a minute.
+    #[must_use]
+    pub fn owner_jwt(&self) -> String {
+        let t = unix_now();
+        jwt(&self.initial_credentials()["service_key"], t - 5, t + 60)
     }
 
     /// Signs in; returns the session token.

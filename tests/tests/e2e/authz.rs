@@ -4,60 +4,6 @@
 use serde_json::{Value, json};
 use tessera_tests::{PASSWORD, TestApp, e2e};
 
-async fn resource_group(app: &TestApp, token: &str, objects: &[&str]) -> String {
-    let (status, body) = app
-        .call(
-            "POST",
-            "/v1/accounts/1/iam/resource_groups",
-            Some(token),
-            Some(json!({
-                "name": format!("rg {}", objects.join(",")),
-                "scope": {"key": "com.tessera.api.account.1", "objects": objects.iter().map(|o| json!({"key": o})).collect::<Vec<_>>()},
-            })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["result"]["id"].as_str().unwrap().to_owned()
-}
-
-/// A user group with one policy, holding `member`.
-async fn group_with_policy(
-    app: &TestApp,
-    token: &str,
-    access: &str,
-    pg: &str,
-    rg: &str,
-    member: i64,
-) -> (String, String) {
-    let (status, body) = app
-        .call(
-            "POST",
-            "/v1/accounts/1/iam/user_groups",
-            Some(token),
-            Some(json!({
-                "name": format!("{access} group"),
-                "policies": [{"access": access, "permission_groups": [{"id": pg}], "resource_groups": [{"id": rg}]}],
-            })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let group = body["result"]["id"].as_str().unwrap().to_owned();
-    let policy = body["result"]["policies"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, body) = app
-        .call(
-            "POST",
-            &format!("/v1/accounts/1/iam/user_groups/{group}/members"),
-            Some(token),
-            Some(json!([{"id": member.to_string()}])),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    (group, policy)
-}
-
 async fn a_developer_is_refused_user_management_and_an_owner_is_not(app: TestApp) {
     let owner = app.owner().await;
     app.create_user(&owner, "dev01", &["Developer"]).await;
@@ -102,9 +48,9 @@ async fn a_deny_policy_beats_a_role_grant_and_the_explanation_names_it(app: Test
         .await;
     assert_eq!(status, 200, "the Administrator role grants user management");
 
-    let rg = resource_group(&app, &owner, &["*"]).await;
+    let rg = app.resource_group(&owner, &["*"]).await;
     let pg = app.permission_group(&owner, "User Management Read").await;
-    let (group, policy) = group_with_policy(&app, &owner, "deny", &pg, &rg, admin).await;
+    let (group, policy) = app.group_with_policy(&owner, "deny", &pg, &rg, admin).await;
 
     let (status, body) = app
         .call("GET", "/v1/accounts/1/users", Some(&admin_token), None)
@@ -177,14 +123,12 @@ async fn an_allow_policy_grants_only_inside_its_scope(app: TestApp) {
     let support = app.create_user(&owner, "support1", &["Support"]).await;
     let other = app.create_user(&owner, "other1", &[]).await;
     let token = app.login(1, "support1", PASSWORD).await;
-    let rg = resource_group(
-        &app,
-        &owner,
-        &[&format!("com.tessera.api.account.user.{other}")],
-    )
-    .await;
+    let rg = app
+        .resource_group(&owner, &[&format!("com.tessera.api.account.user.{other}")])
+        .await;
     let pg = app.permission_group(&owner, "User Management Read").await;
-    group_with_policy(&app, &owner, "allow", &pg, &rg, support).await;
+    app.group_with_policy(&owner, "allow", &pg, &rg, support)
+        .await;
     let (status, _) = app
         .call(
             "GET",

@@ -10,3 +10,4 @@ mod rest_errors;
 mod rest_iam;
 mod rest_keys_sso;
 mod rpc;
+mod soundness;

@@ -1,49 +1,24 @@
 //! The method API end to end: all 16 RoleSystem methods over every transport, every error code
 //! of the spec, and service-key JWTs signed with the key `CreateKey` returned.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
-use tessera_tests::{DbBackend, PASSWORD, TestApp, Via, e2e};
+use tessera_tests::{DbBackend, PASSWORD, TestApp, Via, e2e, jwt};
 
 fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
-/// A JWT as the official clients make it, from a `KeyInfo`.
-fn jwt(key: &Value, iat: i64, exp: i64) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(key["key_id"].as_str().unwrap().to_owned());
-    encode(
-        &header,
-        &json!({"iss": key["account_id"].to_string(), "iat": iat, "exp": exp}),
-        &EncodingKey::from_rsa_pem(key["private_key"].as_str().unwrap().as_bytes()).unwrap(),
-    )
-    .unwrap()
+    tessera_tests::unix_now()
 }
 
 fn code(v: &Value) -> i64 {
-    v["error"]["code"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("expected an error: {v}"))
+    tessera_tests::rpc_code(v)
 }
 
 fn ok(v: &Value) -> &Value {
-    assert!(v.get("error").is_none(), "expected a result: {v}");
-    &v["result"]
+    tessera_tests::rpc_ok(v)
 }
 
 /// The bootstrap service key's JWT (role Owner).
 fn owner_jwt(app: &TestApp) -> String {
-    let t = now();
-    jwt(&app.initial_credentials()["service_key"], t - 5, t + 60)
+    app.owner_jwt()
 }
 
 async fn every_method_works_over_every_transport(app: TestApp) {
