@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server, real HTTP, a fresh database per test, on SQLite and (with
 //! `TEST_DATABASE_URL`) Postgres.
 
+mod agreement;
 mod authz;
 mod bootstrap;
 mod openapi;
