@@ -15,7 +15,7 @@ use tessera_domain::user::{
 use tessera_domain::{DomainError, Secret};
 
 use crate::App;
-use crate::authz::{Access, OwnAction};
+use crate::authz::{Access, OwnAction, denied_by_policy};
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
@@ -192,7 +192,7 @@ impl App {
     }
 
     /// The users of `account` among `ids` (to show the owners of keys), in one go; users a
-    /// deny policy hides from the principal are left out.
+    /// deny policy hides from the principal (on them, or account-wide) are left out.
     ///
     /// # Errors
     /// `Forbidden` without User Management read or API Credentials read.
@@ -210,10 +210,15 @@ impl App {
                 None,
             )?;
         }
-        let hidden = Self::hidden(principal, ResourceType::User, READ);
         let mut users = self.ports.users.get_users(account, ids)?;
-        users.retain(|u| !hidden.contains(&u.id.to_string()));
-        Ok(users)
+        let mut shown = Vec::with_capacity(users.len());
+        for user in users.drain(..) {
+            let d = self.decide(principal, account, READ, Some(&user_key(user.id)))?;
+            if !denied_by_policy(&d.reasons) {
+                shown.push(user);
+            }
+        }
+        Ok(shown)
     }
 
     /// A page of the account's users, with their roles; users a deny policy hides from the

@@ -16,7 +16,7 @@ mod grants;
 mod self_service;
 
 pub(crate) use grants::changed_roles;
-pub(crate) use self_service::{Access, OwnAction};
+pub(crate) use self_service::{Access, OwnAction, denied_by_policy};
 
 use crate::App;
 use crate::error::{AppError, AppResult};

@@ -47,7 +47,7 @@ pub(crate) enum Access {
 }
 
 /// Whether the refusal came from a deny policy (which self-service never overturns).
-fn denied_by_policy(reasons: &[Reason]) -> bool {
+pub(crate) fn denied_by_policy(reasons: &[Reason]) -> bool {
     reasons.iter().any(|r| {
         matches!(
             r,

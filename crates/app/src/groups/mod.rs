@@ -95,6 +95,18 @@ fn scope_of(account: AccountId, entries: &[(String, Vec<String>)]) -> AppResult<
     merged.ok_or_else(|| DomainError::invalid("scope", "is empty").into())
 }
 
+/// `items` without repeats, in the order first given (a policy naming a group twice names it
+/// once).
+fn first_of_each<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 /// What a permission group's permission takes away when denied: denying `read` denies `write`
 /// too, so lifting such a deny gives both back.
 fn lifted(p: Permission) -> [Permission; 2] {
@@ -217,8 +229,8 @@ impl App {
                 Policy {
                     id,
                     access: p.access,
-                    permission_groups: p.permission_groups,
-                    resource_groups: p.resource_groups,
+                    permission_groups: first_of_each(p.permission_groups),
+                    resource_groups: first_of_each(p.resource_groups),
                 }
             })
             .collect())

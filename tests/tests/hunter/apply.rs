@@ -1,0 +1,409 @@
+//! Running a step: the action's use case, called as the authenticated caller, with the numbers
+//! of the step resolved against what the world holds. The world's registry follows what
+//! succeeded.
+
+use tessera_app::{
+    AppError, CreateServiceKey, CreateSubuser, PolicyInput, Principal, ResourceGroupInput,
+    UpdateAccount, UpdateSubuser,
+};
+use tessera_domain::Secret;
+use tessera_domain::groups::MemberStatus;
+use tessera_domain::ids::AccountId;
+use tessera_domain::keys::KeyStatus;
+use tessera_domain::permissions::{Capability, Level, Permission, groups as catalog};
+use tessera_domain::policy::{Effect, ResourceKey, ResourceType, Scope};
+use tessera_domain::ports::{AccessKeyChanges, RoleChange, ServiceKeyChanges};
+
+use crate::model::{Action, PolicySpec, RoleEdit};
+use crate::world::{KeyRec, UserRec, World, meta, role_set};
+
+/// The permissions policies are drawn from: those the use cases themselves check, and a few
+/// the roles grant unevenly.
+pub const POOL: [(Capability, Level); 12] = [
+    (Capability::UserManagement, Level::Read),
+    (Capability::UserManagement, Level::Write),
+    (Capability::ApiCredentials, Level::Read),
+    (Capability::ApiCredentials, Level::Write),
+    (Capability::RoleAccess, Level::Write),
+    (Capability::AccountSettings, Level::Write),
+    (Capability::AuditApi, Level::Read),
+    (Capability::EnterpriseAccounts, Level::Read),
+    (Capability::EnterpriseAccounts, Level::Write),
+    (Capability::CallLogs, Level::Read),
+    (Capability::Recordings, Level::Write),
+    (Capability::TrProvisioning, Level::Write),
+];
+
+/// A credential a step handed out, or a credential of someone else it changed: the invariants
+/// check who may do that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handed {
+    /// Nothing of the kind.
+    Nothing,
+    /// A new access key of user number `n` (its token went to the caller).
+    AccessKeyOf(usize),
+    /// The password of user number `n` was set; `with_old` when the old one was given.
+    PasswordOf { user: usize, with_old: bool },
+}
+
+/// What the registry learns from a step that succeeded.
+enum Change {
+    User(UserRec),
+    Password(usize, String),
+    AccessKey(usize, tessera_domain::ids::AccessKeyId, String),
+    Key(KeyRec),
+    ResourceGroup(AccountId, tessera_domain::ids::ResourceGroupId),
+    UserGroup(AccountId, tessera_domain::ids::UserGroupId),
+}
+
+/// What a step did.
+pub struct Ran {
+    pub result: Result<(), AppError>,
+    pub handed: Handed,
+}
+
+fn pick<T>(list: &[T], n: u8) -> Option<(usize, &T)> {
+    (!list.is_empty()).then(|| {
+        let i = usize::from(n) % list.len();
+        (i, &list[i])
+    })
+}
+
+fn edit(edit: RoleEdit, roles: &[u8], force: bool) -> RoleChange {
+    let roles = role_set(roles);
+    match edit {
+        RoleEdit::Add => RoleChange::Add(roles),
+        RoleEdit::Remove => RoleChange::Remove {
+            roles,
+            from_keys: force,
+        },
+        RoleEdit::Replace => RoleChange::Replace(roles),
+    }
+}
+
+fn permission(n: u8) -> Permission {
+    let (capability, level) = POOL[usize::from(n) % POOL.len()];
+    Permission::new(capability, level)
+}
+
+impl World {
+    pub fn policies(&self, specs: &[PolicySpec]) -> Vec<PolicyInput> {
+        specs
+            .iter()
+            .map(|s| PolicyInput {
+                id: None,
+                access: if s.allow { Effect::Allow } else { Effect::Deny },
+                permission_groups: s
+                    .perms
+                    .iter()
+                    .map(|n| {
+                        catalog::catalog()
+                            .iter()
+                            .find(|g| g.permission == permission(*n))
+                            .expect("every permission has a group")
+                            .id
+                    })
+                    .collect(),
+                resource_groups: pick(&self.resource_groups, s.rg)
+                    .map(|(_, (_, id))| *id)
+                    .into_iter()
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn scope(&self, account: AccountId, objects: Option<&[u8]>) -> ResourceGroupInput {
+        let keys = match objects {
+            None => vec!["*".to_owned()],
+            Some(list) => list
+                .iter()
+                .map(|n| {
+                    let u = &self.users[usize::from(*n) % self.users.len()];
+                    ResourceKey::new(ResourceType::User, u.id).to_string()
+                })
+                .collect(),
+        };
+        self.counter_name("rg", account, keys)
+    }
+
+    fn counter_name(
+        &self,
+        prefix: &str,
+        account: AccountId,
+        keys: Vec<String>,
+    ) -> ResourceGroupInput {
+        ResourceGroupInput {
+            name: format!("{prefix}{}", self.counter),
+            meta: None,
+            scope: vec![(Scope::account_key(account), keys)],
+        }
+    }
+
+    /// Runs `action` as `p` in `account`.
+    pub fn run(&mut self, p: &Principal, account: AccountId, action: &Action) -> Ran {
+        self.counter += 1;
+        let m = meta();
+        let app = &self.app;
+        let mut handed = Handed::Nothing;
+        let mut change = None;
+        // Most numbers pick a user of the account acted in; one in eight picks among every
+        // user the hunt knows (another account's, or a deleted one): ids an attacker sends.
+        let user_of = |n: u8| {
+            let local: Vec<usize> = (0..self.users.len())
+                .filter(|i| self.users[*i].account == account)
+                .collect();
+            let i = if n >= 224 || local.is_empty() {
+                usize::from(n) % self.users.len()
+            } else {
+                local[usize::from(n) % local.len()]
+            };
+            (i, self.users[i].clone())
+        };
+        let result: Result<(), AppError> = match action {
+            Action::CreateUser { roles } => {
+                let login = format!("user{:04}", self.counter);
+                let created = app.create_subuser(
+                    p,
+                    &m,
+                    account,
+                    CreateSubuser {
+                        login: login.clone(),
+                        password: Some(Secret::new(tessera_tests::PASSWORD)),
+                        email: None,
+                        phone_number: None,
+                        description: None,
+                        status: None,
+                        roles: role_set(roles),
+                    },
+                );
+                created.map(|u| {
+                    change = Some(Change::User(UserRec {
+                        account,
+                        id: u.id,
+                        login,
+                        password: tessera_tests::PASSWORD.into(),
+                        access_key: None,
+                    }));
+                })
+            }
+            Action::UpdateUser {
+                target,
+                status,
+                password,
+                description,
+                roles,
+            } => {
+                let (i, t) = user_of(*target);
+                let new_password = format!("N3w-Pass-{}!", self.counter);
+                let cmd = UpdateSubuser {
+                    description: description.then(|| Some(format!("d{}", self.counter))),
+                    status: status.map(|active| {
+                        if active {
+                            tessera_domain::user::UserStatus::Active
+                        } else {
+                            tessera_domain::user::UserStatus::Inactive
+                        }
+                    }),
+                    new_password: password.map(|_| Secret::new(new_password.clone())),
+                    old_password: password
+                        .filter(|with_old| *with_old)
+                        .map(|_| Secret::new(t.password.clone())),
+                    roles: roles.as_deref().map(role_set),
+                    ..UpdateSubuser::default()
+                };
+                let result = app.update_subuser(p, &m, account, t.id, cmd).map(|_| ());
+                if let (Ok(()), Some(with_old)) = (&result, password) {
+                    change = Some(Change::Password(i, new_password));
+                    handed = Handed::PasswordOf {
+                        user: i,
+                        with_old: *with_old,
+                    };
+                }
+                result
+            }
+            Action::ChangeRoles {
+                target,
+                edit: e,
+                roles,
+                force,
+            } => {
+                let (_, t) = user_of(*target);
+                app.change_subuser_roles(p, &m, account, t.id, edit(*e, roles, *force))
+                    .map(|_| ())
+            }
+            Action::DeleteUser { target } => {
+                let (_, t) = user_of(*target);
+                app.delete_subuser(p, &m, account, t.id)
+            }
+            Action::CreateAccessKey { target } => {
+                let (i, t) = user_of(*target);
+                let made = app.create_access_key(p, &m, account, t.id, None);
+                made.map(|k| {
+                    handed = Handed::AccessKeyOf(i);
+                    change = Some(Change::AccessKey(i, k.key.id, k.token.expose().to_owned()));
+                })
+            }
+            Action::SetAccessKey { target, active } => {
+                let (_, t) = user_of(*target);
+                match &t.access_key {
+                    Some((id, _)) => app
+                        .update_access_key(
+                            p,
+                            &m,
+                            account,
+                            t.id,
+                            id,
+                            AccessKeyChanges {
+                                status: Some(if *active {
+                                    KeyStatus::Active
+                                } else {
+                                    KeyStatus::Inactive
+                                }),
+                                name: None,
+                            },
+                        )
+                        .map(|_| ()),
+                    None => Ok(()),
+                }
+            }
+            Action::DeleteAccessKey { target } => {
+                let (_, t) = user_of(*target);
+                match &t.access_key {
+                    Some((id, _)) => app.delete_access_key(p, &m, account, t.id, id),
+                    None => Ok(()),
+                }
+            }
+            Action::CreateServiceKey { roles } => {
+                let made = app.create_service_key(
+                    p,
+                    &m,
+                    account,
+                    CreateServiceKey {
+                        name: Some(format!("k{}", self.counter)),
+                        description: None,
+                        roles: role_set(roles),
+                    },
+                );
+                made.map(|k| {
+                    change = Some(Change::Key(KeyRec {
+                        account: k.key.account_id,
+                        id: k.key.id,
+                    }));
+                })
+            }
+            Action::ChangeKeyRoles {
+                key,
+                edit: e,
+                roles,
+            } => match pick(&self.keys, *key) {
+                Some((_, k)) => app
+                    .change_service_key_roles(p, &m, account, k.id, edit(*e, roles, false))
+                    .map(|_| ()),
+                None => Ok(()),
+            },
+            Action::RenameKey { key } => match pick(&self.keys, *key) {
+                Some((_, k)) => app
+                    .update_service_key(
+                        p,
+                        &m,
+                        account,
+                        k.id,
+                        ServiceKeyChanges {
+                            name: Some(format!("renamed{}", self.counter)),
+                            description: None,
+                        },
+                    )
+                    .map(|_| ()),
+                None => Ok(()),
+            },
+            Action::DeleteKey { key } => match pick(&self.keys, *key) {
+                Some((_, k)) => app.delete_service_key(p, &m, account, k.id),
+                None => Ok(()),
+            },
+            Action::CreateResourceGroup { objects } => {
+                let input = self.scope(account, objects.as_deref());
+                app.create_resource_group(p, &m, account, input).map(|g| {
+                    change = Some(Change::ResourceGroup(account, g.id));
+                })
+            }
+            Action::UpdateResourceGroup { rg, objects } => match pick(&self.resource_groups, *rg) {
+                Some((_, (_, id))) => {
+                    let input = self.scope(account, objects.as_deref());
+                    app.update_resource_group(p, &m, account, *id, input)
+                        .map(|_| ())
+                }
+                None => Ok(()),
+            },
+            Action::CreateUserGroup { policies } => {
+                let policies = self.policies(policies);
+                app.create_user_group(p, &m, account, format!("ug{}", self.counter), policies)
+                    .map(|g| {
+                        change = Some(Change::UserGroup(account, g.id));
+                    })
+            }
+            Action::ReplaceUserGroup { ug, policies } => match pick(&self.user_groups, *ug) {
+                Some((_, (_, id))) => {
+                    let policies = self.policies(policies);
+                    app.replace_user_group(p, &m, account, *id, None, Some(policies))
+                        .map(|_| ())
+                }
+                None => Ok(()),
+            },
+            Action::DeleteUserGroup { ug } => match pick(&self.user_groups, *ug) {
+                Some((_, (_, id))) => app.delete_user_group(p, &m, account, *id),
+                None => Ok(()),
+            },
+            Action::SetMembers {
+                ug,
+                members,
+                replace,
+            } => match pick(&self.user_groups, *ug) {
+                Some((_, (_, id))) => {
+                    let members = members
+                        .iter()
+                        .map(|n| (user_of(*n).1.id, MemberStatus::Accepted))
+                        .collect();
+                    app.set_members(p, &m, account, *id, members, *replace)
+                        .map(|_| ())
+                }
+                None => Ok(()),
+            },
+            Action::RemoveMember { ug, member } => match pick(&self.user_groups, *ug) {
+                Some((_, (group_account, id))) => {
+                    // Mostly one of the group's members (read from storage), else anyone.
+                    let members = self
+                        .app
+                        .list_members(&self.owner_of(*group_account), *group_account, *id)
+                        .unwrap_or_default();
+                    let user = match pick(&members, *member) {
+                        Some((_, m)) if *member < 224 => m.user_id,
+                        _ => user_of(*member).1.id,
+                    };
+                    app.remove_member(p, &m, account, *id, user).map(|_| ())
+                }
+                None => Ok(()),
+            },
+            Action::SetChildActive { active } => app
+                .update_account(
+                    p,
+                    &m,
+                    self.child,
+                    UpdateAccount {
+                        active: Some(*active),
+                        ..UpdateAccount::default()
+                    },
+                )
+                .map(|_| ()),
+        };
+        match change {
+            Some(Change::User(rec)) => self.users.push(rec),
+            Some(Change::Password(i, password)) => self.users[i].password = password,
+            Some(Change::AccessKey(i, id, token)) => self.users[i].access_key = Some((id, token)),
+            Some(Change::Key(rec)) => self.keys.push(rec),
+            Some(Change::ResourceGroup(a, id)) => self.resource_groups.push((a, id)),
+            Some(Change::UserGroup(a, id)) => self.user_groups.push((a, id)),
+            None => {}
+        }
+        Ran { result, handed }
+    }
+}

@@ -1,0 +1,427 @@
+//! The invariants, checked after every step.
+//!
+//! Per step (before and after, with the caller's permissions as they were before):
+//! 1. No principal's effective permissions gained anything unless the caller held it (on that
+//!    object, in that principal's account) and could manage the principal (held every
+//!    permission of its roles).
+//! 2. No principal lost a role or a deny, was deleted, or had its status changed, unless the
+//!    caller could manage it.
+//! 3. No caller obtained a credential worth more than itself: an access key of another user
+//!    only if the caller holds everything that user holds; another user's password only if
+//!    the caller could manage that user; its own password only with the old one.
+//!
+//! After every step:
+//! 4. Every service key's effective permissions ⊆ its roles' permissions ∩ its owner's
+//!    current effective permissions.
+//! 5. Every object a deny hides from a principal is absent from every answer it gets: user
+//!    lists, the owners shown with keys, group members, key lists.
+//! 6. Nothing of another account is ever visible: lists answer only the account asked, and a
+//!    principal that cannot see an account gets "not found" for it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tessera_app::{AppError, Principal};
+use tessera_domain::Entity;
+use tessera_domain::ids::AccountId;
+use tessera_domain::permissions::{Capability, PermSet, Permission};
+use tessera_domain::policy::{self, Effect, Reason, Request, ResourceKey, ResourceType, Subject};
+use tessera_domain::ports::ListQuery;
+use tessera_domain::roles::{Role, RoleId};
+
+use crate::apply::{Handed, POOL};
+use crate::world::{View, Who, World};
+
+/// The permissions the oracle evaluates: the pool policies use, plus what roles grant
+/// unevenly.
+fn permissions() -> Vec<Permission> {
+    let mut out: Vec<Permission> = POOL.iter().map(|(c, l)| Permission::new(*c, *l)).collect();
+    for c in [
+        Capability::Usage,
+        Capability::AaProvisioning,
+        Capability::CmCampaigns,
+        Capability::FeatureAccessControl,
+    ] {
+        out.push(Permission::read(c));
+        out.push(Permission::write(c));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+type Grant = (Permission, Option<ResourceKey>);
+
+/// One principal as the oracle sees it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub view: View,
+    /// What it may do (empty when it cannot authenticate).
+    pub allowed: BTreeSet<Grant>,
+    /// What a deny policy takes from it.
+    pub denied: BTreeSet<Grant>,
+}
+
+/// Every principal of the world, and the objects known when it was taken (a grant on an
+/// object created since is the account-wide grant applied to it, checked as such).
+pub struct Snapshot {
+    pub principals: BTreeMap<Who, Seen>,
+    pub objects: BTreeSet<ResourceKey>,
+}
+
+fn decide(
+    subject: &Subject,
+    account: AccountId,
+    ancestors: &[AccountId],
+    g: &Grant,
+) -> policy::Decision {
+    policy::decide(
+        subject,
+        &Request {
+            account,
+            permission: g.0,
+            resource: g.1.as_ref(),
+            ancestors,
+        },
+    )
+}
+
+fn by_deny(d: &policy::Decision) -> bool {
+    d.reasons.iter().any(|r| {
+        matches!(
+            r,
+            Reason::Policy {
+                effect: Effect::Deny,
+                ..
+            }
+        )
+    })
+}
+
+/// The permissions a principal's roles carry (for a user's key: only those its owner's roles
+/// carry too, since the key never exceeds them).
+fn weight(view: &View) -> Vec<RoleId> {
+    view.subject
+        .key_roles
+        .clone()
+        .unwrap_or_else(|| view.subject.roles.clone())
+}
+
+fn manage_set(view: &View) -> PermSet {
+    let of = |roles: &[RoleId]| {
+        roles
+            .iter()
+            .filter_map(|r| Role::by_id(*r).ok())
+            .fold(PermSet::EMPTY, |acc, r| acc.union(r.permissions()))
+    };
+    let mine = of(&weight(view));
+    match (&view.subject.key_roles, view.owner) {
+        (Some(_), Some(_)) => {
+            let owner = of(&view.subject.roles);
+            mine.iter().filter(|p| owner.contains(*p)).collect()
+        }
+        _ => mine,
+    }
+}
+
+impl World {
+    /// The grants the oracle asks about in `account`: account-wide, and on each user and key
+    /// of that account the hunt knows.
+    fn grants(&self, account: AccountId) -> Vec<Grant> {
+        let mut objects: Vec<Option<ResourceKey>> = vec![None];
+        objects.extend(
+            self.users
+                .iter()
+                .filter(|u| u.account == account)
+                .map(|u| Some(ResourceKey::new(ResourceType::User, u.id))),
+        );
+        objects.extend(
+            self.keys
+                .iter()
+                .filter(|k| k.account == account)
+                .map(|k| Some(ResourceKey::new(ResourceType::ServiceKey, k.id))),
+        );
+        permissions()
+            .into_iter()
+            .flat_map(|p| objects.iter().map(move |o| (p, o.clone())))
+            .collect()
+    }
+
+    /// Every principal, decided by the engine over what storage holds now.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut out = BTreeMap::new();
+        let whos = (0..self.users.len())
+            .map(Who::User)
+            .chain((0..self.keys.len()).map(Who::Key));
+        for who in whos {
+            let Some(view) = self.subject_of(who) else {
+                continue;
+            };
+            let mut allowed = BTreeSet::new();
+            let mut denied = BTreeSet::new();
+            for g in self.grants(view.account) {
+                let d = decide(&view.subject, view.account, &[], &g);
+                if d.allowed && view.active {
+                    allowed.insert(g.clone());
+                }
+                if by_deny(&d) {
+                    denied.insert(g);
+                }
+            }
+            out.insert(
+                who,
+                Seen {
+                    view,
+                    allowed,
+                    denied,
+                },
+            );
+        }
+        let objects = [self.root, self.child]
+            .into_iter()
+            .flat_map(|a| self.grants(a))
+            .filter_map(|(_, o)| o)
+            .collect();
+        Snapshot {
+            principals: out,
+            objects,
+        }
+    }
+
+    /// Invariants 1–3 for one step.
+    pub fn check_step(
+        &self,
+        caller: &Principal,
+        before: &Snapshot,
+        after: &Snapshot,
+        handed: Handed,
+        describe: &str,
+    ) {
+        let whos: BTreeSet<&Who> = before
+            .principals
+            .keys()
+            .chain(after.principals.keys())
+            .collect();
+        for who in whos {
+            let (b, a) = (before.principals.get(who), after.principals.get(who));
+            let account = b.or(a).map(|s| s.view.account).expect("seen");
+            let ancestors = self.ancestors(account);
+            let held = |g: &Grant| decide(&caller.subject, account, &ancestors, g).allowed;
+            let manages = |view: &View| {
+                policy::check_permissions(
+                    &caller.subject,
+                    account,
+                    &ancestors,
+                    manage_set(view).highest(),
+                )
+                .allowed
+            };
+            let empty = BTreeSet::new();
+            let before_allowed = b.map_or(&empty, |s| &s.allowed);
+            if let Some(a) = a {
+                let known = |g: &&Grant| g.1.as_ref().is_none_or(|o| before.objects.contains(o));
+                for g in a.allowed.difference(before_allowed).filter(known) {
+                    assert!(
+                        held(g),
+                        "{who:?} gained {g:?}, which the caller does not hold: {describe}"
+                    );
+                    if let Some(b) = b {
+                        assert!(
+                            manages(&b.view),
+                            "{who:?} gained {g:?} from a caller that cannot manage it: {describe}"
+                        );
+                    }
+                }
+            }
+            if let Some(b) = b {
+                let roles_after = a.map(|s| weight(&s.view)).unwrap_or_default();
+                let lost_role = weight(&b.view).iter().any(|r| !roles_after.contains(r));
+                let lost_deny = a.is_some_and(|a| b.denied.difference(&a.denied).next().is_some());
+                let status = a.is_some_and(|a| a.view.user_active != b.view.user_active);
+                if lost_role || lost_deny || status || a.is_none() {
+                    assert!(
+                        manages(&b.view),
+                        "{who:?} lost a role or a deny, or changed status or existence, by a \
+                         caller that cannot manage it (role {lost_role}, deny {lost_deny}, \
+                         status {status}, gone {}): {describe}",
+                        a.is_none()
+                    );
+                }
+            }
+        }
+        match handed {
+            Handed::Nothing => {}
+            Handed::AccessKeyOf(user) => {
+                let rec = &self.users[user];
+                let itself = caller.user_id == Some(rec.id)
+                    && caller.account_id == rec.account
+                    && !matches!(caller.credential, tessera_app::Credential::ServiceKey(_));
+                if !itself {
+                    let ancestors = self.ancestors(rec.account);
+                    if let Some(target) = after.principals.get(&Who::User(user)) {
+                        for g in &target.allowed {
+                            assert!(
+                                decide(&caller.subject, rec.account, &ancestors, g).allowed,
+                                "the caller got an access key of user {user} worth {g:?}, \
+                                 which it does not hold: {describe}"
+                            );
+                        }
+                    }
+                }
+            }
+            Handed::PasswordOf { user, with_old } => {
+                let rec = &self.users[user];
+                let itself = caller.user_id == Some(rec.id)
+                    && caller.account_id == rec.account
+                    && !matches!(caller.credential, tessera_app::Credential::ServiceKey(_));
+                if itself {
+                    assert!(
+                        with_old,
+                        "a user set its own password without the old one: {describe}"
+                    );
+                } else if let Some(b) = before.principals.get(&Who::User(user)) {
+                    let ancestors = self.ancestors(rec.account);
+                    assert!(
+                        policy::check_permissions(
+                            &caller.subject,
+                            rec.account,
+                            &ancestors,
+                            manage_set(&b.view).highest()
+                        )
+                        .allowed,
+                        "the password of user {user} was set by a caller that cannot manage it: \
+                         {describe}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Invariant 4.
+    pub fn check_keys(&self, now: &Snapshot) {
+        for (who, seen) in &now.principals {
+            let Who::Key(_) = who else { continue };
+            let key_roles = seen.view.subject.key_roles.clone().unwrap_or_default();
+            for g in &seen.allowed {
+                assert!(
+                    key_roles
+                        .iter()
+                        .filter_map(|r| Role::by_id(*r).ok())
+                        .any(|r| r.permissions().contains(g.0)),
+                    "{who:?} may {g:?}, which none of its roles grants"
+                );
+                if let Some(owner) = seen.view.owner {
+                    assert!(
+                        now.principals
+                            .get(&Who::User(owner))
+                            .is_some_and(|o| o.allowed.contains(g)),
+                        "{who:?} may {g:?}, which its owner may not"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Invariants 5 and 6, through the use cases, for every active user.
+    pub fn check_answers(&self) {
+        let everything = ListQuery {
+            limit: 1000,
+            ..ListQuery::default()
+        };
+        for (i, rec) in self.users.iter().enumerate() {
+            let Some(p) = self.principal_of_user(i) else {
+                continue;
+            };
+            let hidden = |kind: ResourceType, permission: Permission, id: String| {
+                by_deny(&decide(
+                    &p.subject,
+                    rec.account,
+                    &[],
+                    &(permission, Some(ResourceKey::new(kind, id))),
+                ))
+            };
+            let um_read = Permission::read(Capability::UserManagement);
+            let keys_read = Permission::read(Capability::ApiCredentials);
+            if let Ok(page) = self.app.list_subusers(&p, rec.account, &everything) {
+                for u in &page.items {
+                    assert_eq!(
+                        u.account_id, rec.account,
+                        "user {i} listed another account's user"
+                    );
+                    assert!(
+                        !hidden(ResourceType::User, um_read, u.id.to_string()),
+                        "user {i} listed user {} that a deny hides from it",
+                        u.id
+                    );
+                }
+            }
+            let ids: Vec<_> = self.users.iter().map(|u| u.id).collect();
+            if let Ok(users) = self.app.get_subusers(&p, rec.account, &ids) {
+                for u in &users {
+                    assert_eq!(u.account_id, rec.account);
+                    assert!(!hidden(ResourceType::User, um_read, u.id.to_string()));
+                }
+            }
+            if let Ok(page) = self.app.list_service_keys(&p, rec.account, &everything) {
+                for k in &page.items {
+                    assert_eq!(k.account_id, rec.account);
+                    assert!(
+                        !hidden(ResourceType::ServiceKey, keys_read, k.id.to_string()),
+                        "user {i} listed key {} that a deny hides from it",
+                        k.id
+                    );
+                }
+            }
+            for (account, group) in &self.user_groups {
+                if *account != rec.account {
+                    continue;
+                }
+                if let Ok(members) = self.app.list_members(&p, rec.account, *group) {
+                    for m in &members {
+                        assert!(
+                            !hidden(ResourceType::User, um_read, m.user_id.to_string()),
+                            "user {i} saw member {} that a deny hides from it",
+                            m.user_id
+                        );
+                    }
+                }
+            }
+            // The other account: visible only to an ancestor's principal with Manage
+            // Enterprise Accounts; then only that account's objects.
+            let other = self.other(rec.account);
+            let sees_other = self.ancestors(other).contains(&rec.account)
+                && policy::decide(
+                    &p.subject,
+                    &Request {
+                        account: rec.account,
+                        permission: Permission::read(Capability::EnterpriseAccounts),
+                        resource: None,
+                        ancestors: &[],
+                    },
+                )
+                .allowed;
+            match self.app.list_subusers(&p, other, &everything) {
+                Ok(page) => {
+                    assert!(sees_other, "user {i} listed an account it cannot see");
+                    assert!(page.items.iter().all(|u| u.account_id == other));
+                }
+                Err(AppError::NotFound(Entity::Account)) => {}
+                Err(AppError::Forbidden(_)) => {
+                    assert!(
+                        sees_other,
+                        "an invisible account answered forbidden to user {i}"
+                    );
+                }
+                Err(e) => panic!("listing another account: {e:?}"),
+            }
+            if !sees_other {
+                for u in self.users.iter().filter(|u| u.account == other) {
+                    assert_eq!(
+                        self.app.get_subuser(&p, other, u.id).map(|_| ()),
+                        Err(AppError::NotFound(Entity::Account)),
+                        "user {i} reached into an account it cannot see"
+                    );
+                }
+            }
+        }
+    }
+}

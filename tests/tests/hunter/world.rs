@@ -1,0 +1,518 @@
+//! The system under test: the real use cases (`App`) over a fresh embedded database, the
+//! objects the hunt created (so that steps can name them), the callers' credentials, and the
+//! oracle's view of every principal (read straight from storage, decided by the engine).
+
+use std::sync::{Arc, OnceLock};
+
+use serde_json::json;
+use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock};
+use tessera_app::{
+    App, BootstrapSettings, CreateChildAccount, CreateSubuser, LoginCommand, Ports, Presented,
+    Principal, Settings,
+};
+use tessera_domain::Secret;
+use tessera_domain::audit::RequestMeta;
+use tessera_domain::ids::{
+    AccessKeyId, AccountId, ResourceGroupId, ServiceKeyId, UserGroupId, UserId,
+};
+use tessera_domain::policy::{PolicyIndex, Subject};
+use tessera_domain::ports::{
+    AccountRepo, AuthzRepo, DnsResolver, GeneratedKeyPair, KeyPairGenerator, ServiceKeyRepo,
+    UserRepo,
+};
+use tessera_domain::roles::{RoleId, ids as role_ids};
+use tessera_domain::user::UserStatus;
+use tessera_store::Store;
+use tessera_store::testing::TestDatabase;
+use tessera_tests::{PASSWORD, jwt, unix_now};
+
+use crate::model::{Caller, Cred, Start};
+
+/// One RSA key pair for every service key of the hunt: generating 2048-bit keys is the slow
+/// part of `CreateKey`, and which key signs does not matter to authorization (the `kid` names
+/// the key; each key still has its own row and roles).
+struct OneKeyPair(GeneratedKeyPair);
+
+impl KeyPairGenerator for OneKeyPair {
+    fn rsa_2048(&self) -> Result<GeneratedKeyPair, String> {
+        Ok(self.0.clone())
+    }
+}
+
+fn key_pair() -> GeneratedKeyPair {
+    static PAIR: OnceLock<GeneratedKeyPair> = OnceLock::new();
+    PAIR.get_or_init(|| AwsLcKeyPairs.rsa_2048().expect("an RSA key pair"))
+        .clone()
+}
+
+/// No DNS: SSO verification is not hunted here.
+struct NoDns;
+
+impl DnsResolver for NoDns {
+    fn txt_records(&self, _: &str) -> Result<Vec<String>, String> {
+        Err("no DNS in the hunt".into())
+    }
+}
+
+/// A user the hunt made (or the accounts' owners).
+#[derive(Debug, Clone)]
+pub struct UserRec {
+    pub account: AccountId,
+    pub id: UserId,
+    pub login: String,
+    pub password: String,
+    pub access_key: Option<(AccessKeyId, String)>,
+}
+
+/// A service key the hunt made (or the accounts' bootstrap keys).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRec {
+    pub account: AccountId,
+    pub id: ServiceKeyId,
+}
+
+/// Who a principal of the oracle is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Who {
+    User(usize),
+    Key(usize),
+}
+
+/// The world of one hunt.
+pub struct World {
+    pub app: App,
+    pub store: Store,
+    _db: TestDatabase,
+    pub root: AccountId,
+    pub child: AccountId,
+    pub users: Vec<UserRec>,
+    pub keys: Vec<KeyRec>,
+    pub user_groups: Vec<(AccountId, UserGroupId)>,
+    pub resource_groups: Vec<(AccountId, ResourceGroupId)>,
+    pub counter: usize,
+    /// Steps run, steps whose caller authenticated, and steps whose use case succeeded.
+    pub stats: Stats,
+}
+
+/// How much of a hunt did something (printed with `HUNTER_STATS=1`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub steps: usize,
+    pub authenticated: usize,
+    pub succeeded: usize,
+}
+
+/// The request metadata of every hunt call (no client address: the address limit stays out
+/// of the way).
+pub fn meta() -> RequestMeta {
+    RequestMeta::default()
+}
+
+impl World {
+    /// Two accounts (a root and its child) with their owners and bootstrap keys, and the
+    /// initial users, created by the owners.
+    pub fn new(start: &Start) -> Self {
+        let db = TestDatabase::sqlite();
+        let store = db.store();
+        let shared = Arc::new(store.clone());
+        let ports = Ports {
+            accounts: shared.clone(),
+            users: shared.clone(),
+            audit: shared.clone(),
+            service_keys: shared.clone(),
+            access_keys: shared.clone(),
+            sessions: shared.clone(),
+            user_groups: shared.clone(),
+            resource_groups: shared.clone(),
+            authz: shared.clone(),
+            sso: shared.clone(),
+            dns: Arc::new(NoDns),
+            health: shared,
+            hasher: Arc::new(Argon2Hasher::new(
+                HashParams {
+                    memory_kib: 8,
+                    iterations: 1,
+                    parallelism: 1,
+                },
+                2,
+            )),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(OsRandom::new()),
+            key_pairs: Arc::new(OneKeyPair(key_pair())),
+        };
+        let settings = Settings {
+            max_users_per_account: 40,
+            max_service_keys_per_owner: 8,
+            ..Settings::default()
+        };
+        let app = App::new(ports, settings);
+        let boot = app
+            .bootstrap(&BootstrapSettings {
+                account_name: "Root".into(),
+                account_email: "root@hunt.test".into(),
+                owner_login: "admin".into(),
+                owner_email: Some("admin@hunt.test".into()),
+            })
+            .expect("bootstrap")
+            .expect("an empty database");
+        let root = boot.account.id;
+        let mut world = Self {
+            app,
+            store,
+            _db: db,
+            root,
+            child: root,
+            users: vec![UserRec {
+                account: root,
+                id: boot.owner.id,
+                login: "admin".into(),
+                password: boot.owner_password.expose().to_owned(),
+                access_key: Some((
+                    boot.access_key.id,
+                    boot.access_key.token.expose().to_owned(),
+                )),
+            }],
+            keys: vec![KeyRec {
+                account: root,
+                id: boot.service_key.key_id,
+            }],
+            user_groups: Vec::new(),
+            resource_groups: Vec::new(),
+            counter: 0,
+            stats: Stats::default(),
+        };
+        let owner = world.principal_of_user(0).expect("the root owner");
+        let child = world
+            .app
+            .create_child_account(
+                &owner,
+                &meta(),
+                CreateChildAccount {
+                    name: "Child".into(),
+                    email: "child@hunt.test".into(),
+                    owner_login: None,
+                    owner_email: None,
+                },
+            )
+            .expect("a child account");
+        world.child = child.account.id;
+        world.users.push(UserRec {
+            account: world.child,
+            id: child.owner.id,
+            login: "admin".into(),
+            password: child.owner_password.expose().to_owned(),
+            access_key: Some((
+                child.access_key.id,
+                child.access_key.token.expose().to_owned(),
+            )),
+        });
+        world.keys.push(KeyRec {
+            account: world.child,
+            id: child.service_key.key_id,
+        });
+        for (account, owner_index, list) in [
+            (world.root, 0, &start.root_users),
+            (world.child, 1, &start.child_users),
+        ] {
+            let owner = world.principal_of_user(owner_index).expect("an owner");
+            for roles in list {
+                let login = world.fresh_login();
+                let user = world
+                    .app
+                    .create_subuser(
+                        &owner,
+                        &meta(),
+                        account,
+                        CreateSubuser {
+                            login: login.clone(),
+                            password: Some(Secret::new(PASSWORD)),
+                            email: None,
+                            phone_number: None,
+                            description: None,
+                            status: None,
+                            roles: role_set(roles),
+                        },
+                    )
+                    .expect("an initial user");
+                world.users.push(UserRec {
+                    account,
+                    id: user.id,
+                    login,
+                    password: PASSWORD.into(),
+                    access_key: None,
+                });
+            }
+        }
+        world.start_keys(start);
+        world.start_groups(start);
+        world
+    }
+
+    /// A service key each initial user makes for itself, with those of the start's roles it
+    /// holds.
+    fn start_keys(&mut self, start: &Start) {
+        for (index, roles) in (2..self.users.len()).zip(&start.keys) {
+            let Some(me) = self.principal_of_user(index) else {
+                continue;
+            };
+            let held: Vec<RoleId> = role_set(roles)
+                .into_iter()
+                .filter(|r| me.subject.roles.contains(r))
+                .collect();
+            let key = self
+                .app
+                .create_service_key(
+                    &me,
+                    &meta(),
+                    me.account_id,
+                    tessera_app::CreateServiceKey {
+                        name: Some(format!("own{index}")),
+                        description: None,
+                        roles: held,
+                    },
+                )
+                .expect("users make their own keys");
+            self.keys.push(KeyRec {
+                account: key.key.account_id,
+                id: key.key.id,
+            });
+        }
+    }
+
+    /// The root account's whole-account resource group, and the start's user groups.
+    fn start_groups(&mut self, start: &Start) {
+        let owner = self.principal_of_user(0).expect("the root owner");
+        let everything = self
+            .app
+            .create_resource_group(
+                &owner,
+                &meta(),
+                self.root,
+                tessera_app::ResourceGroupInput {
+                    name: "everything".into(),
+                    meta: None,
+                    scope: vec![(
+                        tessera_domain::policy::Scope::account_key(self.root),
+                        vec!["*".into()],
+                    )],
+                },
+            )
+            .expect("a resource group");
+        self.resource_groups.push((self.root, everything.id));
+        let root_users: Vec<UserId> = self
+            .users
+            .iter()
+            .filter(|u| u.account == self.root)
+            .map(|u| u.id)
+            .collect();
+        for (n, (policies, members)) in start.groups.iter().enumerate() {
+            let group = self
+                .app
+                .create_user_group(
+                    &owner,
+                    &meta(),
+                    self.root,
+                    format!("start{n}"),
+                    self.policies(policies),
+                )
+                .expect("a user group");
+            self.user_groups.push((self.root, group.id));
+            let members: Vec<_> = members
+                .iter()
+                .map(|m| {
+                    (
+                        root_users[usize::from(*m) % root_users.len()],
+                        tessera_domain::groups::MemberStatus::Accepted,
+                    )
+                })
+                .collect();
+            if !members.is_empty() {
+                self.app
+                    .set_members(&owner, &meta(), self.root, group.id, members, false)
+                    .expect("members");
+            }
+        }
+    }
+
+    /// A login never used before.
+    pub fn fresh_login(&mut self) -> String {
+        self.counter += 1;
+        format!("user{:04}", self.counter)
+    }
+
+    /// The other account than `account`.
+    pub fn other(&self, account: AccountId) -> AccountId {
+        if account == self.root {
+            self.child
+        } else {
+            self.root
+        }
+    }
+
+    /// The ancestors of `account` in the hunt's tree.
+    pub fn ancestors(&self, account: AccountId) -> Vec<AccountId> {
+        if account == self.child {
+            vec![self.root]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Authenticates `caller` as a client would: a fresh session (password sign-in), the
+    /// user's access key, or a JWT signed for a service key. `None` when it cannot (a deleted
+    /// or inactive user, no access key, a deleted key, an inactive account).
+    pub fn authenticate(&self, caller: &Caller) -> Option<Arc<Principal>> {
+        match caller.cred {
+            Cred::Session => {
+                let user = &self.users[usize::from(caller.user) % self.users.len()];
+                let session = self
+                    .app
+                    .login(
+                        &meta(),
+                        LoginCommand {
+                            account_id: user.account,
+                            login: user.login.clone(),
+                            password: Secret::new(user.password.clone()),
+                        },
+                    )
+                    .ok()?;
+                self.app
+                    .authenticate(&Presented::Bearer(session.token), &meta())
+                    .ok()
+            }
+            Cred::AccessKey => {
+                let user = &self.users[usize::from(caller.user) % self.users.len()];
+                let (_, token) = user.access_key.as_ref()?;
+                self.app
+                    .authenticate(&Presented::Bearer(Secret::new(token.clone())), &meta())
+                    .ok()
+            }
+            Cred::ServiceKey(n) => {
+                let key = self.keys[usize::from(n) % self.keys.len()];
+                let t = unix_now();
+                let token = jwt(
+                    &json!({
+                        "key_id": key.id.to_string(),
+                        "account_id": key.account.0,
+                        "private_key": key_pair().private_pem.expose(),
+                    }),
+                    t - 5,
+                    t + 600,
+                );
+                self.app
+                    .authenticate(&Presented::Bearer(Secret::new(token)), &meta())
+                    .ok()
+            }
+        }
+    }
+
+    /// A session-like principal of user `index`, built from storage (for the listings the
+    /// invariants check without signing in); `None` when the user is gone or inactive.
+    pub fn principal_of_user(&self, index: usize) -> Option<Principal> {
+        let rec = &self.users[index];
+        let user = self.store.get_user(rec.account, rec.id).ok()?;
+        if user.status != UserStatus::Active || !self.account_active(rec.account) {
+            return None;
+        }
+        let rules = self
+            .store
+            .policy_rules_for_user(rec.account, rec.id)
+            .expect("policy rules");
+        Some(Principal::user(rec.account, rec.id, user.roles, &rules))
+    }
+
+    /// A principal of `account`'s owner that sees everything there (for the hunt's own reads,
+    /// never as a caller of a step).
+    pub fn owner_of(&self, account: AccountId) -> Principal {
+        let index = if account == self.root { 0 } else { 1 };
+        let rec = &self.users[index];
+        Principal::user(rec.account, rec.id, vec![role_ids::OWNER], &[])
+    }
+
+    /// Whether `account` and its ancestors are active.
+    pub fn account_active(&self, account: AccountId) -> bool {
+        let Ok(a) = self.store.get_account(account) else {
+            return false;
+        };
+        a.active && a.parent_id.is_none_or(|p| self.account_active(p))
+    }
+
+    /// The oracle's view of a principal: its account, its subject for the engine, whether it
+    /// can authenticate at all, and (for a user) whether its own status is active. `None` when
+    /// it does not exist.
+    pub fn subject_of(&self, who: Who) -> Option<View> {
+        match who {
+            Who::User(i) => {
+                let rec = &self.users[i];
+                let user = self.store.get_user(rec.account, rec.id).ok()?;
+                let rules = self
+                    .store
+                    .policy_rules_for_user(rec.account, rec.id)
+                    .expect("policy rules");
+                let user_active = user.status == UserStatus::Active;
+                Some(View {
+                    account: rec.account,
+                    active: user_active && self.account_active(rec.account),
+                    user_active,
+                    subject: Subject {
+                        account: rec.account,
+                        roles: user.roles,
+                        policies: PolicyIndex::compile(rec.account, &rules),
+                        key_roles: None,
+                    },
+                    owner: None,
+                })
+            }
+            Who::Key(i) => {
+                let rec = self.keys[i];
+                let key = self.store.get_service_key(rec.account, rec.id).ok()?;
+                match key.owner {
+                    Some(owner) => {
+                        let index = self
+                            .users
+                            .iter()
+                            .position(|u| u.account == rec.account && u.id == owner)?;
+                        let mut view = self.subject_of(Who::User(index))?;
+                        view.subject.key_roles = Some(key.roles);
+                        view.owner = Some(index);
+                        Some(view)
+                    }
+                    None => Some(View {
+                        account: rec.account,
+                        active: self.account_active(rec.account),
+                        user_active: true,
+                        subject: Subject {
+                            account: rec.account,
+                            roles: vec![role_ids::OWNER],
+                            policies: PolicyIndex::default(),
+                            key_roles: Some(key.roles),
+                        },
+                        owner: None,
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// What the oracle knows of one principal.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub account: AccountId,
+    pub active: bool,
+    pub user_active: bool,
+    pub subject: Subject,
+    /// For a user's service key: that user (its index).
+    pub owner: Option<usize>,
+}
+
+/// Roles from generated numbers (the catalog's ids are 1–19).
+pub fn role_set(numbers: &[u8]) -> Vec<RoleId> {
+    let mut roles: Vec<RoleId> = numbers
+        .iter()
+        .map(|n| RoleId(i64::from(n % 19) + 1))
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    roles
+}
