@@ -78,6 +78,59 @@ pub struct Ports {
     pub key_pairs: Arc<dyn KeyPairGenerator>,
 }
 
+/// The ports no database serves: DNS, hashing, time, randomness, key generation.
+#[derive(Clone)]
+pub struct SystemPorts {
+    /// DNS TXT lookups.
+    pub dns: Arc<dyn DnsResolver>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub ids: Arc<dyn IdGenerator>,
+    /// RSA key pairs.
+    pub key_pairs: Arc<dyn KeyPairGenerator>,
+}
+
+impl Ports {
+    /// Every storage port served by one adapter, with the system ports given.
+    pub fn with_storage<S>(storage: &Arc<S>, system: SystemPorts) -> Self
+    where
+        S: AccountRepo
+            + UserRepo
+            + AuditRepo
+            + ServiceKeyRepo
+            + AccessKeyRepo
+            + SessionRepo
+            + UserGroupRepo
+            + ResourceGroupRepo
+            + AuthzRepo
+            + SsoRepo
+            + Health
+            + 'static,
+    {
+        Self {
+            accounts: storage.clone(),
+            users: storage.clone(),
+            audit: storage.clone(),
+            service_keys: storage.clone(),
+            access_keys: storage.clone(),
+            sessions: storage.clone(),
+            user_groups: storage.clone(),
+            resource_groups: storage.clone(),
+            authz: storage.clone(),
+            sso: storage.clone(),
+            health: storage.clone(),
+            dns: system.dns,
+            hasher: system.hasher,
+            clock: system.clock,
+            ids: system.ids,
+            key_pairs: system.key_pairs,
+        }
+    }
+}
+
 /// Limits and knobs of the use cases (from the `limits` and `auth` config sections).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {

@@ -12,7 +12,7 @@ use actix_web::{App as ActixApp, HttpServer, web};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock};
-use tessera_app::{App, BootstrapSettings, Ports, RateLimits};
+use tessera_app::{App, BootstrapSettings, Ports, RateLimits, SystemPorts};
 use tessera_http::extract::InlineReads;
 use tessera_http::fallback::{RouteTable, no_route};
 use tessera_http::observe::{Metrics, TrustForwarded, observe};
@@ -96,25 +96,16 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             Arc::new(crate::dns::NoDns(e))
         }
     };
-    let shared = Arc::new(store.clone());
-    let ports = Ports {
-        accounts: shared.clone(),
-        users: shared.clone(),
-        audit: shared.clone(),
-        service_keys: shared.clone(),
-        access_keys: shared.clone(),
-        sessions: shared.clone(),
-        user_groups: shared.clone(),
-        resource_groups: shared.clone(),
-        authz: shared.clone(),
-        sso: shared.clone(),
-        dns,
-        health: shared,
-        hasher: Arc::new(hasher),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(OsRandom::new()),
-        key_pairs: Arc::new(AwsLcKeyPairs),
-    };
+    let ports = Ports::with_storage(
+        &Arc::new(store.clone()),
+        SystemPorts {
+            dns,
+            hasher: Arc::new(hasher),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(OsRandom::new()),
+            key_pairs: Arc::new(AwsLcKeyPairs),
+        },
+    );
     let app = App::new(
         ports,
         tessera_app::Settings {

@@ -419,6 +419,25 @@ fn load_user_group(
     into_user_group(row, policies)
 }
 
+/// The groups of `rows` with their policies (one query for all of them).
+fn with_policies(
+    conn: &mut AnyConnection,
+    rows: Vec<UserGroupRow>,
+) -> Result<Vec<UserGroup>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut policies = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        policies_of(conn, &ids)?
+    };
+    rows.into_iter()
+        .map(|r| {
+            let p = policies.remove(&r.id).unwrap_or_default();
+            into_user_group(r, p)
+        })
+        .collect()
+}
+
 fn into_user_group(row: UserGroupRow, policies: Vec<Policy>) -> Result<UserGroup, StoreError> {
     Ok(UserGroup {
         id: parse_hex(&row.id, UserGroupId::parse)?,
@@ -529,19 +548,7 @@ impl UserGroupRepo for Store {
             .select(UserGroupRow::as_select())
             .load(&mut *conn)
             .map_err(StoreError::from)?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut policies = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            policies_of(&mut conn, &ids)?
-        };
-        let items = rows
-            .into_iter()
-            .map(|r| {
-                let p = policies.remove(&r.id).unwrap_or_default();
-                into_user_group(r, p)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = with_policies(&mut conn, rows)?;
         Ok(Page { items, total })
     }
 
@@ -617,18 +624,7 @@ impl UserGroupRepo for Store {
             .select(UserGroupRow::as_select())
             .load(&mut *conn)
             .map_err(StoreError::from)?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut policies = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            policies_of(&mut conn, &ids)?
-        };
-        rows.into_iter()
-            .map(|r| {
-                let p = policies.remove(&r.id).unwrap_or_default();
-                into_user_group(r, p).map_err(Into::into)
-            })
-            .collect()
+        with_policies(&mut conn, rows).map_err(Into::into)
     }
 
     fn list_members(

@@ -8,7 +8,7 @@ use serde_json::json;
 use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock};
 use tessera_app::{
     App, BootstrapSettings, CreateChildAccount, CreateSubuser, LoginCommand, Ports, Presented,
-    Principal, Settings,
+    Principal, Settings, SystemPorts,
 };
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
@@ -114,32 +114,23 @@ impl World {
     pub fn new(start: &Start) -> Self {
         let db = TestDatabase::sqlite();
         let store = db.store();
-        let shared = Arc::new(store.clone());
-        let ports = Ports {
-            accounts: shared.clone(),
-            users: shared.clone(),
-            audit: shared.clone(),
-            service_keys: shared.clone(),
-            access_keys: shared.clone(),
-            sessions: shared.clone(),
-            user_groups: shared.clone(),
-            resource_groups: shared.clone(),
-            authz: shared.clone(),
-            sso: shared.clone(),
-            dns: Arc::new(NoDns),
-            health: shared,
-            hasher: Arc::new(Argon2Hasher::new(
-                HashParams {
-                    memory_kib: 8,
-                    iterations: 1,
-                    parallelism: 1,
-                },
-                2,
-            )),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(OsRandom::new()),
-            key_pairs: Arc::new(OneKeyPair(key_pair())),
-        };
+        let ports = Ports::with_storage(
+            &Arc::new(store.clone()),
+            SystemPorts {
+                dns: Arc::new(NoDns),
+                hasher: Arc::new(Argon2Hasher::new(
+                    HashParams {
+                        memory_kib: 8,
+                        iterations: 1,
+                        parallelism: 1,
+                    },
+                    2,
+                )),
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(OsRandom::new()),
+                key_pairs: Arc::new(OneKeyPair(key_pair())),
+            },
+        );
         let settings = Settings {
             max_users_per_account: 40,
             max_service_keys_per_owner: 8,

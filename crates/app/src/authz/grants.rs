@@ -48,6 +48,25 @@ impl App {
         }
     }
 
+    /// Refuses unless `rule` allows `principal` every role in `roles` in `account`.
+    fn authorize_each_role(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        roles: &[RoleId],
+        rule: fn(&policy::Subject, AccountId, &[AccountId], &Role) -> Decision,
+    ) -> AppResult<()> {
+        let ancestors = self.ancestors_for(principal, account)?;
+        for id in roles {
+            let role = Role::by_id(*id)?;
+            Self::grant_result(
+                rule(&principal.subject, account, &ancestors, role),
+                AppError::RoleNotGrantable,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Refuses unless `principal` may grant (or take away) every role in `roles` in `account`:
     /// Role Access covering the role, and every permission of the role held.
     ///
@@ -60,15 +79,7 @@ impl App {
         account: AccountId,
         roles: &[RoleId],
     ) -> AppResult<()> {
-        let ancestors = self.ancestors_for(principal, account)?;
-        for id in roles {
-            let role = Role::by_id(*id)?;
-            Self::grant_result(
-                policy::check_role_grant(&principal.subject, account, &ancestors, role),
-                AppError::RoleNotGrantable,
-            )?;
-        }
-        Ok(())
+        self.authorize_each_role(principal, account, roles, policy::check_role_grant)
     }
 
     /// Refuses unless `principal` holds every permission of each role in `roles`: what its own
@@ -82,15 +93,7 @@ impl App {
         account: AccountId,
         roles: &[RoleId],
     ) -> AppResult<()> {
-        let ancestors = self.ancestors_for(principal, account)?;
-        for id in roles {
-            let role = Role::by_id(*id)?;
-            Self::grant_result(
-                policy::check_holds(&principal.subject, account, &ancestors, role),
-                AppError::RoleNotGrantable,
-            )?;
-        }
-        Ok(())
+        self.authorize_each_role(principal, account, roles, policy::check_holds)
     }
 
     /// Refuses unless `principal` may manage a principal holding `roles` (it holds every

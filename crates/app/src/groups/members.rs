@@ -3,7 +3,7 @@
 use serde_json::json;
 use tessera_domain::Entity;
 use tessera_domain::audit::RequestMeta;
-use tessera_domain::groups::{Member, MemberStatus};
+use tessera_domain::groups::{Member, MemberStatus, UserGroup};
 use tessera_domain::ids::{AccountId, UserGroupId, UserId};
 use tessera_domain::policy::ResourceType;
 
@@ -14,6 +14,26 @@ use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
 impl App {
+    /// Group `group` of `account` with its policies, and its members.
+    fn group_and_members(
+        &self,
+        account: AccountId,
+        group: UserGroupId,
+    ) -> AppResult<(UserGroup, Vec<Member>)> {
+        let not_found = AppError::from_repo(Entity::UserGroup);
+        let current = self
+            .ports
+            .user_groups
+            .get_user_group(account, group)
+            .map_err(not_found)?;
+        let members = self
+            .ports
+            .user_groups
+            .list_members(account, group)
+            .map_err(AppError::from_repo(Entity::UserGroup))?;
+        Ok((current, members))
+    }
+
     /// The group's members, but those a deny policy hides from the principal.
     ///
     /// # Errors
@@ -52,16 +72,7 @@ impl App {
         replace: bool,
     ) -> AppResult<Vec<Member>> {
         self.authorize(principal, account, WRITE, Some(&ug_key(group)))?;
-        let current = self
-            .ports
-            .user_groups
-            .get_user_group(account, group)
-            .map_err(AppError::from_repo(Entity::UserGroup))?;
-        let before = self
-            .ports
-            .user_groups
-            .list_members(account, group)
-            .map_err(AppError::from_repo(Entity::UserGroup))?;
+        let (current, before) = self.group_and_members(account, group)?;
         let joining: Vec<UserId> = members
             .iter()
             .filter(|(u, s)| !before.iter().any(|m| m.user_id == *u && m.status == *s))
@@ -130,18 +141,8 @@ impl App {
         user: UserId,
     ) -> AppResult<Member> {
         self.authorize(principal, account, WRITE, Some(&ug_key(group)))?;
-        let current = self
-            .ports
-            .user_groups
-            .get_user_group(account, group)
-            .map_err(AppError::from_repo(Entity::UserGroup))?;
-        let is_member = self
-            .ports
-            .user_groups
-            .list_members(account, group)
-            .map_err(AppError::from_repo(Entity::UserGroup))?
-            .iter()
-            .any(|m| m.user_id == user);
+        let (current, members) = self.group_and_members(account, group)?;
+        let is_member = members.iter().any(|m| m.user_id == user);
         if !is_member {
             return Err(AppError::NotFound(Entity::Member));
         }

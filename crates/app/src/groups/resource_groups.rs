@@ -18,6 +18,26 @@ fn rg_key(id: ResourceGroupId) -> ResourceKey {
 }
 
 impl App {
+    /// Resource group `id` as `input` describes it, stamped now.
+    fn resource_group(
+        &self,
+        id: ResourceGroupId,
+        account: AccountId,
+        input: ResourceGroupInput,
+        scope: tessera_domain::policy::Scope,
+    ) -> ResourceGroup {
+        let now = self.ports.clock.now();
+        ResourceGroup {
+            id,
+            account_id: account,
+            name: input.name,
+            meta: input.meta,
+            scope,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// A change of resource group `id`'s scope moves every policy that names it: the caller
     /// must hold what those policies allow and what they deny (narrowing a deny lifts it), and
     /// manage every member of their user groups.
@@ -70,16 +90,8 @@ impl App {
         self.authorize(principal, account, WRITE, None)?;
         check_group_name(&input.name)?;
         let scope = scope_of(account, &input.scope)?;
-        let now = self.ports.clock.now();
-        let group = ResourceGroup {
-            id: ResourceGroupId(self.ports.ids.hex32()),
-            account_id: account,
-            name: input.name,
-            meta: input.meta,
-            scope,
-            created_at: now,
-            updated_at: now,
-        };
+        let id = ResourceGroupId(self.ports.ids.hex32());
+        let group = self.resource_group(id, account, input, scope);
         let audit = self.audit_record(
             principal,
             meta,
@@ -163,16 +175,7 @@ impl App {
             None,
             json!({ "name": input.name }),
         );
-        let now = self.ports.clock.now();
-        let group = ResourceGroup {
-            id,
-            account_id: account,
-            name: input.name,
-            meta: input.meta,
-            scope,
-            created_at: now,
-            updated_at: now,
-        };
+        let group = self.resource_group(id, account, input, scope);
         self.invalidating(
             self.ports
                 .resource_groups
