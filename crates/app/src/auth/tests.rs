@@ -494,3 +494,79 @@ fn an_inactive_user_cannot_sign_in() {
         AppError::Unauthenticated(AuthFailure::Failed)
     );
 }
+
+#[test]
+fn credentials_are_read_from_the_same_headers_by_every_adapter() {
+    let headers = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        }
+    };
+    assert_eq!(
+        Presented::from_headers(headers(&[("authorization", "Bearer tss_x")])),
+        Some(bearer("tss_x"))
+    );
+    assert_eq!(
+        Presented::from_headers(headers(&[
+            ("x-auth-email", " dev@example.com "),
+            ("x-auth-key", "tsr_k"),
+        ])),
+        Some(Presented::EmailKey {
+            email: "dev@example.com".into(),
+            key: Secret::new("tsr_k"),
+        })
+    );
+    assert_eq!(
+        Presented::from_headers(headers(&[
+            ("authorization", "Bearer tss_x"),
+            ("x-auth-email", "dev@example.com"),
+            ("x-auth-key", "tsr_k"),
+        ])),
+        Some(bearer("tss_x")),
+        "Authorization wins"
+    );
+    assert_eq!(
+        Presented::from_headers(headers(&[("x-auth-email", "dev@example.com")])),
+        None,
+        "an email without a key is no credential"
+    );
+    assert_eq!(Presented::from_headers(headers(&[])), None);
+}
+
+#[test]
+fn a_deactivated_ancestor_refuses_the_credentials_of_every_descendant() {
+    let mut m = Mocks::new();
+    with_key(&mut m, KeyStatus::Active, UserStatus::Active);
+    m.accounts.checkpoint();
+    let child = AccountId(10);
+    m.access_keys.checkpoint();
+    m.access_keys.expect_find_access_key().returning(move |_| {
+        let mut k = access_key(KeyStatus::Active, "s3cret");
+        k.key.account_id = child;
+        Ok(Some(k))
+    });
+    m.accounts.expect_get_account().returning(move |id| {
+        Ok(match id.0 {
+            10 => Account {
+                id: child,
+                parent_id: Some(AccountId(5)),
+                ..account(true)
+            },
+            5 => Account {
+                id: AccountId(5),
+                parent_id: Some(ACME),
+                ..account(true)
+            },
+            _ => account(false),
+        })
+    });
+    m.audit.expect_append_audit().returning(|_| Ok(()));
+    let err = m
+        .app()
+        .authenticate(&bearer(&format!("tsr_{KEY_ID}_s3cret")), &meta())
+        .unwrap_err();
+    assert_eq!(err, AppError::Unauthenticated(AuthFailure::Failed));
+}
