@@ -391,6 +391,47 @@ impl TestApp {
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Sends a request with an optional bearer token, extra headers and JSON body; returns the
+    /// raw response (for its headers).
+    ///
+    /// # Panics
+    /// When the request cannot be sent.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// The audit events of account 1 with `action`, newest first, read by `token`.
+    pub async fn audit_events(&self, token: &str, action: &str) -> Vec<serde_json::Value> {
+        let (status, body) = self
+            .call(
+                "GET",
+                &format!("/v1/accounts/1/audit_logs?per_page=1000&action={action}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["result"].as_array().expect("events").clone()
+    }
+
     /// Calls a method of `/platform_api`; returns the JSON answer (after checking HTTP 200).
     ///
     /// # Panics

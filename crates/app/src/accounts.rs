@@ -7,6 +7,7 @@ use tessera_domain::account::{Account, check_account_name};
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::AccountId;
 use tessera_domain::permissions::{Capability, Permission};
+use tessera_domain::ports::RepoError;
 use tessera_domain::user::check_email;
 
 use crate::App;
@@ -30,6 +31,9 @@ pub struct CreateChildAccount {
     pub owner_login: Option<String>,
     /// Its owner's email (default: the account's).
     pub owner_email: Option<String>,
+    /// The account to create it under (default: the caller's); needs Manage Enterprise
+    /// Accounts write there, like any other action in that account.
+    pub parent_id: Option<AccountId>,
 }
 
 /// Changes to an account.
@@ -44,6 +48,28 @@ pub struct UpdateAccount {
 }
 
 impl App {
+    /// How many accounts sit above `account` (0 for a top-level account).
+    fn account_depth(&self, account: AccountId) -> AppResult<u32> {
+        let mut depth = 0;
+        let mut current = self
+            .ports
+            .accounts
+            .get_account(account)
+            .map_err(AppError::from_repo(Entity::Account))?;
+        while let Some(parent) = current.parent_id {
+            depth += 1;
+            if depth > 64 {
+                break;
+            }
+            current = self
+                .ports
+                .accounts
+                .get_account(parent)
+                .map_err(AppError::from_repo(Entity::Account))?;
+        }
+        Ok(depth)
+    }
+
     /// An account's settings.
     ///
     /// # Errors
@@ -128,19 +154,25 @@ impl App {
         )
     }
 
-    /// Creates a child of the caller's account with its own owner, access key and service key;
-    /// the answer holds their secrets, once.
+    /// Creates a child account (of the caller's account, or of `parent_id`) with its own owner,
+    /// access key and service key; the answer holds their secrets, once.
     ///
     /// # Errors
-    /// `Forbidden` without Manage Enterprise Accounts write; `Invalid`.
+    /// `Forbidden` without Manage Enterprise Accounts write in the parent (`NotFound` for a
+    /// parent the caller cannot see); `Invalid`; `TooManyChildAccounts` (checked in the
+    /// inserting transaction); `AccountTooDeep`.
     pub fn create_child_account(
         &self,
         principal: &Principal,
         meta: &RequestMeta,
         cmd: CreateChildAccount,
     ) -> AppResult<BootstrapCredentials> {
-        let parent = principal.account_id;
+        let parent = cmd.parent_id.unwrap_or(principal.account_id);
         self.authorize(principal, parent, ENTERPRISE_WRITE, None)?;
+        let depth_limit = self.settings.max_account_depth;
+        if self.account_depth(parent)? >= depth_limit {
+            return Err(AppError::AccountTooDeep(depth_limit));
+        }
         let now = self.ports.clock.now();
         let owner_login = cmd.owner_login.unwrap_or_else(|| "admin".into());
         let owner_email = cmd.owner_email.unwrap_or_else(|| cmd.email.clone());
@@ -163,11 +195,15 @@ impl App {
             json!({ "name": cmd.name, "parent_id": parent }),
         );
         // The record lands in the new account's log; the parent's gets its own line.
+        let children = self.settings.max_child_accounts;
         let made = self
             .ports
             .accounts
-            .create_account(&account, &audit)
-            .map_err(AppError::from_repo(Entity::Account))?;
+            .create_account(&account, children, &audit)
+            .map_err(|e| match e {
+                RepoError::LimitReached => AppError::TooManyChildAccounts(children),
+                other => AppError::from_repo(Entity::Account)(other),
+            })?;
         let mut parent_record = audit;
         parent_record.account_id = Some(parent);
         parent_record.target = Some(format!("account:{}", made.account.id));
@@ -224,6 +260,7 @@ mod tests {
                     email: "child@example.com".into(),
                     owner_login: None,
                     owner_email: None,
+                    parent_id: None,
                 },
             )
             .unwrap_err();

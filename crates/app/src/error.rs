@@ -76,6 +76,12 @@ pub enum AppError {
     /// The owner already has as many keys as allowed.
     #[error("at most {0} keys are allowed")]
     TooManyKeys(u32),
+    /// The parent account already has as many child accounts as allowed.
+    #[error("an account may have at most {0} child accounts")]
+    TooManyChildAccounts(u32),
+    /// A new account would sit deeper below its top-level account than allowed.
+    #[error("accounts nest at most {0} levels below a top-level account")]
+    AccountTooDeep(u32),
     /// A subuser's service keys hold roles that a removal without `force` would strand.
     #[error(
         "the subuser's keys {0:?} hold these roles; remove them from the keys first or use force"

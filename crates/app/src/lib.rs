@@ -25,6 +25,7 @@ use tessera_domain::ports::{
     UserGroupRepo, UserRepo,
 };
 
+use crate::auth::AuditFolder;
 use crate::auth::cache::PrincipalCache;
 use crate::auth::limiter::FailureLimiter;
 use crate::auth::usage::UsageTracker;
@@ -138,6 +139,10 @@ pub struct Settings {
     pub max_users_per_account: u32,
     /// Most service keys one owner (a user, or the account) may hold.
     pub max_service_keys_per_owner: u32,
+    /// Most child accounts one account may have.
+    pub max_child_accounts: u32,
+    /// Most levels of accounts below a top-level account.
+    pub max_account_depth: u32,
     /// How long a password session lasts, seconds.
     pub session_ttl_secs: i64,
     /// Failed-authentication limits.
@@ -147,6 +152,9 @@ pub struct Settings {
     pub cache_staleness_ms: i64,
     /// How long a pending SSO verification may go unconfirmed before it fails, seconds.
     pub sso_verification_timeout_secs: i64,
+    /// Identical authentication failures from one address within this many seconds are
+    /// audited as one event with a count.
+    pub audit_fold_secs: i64,
 }
 
 impl Default for Settings {
@@ -154,10 +162,13 @@ impl Default for Settings {
         Self {
             max_users_per_account: 1000,
             max_service_keys_per_owner: 10,
+            max_child_accounts: 100,
+            max_account_depth: 3,
             session_ttl_secs: 3600,
             rate_limits: RateLimits::default(),
             cache_staleness_ms: 1000,
             sso_verification_timeout_secs: 86_400,
+            audit_fold_secs: 60,
         }
     }
 }
@@ -169,6 +180,7 @@ pub struct App {
     settings: Settings,
     cache: PrincipalCache,
     limiter: FailureLimiter,
+    folder: AuditFolder,
     usage: UsageTracker,
     last_purge: Mutex<Option<DateTime<Utc>>>,
 }
@@ -180,6 +192,7 @@ impl App {
         Self {
             cache: PrincipalCache::new(settings.cache_staleness_ms),
             limiter: FailureLimiter::new(settings.rate_limits),
+            folder: AuditFolder::new(settings.audit_fold_secs),
             usage: UsageTracker::default(),
             last_purge: Mutex::new(None),
             ports,

@@ -69,6 +69,10 @@ pub struct CreateAccountBody {
         pattern = r"^[^@\s\u0085\u0000]+@[^@\s\u0085\u0000.][^@\s\u0085\u0000]*\.[^@\s\u0085\u0000]*[^@\s\u0085\u0000.]$"
     )]
     pub owner_email: Option<String>,
+    /// The account to create it under (default: the caller's own); Manage Enterprise Accounts
+    /// write is needed there.
+    #[schema(minimum = 1)]
+    pub parent_id: Option<i64>,
 }
 
 impl crate::extract::RequestBody for CreateAccountBody {}
@@ -193,7 +197,7 @@ pub async fn list_accounts(
 /// Creates a child account with its own owner, access key and service key; the answer shows
 /// their secrets, once. Needs Manage Enterprise Accounts.
 #[utoipa::path(tag = "Accounts", request_body = CreateAccountBody,
-    responses((status = 200, body = Envelope<AccountCredentials>), (status = 400), (status = 403)),
+    responses((status = 200, body = Envelope<AccountCredentials>), (status = 400), (status = 403), (status = 404), (status = 409)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[post("/accounts")]
 pub async fn create_account(
@@ -209,6 +213,7 @@ pub async fn create_account(
         email: b.email,
         owner_login: b.owner_login,
         owner_email: b.owner_email,
+        parent_id: b.parent_id.map(AccountId),
     };
     let creds = run(&app, move |app| {
         app.create_child_account(&caller.0, &meta, cmd)

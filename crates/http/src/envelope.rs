@@ -204,6 +204,8 @@ impl From<AppError> for ApiError {
             AppError::SsoRequired(_) => ApiError::new(StatusCode::FORBIDDEN, 1, message),
             AppError::TooManyUsers(_) => ApiError::new(StatusCode::CONFLICT, 2, message),
             AppError::TooManyKeys(_) => ApiError::new(StatusCode::CONFLICT, 3, message),
+            AppError::TooManyChildAccounts(_) => ApiError::new(StatusCode::CONFLICT, 6, message),
+            AppError::AccountTooDeep(_) => ApiError::new(StatusCode::CONFLICT, 7, message),
             AppError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, 0, message),
             AppError::RoleNotGrantable(_) => ApiError::new(StatusCode::FORBIDDEN, 2, message),
             AppError::Unauthenticated(failure) => {

@@ -3,6 +3,7 @@
 pub mod access_keys;
 pub mod accounts;
 pub mod audit;
+pub mod client_address;
 pub mod envelope;
 pub mod extract;
 pub mod fallback;
@@ -12,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod paging;
 mod schema;
+pub mod security;
 mod serde_util;
 pub mod service_keys;
 pub mod sessions;

@@ -16,6 +16,8 @@ use prometheus::{
 use tessera_domain::audit::RequestMeta;
 use tracing::Instrument;
 
+use crate::client_address::ClientAddress;
+
 /// The request-id header, read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -90,10 +92,6 @@ impl Default for Metrics {
     }
 }
 
-/// Whether to take the client address from `X-Forwarded-For`.
-#[derive(Clone, Copy, Debug)]
-pub struct TrustForwarded(pub bool);
-
 fn request_id(req: &ServiceRequest) -> String {
     req.headers()
         .get(&REQUEST_ID)
@@ -108,16 +106,12 @@ fn request_id(req: &ServiceRequest) -> String {
 }
 
 fn client_ip(req: &ServiceRequest) -> Option<String> {
-    let trust = req
-        .app_data::<web::Data<TrustForwarded>>()
-        .is_some_and(|t| t.0);
-    if trust {
-        let info = req.connection_info();
-        if let Some(ip) = info.realip_remote_addr() {
-            return Some(ip.to_owned());
-        }
+    let peer = req.peer_addr().map(|a| a.ip());
+    match req.app_data::<web::Data<ClientAddress>>() {
+        Some(rule) => rule.resolve(peer, req.headers()),
+        None => peer,
     }
-    req.peer_addr().map(|a| a.ip().to_string())
+    .map(|ip| ip.to_string())
 }
 
 /// The middleware (`actix_web::middleware::from_fn(observe)`).

@@ -161,7 +161,10 @@ impl From<AppError> for RpcError {
                 | Field::ResourceGroup
                 | Field::Value => RpcError::new(INVALID_ARGUMENT, msg),
             },
-            AppError::LastOwner | AppError::InUse(_) => RpcError::new(INVALID_ARGUMENT, msg),
+            AppError::LastOwner
+            | AppError::InUse(_)
+            | AppError::TooManyChildAccounts(_)
+            | AppError::AccountTooDeep(_) => RpcError::new(INVALID_ARGUMENT, msg),
             AppError::Forbidden(_) | AppError::SsoRequired(_) => RpcError::new(FORBIDDEN, msg),
             AppError::RoleNotGrantable(_) => RpcError::new(INVALID_ROLE_SET, msg),
             AppError::Unauthenticated(failure) => {

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
+use ipnet::IpNet;
 use serde::Deserialize;
+use tessera_http::client_address::{ClientAddress, ForwardedHeader};
 use tessera_store::DatabaseUrl;
 
 /// The defaults, compiled in so that the binary runs from any directory.
@@ -71,8 +73,14 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// Largest request body.
     pub max_body_bytes: usize,
-    /// Trust `X-Forwarded-For`.
+    /// Take the client address from the forwarding header of trusted proxies.
     pub trust_forwarded_for: bool,
+    /// The proxies (CIDRs or addresses) whose forwarding entries are believed; none = the
+    /// headers are ignored even with `trust_forwarded_for`.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// `x-forwarded-for` or `forwarded`: the header the trusted proxies maintain.
+    pub forwarded_header: String,
 }
 
 /// `[database]`.
@@ -133,6 +141,8 @@ pub struct AuthSettings {
     pub max_failures_per_address: u32,
     /// The failure window, seconds.
     pub failure_window_secs: i64,
+    /// Identical failures from one address within this many seconds are one audit event.
+    pub audit_fold_secs: i64,
 }
 
 /// `[limits]`.
@@ -143,6 +153,10 @@ pub struct LimitSettings {
     pub max_users_per_account: u32,
     /// Service keys per owner.
     pub max_service_keys_per_owner: u32,
+    /// Child accounts per account.
+    pub max_child_accounts: u32,
+    /// Levels of accounts below a top-level account (1 = children only).
+    pub max_account_depth: u32,
 }
 
 /// `[log]`.
@@ -191,6 +205,8 @@ impl Settings {
                     .prefix_separator("__")
                     .separator("__")
                     .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.trusted_proxies")
                     .ignore_empty(true),
             )
             .build()?
@@ -245,12 +261,59 @@ impl Settings {
                 self.sso.nameserver
             )));
         }
+        self.client_address()?;
         if self.database.pool_size == 0 {
             return Err(ConfigError::Invalid(
                 "database.pool_size must be at least 1".into(),
             ));
         }
         Ok(())
+    }
+
+    /// How to find a request's client address (`server.trust_forwarded_for`,
+    /// `server.trusted_proxies`, `server.forwarded_header`).
+    ///
+    /// # Errors
+    /// `Invalid` naming a proxy that is not an address or a CIDR network, or an unknown header.
+    pub fn client_address(&self) -> Result<ClientAddress, ConfigError> {
+        let header = match self
+            .server
+            .forwarded_header
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+            "forwarded" => ForwardedHeader::Forwarded,
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "server.forwarded_header: '{other}' is neither x-forwarded-for nor forwarded"
+                )));
+            }
+        };
+        let trusted = self
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "server.trusted_proxies: '{p}' is not an address or a CIDR network"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ClientAddress {
+            trusted: if self.server.trust_forwarded_for {
+                trusted
+            } else {
+                Vec::new()
+            },
+            header,
+        })
     }
 
     /// The listen address.
@@ -311,6 +374,20 @@ mod tests {
         );
         assert!(s.bootstrap.enabled);
         assert_eq!(s.auth.argon2_memory_kib, 19 * 1024);
+        assert_eq!(
+            s.client_address().unwrap(),
+            ClientAddress::default(),
+            "no proxy is trusted out of the box"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_count_only_with_trust_on() {
+        let mut s = defaults();
+        s.server.trusted_proxies = vec!["10.0.0.0/8".into(), "127.0.0.1".into()];
+        assert!(s.client_address().unwrap().trusted.is_empty());
+        s.server.trust_forwarded_for = true;
+        assert_eq!(s.client_address().unwrap().trusted.len(), 2);
     }
 
     #[test]
@@ -334,6 +411,15 @@ mod tests {
         let mut s = defaults();
         s.tls.cert = Some("/nonexistent.pem".into());
         assert!(s.validate().unwrap_err().to_string().contains("together"));
+        let mut bad_proxy = defaults();
+        bad_proxy.server.trusted_proxies = vec!["10.0.0.0/8".into(), "proxy.local".into()];
+        assert!(
+            bad_proxy
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.trusted_proxies: 'proxy.local'")
+        );
         s.tls.key = Some("/nonexistent.key".into());
         assert!(
             s.validate()

@@ -15,7 +15,8 @@ use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, Syst
 use tessera_app::{App, BootstrapSettings, Ports, RateLimits, SystemPorts};
 use tessera_http::extract::InlineReads;
 use tessera_http::fallback::{RouteTable, no_route};
-use tessera_http::observe::{Metrics, TrustForwarded, observe};
+use tessera_http::observe::{Metrics, observe};
+use tessera_http::security::secure_headers;
 use tessera_store::{Backend, Database, PoolOptions, Store};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -119,6 +120,9 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             },
             cache_staleness_ms: 1000,
             sso_verification_timeout_secs: settings.sso.verification_timeout_secs,
+            audit_fold_secs: auth.audit_fold_secs,
+            max_child_accounts: settings.limits.max_child_accounts,
+            max_account_depth: settings.limits.max_account_depth,
         },
     );
     Ok(Wired {
@@ -288,7 +292,7 @@ impl Application {
             Duration::from_secs(settings.sso.verify_interval_secs.max(1)),
         );
         let app = web::Data::new(wired.app);
-        let trust = web::Data::new(TrustForwarded(settings.server.trust_forwarded_for));
+        let client_address = web::Data::new(settings.client_address()?);
         let metrics_data = web::Data::new(metrics);
         let max_body = settings.server.max_body_bytes;
         let doc = openapi();
@@ -307,7 +311,7 @@ impl Application {
                 .into_utoipa_app()
                 .app_data(app.clone())
                 .app_data(metrics_data.clone())
-                .app_data(trust.clone())
+                .app_data(client_address.clone())
                 .app_data(routes_data.clone())
                 .app_data(inline_reads.clone())
                 .app_data(web::PayloadConfig::new(max_body))
@@ -318,6 +322,7 @@ impl Application {
             routes
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
                 .default_service(web::to(no_route))
+                .wrap(from_fn(secure_headers))
                 .wrap(from_fn(observe))
         };
         let workers = if settings.server.workers == 0 {

@@ -12,7 +12,7 @@ use tessera_domain::ports::{
 use tessera_domain::roles::ids as role_ids;
 use tessera_domain::user::UserStatus;
 
-use crate::db::{AnyConnection, write_tx};
+use crate::db::{AnyConnection, lock_account, write_tx};
 use crate::error::StoreError;
 use crate::schema::{access_keys, accounts, service_keys};
 use crate::time::{from_db, to_db};
@@ -130,10 +130,24 @@ impl AccountRepo for Store {
     fn create_account(
         &self,
         account: &NewAccount,
+        max_children: u32,
         audit: &AuditRecord,
     ) -> Result<BootstrappedAccount, RepoError> {
         let mut conn = self.db.conn()?;
-        write_tx(&mut conn, |c| insert_account(c, account, audit)).map_err(Into::into)
+        write_tx(&mut conn, |c| {
+            if let Some(parent) = account.parent_id {
+                lock_account(c, parent.0)?;
+                let children: i64 = accounts::table
+                    .filter(accounts::parent_id.eq(parent.0))
+                    .count()
+                    .get_result(c)?;
+                if children >= i64::from(max_children) {
+                    return Err(StoreError::Rule(RepoError::LimitReached));
+                }
+            }
+            insert_account(c, account, audit)
+        })
+        .map_err(Into::into)
     }
 
     fn bootstrap(

@@ -4,6 +4,7 @@
 mod agreement;
 mod authz;
 mod bootstrap;
+mod hardening;
 mod openapi;
 mod ops;
 mod rest_accounts;

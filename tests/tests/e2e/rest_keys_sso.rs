@@ -356,5 +356,19 @@ async fn a_verified_enabled_connector_refuses_password_sign_in_for_its_domain() 
             .contains("corp.example"),
         "{body}"
     );
+    let refused: Vec<Value> = app
+        .audit_events(&owner, "auth.failure")
+        .await
+        .into_iter()
+        .filter(|e| e["actor"]["id"] == "corpuser")
+        .collect();
+    assert_eq!(refused.len(), 1, "the SSO refusal is audited: {refused:?}");
+    assert!(
+        refused[0]["details"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("SSO connector"),
+        "{refused:?}"
+    );
     app.login(1, "outsider", PASSWORD).await;
 }

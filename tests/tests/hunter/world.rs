@@ -183,6 +183,7 @@ impl World {
                     email: "child@hunt.test".into(),
                     owner_login: None,
                     owner_email: None,
+                    parent_id: None,
                 },
             )
             .expect("a child account");

@@ -3,29 +3,29 @@
 //! and password sessions. Failures are rate-limited and audited; principals are cached.
 
 pub(crate) mod cache;
+mod failures;
 mod jwt;
 pub(crate) mod limiter;
+mod login;
 pub(crate) mod usage;
 
 use std::sync::Arc;
-use tessera_domain::Entity;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tessera_domain::Secret;
-use tessera_domain::audit::{Actor, ActorKind, AuditRecord, Outcome, RequestMeta};
+use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
 use tessera_domain::keys::{KeyStatus, SESSION_TOKEN_PREFIX, ServiceKey, parse_access_token};
 use tessera_domain::policy::{PolicyIndex, Subject};
-use tessera_domain::ports::NewSession;
 use tessera_domain::roles::{RoleId, ids as role_ids};
-use tessera_domain::user::{Login, User, UserStatus};
+use tessera_domain::user::{User, UserStatus};
 
 use crate::App;
 use crate::error::{AppError, AppResult, AuthFailure};
 use crate::principal::{Credential, Principal};
+pub(crate) use failures::{AuditFolder, Refusal};
 
 pub use limiter::RateLimits;
 
@@ -141,14 +141,25 @@ pub struct SessionToken {
 }
 
 /// Why a credential was refused, with what the audit log records.
-struct Refusal {
+struct Refused {
     failure: AuthFailure,
     account: Option<AccountId>,
     who: String,
     credential: &'static str,
 }
 
-type Verified = Result<(Principal, Option<DateTime<Utc>>), Refusal>;
+impl Refused {
+    fn audited(&self) -> Refusal {
+        Refusal {
+            account: self.account,
+            who: self.who.clone(),
+            credential: self.credential,
+            reason: self.failure.to_string(),
+        }
+    }
+}
+
+type Verified = Result<(Principal, Option<DateTime<Utc>>), Refused>;
 
 fn refuse(
     failure: AuthFailure,
@@ -156,7 +167,7 @@ fn refuse(
     who: impl Into<String>,
     credential: &'static str,
 ) -> Verified {
-    Err(Refusal {
+    Err(Refused {
         failure,
         account,
         who: who.into(),
@@ -212,17 +223,19 @@ fn cache_key(presented: &Presented) -> cache::CacheKey {
 
 impl App {
     /// Authenticates from the cache only: no IO, safe on an async worker. `None` means "ask
-    /// [`App::authenticate`]".
+    /// [`App::authenticate`]" (which also refuses, and audits, a locked client address).
     pub fn authenticate_cached(
         &self,
         presented: &Presented,
         meta: &RequestMeta,
     ) -> Option<AppResult<Arc<Principal>>> {
         let now = self.ports.clock.now();
-        if let Some(wait) = self.limiter.check(None, meta.client_ip.as_deref(), now) {
-            return Some(Err(AppError::RateLimited {
-                retry_after_secs: wait,
-            }));
+        if self
+            .limiter
+            .check(None, meta.client_ip.as_deref(), now)
+            .is_some()
+        {
+            return None;
         }
         let principal = self.cache.get(&cache_key(presented), now)?;
         if let Credential::AccessKey(id) = &principal.credential {
@@ -241,6 +254,19 @@ impl App {
         presented: &Presented,
         meta: &RequestMeta,
     ) -> AppResult<Arc<Principal>> {
+        let now = self.ports.clock.now();
+        if let Some(wait) = self.limiter.check(None, meta.client_ip.as_deref(), now) {
+            let refusal = Refusal {
+                account: None,
+                who: "address".into(),
+                credential: "any",
+                reason: "the client address is locked after too many failures".into(),
+            };
+            self.audit_failure(&refusal, meta, now);
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait,
+            });
+        }
         if let Some(hit) = self.authenticate_cached(presented, meta) {
             return hit;
         }
@@ -263,32 +289,12 @@ impl App {
                 );
                 Ok(principal)
             }
-            Err(refusal) => {
+            Err(refused) => {
                 self.limiter
                     .record_failure(None, meta.client_ip.as_deref(), now);
-                self.audit_failure(&refusal, meta, now);
-                Err(AppError::Unauthenticated(refusal.failure))
+                self.audit_failure(&refused.audited(), meta, now);
+                Err(AppError::Unauthenticated(refused.failure))
             }
-        }
-    }
-
-    fn audit_failure(&self, refusal: &Refusal, meta: &RequestMeta, now: DateTime<Utc>) {
-        let record = AuditRecord {
-            account_id: refusal.account,
-            actor: Actor {
-                kind: ActorKind::Anonymous,
-                id: refusal.who.clone(),
-            },
-            action: "auth.failure".into(),
-            target: None,
-            outcome: Outcome::Failure,
-            client_ip: meta.client_ip.clone(),
-            request_id: meta.request_id.clone(),
-            at: now,
-            details: json!({ "credential": refusal.credential, "reason": refusal.failure.to_string() }),
-        };
-        if let Err(e) = self.ports.audit.append_audit(&record) {
-            tracing::warn!(error = %e, "could not record an authentication failure");
         }
     }
 
@@ -372,7 +378,7 @@ impl App {
 
     /// Whether `account` exists and is active, and so is every account above it: deactivating
     /// an account deactivates the credentials of all its descendants.
-    fn account_active(&self, account: AccountId) -> AppResult<bool> {
+    pub(crate) fn account_active(&self, account: AccountId) -> AppResult<bool> {
         let mut next = Some(account);
         let mut seen = 0;
         while let Some(id) = next {
@@ -406,9 +412,9 @@ impl App {
         id: &AccessKeyId,
         secret: &Secret,
         _now: DateTime<Utc>,
-    ) -> AppResult<Result<(Principal, User), Refusal>> {
+    ) -> AppResult<Result<(Principal, User), Refused>> {
         let fail = |account| {
-            Err(Refusal {
+            Err(Refused {
                 failure: AuthFailure::Failed,
                 account,
                 who: id.to_string(),
@@ -569,6 +575,7 @@ impl App {
     /// # Errors
     /// Storage errors; the next run tries again.
     pub fn maintain(&self) -> AppResult<()> {
+        self.flush_failures(self.ports.clock.now());
         self.sync_authz()?;
         let uses = self.usage.take();
         if !uses.is_empty() {
@@ -580,132 +587,6 @@ impl App {
             *last = Some(now);
             self.ports.sessions.purge_expired_sessions(now)?;
         }
-        Ok(())
-    }
-
-    /// Signs in with a password and opens a session.
-    ///
-    /// # Errors
-    /// `Unauthenticated(Failed)` for an unknown login, a wrong password or an inactive user —
-    /// the same error, after the same work; `RateLimited` once the login or the address is
-    /// locked; `SsoRequired` when the user's email domain signs in through SSO.
-    pub fn login(&self, meta: &RequestMeta, cmd: LoginCommand) -> AppResult<SessionToken> {
-        let now = self.ports.clock.now();
-        let login_key = format!("{}:{}", cmd.account_id, cmd.login.trim().to_lowercase());
-        let address = meta.client_ip.as_deref();
-        if let Some(wait) = self.limiter.check(Some(&login_key), address, now) {
-            return Err(AppError::RateLimited {
-                retry_after_secs: wait,
-            });
-        }
-        let found = match Login::parse(&cmd.login) {
-            Ok(login) => self
-                .ports
-                .users
-                .find_user_by_login(cmd.account_id, &login)?,
-            Err(_) => None,
-        };
-        let user = match found {
-            Some(u) => match &u.password_hash {
-                Some(hash) => self
-                    .ports
-                    .hasher
-                    .verify(hash, &cmd.password)?
-                    .then_some(u.user),
-                None => {
-                    self.ports.hasher.waste_time(&cmd.password);
-                    None
-                }
-            },
-            None => {
-                self.ports.hasher.waste_time(&cmd.password);
-                None
-            }
-        };
-        let user = match user {
-            Some(u) if u.status == UserStatus::Active && self.account_active(cmd.account_id)? => u,
-            _ => {
-                self.limiter.record_failure(Some(&login_key), address, now);
-                let account = self
-                    .account_active(cmd.account_id)?
-                    .then_some(cmd.account_id);
-                let refusal = Refusal {
-                    failure: AuthFailure::Failed,
-                    account,
-                    who: cmd.login.trim().to_lowercase(),
-                    credential: "password",
-                };
-                self.audit_failure(&refusal, meta, now);
-                return Err(AppError::Unauthenticated(AuthFailure::Failed));
-            }
-        };
-        self.check_sso_for_password(&user)?;
-        self.limiter.reset_login(&login_key);
-        let token = Secret::new(format!(
-            "{SESSION_TOKEN_PREFIX}{}",
-            self.ports.ids.secret().expose()
-        ));
-        let expires_at = now + TimeDelta::seconds(self.settings.session_ttl_secs);
-        let audit = AuditRecord {
-            account_id: Some(cmd.account_id),
-            actor: Actor {
-                kind: ActorKind::User,
-                id: user.id.to_string(),
-            },
-            action: "session.create".into(),
-            target: Some(format!("user:{}", user.id)),
-            outcome: Outcome::Success,
-            client_ip: meta.client_ip.clone(),
-            request_id: meta.request_id.clone(),
-            at: now,
-            details: json!({ "expires_at": expires_at }),
-        };
-        self.ports.sessions.create_session(
-            &NewSession {
-                token_digest: digest(token.expose()).to_vec(),
-                account_id: cmd.account_id,
-                user_id: user.id,
-                created_at: now,
-                expires_at,
-            },
-            &audit,
-        )?;
-        Ok(SessionToken {
-            token,
-            expires_at,
-            account_id: cmd.account_id,
-            user_id: user.id,
-        })
-    }
-
-    /// Ends the session whose token the principal authenticated with.
-    ///
-    /// # Errors
-    /// `NotFound(Entity::Session)` when `token` is not a live session of this principal.
-    pub fn logout(
-        &self,
-        principal: &Principal,
-        meta: &RequestMeta,
-        token: &Secret,
-    ) -> AppResult<()> {
-        if principal.credential != Credential::Session
-            || !token.expose().starts_with(SESSION_TOKEN_PREFIX)
-        {
-            return Err(AppError::NotFound(Entity::Session));
-        }
-        let audit = self.audit_record(
-            principal,
-            meta,
-            principal.account_id,
-            "session.delete",
-            principal.user_id.map(|u| format!("user:{u}")),
-            json!({}),
-        );
-        self.ports
-            .sessions
-            .delete_session(&digest(token.expose()), &audit)
-            .map_err(AppError::from_repo(Entity::Session))?;
-        self.cache.invalidate();
         Ok(())
     }
 }

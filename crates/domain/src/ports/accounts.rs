@@ -79,10 +79,13 @@ pub trait AccountRepo: Send + Sync {
     /// The audit record's `account_id` is filled in with the new account's id.
     ///
     /// # Errors
-    /// `NotFound` when `parent_id` names no account.
+    /// `NotFound` when `parent_id` names no account; `LimitReached` (creating nothing) when the
+    /// parent already has `max_children` children, even when creations race: the count is
+    /// checked in the inserting transaction, under the parent's lock.
     fn create_account(
         &self,
         account: &NewAccount,
+        max_children: u32,
         audit: &AuditRecord,
     ) -> Result<BootstrappedAccount, RepoError>;
 

@@ -72,17 +72,17 @@ fn concurrent_bootstraps_create_one_account(db: &TestDatabase) {
 fn a_child_account_needs_an_existing_parent(db: &TestDatabase) {
     let store = db.store();
     let parent = store
-        .create_account(&new_account("parent"), &audit("account.create"))
+        .create_account(&new_account("parent"), 100, &audit("account.create"))
         .unwrap();
     let mut child = new_account("child");
     child.parent_id = Some(parent.account.id);
     let made = store
-        .create_account(&child, &audit("account.create"))
+        .create_account(&child, 100, &audit("account.create"))
         .unwrap();
     assert_eq!(made.account.parent_id, Some(parent.account.id));
     child.parent_id = Some(AccountId(999_999));
     assert_eq!(
-        store.create_account(&child, &audit("account.create")),
+        store.create_account(&child, 100, &audit("account.create")),
         Err(RepoError::NotFound)
     );
 }
@@ -90,12 +90,12 @@ fn a_child_account_needs_an_existing_parent(db: &TestDatabase) {
 fn children_are_listed_under_their_parent_only(db: &TestDatabase) {
     let store = db.store();
     let parent = store
-        .create_account(&new_account("parent"), &audit("account.create"))
+        .create_account(&new_account("parent"), 100, &audit("account.create"))
         .unwrap()
         .account
         .id;
     let other = store
-        .create_account(&new_account("other"), &audit("account.create"))
+        .create_account(&new_account("other"), 100, &audit("account.create"))
         .unwrap()
         .account
         .id;
@@ -105,7 +105,7 @@ fn children_are_listed_under_their_parent_only(db: &TestDatabase) {
         child.parent_id = Some(parent);
         made.push(
             store
-                .create_account(&child, &audit("account.create"))
+                .create_account(&child, 100, &audit("account.create"))
                 .unwrap()
                 .account
                 .id,
@@ -125,7 +125,7 @@ fn children_are_listed_under_their_parent_only(db: &TestDatabase) {
 fn an_update_changes_only_what_it_names_and_is_audited(db: &TestDatabase) {
     let store = db.store();
     let made = store
-        .create_account(&new_account("acme"), &audit("account.create"))
+        .create_account(&new_account("acme"), 100, &audit("account.create"))
         .unwrap()
         .account;
     let renamed = store
@@ -178,8 +178,37 @@ fn an_update_changes_only_what_it_names_and_is_audited(db: &TestDatabase) {
     assert_eq!(updates, 2, "the failed update wrote no event");
 }
 
+fn concurrent_creations_never_exceed_the_child_limit(db: &TestDatabase) {
+    let store = db.store();
+    let parent = store
+        .create_account(&new_account("parent"), 100, &audit("account.create"))
+        .unwrap()
+        .account
+        .id;
+    let made: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|n| {
+                let store = store.clone();
+                s.spawn(move || {
+                    let mut child = new_account(&format!("child{n}"));
+                    child.parent_id = Some(parent);
+                    match store.create_account(&child, 3, &audit("account.create")) {
+                        Ok(_) => 1,
+                        Err(RepoError::LimitReached) => 0,
+                        Err(e) => panic!("{e:?}"),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(made, 3);
+    assert_eq!(store.list_child_accounts(parent).unwrap().len(), 3);
+}
+
 backend_tests!(
     bootstrap_creates_the_account_and_its_owner_once,
+    concurrent_creations_never_exceed_the_child_limit,
     concurrent_bootstraps_create_one_account,
     a_child_account_needs_an_existing_parent,
     children_are_listed_under_their_parent_only,

@@ -47,7 +47,7 @@ pub fn new_account(name: &str) -> NewAccount {
 
 pub fn account(store: &Store, name: &str) -> BootstrappedAccount {
     store
-        .create_account(&new_account(name), &audit("account.create"))
+        .create_account(&new_account(name), 100, &audit("account.create"))
         .unwrap()
 }
 

@@ -1,0 +1,161 @@
+//! Password sign-in (sessions) and sign-out.
+
+use chrono::TimeDelta;
+use serde_json::json;
+use tessera_domain::audit::{Actor, ActorKind, AuditRecord, Outcome, RequestMeta};
+use tessera_domain::keys::SESSION_TOKEN_PREFIX;
+use tessera_domain::ports::NewSession;
+use tessera_domain::user::{Login, UserStatus};
+use tessera_domain::{Entity, Secret};
+
+use super::{LoginCommand, Refusal, SessionToken, digest};
+use crate::App;
+use crate::error::{AppError, AppResult, AuthFailure};
+use crate::principal::{Credential, Principal};
+
+impl App {
+    /// Signs in with a password and opens a session.
+    ///
+    /// # Errors
+    /// `Unauthenticated(Failed)` for an unknown login, a wrong password or an inactive user —
+    /// the same error, after the same work; `RateLimited` once the login or the address is
+    /// locked; `SsoRequired` when the user's email domain signs in through SSO.
+    pub fn login(&self, meta: &RequestMeta, cmd: LoginCommand) -> AppResult<SessionToken> {
+        let now = self.ports.clock.now();
+        let login_key = format!("{}:{}", cmd.account_id, cmd.login.trim().to_lowercase());
+        let address = meta.client_ip.as_deref();
+        let who = cmd.login.trim().to_lowercase();
+        if let Some(wait) = self.limiter.check(Some(&login_key), address, now) {
+            let refusal = Refusal {
+                account: self
+                    .account_active(cmd.account_id)?
+                    .then_some(cmd.account_id),
+                who,
+                credential: "password",
+                reason: "the login or the client address is locked after too many failures".into(),
+            };
+            self.audit_failure(&refusal, meta, now);
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait,
+            });
+        }
+        let found = match Login::parse(&cmd.login) {
+            Ok(login) => self
+                .ports
+                .users
+                .find_user_by_login(cmd.account_id, &login)?,
+            Err(_) => None,
+        };
+        let user = match found {
+            Some(u) => match &u.password_hash {
+                Some(hash) => self
+                    .ports
+                    .hasher
+                    .verify(hash, &cmd.password)?
+                    .then_some(u.user),
+                None => {
+                    self.ports.hasher.waste_time(&cmd.password);
+                    None
+                }
+            },
+            None => {
+                self.ports.hasher.waste_time(&cmd.password);
+                None
+            }
+        };
+        let user = match user {
+            Some(u) if u.status == UserStatus::Active && self.account_active(cmd.account_id)? => u,
+            _ => {
+                self.limiter.record_failure(Some(&login_key), address, now);
+                let account = self
+                    .account_active(cmd.account_id)?
+                    .then_some(cmd.account_id);
+                let refusal = Refusal {
+                    account,
+                    who,
+                    credential: "password",
+                    reason: AuthFailure::Failed.to_string(),
+                };
+                self.audit_failure(&refusal, meta, now);
+                return Err(AppError::Unauthenticated(AuthFailure::Failed));
+            }
+        };
+        if let Err(refused) = self.check_sso_for_password(&user) {
+            let refusal = Refusal {
+                account: Some(cmd.account_id),
+                who,
+                credential: "password",
+                reason: refused.to_string(),
+            };
+            self.audit_failure(&refusal, meta, now);
+            return Err(refused);
+        }
+        self.limiter.reset_login(&login_key);
+        let token = Secret::new(format!(
+            "{SESSION_TOKEN_PREFIX}{}",
+            self.ports.ids.secret().expose()
+        ));
+        let expires_at = now + TimeDelta::seconds(self.settings.session_ttl_secs);
+        let audit = AuditRecord {
+            account_id: Some(cmd.account_id),
+            actor: Actor {
+                kind: ActorKind::User,
+                id: user.id.to_string(),
+            },
+            action: "session.create".into(),
+            target: Some(format!("user:{}", user.id)),
+            outcome: Outcome::Success,
+            client_ip: meta.client_ip.clone(),
+            request_id: meta.request_id.clone(),
+            at: now,
+            details: json!({ "expires_at": expires_at }),
+        };
+        self.ports.sessions.create_session(
+            &NewSession {
+                token_digest: digest(token.expose()).to_vec(),
+                account_id: cmd.account_id,
+                user_id: user.id,
+                created_at: now,
+                expires_at,
+            },
+            &audit,
+        )?;
+        Ok(SessionToken {
+            token,
+            expires_at,
+            account_id: cmd.account_id,
+            user_id: user.id,
+        })
+    }
+
+    /// Ends the session whose token the principal authenticated with.
+    ///
+    /// # Errors
+    /// `NotFound(Entity::Session)` when `token` is not a live session of this principal.
+    pub fn logout(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        token: &Secret,
+    ) -> AppResult<()> {
+        if principal.credential != Credential::Session
+            || !token.expose().starts_with(SESSION_TOKEN_PREFIX)
+        {
+            return Err(AppError::NotFound(Entity::Session));
+        }
+        let audit = self.audit_record(
+            principal,
+            meta,
+            principal.account_id,
+            "session.delete",
+            principal.user_id.map(|u| format!("user:{u}")),
+            json!({}),
+        );
+        self.ports
+            .sessions
+            .delete_session(&digest(token.expose()), &audit)
+            .map_err(AppError::from_repo(Entity::Session))?;
+        self.cache.invalidate();
+        Ok(())
+    }
+}
