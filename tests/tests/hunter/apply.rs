@@ -44,6 +44,8 @@ pub enum Handed {
     AccessKeyOf(usize),
     /// The password of user number `n` was set; `with_old` when the old one was given.
     PasswordOf { user: usize, with_old: bool },
+    /// A child account of this account was made (its owner's credentials went to the caller).
+    ChildOf(AccountId),
 }
 
 /// What the registry learns from a step that succeeded.
@@ -383,6 +385,21 @@ impl World {
                 }
                 None => Ok(()),
             },
+            Action::CreateChildAccount => app
+                .create_child_account(
+                    p,
+                    &m,
+                    tessera_app::CreateChildAccount {
+                        name: format!("Sub {}", self.counter),
+                        email: "sub@hunt.test".into(),
+                        owner_login: None,
+                        owner_email: None,
+                        parent_id: Some(account),
+                    },
+                )
+                .map(|_| {
+                    handed = Handed::ChildOf(account);
+                }),
             Action::SetChildActive { active } => app
                 .update_account(
                     p,

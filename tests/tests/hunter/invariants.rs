@@ -8,7 +8,9 @@
 //!    caller could manage it.
 //! 3. No caller obtained a credential worth more than itself: an access key of another user
 //!    only if the caller holds everything that user holds; another user's password only if
-//!    the caller could manage that user; its own password only with the old one.
+//!    the caller could manage that user; its own password only with the old one; a new child
+//!    account (and its owner's credentials) only with Manage Enterprise Accounts write in the
+//!    parent.
 //!
 //! After every step:
 //! 4. Every service key's effective permissions ⊆ its roles' permissions ∩ its owner's
@@ -250,6 +252,14 @@ impl World {
         }
         match handed {
             Handed::Nothing => {}
+            Handed::ChildOf(parent) => {
+                let grant = (Permission::write(Capability::EnterpriseAccounts), None);
+                assert!(
+                    decide(&caller.subject, parent, &self.ancestors(parent), &grant).allowed,
+                    "a child of account {parent} made by a caller without Manage Enterprise \
+                     Accounts there: {describe}"
+                );
+            }
             Handed::AccessKeyOf(user) => {
                 let rec = &self.users[user];
                 let itself = caller.user_id == Some(rec.id)

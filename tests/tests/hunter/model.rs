@@ -115,6 +115,8 @@ pub enum Action {
     SetChildActive {
         active: bool,
     },
+    /// A new account under the account acted in (not followed further by the hunt).
+    CreateChildAccount,
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -216,6 +218,7 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(ug, members, replace)| Action::SetMembers { ug, members, replace }),
         2 => (idx(), idx()).prop_map(|(ug, member)| Action::RemoveMember { ug, member }),
         1 => any::<bool>().prop_map(|active| Action::SetChildActive { active }),
+        1 => Just(Action::CreateChildAccount),
     ]
 }
 
