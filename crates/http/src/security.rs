@@ -19,9 +19,11 @@ use actix_web::http::header::{
 use actix_web::middleware::Next;
 
 /// The policy of HTML pages (Swagger UI): scripts, styles, images and fonts from Tessera itself
-/// only (images also as `data:` URIs, which Swagger UI's stylesheet uses for its icons), no
-/// plugins, no framing, forms and requests to Tessera only.
-pub const HTML_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+/// only (images also as `data:` URIs, which Swagger UI's stylesheet uses for its icons; the one
+/// `<style>` element the vendored Swagger UI bundle inserts, pinned by its hash), no plugins, no
+/// framing, forms and requests to Tessera only.
+pub const HTML_CSP: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; \
      img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 

@@ -7,6 +7,7 @@ mod bootstrap;
 mod hardening;
 mod openapi;
 mod ops;
+mod peers;
 mod rest_accounts;
 mod rest_errors;
 mod rest_iam;
