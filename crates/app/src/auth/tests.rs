@@ -207,10 +207,7 @@ fn fifty_failures_from_one_address_lock_it() {
         .returning(|_| Ok(None));
     // Three kinds of failure: 50 wrong secrets from one address (one event, the rest folded),
     // the locked address (one event), the wrong secret from another address (one event).
-    m.audit
-        .expect_append_audit()
-        .times(3)
-        .returning(|_| Ok(()));
+    m.audit.expect_append_audit().times(3).returning(|_| Ok(()));
     let app = m.app();
     for _ in 0..50 {
         assert_eq!(
