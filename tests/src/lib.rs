@@ -29,6 +29,7 @@ pub struct TestApp {
     db: Option<TestDatabase>,
     /// Where the SQLite file and the bootstrap files are.
     pub data_dir: PathBuf,
+    temp_root: Option<PathBuf>,
     backend: Backend,
     stop: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
@@ -75,7 +76,14 @@ impl TestApp {
         let data_dir = temp_dir();
         let mut settings = settings_for(&db, &data_dir);
         adjust(&mut settings);
-        Some(Self::start(db, data_dir, settings, backend))
+        // A test may move the data directory below the temporary one (to see the server create
+        // it); the temporary one is what gets removed.
+        let mut app = Self::start(db, data_dir.clone(), settings, backend);
+        if app.settings.data_dir != data_dir && app.settings.data_dir.starts_with(&data_dir) {
+            app.data_dir = app.settings.data_dir.clone();
+            app.temp_root = Some(data_dir);
+        }
+        Some(app)
     }
 
     /// Starts a server with these settings on `db`.
@@ -115,6 +123,7 @@ impl TestApp {
             settings,
             db: Some(db),
             data_dir,
+            temp_root: None,
             backend,
             stop: Some(handle),
             thread: Some(thread),
@@ -569,6 +578,9 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown();
+        if let Some(root) = &self.temp_root {
+            let _removed = std::fs::remove_dir_all(root);
+        }
         if !self.data_dir.as_os_str().is_empty() {
             let _removed = std::fs::remove_dir_all(&self.data_dir);
         }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use tessera_domain::Entity;
-use tessera_domain::audit::AuditEvent;
+use tessera_domain::audit::{AuditEvent, check_filter_time};
 use tessera_domain::ids::{AccessKeyId, AccountId, PolicyId, ServiceKeyId, UserGroupId, UserId};
 use tessera_domain::permissions::{Capability, Level, Permission};
 use tessera_domain::policy::{
@@ -197,7 +197,7 @@ impl App {
     /// The account's audit events, newest first.
     ///
     /// # Errors
-    /// `Forbidden` without Audit API read.
+    /// `Forbidden` without Audit API read; `Invalid` for a time outside 1970–9999.
     pub fn list_audit_events(
         &self,
         principal: &Principal,
@@ -210,6 +210,12 @@ impl App {
             Permission::read(Capability::AuditApi),
             None,
         )?;
+        if let Some(at) = filter.since {
+            check_filter_time("since", at)?;
+        }
+        if let Some(at) = filter.before {
+            check_filter_time("before", at)?;
+        }
         Ok(self.ports.audit.list_audit(account, filter)?)
     }
 }

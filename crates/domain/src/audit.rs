@@ -139,3 +139,47 @@ pub struct AuditEvent {
     #[serde(flatten)]
     pub record: AuditRecord,
 }
+
+/// The earliest time an audit filter may name.
+pub const EARLIEST: &str = "1970-01-01T00:00:00Z";
+/// The latest time an audit filter may name.
+pub const LATEST: &str = "9999-12-31T23:59:59Z";
+
+/// Checks a time an audit filter names: between [`EARLIEST`] and [`LATEST`], so that both
+/// storage backends can store and compare it the same way (Postgres refuses far dates; SQLite
+/// compares timestamps as text, which orders only four-digit years).
+///
+/// # Errors
+/// `Invalid` naming `field`.
+pub fn check_filter_time(field: &'static str, at: DateTime<Utc>) -> Result<(), crate::DomainError> {
+    let bounds = (
+        DateTime::parse_from_rfc3339(EARLIEST).map(|t| t.with_timezone(&Utc)),
+        DateTime::parse_from_rfc3339(LATEST).map(|t| t.with_timezone(&Utc)),
+    );
+    match bounds {
+        (Ok(earliest), Ok(latest)) if at >= earliest && at <= latest => Ok(()),
+        _ => Err(crate::DomainError::invalid(
+            field,
+            format!("must be between {EARLIEST} and {LATEST}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn filter_times_stay_within_four_digit_years_from_1970() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert!(check_filter_time("since", t(EARLIEST)).is_ok());
+        assert!(check_filter_time("since", t(LATEST)).is_ok());
+        assert!(check_filter_time("since", t("1969-12-31T23:59:59Z")).is_err());
+        assert!(check_filter_time("before", t("+10000-01-01T00:00:00Z")).is_err());
+        let err = check_filter_time("before", t("-4713-01-01T00:00:00Z")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("before: must be between"),
+            "{err}"
+        );
+    }
+}

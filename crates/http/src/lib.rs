@@ -12,6 +12,7 @@ pub mod observe;
 pub mod openapi;
 pub mod ops;
 pub mod paging;
+pub mod protocol;
 mod schema;
 pub mod security;
 mod serde_util;

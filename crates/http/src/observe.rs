@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 use tessera_domain::audit::RequestMeta;
 use tracing::Instrument;
@@ -27,6 +28,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    body_bytes: IntCounter,
 }
 
 impl Metrics {
@@ -60,10 +62,19 @@ impl Metrics {
         registry
             .register(Box::new(latency.clone()))
             .expect("register");
+        let body_bytes = IntCounter::new(
+            "tessera_http_request_body_bytes_total",
+            "Request body bytes read (what a client sent beyond the limit is never read)",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(body_bytes.clone()))
+            .expect("register");
         Self {
             registry,
             requests,
             latency,
+            body_bytes,
         }
     }
 
@@ -72,6 +83,18 @@ impl Metrics {
         let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    /// Counts request body bytes read.
+    pub fn count_body(&self, bytes: usize) {
+        self.body_bytes
+            .inc_by(u64::try_from(bytes).unwrap_or(u64::MAX));
+    }
+
+    /// The registry, for other adapters' metrics.
+    #[must_use]
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// The registry in Prometheus' text format.
@@ -114,6 +137,25 @@ fn client_ip(req: &ServiceRequest) -> Option<String> {
     .map(|ip| ip.to_string())
 }
 
+/// The method as a metric label: a standard method, or `OTHER` (a client must not be able to
+/// invent label values: each one is a new series, kept forever).
+fn method_label(method: &Method) -> &'static str {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ]
+    .iter()
+    .find(|m| *m == method)
+    .map_or("OTHER", Method::as_str)
+}
+
 /// The middleware (`actix_web::middleware::from_fn(observe)`).
 ///
 /// # Errors
@@ -129,12 +171,12 @@ pub async fn observe(
         request_id: Some(id.clone()),
     };
     req.extensions_mut().insert(meta);
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = req
         .match_pattern()
-        .unwrap_or_else(|| "<unmatched>".to_owned());
+        .unwrap_or_else(|| "unmatched".to_owned());
     // The path only: query strings can carry credentials (legacy api_key).
-    let span = tracing::info_span!("request", request_id = %id, %method, path = %req.path());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let result = next.call(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
@@ -143,7 +185,7 @@ pub async fn observe(
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
     if let Some(m) = metrics {
-        m.observe(&method, &route, status, elapsed.as_secs_f64());
+        m.observe(method, &route, status, elapsed.as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod methods;
+pub mod metrics;
 pub mod params;
 pub mod views;
 
@@ -16,6 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::RpcError;
 use crate::methods::Method;
+use crate::metrics::RpcMetrics;
 
 /// Largest body accepted when no `PayloadConfig` says otherwise.
 const DEFAULT_LIMIT: usize = 262_144;
@@ -42,26 +44,30 @@ async fn dispatch(
         .get::<RequestMeta>()
         .cloned()
         .unwrap_or_default();
-    respond(
-        async {
-            let params = params::read(&req, payload, limit).await?;
-            let name = match named {
-                Some(n) => n,
-                None => params::cmd(&params)?.to_owned(),
-            };
-            let method: Method = name.parse()?;
-            let principal = auth::authenticate(&app, &req, &params, &meta).await?;
-            let app = app.get_ref().clone();
-            web::block(move || method.call(&app, &principal, &meta, &params))
-                .await
-                .map_err(|_| {
-                    RpcError::from(tessera_app::AppError::Internal(
-                        "the blocking pool is gone".into(),
-                    ))
-                })?
-        }
-        .await,
-    )
+    let mut called = None;
+    let result = async {
+        let params = params::read(&req, payload, limit).await?;
+        let name = match named {
+            Some(n) => n,
+            None => params::cmd(&params)?.to_owned(),
+        };
+        let method: Method = name.parse()?;
+        called = Some(method);
+        let principal = auth::authenticate(&app, &req, &params, &meta).await?;
+        let app = app.get_ref().clone();
+        web::block(move || method.call(&app, &principal, &meta, &params))
+            .await
+            .map_err(|_| {
+                RpcError::from(tessera_app::AppError::Internal(
+                    "the blocking pool is gone".into(),
+                ))
+            })?
+    }
+    .await;
+    if let Some(m) = req.app_data::<web::Data<RpcMetrics>>() {
+        m.observe(called, result.as_ref().map(|_| ()));
+    }
+    respond(result)
 }
 
 /// The body limit the server configured (`server.max_body_bytes`).

@@ -75,7 +75,34 @@ impl Params {
     }
 }
 
-/// Reads the query string and the body (urlencoded or multipart); body values win.
+/// Most parts a multipart body may have (the methods take a handful of parameters).
+pub const MAX_PARTS: usize = 64;
+/// Longest parameter name accepted in a multipart body, bytes.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// 101 for a body that could not be read, saying why.
+fn unreadable(e: &actix_web::error::PayloadError) -> RpcError {
+    use actix_web::error::PayloadError;
+    match e {
+        PayloadError::Overflow => RpcError::invalid("body", "the request body is too large"),
+        PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            RpcError::invalid("body", "the request body did not arrive in time")
+        }
+        other => RpcError::invalid("body", other),
+    }
+}
+
+/// 101 for a multipart body that could not be read.
+fn unreadable_form(e: &actix_multipart::MultipartError) -> RpcError {
+    match e {
+        actix_multipart::MultipartError::Payload(p) => unreadable(p),
+        other => RpcError::invalid("body", other),
+    }
+}
+
+/// Reads the query string and the body (urlencoded or multipart); body values win. Every byte
+/// of the body counts against `limit` (the server's payload is cut there as well); a multipart
+/// body has at most [`MAX_PARTS`] parts named in at most [`MAX_NAME_LEN`] bytes.
 ///
 /// # Errors
 /// 101 for a body that cannot be read.
@@ -101,13 +128,26 @@ pub async fn read(
                 Ok(f) => f,
                 // A form with no field at all ("--boundary--") is a call without parameters.
                 Err(actix_multipart::MultipartError::Incomplete) if fields == 0 => break,
-                Err(e) => return Err(RpcError::invalid("body", e)),
+                Err(e) => return Err(unreadable_form(&e)),
             };
             fields += 1;
+            if fields > MAX_PARTS {
+                return Err(RpcError::invalid(
+                    "body",
+                    format!("a form has at most {MAX_PARTS} parts"),
+                ));
+            }
             let name = field.name().unwrap_or_default().to_owned();
+            total += name.len();
+            if name.len() > MAX_NAME_LEN {
+                return Err(RpcError::invalid(
+                    "body",
+                    format!("parameter names are at most {MAX_NAME_LEN} bytes"),
+                ));
+            }
             let mut value = Vec::new();
             while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(|e| RpcError::invalid("body", e))?;
+                let chunk = chunk.map_err(|e| unreadable_form(&e))?;
                 total += chunk.len();
                 if total > limit {
                     return Err(RpcError::invalid("body", "the request body is too large"));
@@ -121,7 +161,7 @@ pub async fn read(
     } else {
         let mut body = web::BytesMut::new();
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| RpcError::invalid("body", e))?;
+            let chunk = chunk.map_err(|e| unreadable(&e))?;
             if body.len() + chunk.len() > limit {
                 return Err(RpcError::invalid("body", "the request body is too large"));
             }

@@ -73,6 +73,8 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Seconds a request body may take to arrive.
+    pub body_timeout_secs: u64,
     /// Take the client address from the forwarding header of trusted proxies.
     pub trust_forwarded_for: bool,
     /// The proxies (CIDRs or addresses) whose forwarding entries are believed; none = the

@@ -53,7 +53,7 @@ pub fn to_json(creds: &BootstrapCredentials) -> Value {
 /// IO errors.
 pub fn write_private(path: &Path, value: &Value) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
+        tessera_store::db::create_private_dir(dir)?;
     }
     let mut file = OpenOptions::new()
         .write(true)

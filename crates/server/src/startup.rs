@@ -16,6 +16,7 @@ use tessera_app::{App, BootstrapSettings, Ports, RateLimits, SystemPorts};
 use tessera_http::extract::InlineReads;
 use tessera_http::fallback::{RouteTable, no_route};
 use tessera_http::observe::{Metrics, observe};
+use tessera_http::protocol::{BodyLimits, hygiene};
 use tessera_http::security::secure_headers;
 use tessera_store::{Backend, Database, PoolOptions, Store};
 use utoipa::OpenApi;
@@ -293,8 +294,16 @@ impl Application {
         );
         let app = web::Data::new(wired.app);
         let client_address = web::Data::new(settings.client_address()?);
+        let rpc_metrics = web::Data::new(
+            tessera_rpc::metrics::RpcMetrics::register(metrics.registry())
+                .map_err(|e| StartupError::Listen(format!("metrics: {e}")))?,
+        );
         let metrics_data = web::Data::new(metrics);
         let max_body = settings.server.max_body_bytes;
+        let body_limits = web::Data::new(BodyLimits {
+            max_bytes: max_body,
+            timeout: Duration::from_secs(settings.server.body_timeout_secs.max(1)),
+        });
         let doc = openapi();
         let routes_data = web::Data::new(route_table(&doc));
         // Single-object reads run inline on the workers when the database is embedded and a
@@ -311,9 +320,11 @@ impl Application {
                 .into_utoipa_app()
                 .app_data(app.clone())
                 .app_data(metrics_data.clone())
+                .app_data(rpc_metrics.clone())
                 .app_data(client_address.clone())
                 .app_data(routes_data.clone())
                 .app_data(inline_reads.clone())
+                .app_data(body_limits.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::Data::new(tessera_rpc::BodyLimit(max_body)))
                 .configure(tessera_http::configure)
@@ -322,6 +333,7 @@ impl Application {
             routes
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
                 .default_service(web::to(no_route))
+                .wrap(from_fn(hygiene))
                 .wrap(from_fn(secure_headers))
                 .wrap(from_fn(observe))
         };
@@ -331,6 +343,7 @@ impl Application {
             settings.server.workers
         };
         let server = HttpServer::new(factory)
+            .on_connect(tessera_http::protocol::on_connect)
             .workers(workers)
             .shutdown_timeout(settings.server.shutdown_timeout_secs);
         let tls = tls_config.is_some();

@@ -229,6 +229,55 @@ impl r2d2::HandleError<diesel::r2d2::Error> for LogErrors {
 /// A pooled connection.
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
+/// Creates `dir` (and its missing parents) readable by the owner only (mode 0700). A directory
+/// that exists already keeps its mode (it may be shared: `/tmp`), with a warning when others
+/// can read it.
+///
+/// # Errors
+/// IO errors.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                dir = %dir.display(),
+                mode = format!("{:o}", mode & 0o777),
+                "the data directory is readable by other users; chmod 700 it"
+            );
+        }
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Creates the SQLite file readable and writable by the owner only (mode 0600) before SQLite
+/// opens it — SQLite gives its `-wal` and `-shm` files the database file's mode — and narrows
+/// an existing database file and its companions to 0600: they hold password hashes and the
+/// audit log.
+fn make_private_database(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let private = std::fs::Permissions::from_mode(0o600);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?
+        .set_permissions(private.clone())?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        let companion = PathBuf::from(companion);
+        if companion.exists() {
+            std::fs::set_permissions(&companion, private.clone())?;
+        }
+    }
+    Ok(())
+}
+
 /// The database: a connection pool of one backend.
 #[derive(Clone, Debug)]
 pub struct Database {
@@ -245,10 +294,13 @@ impl Database {
     pub fn open(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
+                create_private_dir(dir).map_err(|e| {
                     StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
+            make_private_database(path).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))
+            })?;
         }
         let backend = url.backend();
         let manager = Manager {

@@ -5,6 +5,7 @@ mod agreement;
 mod authz;
 mod bootstrap;
 mod hardening;
+mod hostile;
 mod openapi;
 mod ops;
 mod peers;

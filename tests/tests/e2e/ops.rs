@@ -31,7 +31,7 @@ async fn metrics_count_requests_per_route_and_status(app: TestApp) {
         "{text}"
     );
     assert!(text.contains(r#"tessera_http_request_duration_seconds_bucket{method="GET",route="/healthz",status="200",le="0.5"} 3"#));
-    assert!(text.contains(r#"route="<unmatched>",status="404""#));
+    assert!(text.contains(r#"route="unmatched",status="404""#));
 }
 
 async fn every_response_carries_a_request_id_and_a_sane_one_is_echoed(app: TestApp) {
