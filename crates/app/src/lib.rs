@@ -20,14 +20,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
-    AccessKeyRepo, AccountRepo, AuditRepo, AuthzRepo, Clock, DnsResolver, Health, IdGenerator,
-    KeyPairGenerator, PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo, SsoRepo,
-    UserGroupRepo, UserRepo,
+    AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthzRepo, Clock, DnsResolver, Health,
+    IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo,
+    SsoRepo, UserGroupRepo, UserRepo,
 };
 
 use crate::auth::AuditFolder;
 use crate::auth::cache::PrincipalCache;
-use crate::auth::limiter::FailureLimiter;
+use crate::auth::limiter::LocalLocks;
 use crate::auth::usage::UsageTracker;
 
 pub use access_keys::CreatedAccessKey;
@@ -49,6 +49,8 @@ pub struct Ports {
     pub accounts: Arc<dyn AccountRepo>,
     /// Users.
     pub users: Arc<dyn UserRepo>,
+    /// Attempt limits (failed sign-ins per login and address).
+    pub attempts: Arc<dyn AttemptRepo>,
     /// Audit log.
     pub audit: Arc<dyn AuditRepo>,
     /// Service keys.
@@ -100,6 +102,7 @@ impl Ports {
     where
         S: AccountRepo
             + UserRepo
+            + AttemptRepo
             + AuditRepo
             + ServiceKeyRepo
             + AccessKeyRepo
@@ -114,6 +117,7 @@ impl Ports {
         Self {
             accounts: storage.clone(),
             users: storage.clone(),
+            attempts: storage.clone(),
             audit: storage.clone(),
             service_keys: storage.clone(),
             access_keys: storage.clone(),
@@ -179,7 +183,7 @@ pub struct App {
     ports: Ports,
     settings: Settings,
     cache: PrincipalCache,
-    limiter: FailureLimiter,
+    local_locks: LocalLocks,
     folder: AuditFolder,
     usage: UsageTracker,
     last_purge: Mutex<Option<DateTime<Utc>>>,
@@ -191,7 +195,7 @@ impl App {
     pub fn new(ports: Ports, settings: Settings) -> Self {
         Self {
             cache: PrincipalCache::new(settings.cache_staleness_ms),
-            limiter: FailureLimiter::new(settings.rate_limits),
+            local_locks: LocalLocks::default(),
             folder: AuditFolder::new(settings.audit_fold_secs),
             usage: UsageTracker::default(),
             last_purge: Mutex::new(None),

@@ -7,9 +7,10 @@ use tessera_domain::ids::{AccountId, ServiceKeyId, UserId};
 use tessera_domain::keys::ServiceKey;
 use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
-    MockAccessKeyRepo, MockAccountRepo, MockAuditRepo, MockAuthzRepo, MockClock, MockDnsResolver,
-    MockHealth, MockIdGenerator, MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo,
-    MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo,
+    AttemptCount, AttemptKey, AttemptRepo, MockAccessKeyRepo, MockAccountRepo, MockAuditRepo,
+    MockAuthzRepo, MockClock, MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator,
+    MockPasswordHasher, MockResourceGroupRepo, MockServiceKeyRepo, MockSessionRepo, MockSsoRepo,
+    MockUserGroupRepo, MockUserRepo, RepoError, Reservation,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -25,6 +26,7 @@ pub fn now() -> DateTime<Utc> {
 
 pub struct Mocks {
     pub accounts: MockAccountRepo,
+    pub attempts: MemoryAttempts,
     pub users: MockUserRepo,
     pub audit: MockAuditRepo,
     pub service_keys: MockServiceKeyRepo,
@@ -49,6 +51,7 @@ impl Mocks {
         clock.expect_now().returning(now);
         Self {
             accounts: MockAccountRepo::new(),
+            attempts: MemoryAttempts::default(),
             users: MockUserRepo::new(),
             audit: MockAuditRepo::new(),
             service_keys: MockServiceKeyRepo::new(),
@@ -73,6 +76,7 @@ impl Mocks {
             Ports {
                 accounts: Arc::new(self.accounts),
                 users: Arc::new(self.users),
+                attempts: Arc::new(self.attempts),
                 audit: Arc::new(self.audit),
                 service_keys: Arc::new(self.service_keys),
                 access_keys: Arc::new(self.access_keys),
@@ -158,5 +162,78 @@ pub fn user(id: i64, login: &str, roles: &[RoleId]) -> User {
         roles: roles.to_vec(),
         created_at: now(),
         updated_at: now(),
+    }
+}
+
+/// Attempt limits in memory, with the store's semantics (a fixed window per key, reservations
+/// counted atomically): the use cases' tests need their state, not a script of calls.
+#[derive(Default)]
+pub struct MemoryAttempts {
+    rows: parking_lot::Mutex<std::collections::HashMap<String, (DateTime<Utc>, u32)>>,
+}
+
+impl AttemptRepo for MemoryAttempts {
+    fn reserve_attempt(
+        &self,
+        keys: &[AttemptKey],
+        window_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, RepoError> {
+        let window = chrono::TimeDelta::seconds(window_secs);
+        let mut rows = self.rows.lock();
+        for k in keys {
+            if let Some((since, n)) = rows.get(&k.key) {
+                if *since > now - window && *n >= k.max {
+                    return Ok(Reservation::Locked {
+                        until: *since + window,
+                    });
+                }
+            }
+        }
+        for k in keys {
+            let row = rows.entry(k.key.clone()).or_insert((now, 0));
+            if row.0 <= now - window {
+                *row = (now, 0);
+            }
+            row.1 += 1;
+        }
+        Ok(Reservation::Granted)
+    }
+
+    fn release_attempt(&self, keys: &[String]) -> Result<(), RepoError> {
+        let mut rows = self.rows.lock();
+        for k in keys {
+            if let Some(row) = rows.get_mut(k) {
+                row.1 = row.1.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    fn clear_attempts(&self, key: &str) -> Result<bool, RepoError> {
+        Ok(self.rows.lock().remove(key).is_some())
+    }
+
+    fn purge_attempts(&self, before: DateTime<Utc>) -> Result<(), RepoError> {
+        self.rows.lock().retain(|_, (since, _)| *since > before);
+        Ok(())
+    }
+
+    fn attempt_count(
+        &self,
+        key: &str,
+        window_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AttemptCount>, RepoError> {
+        let window = chrono::TimeDelta::seconds(window_secs);
+        Ok(self
+            .rows
+            .lock()
+            .get(key)
+            .filter(|(since, n)| *since > now - window && *n > 0)
+            .map(|(since, n)| AttemptCount {
+                attempts: *n,
+                since: *since,
+            }))
     }
 }

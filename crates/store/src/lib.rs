@@ -2,6 +2,7 @@
 
 mod access_keys;
 mod accounts;
+mod attempts;
 mod audit;
 pub mod db;
 mod epoch;

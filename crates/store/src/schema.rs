@@ -171,6 +171,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auth_attempts (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        attempts -> Integer,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(service_keys -> accounts (account_id));
@@ -202,4 +210,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_connectors,
     audit_events,
     authz_epoch,
+    auth_attempts,
 );

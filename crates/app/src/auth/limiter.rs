@@ -1,13 +1,26 @@
-//! Failed-authentication limits: per login and per client address, in a sliding window.
+//! Attempt limits: per login and per client address, counted in storage so that every instance
+//! on one database counts the same attempts (`AttemptRepo`).
 //!
-//! The attempt that reaches the limit still answers as a failure; from then on every attempt
-//! (even with the right password) is refused until the oldest failure leaves the window.
+//! - A password sign-in **reserves** its attempt under the login and the address before the
+//!   password is hashed; the reservation counts as a failure until the sign-in succeeds (then
+//!   the login's count is cleared and the address's slot given back). So N concurrent guesses
+//!   never test more than the limit, on one instance or several: the attempt that reaches the
+//!   limit still answers as a failure, every later one gets 429 until the window ends.
+//! - A refused token (access key, JWT, session) counts a failure under its address after it
+//!   was evaluated: such secrets are not guessable, the address limit only sheds load.
+//! - Requests whose principal is cached are refused at once when this instance knows their
+//!   address is locked (it saw the lock); another instance learns of a lock on the next
+//!   sign-in or uncached credential from that address.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::Mutex;
+use tessera_domain::ids::AccountId;
+use tessera_domain::ports::{AttemptKey, Reservation};
+
+use crate::App;
+use crate::error::{AppError, AppResult};
 
 /// Limits (config `auth.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,160 +43,173 @@ impl Default for RateLimits {
     }
 }
 
+/// Most locked addresses remembered for the no-IO check (beyond, the oldest are forgotten and
+/// found again in storage).
+const MAX_LOCAL_LOCKS: usize = 100_000;
+
+/// The attempt key of a login.
+pub(crate) fn login_key(account: AccountId, login: &str) -> String {
+    format!("login:{account}:{}", login.trim().to_lowercase())
+}
+
+fn address_key(address: &str) -> String {
+    format!("address:{address}")
+}
+
+/// Addresses this instance knows to be locked, and until when (for the check that does no IO).
 #[derive(Default)]
-struct Windows {
-    by_key: HashMap<String, VecDeque<DateTime<Utc>>>,
+pub(crate) struct LocalLocks {
+    addresses: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
-impl Windows {
-    fn prune(&mut self, key: &str, since: DateTime<Utc>) -> Option<&mut VecDeque<DateTime<Utc>>> {
-        let q = self.by_key.get_mut(key)?;
-        while q.front().is_some_and(|t| *t <= since) {
-            q.pop_front();
-        }
-        Some(q)
-    }
-}
-
-/// Counts failures and says when to refuse.
-pub(crate) struct FailureLimiter {
-    limits: RateLimits,
-    logins: Mutex<Windows>,
-    addresses: Mutex<Windows>,
-    tracked: AtomicUsize,
-}
-
-impl FailureLimiter {
-    pub(crate) fn new(limits: RateLimits) -> Self {
-        Self {
-            limits,
-            logins: Mutex::new(Windows::default()),
-            addresses: Mutex::new(Windows::default()),
-            tracked: AtomicUsize::new(0),
-        }
-    }
-
-    fn window(&self) -> TimeDelta {
-        TimeDelta::seconds(self.limits.window_secs)
-    }
-
-    fn locked(
-        &self,
-        windows: &Mutex<Windows>,
-        key: &str,
-        max: u32,
-        now: DateTime<Utc>,
-    ) -> Option<u64> {
-        let mut w = windows.lock();
-        let q = w.prune(key, now - self.window())?;
-        if q.len() >= max as usize {
-            let until = *q.front()? + self.window();
-            Some(u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1))
-        } else {
-            None
-        }
-    }
-
-    /// `Some(seconds to wait)` when the login or the address is locked.
-    pub(crate) fn check(
-        &self,
-        login: Option<&str>,
-        address: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Option<u64> {
-        if self.tracked.load(Ordering::Relaxed) == 0 {
+impl LocalLocks {
+    /// Seconds until `address` is free, when this instance knows it locked.
+    pub(crate) fn check(&self, address: Option<&str>, now: DateTime<Utc>) -> Option<u64> {
+        let address = address?;
+        let mut map = self.addresses.lock();
+        let until = *map.get(address)?;
+        if until <= now {
+            map.remove(address);
             return None;
         }
-        let by_address =
-            address.and_then(|a| self.locked(&self.addresses, a, self.limits.per_address, now));
-        let by_login = login.and_then(|l| self.locked(&self.logins, l, self.limits.per_login, now));
-        by_address.max(by_login)
+        Some(wait(until, now))
     }
 
-    fn record(&self, windows: &Mutex<Windows>, key: &str, now: DateTime<Utc>) {
-        let mut w = windows.lock();
-        if w.by_key.len() > 100_000 {
-            let since = now - self.window();
-            w.by_key.retain(|_, q| q.back().is_some_and(|t| *t > since));
+    fn note(&self, address: &str, until: DateTime<Utc>) {
+        let mut map = self.addresses.lock();
+        if map.len() >= MAX_LOCAL_LOCKS {
+            let now = Utc::now();
+            map.retain(|_, u| *u > now);
+            if map.len() >= MAX_LOCAL_LOCKS {
+                map.clear();
+            }
         }
-        w.by_key.entry(key.to_owned()).or_default().push_back(now);
+        map.insert(address.to_owned(), until);
+    }
+}
+
+fn wait(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1)
+}
+
+/// A reserved sign-in attempt: its keys, to settle when the outcome is known.
+pub(crate) struct Reserved {
+    login: Option<String>,
+    address: Option<String>,
+}
+
+impl App {
+    fn keys(&self, login: Option<&str>, address: Option<&str>) -> Vec<AttemptKey> {
+        let limits = self.settings.rate_limits;
+        login
+            .map(|l| AttemptKey {
+                key: l.to_owned(),
+                max: limits.per_login,
+            })
+            .into_iter()
+            .chain(address.map(|a| AttemptKey {
+                key: address_key(a),
+                max: limits.per_address,
+            }))
+            .collect()
     }
 
-    /// Records a failure for the login and the address.
-    pub(crate) fn record_failure(
+    /// Reserves a sign-in attempt under the login key and the address.
+    ///
+    /// # Errors
+    /// `RateLimited` when either is locked (nothing is counted then); storage errors.
+    pub(crate) fn reserve_attempt(
         &self,
         login: Option<&str>,
         address: Option<&str>,
         now: DateTime<Utc>,
-    ) {
-        self.tracked.fetch_add(1, Ordering::Relaxed);
-        if let Some(l) = login {
-            self.record(&self.logins, l, now);
+    ) -> AppResult<Reserved> {
+        let keys = self.keys(login, address);
+        match self.ports.attempts.reserve_attempt(
+            &keys,
+            self.settings.rate_limits.window_secs,
+            now,
+        )? {
+            Reservation::Granted => Ok(Reserved {
+                login: login.map(str::to_owned),
+                address: address.map(address_key),
+            }),
+            Reservation::Locked { until } => {
+                if let Some(a) = address {
+                    if self.address_locked_in_storage(a, now)?.is_some() {
+                        self.local_locks.note(a, until);
+                    }
+                }
+                Err(AppError::RateLimited {
+                    retry_after_secs: wait(until, now),
+                })
+            }
         }
-        if let Some(a) = address {
-            self.record(&self.addresses, a, now);
+    }
+
+    /// The attempt succeeded: the login's failures are forgotten, the address's slot given
+    /// back.
+    pub(crate) fn attempt_succeeded(&self, reserved: Reserved) -> AppResult<()> {
+        if let Some(login) = &reserved.login {
+            self.ports.attempts.clear_attempts(login)?;
+        }
+        if let Some(address) = reserved.address {
+            self.ports.attempts.release_attempt(&[address])?;
+        }
+        Ok(())
+    }
+
+    /// Counts a refused token under its address (after it was evaluated).
+    pub(crate) fn count_token_failure(&self, address: Option<&str>, now: DateTime<Utc>) {
+        let Some(a) = address else { return };
+        let keys = self.keys(None, Some(a));
+        match self
+            .ports
+            .attempts
+            .reserve_attempt(&keys, self.settings.rate_limits.window_secs, now)
+        {
+            Ok(Reservation::Locked { until }) => self.local_locks.note(a, until),
+            Ok(Reservation::Granted) => {}
+            Err(e) => tracing::warn!(error = %e, "could not count an authentication failure"),
         }
     }
 
-    /// Forgets a login's failures (after a successful sign-in).
-    pub(crate) fn reset_login(&self, login: &str) {
-        self.logins.lock().by_key.remove(login);
+    /// When `address` is locked in storage (by any instance), until when.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub(crate) fn address_locked_in_storage(
+        &self,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<DateTime<Utc>>> {
+        let limits = self.settings.rate_limits;
+        let count =
+            self.ports
+                .attempts
+                .attempt_count(&address_key(address), limits.window_secs, now)?;
+        Ok(count
+            .filter(|c| c.attempts >= limits.per_address)
+            .map(|c| c.since + TimeDelta::seconds(limits.window_secs)))
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::now;
-
-    fn limiter() -> FailureLimiter {
-        FailureLimiter::new(RateLimits {
-            per_login: 3,
-            per_address: 5,
-            window_secs: 60,
-        })
-    }
-
-    #[test]
-    fn a_login_locks_after_the_limit_until_the_window_passes() {
-        let l = limiter();
-        for i in 0..3 {
-            assert_eq!(l.check(Some("1:bob"), None, now()), None, "attempt {i}");
-            l.record_failure(Some("1:bob"), None, now());
+    /// Whether the address is locked: this instance's memory first, then storage; a lock found
+    /// in storage is remembered.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub(crate) fn address_lock(
+        &self,
+        address: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<u64>> {
+        let Some(a) = address else { return Ok(None) };
+        if let Some(w) = self.local_locks.check(Some(a), now) {
+            return Ok(Some(w));
         }
-        assert_eq!(l.check(Some("1:bob"), None, now()), Some(60));
-        assert_eq!(
-            l.check(Some("1:alice"), None, now()),
-            None,
-            "other logins are free"
-        );
-        assert_eq!(
-            l.check(Some("1:bob"), None, now() + TimeDelta::seconds(30)),
-            Some(30)
-        );
-        assert_eq!(
-            l.check(Some("1:bob"), None, now() + TimeDelta::seconds(61)),
-            None
-        );
-    }
-
-    #[test]
-    fn an_address_locks_across_logins() {
-        let l = limiter();
-        for i in 0..5 {
-            l.record_failure(Some(&format!("1:user{i}")), Some("10.0.0.9"), now());
-        }
-        assert!(l.check(Some("1:fresh"), Some("10.0.0.9"), now()).is_some());
-        assert!(l.check(Some("1:fresh"), Some("10.0.0.8"), now()).is_none());
-    }
-
-    #[test]
-    fn a_success_resets_the_login() {
-        let l = limiter();
-        l.record_failure(Some("1:bob"), None, now());
-        l.record_failure(Some("1:bob"), None, now());
-        l.reset_login("1:bob");
-        l.record_failure(Some("1:bob"), None, now());
-        assert_eq!(l.check(Some("1:bob"), None, now()), None);
+        Ok(self.address_locked_in_storage(a, now)?.map(|until| {
+            self.local_locks.note(a, until);
+            wait(until, now)
+        }))
     }
 }

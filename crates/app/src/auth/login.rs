@@ -8,6 +8,7 @@ use tessera_domain::ports::NewSession;
 use tessera_domain::user::{Login, UserStatus};
 use tessera_domain::{Entity, Secret};
 
+use super::limiter::login_key;
 use super::{LoginCommand, Refusal, SessionToken, digest};
 use crate::App;
 use crate::error::{AppError, AppResult, AuthFailure};
@@ -22,23 +23,26 @@ impl App {
     /// locked; `SsoRequired` when the user's email domain signs in through SSO.
     pub fn login(&self, meta: &RequestMeta, cmd: LoginCommand) -> AppResult<SessionToken> {
         let now = self.ports.clock.now();
-        let login_key = format!("{}:{}", cmd.account_id, cmd.login.trim().to_lowercase());
+        let login_key = login_key(cmd.account_id, &cmd.login);
         let address = meta.client_ip.as_deref();
         let who = cmd.login.trim().to_lowercase();
-        if let Some(wait) = self.limiter.check(Some(&login_key), address, now) {
-            let refusal = Refusal {
-                account: self
-                    .account_active(cmd.account_id)?
-                    .then_some(cmd.account_id),
-                who,
-                credential: "password",
-                reason: "the login or the client address is locked after too many failures".into(),
-            };
-            self.audit_failure(&refusal, meta, now);
-            return Err(AppError::RateLimited {
-                retry_after_secs: wait,
-            });
-        }
+        let reserved = match self.reserve_attempt(Some(&login_key), address, now) {
+            Ok(r) => r,
+            Err(locked @ AppError::RateLimited { .. }) => {
+                let refusal = Refusal {
+                    account: self
+                        .account_active(cmd.account_id)?
+                        .then_some(cmd.account_id),
+                    who,
+                    credential: "password",
+                    reason: "the login or the client address is locked after too many failures"
+                        .into(),
+                };
+                self.audit_failure(&refusal, meta, now);
+                return Err(locked);
+            }
+            Err(e) => return Err(e),
+        };
         let found = match Login::parse(&cmd.login) {
             Ok(login) => self
                 .ports
@@ -66,7 +70,7 @@ impl App {
         let user = match user {
             Some(u) if u.status == UserStatus::Active && self.account_active(cmd.account_id)? => u,
             _ => {
-                self.limiter.record_failure(Some(&login_key), address, now);
+                // The reserved attempt stays counted: a failure.
                 let account = self
                     .account_active(cmd.account_id)?
                     .then_some(cmd.account_id);
@@ -80,6 +84,8 @@ impl App {
                 return Err(AppError::Unauthenticated(AuthFailure::Failed));
             }
         };
+        // The password was right: the attempt does not count against the login or address.
+        self.attempt_succeeded(reserved)?;
         if let Err(refused) = self.check_sso_for_password(&user) {
             let refusal = Refusal {
                 account: Some(cmd.account_id),
@@ -90,7 +96,6 @@ impl App {
             self.audit_failure(&refusal, meta, now);
             return Err(refused);
         }
-        self.limiter.reset_login(&login_key);
         let token = Secret::new(format!(
             "{SESSION_TOKEN_PREFIX}{}",
             self.ports.ids.secret().expose()

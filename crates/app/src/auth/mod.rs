@@ -231,8 +231,8 @@ impl App {
     ) -> Option<AppResult<Arc<Principal>>> {
         let now = self.ports.clock.now();
         if self
-            .limiter
-            .check(None, meta.client_ip.as_deref(), now)
+            .local_locks
+            .check(meta.client_ip.as_deref(), now)
             .is_some()
         {
             return None;
@@ -255,7 +255,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Arc<Principal>> {
         let now = self.ports.clock.now();
-        if let Some(wait) = self.limiter.check(None, meta.client_ip.as_deref(), now) {
+        if let Some(wait) = self.address_lock(meta.client_ip.as_deref(), now)? {
             let refusal = Refusal {
                 account: None,
                 who: "address".into(),
@@ -290,8 +290,7 @@ impl App {
                 Ok(principal)
             }
             Err(refused) => {
-                self.limiter
-                    .record_failure(None, meta.client_ip.as_deref(), now);
+                self.count_token_failure(meta.client_ip.as_deref(), now);
                 self.audit_failure(&refused.audited(), meta, now);
                 Err(AppError::Unauthenticated(refused.failure))
             }
@@ -586,6 +585,9 @@ impl App {
         if last.is_none_or(|t| now - t > TimeDelta::minutes(10)) {
             *last = Some(now);
             self.ports.sessions.purge_expired_sessions(now)?;
+            self.ports
+                .attempts
+                .purge_attempts(now - TimeDelta::seconds(self.settings.rate_limits.window_secs))?;
         }
         Ok(())
     }

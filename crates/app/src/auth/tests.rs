@@ -570,3 +570,50 @@ fn a_deactivated_ancestor_refuses_the_credentials_of_every_descendant() {
         .unwrap_err();
     assert_eq!(err, AppError::Unauthenticated(AuthFailure::Failed));
 }
+
+#[test]
+fn concurrent_guesses_never_test_more_than_the_limit() {
+    let mut m = Mocks::new();
+    let hashed = StdArc::new(AtomicUsize::new(0));
+    let h = hashed.clone();
+    m.users.expect_find_user_by_login().returning(|_, _| {
+        Ok(Some(UserWithSecret {
+            user: user(2, "dev01", &[ids::DEVELOPER]),
+            password_hash: Some("$hash".into()),
+        }))
+    });
+    m.hasher.expect_verify().returning(move |_, p| {
+        h.fetch_add(1, Ordering::SeqCst);
+        // Slow enough that the guesses overlap.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        Ok(p.expose() == "R1ght-pass")
+    });
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(account(true)));
+    m.audit.expect_append_audit().returning(|_| Ok(()));
+    m.ids.expect_secret().returning(|| Secret::new("s"));
+    m.sessions.expect_create_session().returning(|_, _| Ok(()));
+    let app = StdArc::new(m.app());
+    let outcomes: Vec<AppResult<SessionToken>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..40)
+            .map(|n| {
+                let app = app.clone();
+                // The right password is among the guesses.
+                let password = if n == 39 { "R1ght-pass" } else { "Wr0ng-pass" };
+                s.spawn(move || app.login(&meta(), login(password)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        hashed.load(Ordering::SeqCst) <= 5,
+        "{} passwords tested against a limit of 5",
+        hashed.load(Ordering::SeqCst)
+    );
+    let limited = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(AppError::RateLimited { .. })))
+        .count();
+    assert!(limited >= 35, "{limited} refused before hashing");
+}

@@ -5,6 +5,7 @@
 
 mod access_keys;
 mod accounts;
+mod attempts;
 mod audit;
 mod error;
 mod groups;
@@ -20,6 +21,7 @@ pub use accounts::{
     AccountRepo, BootstrapRecord, BootstrappedAccount, InitialAccessKey, InitialServiceKey,
     NewAccount,
 };
+pub use attempts::{AttemptCount, AttemptKey, AttemptRepo, Reservation};
 pub use audit::{AuditFilter, AuditRepo};
 pub use error::RepoError;
 pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};
@@ -36,6 +38,8 @@ pub use users::{NewUser, RoleChange, UserChanges, UserRepo, UserWithSecret};
 pub use access_keys::MockAccessKeyRepo;
 #[cfg(feature = "mocks")]
 pub use accounts::MockAccountRepo;
+#[cfg(feature = "mocks")]
+pub use attempts::MockAttemptRepo;
 #[cfg(feature = "mocks")]
 pub use audit::MockAuditRepo;
 #[cfg(feature = "mocks")]

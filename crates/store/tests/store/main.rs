@@ -2,6 +2,7 @@
 //! fresh Postgres schema.
 
 mod accounts;
+mod attempts;
 mod audit;
 mod fixtures;
 mod groups;

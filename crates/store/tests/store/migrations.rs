@@ -36,6 +36,7 @@ const TABLES: &[&str] = &[
     "access_keys",
     "accounts",
     "audit_events",
+    "auth_attempts",
     "authz_epoch",
     "policies",
     "policy_permission_groups",
