@@ -97,6 +97,23 @@ impl TestApp {
         settings: Settings,
         backend: Backend,
     ) -> Self {
+        let mut app = Self::serve(data_dir, settings, backend);
+        app.db = Some(db);
+        app
+    }
+
+    /// A second instance on this one's database (like two replicas behind a load balancer),
+    /// with its own data directory; the first one keeps owning the database.
+    #[must_use]
+    pub fn another(&self) -> Self {
+        let data_dir = temp_dir();
+        let mut settings = self.settings.clone();
+        settings.server.bind = "127.0.0.1:0".into();
+        settings.data_dir = data_dir.clone();
+        Self::serve(data_dir, settings, self.backend)
+    }
+
+    fn serve(data_dir: PathBuf, settings: Settings, backend: Backend) -> Self {
         let (tx, rx) = mpsc::channel();
         let s = settings.clone();
         let thread = std::thread::spawn(move || {
@@ -121,7 +138,7 @@ impl TestApp {
             addr,
             client: reqwest::Client::new(),
             settings,
-            db: Some(db),
+            db: None,
             data_dir,
             temp_root: None,
             backend,

@@ -10,6 +10,7 @@ mod error;
 mod explain;
 mod groups;
 pub mod infra;
+mod lockouts;
 mod principal;
 mod service_keys;
 mod sso;
@@ -37,6 +38,7 @@ pub use bootstrap::{AccessKeySecret, BootstrapCredentials, BootstrapSettings, Se
 pub use error::{AppError, AppResult, AuthFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};
+pub use lockouts::Lockout;
 pub use principal::{Credential, Principal};
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
 pub use sso::UpdateSso;

@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod extract;
 pub mod fallback;
 pub mod iam;
+pub mod lockouts;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
@@ -55,6 +56,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(users::update_user)
                 .service(users::delete_user)
                 .service(users::effective_permissions)
+                .service(lockouts::get_lockout)
+                .service(lockouts::clear_lockout)
                 .service(access_keys::list_access_keys)
                 .service(access_keys::create_access_key)
                 .service(access_keys::get_access_key)

@@ -18,7 +18,7 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Migrate the database, bootstrap it if empty, and serve the APIs.
     Serve,
@@ -26,4 +26,14 @@ pub enum Command {
     Migrate,
     /// Migrate, create the first account if the database is empty, and print its credentials.
     Bootstrap,
+    /// Clear a login's failed sign-ins and lift its lock (audited); works with the server
+    /// stopped or running.
+    Unlock {
+        /// The account's id.
+        #[arg(long)]
+        account: i64,
+        /// The login.
+        #[arg(long)]
+        login: String,
+    },
 }

@@ -30,6 +30,28 @@ fn main() -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Bootstrap => bootstrap(&settings),
+        Command::Unlock { account, login } => unlock(&settings, account, &login),
+    }
+}
+
+fn unlock(settings: &Settings, account: i64, login: &str) -> ExitCode {
+    let wired = match wire(settings) {
+        Ok(w) => w,
+        Err(e) => return fail(&e),
+    };
+    match wired
+        .app
+        .unlock_login(tessera_domain::ids::AccountId(account), login)
+    {
+        Ok(true) => {
+            eprintln!("tessera: cleared the failed sign-ins of {login} in account {account}");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("tessera: {login} in account {account} had no failed sign-ins to clear");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 

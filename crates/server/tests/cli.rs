@@ -222,3 +222,60 @@ fn serve_bootstraps_logs_where_the_credentials_are_never_what_they_are_and_stops
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `POST /v1/sessions` over a plain socket; the status code.
+fn sign_in(addr: &str, password: &str) -> u16 {
+    use std::io::{Read, Write};
+    let body = format!(r#"{{"account_id": 1, "login": "admin", "password": "{password}"}}"#);
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /v1/sessions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_default()
+}
+
+#[test]
+fn unlock_clears_a_locked_login_with_the_server_running() {
+    let dir = temp_dir();
+    let mut child = tessera(&dir)
+        .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (addr, _, _rest) = wait_listening(&mut child);
+    for _ in 0..5 {
+        assert_eq!(sign_in(&addr, "Wr0ng-Pass!"), 401);
+    }
+    assert_eq!(sign_in(&addr, "Wr0ng-Pass!"), 429, "locked");
+    let out = run(tessera(&dir).args(["unlock", "--account", "1", "--login", "Admin"]));
+    assert!(out.status.success(), "{:?}", stderr_lines(&out));
+    assert!(
+        stderr_lines(&out).iter().any(|l| l.contains("cleared")),
+        "{:?}",
+        stderr_lines(&out)
+    );
+    assert_eq!(
+        sign_in(&addr, "Wr0ng-Pass!"),
+        401,
+        "evaluated again: the lock is gone"
+    );
+    let again = run(tessera(&dir).args(["unlock", "--account", "1", "--login", "nobody"]));
+    assert!(again.status.success());
+    assert!(
+        stderr_lines(&again)
+            .iter()
+            .any(|l| l.contains("no failed sign-ins"))
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

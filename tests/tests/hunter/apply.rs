@@ -46,6 +46,8 @@ pub enum Handed {
     PasswordOf { user: usize, with_old: bool },
     /// A child account of this account was made (its owner's credentials went to the caller).
     ChildOf(AccountId),
+    /// The sign-in lockout of user number `n` was cleared (its password may be guessed again).
+    Unlocked(usize),
 }
 
 /// What the registry learns from a step that succeeded.
@@ -400,6 +402,12 @@ impl World {
                 .map(|_| {
                     handed = Handed::ChildOf(account);
                 }),
+            Action::ClearLockout { target } => {
+                let (i, t) = user_of(*target);
+                app.clear_lockout(p, &m, account, t.id).map(|_| {
+                    handed = Handed::Unlocked(i);
+                })
+            }
             Action::SetChildActive { active } => app
                 .update_account(
                     p,

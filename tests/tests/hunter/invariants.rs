@@ -10,7 +10,7 @@
 //!    only if the caller holds everything that user holds; another user's password only if
 //!    the caller could manage that user; its own password only with the old one; a new child
 //!    account (and its owner's credentials) only with Manage Enterprise Accounts write in the
-//!    parent.
+//!    parent; a user's sign-in lockout cleared only by a caller that could manage the user.
 //!
 //! After every step:
 //! 4. Every service key's effective permissions ⊆ its roles' permissions ∩ its owner's
@@ -276,6 +276,23 @@ impl World {
                             );
                         }
                     }
+                }
+            }
+            Handed::Unlocked(user) => {
+                let rec = &self.users[user];
+                if let Some(b) = before.principals.get(&Who::User(user)) {
+                    let ancestors = self.ancestors(rec.account);
+                    assert!(
+                        policy::check_permissions(
+                            &caller.subject,
+                            rec.account,
+                            &ancestors,
+                            manage_set(&b.view).highest()
+                        )
+                        .allowed,
+                        "the lockout of user {user} was cleared by a caller that cannot manage \
+                         it: {describe}"
+                    );
                 }
             }
             Handed::PasswordOf { user, with_old } => {

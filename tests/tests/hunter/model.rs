@@ -117,6 +117,10 @@ pub enum Action {
     },
     /// A new account under the account acted in (not followed further by the hunt).
     CreateChildAccount,
+    /// Clears a user's sign-in lockout.
+    ClearLockout {
+        target: u8,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -219,6 +223,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (idx(), idx()).prop_map(|(ug, member)| Action::RemoveMember { ug, member }),
         1 => any::<bool>().prop_map(|active| Action::SetChildActive { active }),
         1 => Just(Action::CreateChildAccount),
+        1 => idx().prop_map(|target| Action::ClearLockout { target }),
     ]
 }
 

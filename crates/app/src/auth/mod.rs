@@ -28,6 +28,7 @@ use crate::principal::{Credential, Principal};
 pub(crate) use failures::{AuditFolder, Refusal};
 
 pub use limiter::RateLimits;
+pub(crate) use limiter::login_key;
 
 /// How the caller's account is named in a legacy (`account_id` / `account_name` + `api_key`)
 /// method call.

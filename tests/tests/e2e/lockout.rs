@@ -1,0 +1,141 @@
+//! Attempt limits under attack: concurrent guesses, several instances on one database, and the
+//! administrator's way out of a lockout.
+
+use serde_json::{Value, json};
+use tessera_tests::{PASSWORD, TestApp, e2e};
+
+async fn sign_in(app: &TestApp, login: &str, password: &str) -> u16 {
+    app.call(
+        "POST",
+        "/v1/sessions",
+        None,
+        Some(json!({"account_id": 1, "login": login, "password": password})),
+    )
+    .await
+    .0
+}
+
+async fn two_instances_lock_a_login_after_the_same_failures(app: TestApp) {
+    let owner = app.owner().await;
+    let victim = app.create_user(&owner, "victim1", &["Developer"]).await;
+    let b = app.another();
+    for (i, server) in [&app, &app, &b, &app, &b].into_iter().enumerate() {
+        assert_eq!(
+            sign_in(server, "victim1", "Wr0ng-Pass!").await,
+            401,
+            "failure {i}"
+        );
+    }
+    assert_eq!(
+        sign_in(&app, "victim1", PASSWORD).await,
+        429,
+        "locked on the first"
+    );
+    assert_eq!(
+        sign_in(&b, "victim1", PASSWORD).await,
+        429,
+        "and on the second"
+    );
+    let lockout = format!("/v1/accounts/1/users/{victim}/lockout");
+    let (status, body) = b.call("GET", &lockout, Some(&owner), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["locked"], true);
+    assert_eq!(body["result"]["failures"], 5);
+    let (status, body) = b.call("DELETE", &lockout, Some(&owner), None).await;
+    assert_eq!(
+        (status, &body["result"]["locked"]),
+        (200, &json!(false)),
+        "{body}"
+    );
+    assert_eq!(
+        sign_in(&app, "victim1", PASSWORD).await,
+        200,
+        "cleared on both"
+    );
+    let cleared = app.audit_events(&owner, "user.lockout.clear").await;
+    assert_eq!(cleared.len(), 1);
+    assert_eq!(cleared[0]["target"], format!("user:{victim}"));
+}
+
+async fn concurrent_guesses_test_at_most_the_limit(app: TestApp) {
+    let owner = app.owner().await;
+    app.create_user(&owner, "victim2", &[]).await;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let app = app.clone();
+        let password = if n % 10 == 9 { PASSWORD } else { "Wr0ng-Pass!" };
+        tasks.push(tokio::spawn(async move {
+            sign_in(&app, "victim2", password).await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let evaluated = statuses.iter().filter(|s| **s != 429).count();
+    assert!(
+        evaluated <= 5,
+        "{evaluated} passwords evaluated against a limit of 5: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 401, 429].contains(s)),
+        "{statuses:?}"
+    );
+}
+
+async fn clearing_a_lockout_needs_managing_the_user(app: TestApp) {
+    let owner = app.owner().await;
+    let dev = app.create_user(&owner, "dev01", &["Developer"]).await;
+    app.create_user(&owner, "manager1", &["User Manager"]).await;
+    let manager = app.login(1, "manager1", PASSWORD).await;
+    for _ in 0..5 {
+        sign_in(&app, "admin", "Wr0ng-Pass!").await;
+        sign_in(&app, "dev01", "Wr0ng-Pass!").await;
+    }
+    let (status, body) = app
+        .call(
+            "GET",
+            "/v1/accounts/1/users/1/lockout",
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["result"]["locked"]),
+        (200, &json!(true)),
+        "{body}"
+    );
+    let (status, _) = app
+        .call(
+            "DELETE",
+            "/v1/accounts/1/users/1/lockout",
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status, 403,
+        "a User Manager cannot free the Owner's login to keep guessing"
+    );
+    let dev_lockout = format!("/v1/accounts/1/users/{dev}/lockout");
+    let (status, _) = app.call("DELETE", &dev_lockout, Some(&manager), None).await;
+    assert_eq!(
+        status, 403,
+        "nor a Developer's: it does not hold Developer's permissions"
+    );
+    let (status, body): (u16, Value) = app.call("DELETE", &dev_lockout, Some(&owner), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sign_in(&app, "dev01", PASSWORD).await, 200);
+    assert_eq!(
+        sign_in(&app, "admin", "Wr0ng-Pass!").await,
+        429,
+        "still locked"
+    );
+}
+
+e2e!(
+    two_instances_lock_a_login_after_the_same_failures,
+    concurrent_guesses_test_at_most_the_limit,
+    clearing_a_lockout_needs_managing_the_user,
+);
