@@ -60,6 +60,9 @@ pub fn settings_for(db: &TestDatabase, data_dir: &std::path::Path) -> Settings {
     });
     s.database.connect_timeout_secs = 1;
     s.database.pool_size = 4;
+    // Tests sign in concurrently from one address; the sign-in gate has its own test.
+    s.auth.sign_in_queue = 1000;
+    s.auth.sign_in_queue_per_address = 1000;
     s
 }
 

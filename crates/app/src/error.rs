@@ -93,6 +93,13 @@ pub enum AppError {
     /// A subuser changing its own password did not give the old one.
     #[error("old_subuser_password is required to change your own password")]
     OldPasswordRequired,
+    /// Too many sign-ins are in progress (or this client address has its share of them):
+    /// retry shortly.
+    #[error("too many sign-ins in progress; retry in {retry_after_secs} s")]
+    Overloaded {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
     /// The storage is unreachable; retry later.
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -28,6 +28,7 @@ use tessera_domain::ports::{
 
 use crate::auth::AuditFolder;
 use crate::auth::cache::PrincipalCache;
+use crate::auth::gate::SignInGate;
 use crate::auth::limiter::LocalLocks;
 use crate::auth::usage::UsageTracker;
 
@@ -161,6 +162,10 @@ pub struct Settings {
     /// Identical authentication failures from one address within this many seconds are
     /// audited as one event with a count.
     pub audit_fold_secs: i64,
+    /// Most password sign-ins admitted at once (hashing or waiting to hash).
+    pub sign_in_queue: usize,
+    /// Most of them from one client address.
+    pub sign_in_queue_per_address: usize,
 }
 
 impl Default for Settings {
@@ -175,6 +180,8 @@ impl Default for Settings {
             cache_staleness_ms: 1000,
             sso_verification_timeout_secs: 86_400,
             audit_fold_secs: 60,
+            sign_in_queue: 16,
+            sign_in_queue_per_address: 2,
         }
     }
 }
@@ -186,6 +193,7 @@ pub struct App {
     settings: Settings,
     cache: PrincipalCache,
     local_locks: LocalLocks,
+    gate: SignInGate,
     folder: AuditFolder,
     usage: UsageTracker,
     last_purge: Mutex<Option<DateTime<Utc>>>,
@@ -198,6 +206,7 @@ impl App {
         Self {
             cache: PrincipalCache::new(settings.cache_staleness_ms),
             local_locks: LocalLocks::default(),
+            gate: SignInGate::new(settings.sign_in_queue, settings.sign_in_queue_per_address),
             folder: AuditFolder::new(settings.audit_fold_secs),
             usage: UsageTracker::default(),
             last_purge: Mutex::new(None),

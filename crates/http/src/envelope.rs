@@ -224,6 +224,10 @@ impl From<AppError> for ApiError {
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 0, message)
             },
             AppError::OldPasswordRequired => ApiError::new(StatusCode::BAD_REQUEST, 7, message),
+            AppError::Overloaded { retry_after_secs } => ApiError {
+                retry_after: Some(*retry_after_secs),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, 1, message)
+            },
             AppError::Unavailable(_) => ApiError {
                 retry_after: Some(1),
                 ..ApiError::new(

@@ -182,6 +182,7 @@ impl From<AppError> for RpcError {
             AppError::TooManyKeys(_) => RpcError::new(TOO_MANY_KEYS, msg),
             AppError::KeysHoldRoles(_) => RpcError::new(KEYS_HOLD_ROLES, msg),
             AppError::OldPasswordRequired => RpcError::new(OLD_PASSWORD_REQUIRED, msg),
+            AppError::Overloaded { .. } => RpcError::new(UNAVAILABLE, msg),
             AppError::Unavailable(_) => RpcError::new(
                 UNAVAILABLE,
                 "Service unavailable: the database cannot be reached; retry later",

@@ -145,6 +145,10 @@ pub struct AuthSettings {
     pub failure_window_secs: i64,
     /// Identical failures from one address within this many seconds are one audit event.
     pub audit_fold_secs: i64,
+    /// Password sign-ins admitted at once (hashing or waiting); 0 = 8 per hashing slot.
+    pub sign_in_queue: usize,
+    /// Of those, the most from one client address.
+    pub sign_in_queue_per_address: usize,
 }
 
 /// `[limits]`.

@@ -122,6 +122,12 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             cache_staleness_ms: 1000,
             sso_verification_timeout_secs: settings.sso.verification_timeout_secs,
             audit_fold_secs: auth.audit_fold_secs,
+            sign_in_queue: if auth.sign_in_queue == 0 {
+                concurrency.saturating_mul(8)
+            } else {
+                auth.sign_in_queue
+            },
+            sign_in_queue_per_address: auth.sign_in_queue_per_address,
             max_child_accounts: settings.limits.max_child_accounts,
             max_account_depth: settings.limits.max_account_depth,
         },

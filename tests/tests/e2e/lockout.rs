@@ -134,6 +134,70 @@ async fn clearing_a_lockout_needs_managing_the_user(app: TestApp) {
     );
 }
 
+#[tokio::test]
+async fn a_sign_in_storm_from_one_address_leaves_room_for_others() {
+    let app = TestApp::spawn_with(tessera_tests::DbBackend::Sqlite, |s| {
+        s.auth.sign_in_queue = 4;
+        s.auth.sign_in_queue_per_address = 2;
+        s.auth.max_failures_per_login = 10_000;
+        s.auth.max_failures_per_address = 10_000;
+    })
+    .await
+    .unwrap();
+    let owner = app.owner().await;
+    app.create_user(&owner, "insider", &[]).await;
+    let app = std::sync::Arc::new(app);
+    let mut storm = Vec::new();
+    for n in 0..60 {
+        let app = app.clone();
+        storm.push(tokio::spawn(async move {
+            let res = app
+                .send(
+                    "POST",
+                    "/v1/sessions",
+                    None,
+                    &[],
+                    Some(json!({"account_id": 1, "login": format!("storm{n}"), "password": "Wr0ng-Pass!"})),
+                )
+                .await;
+            let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            (res.status().as_u16(), retry)
+        }));
+    }
+    // A sign-in from another address during the storm is admitted.
+    let other = reqwest::Client::builder()
+        .local_address(Some("127.0.0.2".parse::<std::net::IpAddr>().unwrap()))
+        .build()
+        .unwrap();
+    let res = other
+        .post(app.url("/v1/sessions"))
+        .json(&json!({"account_id": 1, "login": "insider", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "the other address is not behind the storm"
+    );
+    let mut shed = 0;
+    for t in storm {
+        let (status, retry) = t.await.unwrap();
+        match status {
+            401 => {}
+            503 => {
+                shed += 1;
+                assert_eq!(retry.as_deref(), Some("1"), "503 says when to retry");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        shed > 0,
+        "a storm of 60 from one address against a share of 2 is shed"
+    );
+}
+
 e2e!(
     two_instances_lock_a_login_after_the_same_failures,
     concurrent_guesses_test_at_most_the_limit,

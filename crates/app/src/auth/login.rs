@@ -20,12 +20,14 @@ impl App {
     /// # Errors
     /// `Unauthenticated(Failed)` for an unknown login, a wrong password or an inactive user —
     /// the same error, after the same work; `RateLimited` once the login or the address is
-    /// locked; `SsoRequired` when the user's email domain signs in through SSO.
+    /// locked; `Overloaded` when the sign-in queue (or this address's share) is full;
+    /// `SsoRequired` when the user's email domain signs in through SSO.
     pub fn login(&self, meta: &RequestMeta, cmd: LoginCommand) -> AppResult<SessionToken> {
         let now = self.ports.clock.now();
         let login_key = login_key(cmd.account_id, &cmd.login);
         let address = meta.client_ip.as_deref();
         let who = cmd.login.trim().to_lowercase();
+        let _pass = self.gate.enter(address)?;
         let reserved = match self.reserve_attempt(Some(&login_key), address, now) {
             Ok(r) => r,
             Err(locked @ AppError::RateLimited { .. }) => {

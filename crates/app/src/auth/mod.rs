@@ -4,6 +4,7 @@
 
 pub(crate) mod cache;
 mod failures;
+pub(crate) mod gate;
 mod jwt;
 pub(crate) mod limiter;
 mod login;
