@@ -67,7 +67,9 @@ impl App {
                 .users
                 .get_user(account, user)
                 .map_err(AppError::from_repo(Entity::User))?;
-            self.authorize_manage(principal, account, &target.roles)?;
+            // An access key carries all its user may do: whoever makes or changes one for
+            // someone else must hold all of it.
+            self.authorize_takeover(principal, account, &target)?;
         }
         Ok(())
     }

@@ -283,6 +283,10 @@ impl App {
                 }
                 None => self.authorize_manage(principal, account, &target.roles)?,
             }
+            // Setting someone else's password hands over all that user may do.
+            if cmd.new_password.is_some() && !own {
+                self.authorize_takeover(principal, account, &target)?;
+            }
         }
         if let Some(Some(email)) = &cmd.email {
             check_email(email)?;

@@ -657,7 +657,65 @@ async fn role_access_never_widens_what_one_may_grant(app: TestApp) {
     assert_eq!(list["result_info"]["total_count"], 2);
 }
 
+/// Found by the escalation hunter: a user whose allow policies give it more than its roles
+/// could be taken over by a caller that manages its roles only (an access key made for it, or
+/// its password reset, carries everything it may do).
+async fn taking_over_a_user_needs_everything_it_holds(app: TestApp) {
+    let owner = app.owner().await;
+    let target = app.create_user(&owner, "target1", &[]).await;
+    let rg = app.resource_group(&owner, &["*"]).await;
+    let pg = app
+        .permission_group(&owner, "Manage Enterprise Accounts Read")
+        .await;
+    app.group_with_policy(&owner, "allow", &pg, &rg, target)
+        .await;
+    app.create_user(&owner, "admin01", &["Admin"]).await;
+    let admin = app.login(1, "admin01", PASSWORD).await;
+    let (status, body) = app
+        .call(
+            "POST",
+            &format!("{}/access_keys", user_path(target)),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = app
+        .call(
+            "PATCH",
+            &user_path(target),
+            Some(&admin),
+            Some(json!({"password": "N3w-Password!"})),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let reset = app
+        .rpc(
+            Some(&admin),
+            Via::Form,
+            "SetSubUserInfo",
+            &[
+                ("subuser_id", &target.to_string()),
+                ("new_subuser_password", "N3w-Password!"),
+            ],
+        )
+        .await;
+    assert_eq!(code(&reset), 104, "{reset}");
+    app.login(1, "target1", PASSWORD).await;
+    // Its description is still the Admin's to change: that hands nothing over.
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &user_path(target),
+            Some(&admin),
+            Some(json!({"description": "audited"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
 e2e!(
+    taking_over_a_user_needs_everything_it_holds,
     reads_need_read_on_both_apis,
     the_method_api_reads_x_auth_email_and_x_auth_key,
     users_create_their_own_service_keys_on_both_apis,

@@ -6,9 +6,9 @@
 //!    permission of its roles).
 //! 2. No principal lost a role or a deny, was deleted, or had its status changed, unless the
 //!    caller could manage it.
-//! 3. No caller obtained a credential worth more than itself: an access key of another user
-//!    only if the caller holds everything that user holds; another user's password only if
-//!    the caller could manage that user; its own password only with the old one; a new child
+//! 3. No caller obtained a credential worth more than itself: an access key of another user,
+//!    or its password, only if the caller holds everything that user holds (and, for the
+//!    password, could manage it); its own password only with the old one; a new child
 //!    account (and its owner's credentials) only with Manage Enterprise Accounts write in the
 //!    parent; a user's sign-in lockout cleared only by a caller that could manage the user.
 //!
@@ -318,6 +318,13 @@ impl World {
                         "the password of user {user} was set by a caller that cannot manage it: \
                          {describe}"
                     );
+                    for g in &b.allowed {
+                        assert!(
+                            decide(&caller.subject, rec.account, &ancestors, g).allowed,
+                            "the caller set the password of user {user}, worth {g:?}, which it \
+                             does not hold: {describe}"
+                        );
+                    }
                 }
             }
         }

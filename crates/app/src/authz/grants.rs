@@ -140,6 +140,32 @@ impl App {
         self.authorize_manage(principal, account, &roles)
     }
 
+    /// Refuses unless `principal` may take over `user`'s credentials (create an access key for
+    /// it, set its password): it must manage the user and also hold everything the user's allow
+    /// policies give it, since the credential carries all of it.
+    ///
+    /// # Errors
+    /// `Forbidden`; `NotFound(Account)`; storage errors.
+    pub(crate) fn authorize_takeover(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        user: &tessera_domain::user::User,
+    ) -> AppResult<()> {
+        self.authorize_manage(principal, account, &user.roles)?;
+        let mut allowed: Vec<Permission> = self
+            .ports
+            .authz
+            .policy_rules_for_user(account, user.id)?
+            .into_iter()
+            .filter(|r| r.effect == tessera_domain::policy::Effect::Allow)
+            .flat_map(|r| r.permissions)
+            .collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        self.authorize_holds(principal, account, allowed)
+    }
+
     /// Refuses unless `principal` holds every one of `permissions` account-wide: what a policy
     /// change hands out.
     ///

@@ -421,6 +421,10 @@ fn an_administrator_resets_a_developers_password_without_the_old_one() {
     m.users
         .expect_get_user()
         .returning(|_, _| Ok(user(2, "dev01", &[ids::DEVELOPER])));
+    m.authz
+        .expect_policy_rules_for_user()
+        .withf(|_, u| *u == UserId(2))
+        .returning(|_, _| Ok(vec![]));
     m.users.expect_find_user_by_login().times(0);
     m.hasher.expect_hash().returning(|_| Ok("$new".into()));
     m.users
