@@ -1,6 +1,6 @@
 # Sourced by the bench and script shell files: starts a throwaway release server with a fresh
 # SQLite data directory (or TESSERA__DATABASE__URL, when set) on a random port, waits until it is
-# ready, and stops it and removes its files on exit. Sets:
+# ready, and stops it and removes its files on exit (TESSERA_BIN names another binary). Sets:
 #   root    the repository          tmp     the temporary directory (data in $tmp/data)
 #   port    the port                base    http://127.0.0.1:$port
 #   server  the server's pid
@@ -10,7 +10,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 base="http://127.0.0.1:$port"
 
 TESSERA__DATA_DIR="$tmp/data" TESSERA__SERVER__BIND="127.0.0.1:$port" TESSERA__LOG__LEVEL=warn \
-  "$root/target/release/tessera" &
+  "${TESSERA_BIN:-$root/target/release/tessera}" &
 server=$!
 trap 'kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 150); do
