@@ -48,28 +48,6 @@ pub struct UpdateAccount {
 }
 
 impl App {
-    /// How many accounts sit above `account` (0 for a top-level account).
-    fn account_depth(&self, account: AccountId) -> AppResult<u32> {
-        let mut depth = 0;
-        let mut current = self
-            .ports
-            .accounts
-            .get_account(account)
-            .map_err(AppError::from_repo(Entity::Account))?;
-        while let Some(parent) = current.parent_id {
-            depth += 1;
-            if depth > 64 {
-                break;
-            }
-            current = self
-                .ports
-                .accounts
-                .get_account(parent)
-                .map_err(AppError::from_repo(Entity::Account))?;
-        }
-        Ok(depth)
-    }
-
     /// An account's settings.
     ///
     /// # Errors
@@ -170,7 +148,8 @@ impl App {
         let parent = cmd.parent_id.unwrap_or(principal.account_id);
         self.authorize(principal, parent, ENTERPRISE_WRITE, None)?;
         let depth_limit = self.settings.max_account_depth;
-        if self.account_depth(parent)? >= depth_limit {
+        let depth = u32::try_from(self.ancestors_of(parent)?.len()).unwrap_or(u32::MAX);
+        if depth >= depth_limit {
             return Err(AppError::AccountTooDeep(depth_limit));
         }
         let now = self.ports.clock.now();

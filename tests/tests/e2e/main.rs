@@ -16,3 +16,4 @@ mod rest_iam;
 mod rest_keys_sso;
 mod rpc;
 mod soundness;
+mod soundness_state;

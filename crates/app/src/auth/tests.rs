@@ -11,6 +11,10 @@ use tessera_domain::ports::{
 };
 use tessera_domain::roles::ids;
 
+use tessera_domain::keys::{KeyStatus, ServiceKey};
+use tessera_domain::roles::RoleId;
+use tessera_domain::user::UserStatus;
+
 use super::*;
 use crate::infra::AwsLcKeyPairs;
 use crate::testing::{ACME, Mocks, now, user};

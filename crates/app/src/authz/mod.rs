@@ -23,15 +23,12 @@ use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 
 impl App {
-    /// The ancestors of `account`, nearest first; empty for the principal's own account.
-    pub(crate) fn ancestors_for(
-        &self,
-        principal: &Principal,
-        account: AccountId,
-    ) -> AppResult<Vec<AccountId>> {
-        if account == principal.account_id {
-            return Ok(Vec::new());
-        }
+    /// The ancestors of `account`, nearest first (empty for a top-level account); a chain
+    /// deeper than 32 levels, or a cycle, is cut there.
+    ///
+    /// # Errors
+    /// `NotFound(Account)` for a missing account; storage errors.
+    pub(crate) fn ancestors_of(&self, account: AccountId) -> AppResult<Vec<AccountId>> {
         let mut chain = Vec::new();
         let mut current = self
             .ports
@@ -39,7 +36,7 @@ impl App {
             .get_account(account)
             .map_err(AppError::from_repo(Entity::Account))?;
         while let Some(parent) = current.parent_id {
-            if chain.contains(&parent) || chain.len() > 16 {
+            if chain.contains(&parent) || chain.len() >= 32 {
                 break;
             }
             chain.push(parent);
@@ -50,6 +47,19 @@ impl App {
                 .map_err(AppError::from_repo(Entity::Account))?;
         }
         Ok(chain)
+    }
+
+    /// The ancestors of `account` as a decision for `principal` needs them: none for the
+    /// principal's own account.
+    pub(crate) fn ancestors_for(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+    ) -> AppResult<Vec<AccountId>> {
+        if account == principal.account_id {
+            return Ok(Vec::new());
+        }
+        self.ancestors_of(account)
     }
 
     /// Turns a refusal into the error the caller sees: an invisible account is not found.

@@ -1,0 +1,279 @@
+//! Verifying a presented credential: access keys (compared in constant time with their
+//! stored digest), sessions, service-key JWTs, and the principal each one yields.
+
+use chrono::{DateTime, TimeZone, Utc};
+use subtle::ConstantTimeEq;
+use tessera_domain::Secret;
+use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
+use tessera_domain::keys::{KeyStatus, SESSION_TOKEN_PREFIX, ServiceKey, parse_access_token};
+use tessera_domain::policy::{PolicyIndex, Subject};
+use tessera_domain::roles::{RoleId, ids as role_ids};
+use tessera_domain::user::{User, UserStatus};
+
+use super::{LegacyAccount, MAX_ACCOUNT_DEPTH, Presented, Refused, Verified, digest, jwt, refuse};
+use crate::App;
+use crate::error::{AppResult, AuthFailure};
+use crate::principal::{Credential, Principal};
+
+impl App {
+    pub(super) fn verify(&self, presented: &Presented, now: DateTime<Utc>) -> AppResult<Verified> {
+        match presented {
+            Presented::Bearer(token) => {
+                let t = token.expose();
+                if let Some((id, secret)) = parse_access_token(t) {
+                    Ok(self
+                        .verify_access_key(&id, &secret, now)?
+                        .map(|(p, _)| (p, None)))
+                } else if t.starts_with(SESSION_TOKEN_PREFIX) {
+                    self.verify_session(t, now)
+                } else if t.starts_with("tsr_") {
+                    Ok(refuse(AuthFailure::Failed, None, "tsr_", "access_key"))
+                } else {
+                    self.verify_jwt(t, now)
+                }
+            }
+            Presented::Basic { key_id, secret } => match key_id.parse::<AccessKeyId>() {
+                Ok(id) => Ok(self
+                    .verify_access_key(&id, secret, now)?
+                    .map(|(p, _)| (p, None))),
+                Err(_) => Ok(refuse(AuthFailure::Failed, None, "basic", "access_key")),
+            },
+            Presented::EmailKey { email, key } => {
+                let Some((id, secret)) = parse_access_token(key.expose()) else {
+                    return Ok(refuse(
+                        AuthFailure::Failed,
+                        None,
+                        "x-auth-key",
+                        "access_key",
+                    ));
+                };
+                Ok(match self.verify_access_key(&id, &secret, now)? {
+                    Ok((p, user))
+                        if user
+                            .email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email)) =>
+                    {
+                        Ok((p, None))
+                    }
+                    Ok((p, _)) => refuse(
+                        AuthFailure::Failed,
+                        Some(p.account_id),
+                        id.to_string(),
+                        "access_key",
+                    ),
+                    Err(r) => Err(r),
+                })
+            }
+            Presented::Legacy { account, api_key } => {
+                let Some((id, secret)) = parse_access_token(api_key.expose()) else {
+                    return Ok(refuse(AuthFailure::Failed, None, "api_key", "access_key"));
+                };
+                Ok(match self.verify_access_key(&id, &secret, now)? {
+                    Ok((p, _)) => {
+                        let matches = match account {
+                            LegacyAccount::Id(a) => *a == p.account_id,
+                            LegacyAccount::Name(n) => {
+                                self.ports.accounts.get_account(p.account_id)?.name == *n
+                            }
+                        };
+                        if matches {
+                            Ok((p, None))
+                        } else {
+                            refuse(
+                                AuthFailure::Failed,
+                                Some(p.account_id),
+                                id.to_string(),
+                                "access_key",
+                            )
+                        }
+                    }
+                    Err(r) => Err(r),
+                })
+            }
+        }
+    }
+
+    /// Whether `account` exists and is active, and so is every account above it: deactivating
+    /// an account deactivates the credentials of all its descendants.
+    pub(crate) fn account_active(&self, account: AccountId) -> AppResult<bool> {
+        let mut next = Some(account);
+        let mut seen = 0;
+        while let Some(id) = next {
+            seen += 1;
+            if seen > MAX_ACCOUNT_DEPTH {
+                return Ok(false);
+            }
+            match self.ports.accounts.get_account(id) {
+                Ok(a) if a.active => next = a.parent_id,
+                Ok(_) | Err(tessera_domain::ports::RepoError::NotFound) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The active user `id` of an active `account`, or `None`.
+    pub(super) fn active_user(&self, account: AccountId, id: UserId) -> AppResult<Option<User>> {
+        if !self.account_active(account)? {
+            return Ok(None);
+        }
+        match self.ports.users.get_user(account, id) {
+            Ok(u) if u.status == UserStatus::Active => Ok(Some(u)),
+            Ok(_) | Err(tessera_domain::ports::RepoError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn verify_access_key(
+        &self,
+        id: &AccessKeyId,
+        secret: &Secret,
+        _now: DateTime<Utc>,
+    ) -> AppResult<Result<(Principal, User), Refused>> {
+        let fail = |account| {
+            Err(Refused {
+                failure: AuthFailure::Failed,
+                account,
+                who: id.to_string(),
+                credential: "access_key",
+            })
+        };
+        let Some(found) = self.ports.access_keys.find_access_key(id)? else {
+            return Ok(fail(None));
+        };
+        let account = found.key.account_id;
+        let presented = digest(secret.expose());
+        if !bool::from(presented.as_slice().ct_eq(found.secret_digest.as_slice())) {
+            return Ok(fail(Some(account)));
+        }
+        if found.key.status != KeyStatus::Active {
+            return Ok(fail(Some(account)));
+        }
+        let Some(user) = self.active_user(account, found.key.user_id)? else {
+            return Ok(fail(Some(account)));
+        };
+        let subject = self.user_subject(account, &user, None)?;
+        Ok(Ok((
+            Principal {
+                account_id: account,
+                user_id: Some(user.id),
+                credential: Credential::AccessKey(id.clone()),
+                subject,
+            },
+            user,
+        )))
+    }
+
+    fn verify_session(&self, token: &str, now: DateTime<Utc>) -> AppResult<Verified> {
+        let Some(session) = self.ports.sessions.find_session(&digest(token))? else {
+            return Ok(refuse(AuthFailure::Failed, None, "session", "session"));
+        };
+        if session.expires_at <= now {
+            return Ok(refuse(
+                AuthFailure::Failed,
+                Some(session.account_id),
+                session.user_id.to_string(),
+                "session",
+            ));
+        }
+        let Some(user) = self.active_user(session.account_id, session.user_id)? else {
+            return Ok(refuse(
+                AuthFailure::Failed,
+                Some(session.account_id),
+                session.user_id.to_string(),
+                "session",
+            ));
+        };
+        let subject = self.user_subject(session.account_id, &user, None)?;
+        Ok(Ok((
+            Principal {
+                account_id: session.account_id,
+                user_id: Some(user.id),
+                credential: Credential::Session,
+                subject,
+            },
+            Some(session.expires_at),
+        )))
+    }
+
+    fn verify_jwt(&self, token: &str, now: DateTime<Utc>) -> AppResult<Verified> {
+        let inspected = match jwt::inspect(token, now.timestamp()) {
+            Ok(i) => i,
+            Err(failure) => return Ok(refuse(failure, None, "jwt", "service_key")),
+        };
+        let who = inspected.key_id.to_string();
+        let Some(found) = self.ports.service_keys.find_service_key(inspected.key_id)? else {
+            return Ok(refuse(AuthFailure::Failed, None, who, "service_key"));
+        };
+        let account = found.key.account_id;
+        if account != inspected.account {
+            return Ok(refuse(
+                AuthFailure::Failed,
+                Some(account),
+                who,
+                "service_key",
+            ));
+        }
+        if let Err(failure) = jwt::verify_signature(token, &found.public_key_pem) {
+            return Ok(refuse(failure, Some(account), who, "service_key"));
+        }
+        let Some(subject) = self.key_subject(&found.key)? else {
+            return Ok(refuse(
+                AuthFailure::Failed,
+                Some(account),
+                who,
+                "service_key",
+            ));
+        };
+        let expires_at = Utc
+            .timestamp_opt(inspected.expires_at.saturating_add(jwt::SKEW_SECS), 0)
+            .single();
+        Ok(Ok((
+            Principal {
+                account_id: account,
+                user_id: found.key.owner,
+                credential: Credential::ServiceKey(found.key.id),
+                subject,
+            },
+            expires_at,
+        )))
+    }
+
+    /// The engine's view of `user` (its roles and its groups' policies), acting through a key
+    /// with `key_roles` when given.
+    pub(crate) fn user_subject(
+        &self,
+        account: AccountId,
+        user: &User,
+        key_roles: Option<Vec<RoleId>>,
+    ) -> AppResult<Subject> {
+        let rules = self.ports.authz.policy_rules_for_user(account, user.id)?;
+        Ok(Subject {
+            account,
+            roles: user.roles.clone(),
+            policies: PolicyIndex::compile(account, &rules),
+            key_roles,
+        })
+    }
+
+    /// The engine's view of a service key, or `None` when its owner or account is inactive.
+    pub(crate) fn key_subject(&self, key: &ServiceKey) -> AppResult<Option<Subject>> {
+        match key.owner {
+            Some(owner) => match self.active_user(key.account_id, owner)? {
+                Some(user) => Ok(Some(self.user_subject(
+                    key.account_id,
+                    &user,
+                    Some(key.roles.clone()),
+                )?)),
+                None => Ok(None),
+            },
+            None => Ok(self.account_active(key.account_id)?.then(|| Subject {
+                account: key.account_id,
+                roles: vec![role_ids::OWNER],
+                policies: PolicyIndex::default(),
+                key_roles: Some(key.roles.clone()),
+            })),
+        }
+    }
+}
