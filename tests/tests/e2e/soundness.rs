@@ -460,7 +460,50 @@ async fn taking_over_a_user_needs_everything_it_holds(app: TestApp) {
     assert_eq!(status, 200);
 }
 
+/// Found by the escalation hunter: a principal denied a permission on one object still
+/// counted as holding it, so it could create a user with a role carrying it, and that user
+/// held it on the very object the deny protects.
+async fn a_deny_on_one_object_is_not_handed_around(app: TestApp) {
+    let owner = app.owner().await;
+    let protected = app.create_user(&owner, "protected1", &["Developer"]).await;
+    let boss = app.create_user(&owner, "boss01", &["Owner"]).await;
+    let session = app.login(1, "boss01", PASSWORD).await;
+    let rg = app
+        .resource_group(
+            &owner,
+            &[&format!("com.tessera.api.account.user.{protected}")],
+        )
+        .await;
+    let pg = app.permission_group(&owner, "Role Access Write").await;
+    app.group_with_policy(&owner, "deny", &pg, &rg, boss).await;
+    let (status, body) = app
+        .call(
+            "POST",
+            USERS,
+            Some(&session),
+            Some(json!({"login": "puppet1", "password": PASSWORD, "roles": ["Owner"]})),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let added = app
+        .rpc(
+            Some(&session),
+            Via::Form,
+            "AddSubUser",
+            &[
+                ("new_subuser_name", "puppet2"),
+                ("new_subuser_password", PASSWORD),
+                ("role_name", "Owner"),
+            ],
+        )
+        .await;
+    assert_eq!(code(&added), 435, "{added}");
+    let (_, list) = app.call("GET", USERS, Some(&owner), None).await;
+    assert_eq!(list["result_info"]["total_count"], 3);
+}
+
 e2e!(
+    a_deny_on_one_object_is_not_handed_around,
     taking_over_a_user_needs_everything_it_holds,
     reads_need_read_on_both_apis,
     the_method_api_reads_x_auth_email_and_x_auth_key,

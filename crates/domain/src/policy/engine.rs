@@ -198,6 +198,19 @@ impl PolicyIndex {
             })
     }
 
+    /// A deny policy that takes `permission` away on some object, if any: the subject then does
+    /// not hold the permission everywhere in the account.
+    #[must_use]
+    pub fn denied_on_some_object(&self, permission: Permission) -> Option<Reason> {
+        let bit = PermSet::bit(permission);
+        self.objects.values().find_map(|grants| {
+            grants
+                .iter()
+                .find(|(_, m, e)| *e == Effect::Deny && m & bit != 0)
+                .map(|(rule, _, _)| self.reason(*rule, Effect::Deny, permission))
+        })
+    }
+
     /// Everything allowed account-wide (for the effective-permissions listing).
     #[must_use]
     pub fn account_wide_allow(&self) -> u128 {

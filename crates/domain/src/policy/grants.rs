@@ -99,7 +99,10 @@ pub fn check_holds(
     check_permissions(subject, account, ancestors, target.permissions().highest())
 }
 
-/// Whether `subject` holds every one of `permissions` account-wide in `account`.
+/// Whether `subject` holds every one of `permissions` everywhere in `account`: allowed
+/// account-wide, and denied on no object. What one grants (or manages) must be held
+/// everywhere: a principal denied a permission on one object would otherwise hand it, on that
+/// object too, to a principal it creates or changes.
 pub fn check_permissions(
     subject: &Subject,
     account: AccountId,
@@ -119,6 +122,12 @@ pub fn check_permissions(
         );
         if !d.allowed {
             return d;
+        }
+        if let Some(deny) = subject.policies.denied_on_some_object(permission) {
+            return Decision {
+                allowed: false,
+                reasons: vec![deny],
+            };
         }
         reasons.extend(d.reasons.into_iter().take(1));
     }
@@ -255,6 +264,42 @@ mod tests {
             "Supervisor reads Task Router records"
         );
         assert!(ok(&subject(&[ids::OWNER]), &[ids::OWNER, ids::ADMIN]));
+    }
+
+    #[test]
+    fn a_permission_denied_on_one_object_is_not_held() {
+        use crate::ids::{Hex32, PolicyId, UserGroupId};
+        use crate::policy::{Effect, PolicyRule, ResourceKey, ResourceType, Scope, ScopeObjects};
+        let rule = PolicyRule {
+            id: PolicyId(Hex32([1; 16])),
+            user_group: UserGroupId(Hex32([2; 16])),
+            effect: Effect::Deny,
+            permissions: vec![Permission::write(Capability::RoleAccess)],
+            scopes: vec![Scope {
+                account: AccountId(1),
+                objects: ScopeObjects::Only(vec![ResourceKey::new(ResourceType::User, 3)]),
+            }],
+        };
+        let owner = Subject {
+            policies: PolicyIndex::compile(AccountId(1), &[rule]),
+            ..subject(&[ids::OWNER])
+        };
+        let d = check_holds(&owner, AccountId(1), &[], Role::by_id(ids::OWNER).unwrap());
+        assert!(
+            !d.allowed,
+            "it could hand Role Access on user 3 to someone new"
+        );
+        assert!(matches!(d.reasons[0], Reason::Policy { .. }), "{d:?}");
+        assert!(
+            check_holds(
+                &owner,
+                AccountId(1),
+                &[],
+                Role::by_id(ids::SUPPORT).unwrap()
+            )
+            .allowed,
+            "what the deny does not touch is still held"
+        );
     }
 
     #[test]
