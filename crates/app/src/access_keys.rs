@@ -58,6 +58,12 @@ impl App {
             let key_ref = ResourceKey::new(ResourceType::AccessKey, key);
             self.authorize_or_own(principal, account, permission, Some(&key_ref), own)?;
         }
+        if access == Access::Granted && !Self::acts_as(principal, account, user) {
+            // Someone else's keys are that user's credentials: whoever reads or changes them
+            // must be allowed to manage that user, and a deny on the user stops it.
+            let manage = Permission::new(Capability::UserManagement, permission.level);
+            self.authorize(principal, account, manage, Some(&user_ref))?;
+        }
         if access == Access::Granted
             && permission == WRITE
             && !Self::acts_as(principal, account, user)

@@ -116,7 +116,23 @@ impl App {
         resource: Option<&ResourceKey>,
     ) -> AppResult<Decision> {
         self.authorize(principal, account, READ, None)?;
+        // The principal asked about must be one the caller may see: a deny on it hides it here
+        // too.
+        let object = match target {
+            PrincipalRef::User(id) => ResourceKey::new(ResourceType::User, id),
+            PrincipalRef::ServiceKey(id) => ResourceKey::new(ResourceType::ServiceKey, id),
+            PrincipalRef::AccessKey(id) => ResourceKey::new(ResourceType::AccessKey, id),
+        };
+        self.authorize(principal, account, READ, Some(&object))?;
         let subject = self.subject_of(account, target)?;
+        if let PrincipalRef::AccessKey(id) = target {
+            let owner = self
+                .ports
+                .access_keys
+                .find_access_key(id)?
+                .map(|k| ResourceKey::new(ResourceType::User, k.key.user_id));
+            self.authorize(principal, account, READ, owner.as_ref())?;
+        }
         Ok(policy::decide(
             &subject,
             &Request {

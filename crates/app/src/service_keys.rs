@@ -142,6 +142,14 @@ impl App {
     ) -> AppResult<Page<ServiceKey>> {
         let mut query = query.clone();
         query.hidden = Self::hidden(principal, ResourceType::ServiceKey, READ);
+        query.hidden_owners = Self::hidden(
+            principal,
+            ResourceType::User,
+            Permission::read(Capability::UserManagement),
+        )
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
         if let Credential::ServiceKey(itself) = principal.credential {
             if principal.account_id == account
                 && self.authorize(principal, account, READ, None).is_err()
@@ -200,6 +208,18 @@ impl App {
         }
         let own = key.owner.map(|u| (u, OwnAction::ServiceKeys));
         self.authorize_or_own(principal, account, READ, Some(&key_ref(id)), own)?;
+        if let Some(owner) = key.owner {
+            // A key of a user a deny hides is hidden with it.
+            let d = self.decide(
+                principal,
+                account,
+                Permission::read(Capability::UserManagement),
+                Some(&ResourceKey::new(ResourceType::User, owner)),
+            )?;
+            if crate::authz::denied_by_policy(&d.reasons) {
+                return Err(AppError::Forbidden(d.reasons));
+            }
+        }
         Ok(key)
     }
 

@@ -284,7 +284,7 @@ impl App {
                 None => self.authorize_manage(principal, account, &target.roles)?,
             }
             // Setting someone else's password hands over all that user may do.
-            if cmd.new_password.is_some() && !own {
+            if cmd.new_password.is_some() && principal.user_id != Some(id) {
                 self.authorize_takeover(principal, account, &target)?;
             }
         }
@@ -300,11 +300,14 @@ impl App {
         if let (Access::Own(_), Some(email)) = (access, &cmd.email) {
             self.check_own_email_change(&target, email.as_deref())?;
         }
+        // The user's own password needs the old one, whatever the credential: a service key
+        // must not turn itself into its owner's interactive login.
+        let own_password = principal.account_id == account && principal.user_id == Some(id);
         let password_hash = match &cmd.new_password {
             None => None,
             Some(new) => {
                 check_password_policy(new)?;
-                if own {
+                if own_password {
                     self.check_old_password(account, &target, cmd.old_password.as_ref())?;
                 }
                 Some(self.ports.hasher.hash(new)?)

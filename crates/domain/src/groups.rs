@@ -112,6 +112,16 @@ pub struct Member {
     pub status: MemberStatus,
 }
 
+/// Most policies one user group may have.
+pub const MAX_POLICIES: usize = 50;
+
+/// Most resource groups one policy may name.
+pub const MAX_POLICY_RESOURCE_GROUPS: usize = 50;
+
+/// Most objects a user group's policies may name in all (each policy's resource groups'
+/// objects, added up): what a member's compiled policies hold, bounded.
+pub const MAX_GROUP_OBJECTS: usize = 10_000;
+
 /// Longest group name.
 pub const MAX_GROUP_NAME_LEN: usize = 100;
 

@@ -40,19 +40,29 @@ impl Default for ClientAddress {
     }
 }
 
+/// An IPv4 address written as IPv6 (`::ffff:192.0.2.1`) is the IPv4 address: one client, one
+/// key for the per-address limit and the audit log.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
 /// One forwarding entry as an address: `192.0.2.1`, `192.0.2.1:80`, `2001:db8::1`,
 /// `[2001:db8::1]:80`, quoted or not. `None` for `unknown`, obfuscated names, or garbage.
 fn entry_ip(raw: &str) -> Option<IpAddr> {
     let v = raw.trim().trim_matches('"');
     if let Ok(ip) = v.parse::<IpAddr>() {
-        return Some(ip);
+        return Some(canonical(ip));
     }
     if let Ok(sock) = v.parse::<SocketAddr>() {
-        return Some(sock.ip());
+        return Some(canonical(sock.ip()));
     }
     v.strip_prefix('[')
         .and_then(|r| r.split_once(']'))
         .and_then(|(ip, _)| ip.parse().ok())
+        .map(canonical)
 }
 
 /// The `for=` values of `Forwarded` headers, in order (each element may carry several
@@ -82,17 +92,14 @@ fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
 
 impl ClientAddress {
     fn trusts(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 @ IpAddr::V4(_) => v4,
-        };
+        let ip = canonical(ip);
         self.trusted.iter().any(|net| net.contains(&ip))
     }
 
     /// The client address of a request from `peer` with `headers`.
     #[must_use]
     pub fn resolve(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        let peer = peer?;
+        let peer = canonical(peer?);
         if !self.trusts(peer) {
             return Some(peer);
         }
@@ -208,6 +215,18 @@ mod tests {
             p.resolve(Some(ip("127.0.0.1")), &xff_only),
             Some(ip("127.0.0.1")),
             "only the configured header counts"
+        );
+    }
+
+    #[test]
+    fn an_ipv4_address_written_as_ipv6_is_the_same_client() {
+        let p = proxies(&["127.0.0.1/32"], ForwardedHeader::XForwardedFor);
+        let h = headers(&[("x-forwarded-for", "::ffff:9.9.9.9")]);
+        assert_eq!(p.resolve(Some(ip("127.0.0.1")), &h), Some(ip("9.9.9.9")));
+        let none = ClientAddress::default();
+        assert_eq!(
+            none.resolve(Some(ip("::ffff:10.0.0.5")), &headers(&[])),
+            Some(ip("10.0.0.5"))
         );
     }
 

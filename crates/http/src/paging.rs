@@ -88,6 +88,7 @@ impl ListParams {
             fuzzy_name: self.fuzzy_name.clone(),
             descending: self.direction == Some(Direction::Desc),
             hidden: Vec::new(),
+            hidden_owners: Vec::new(),
         })
     }
 

@@ -130,6 +130,13 @@ fn filtered<'a>(
     if !query.hidden.is_empty() {
         q = q.filter(service_keys::id.ne_all(&query.hidden));
     }
+    if !query.hidden_owners.is_empty() {
+        q = q.filter(
+            service_keys::user_id
+                .is_null()
+                .or(service_keys::user_id.ne_all(&query.hidden_owners)),
+        );
+    }
     if let Some(name) = &query.name {
         q = q.filter(service_keys::name.eq(name.clone()));
     }

@@ -14,6 +14,7 @@ mod rest_accounts;
 mod rest_errors;
 mod rest_iam;
 mod rest_keys_sso;
+mod review;
 mod rpc;
 mod soundness;
 mod soundness_state;

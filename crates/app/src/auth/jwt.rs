@@ -50,6 +50,20 @@ pub(crate) fn inspect(token: &str, now: i64) -> Result<Inspected, AuthFailure> {
         return Err(AuthFailure::TokenFormat);
     };
     let header = jsonwebtoken::decode_header(token).map_err(|_| AuthFailure::TokenFormat)?;
+    // A critical extension we do not implement must not be ignored (RFC 7515 §4.1.11).
+    let raw_header = URL_SAFE_NO_PAD
+        .decode(
+            token
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('='),
+        )
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    if raw_header.is_some_and(|h| h.get("crit").is_some()) {
+        return Err(AuthFailure::TokenFormat);
+    }
     let kid = header.kid.ok_or(AuthFailure::TokenFormat)?;
     let bytes = URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
@@ -75,7 +89,11 @@ pub(crate) fn inspect(token: &str, now: i64) -> Result<Inspected, AuthFailure> {
     }
     let account = match claims.iss {
         Issuer::Number(n) => n,
-        Issuer::Text(t) => t.trim().parse().map_err(|_| AuthFailure::Failed)?,
+        // The account id as the clients write it: digits, nothing around them.
+        Issuer::Text(t) => match t.parse::<i64>() {
+            Ok(n) if n.to_string() == t => n,
+            _ => return Err(AuthFailure::Failed),
+        },
     };
     Ok(Inspected {
         key_id: kid.parse().map_err(|_| AuthFailure::Failed)?,
@@ -170,6 +188,23 @@ mod tests {
             pem,
         );
         assert_eq!(inspect(&bad_kid, NOW), Err(AuthFailure::Failed));
+        for odd in [" 7", "07", "+7", "7 "] {
+            assert_eq!(
+                inspect(&tok(odd.into(), NOW, NOW + 60), NOW),
+                Err(AuthFailure::Failed),
+                "iss {odd:?}"
+            );
+        }
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(KID.into());
+        header.crit = Some(vec!["exp".into()]);
+        let critical = encode(
+            &header,
+            &serde_json::json!({"iss": "7", "iat": NOW, "exp": NOW + 60}),
+            &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(inspect(&critical, NOW), Err(AuthFailure::TokenFormat));
     }
 
     #[test]

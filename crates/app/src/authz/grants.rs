@@ -115,7 +115,8 @@ impl App {
     }
 
     /// Refuses unless `principal` may manage every one of `users` (loaded in one go; ids not in
-    /// the account are ignored: they have no permissions to change).
+    /// the account are ignored: they have no permissions to change), and may act on each of
+    /// them: a deny on a user's object stops its memberships and policies being changed too.
     ///
     /// # Errors
     /// `Forbidden`; `NotFound(Account)`; storage errors.
@@ -127,6 +128,14 @@ impl App {
     ) -> AppResult<()> {
         if users.is_empty() {
             return Ok(());
+        }
+        let write = Permission::write(tessera_domain::permissions::Capability::UserManagement);
+        for user in users {
+            let object = tessera_domain::policy::ResourceKey::new(
+                tessera_domain::policy::ResourceType::User,
+                user,
+            );
+            self.authorize(principal, account, write, Some(&object))?;
         }
         let mut roles: Vec<RoleId> = self
             .ports

@@ -6,7 +6,9 @@
 //! permission handed out: each allow added, each deny lifted.
 
 use tessera_domain::DomainError;
-use tessera_domain::groups::{Meta, Policy};
+use tessera_domain::groups::{
+    MAX_GROUP_OBJECTS, MAX_POLICIES, MAX_POLICY_RESOURCE_GROUPS, Meta, Policy, ResourceGroup,
+};
 use tessera_domain::ids::{AccountId, PermissionGroupId, PolicyId, ResourceGroupId};
 use tessera_domain::permissions::Level;
 use tessera_domain::permissions::{Capability, Permission, groups as catalog};
@@ -95,6 +97,30 @@ fn scope_of(account: AccountId, entries: &[(String, Vec<String>)]) -> AppResult<
     merged.ok_or_else(|| DomainError::invalid("scope", "is empty").into())
 }
 
+/// Refuses when the policies (each given as the resource groups it names) name more than
+/// [`MAX_GROUP_OBJECTS`] objects in all: a member's compiled policies stay bounded.
+pub(crate) fn check_group_objects<'a>(
+    policies: impl Iterator<Item = &'a [ResourceGroupId]>,
+    groups: &[ResourceGroup],
+) -> AppResult<()> {
+    let objects: usize = policies
+        .flat_map(|rgs| rgs.iter())
+        .filter_map(|rg| groups.iter().find(|g| g.id == *rg))
+        .map(|g| match &g.scope.objects {
+            ScopeObjects::Everything => 1,
+            ScopeObjects::Only(keys) => keys.len(),
+        })
+        .sum();
+    if objects > MAX_GROUP_OBJECTS {
+        return Err(DomainError::invalid(
+            "policies.resource_groups",
+            format!("a user group's policies name at most {MAX_GROUP_OBJECTS} objects in all"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// `items` without repeats, in the order first given (a policy naming a group twice names it
 /// once).
 fn first_of_each<T: PartialEq>(items: Vec<T>) -> Vec<T> {
@@ -169,8 +195,22 @@ impl App {
         inputs: Vec<PolicyInput>,
         current: &[Policy],
     ) -> AppResult<Vec<Policy>> {
+        if inputs.len() > MAX_POLICIES {
+            return Err(DomainError::invalid(
+                "policies",
+                format!("a user group has at most {MAX_POLICIES} policies"),
+            )
+            .into());
+        }
         let mut wanted_rgs = Vec::new();
         for p in &inputs {
+            if p.resource_groups.len() > MAX_POLICY_RESOURCE_GROUPS {
+                return Err(DomainError::invalid(
+                    "policies.resource_groups",
+                    format!("a policy names at most {MAX_POLICY_RESOURCE_GROUPS} resource groups"),
+                )
+                .into());
+            }
             if p.permission_groups.is_empty() {
                 return Err(DomainError::invalid(
                     "policies.permission_groups",
@@ -200,23 +240,25 @@ impl App {
         }
         wanted_rgs.sort();
         wanted_rgs.dedup();
-        let existing: Vec<ResourceGroupId> = if wanted_rgs.is_empty() {
+        let found: Vec<ResourceGroup> = if wanted_rgs.is_empty() {
             Vec::new()
         } else {
             self.ports
                 .resource_groups
                 .find_resource_groups(account, &wanted_rgs)?
-                .into_iter()
-                .map(|g| g.id)
-                .collect()
         };
-        if let Some(missing) = wanted_rgs.iter().find(|rg| !existing.contains(rg)) {
+        if let Some(missing) = wanted_rgs
+            .iter()
+            .find(|rg| !found.iter().any(|g| g.id == **rg))
+        {
             return Err(DomainError::invalid(
                 "policies.resource_groups",
                 format!("unknown resource group {missing}"),
             )
             .into());
         }
+        let named = inputs.iter().map(|p| p.resource_groups.as_slice());
+        check_group_objects(named, &found)?;
         let mut kept: Vec<PolicyId> = Vec::with_capacity(inputs.len());
         Ok(inputs
             .into_iter()

@@ -8,7 +8,7 @@ use tessera_domain::ids::{AccountId, ResourceGroupId, UserId};
 use tessera_domain::policy::{ResourceKey, ResourceType};
 use tessera_domain::ports::{ListQuery, Page};
 
-use super::{READ, ResourceGroupInput, WRITE, handed_out, scope_of};
+use super::{READ, ResourceGroupInput, WRITE, check_group_objects, handed_out, scope_of};
 use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
@@ -18,6 +18,39 @@ fn rg_key(id: ResourceGroupId) -> ResourceKey {
 }
 
 impl App {
+    /// Refuses a new scope of resource group `id` that would make a user group whose policies
+    /// name it name too many objects in all.
+    fn check_objects_with_scope(
+        &self,
+        account: AccountId,
+        id: ResourceGroupId,
+        scope: &tessera_domain::policy::Scope,
+    ) -> AppResult<()> {
+        for group in self.ports.user_groups.user_groups_using(account, id)? {
+            let mut named: Vec<ResourceGroupId> = group
+                .policies
+                .iter()
+                .flat_map(|p| p.resource_groups.iter().copied())
+                .collect();
+            named.sort();
+            named.dedup();
+            let mut groups = self
+                .ports
+                .resource_groups
+                .find_resource_groups(account, &named)?;
+            for g in &mut groups {
+                if g.id == id {
+                    g.scope = scope.clone();
+                }
+            }
+            check_group_objects(
+                group.policies.iter().map(|p| p.resource_groups.as_slice()),
+                &groups,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Resource group `id` as `input` describes it, stamped now.
     fn resource_group(
         &self,
@@ -166,6 +199,7 @@ impl App {
             .map_err(AppError::from_repo(Entity::ResourceGroup))?;
         if current.scope != scope {
             self.authorize_scope_change(principal, account, id)?;
+            self.check_objects_with_scope(account, id, &scope)?;
         }
         let audit = self.audit_record(
             principal,

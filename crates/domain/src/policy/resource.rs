@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 use crate::ids::AccountId;
 
+/// Most objects one resource group may name (every object named is compiled into the decisions
+/// of every member of every user group whose policies name the resource group).
+pub const MAX_SCOPE_OBJECTS: usize = 1000;
+
 /// Prefix of every scope and object key.
 pub const KEY_PREFIX: &str = "com.tessera.api.account";
 
@@ -165,6 +169,12 @@ impl Scope {
     /// `Invalid` for a malformed key or an empty object list.
     pub fn from_keys(scope_key: &str, objects: &[String]) -> Result<Self, DomainError> {
         let account = Self::parse_account_key(scope_key)?;
+        if objects.len() > MAX_SCOPE_OBJECTS {
+            return Err(DomainError::invalid(
+                "scope.objects",
+                format!("at most {MAX_SCOPE_OBJECTS} objects"),
+            ));
+        }
         if objects.is_empty() {
             return Err(DomainError::invalid(
                 "scope.objects",

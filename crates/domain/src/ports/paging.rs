@@ -18,6 +18,8 @@ pub struct ListQuery {
     /// Ids the caller may not see (objects a deny policy hides from it): left out of the page
     /// and of the total, in the same query.
     pub hidden: Vec<String>,
+    /// Owners the caller may not see (service keys only): their keys are left out likewise.
+    pub hidden_owners: Vec<i64>,
 }
 
 impl Default for ListQuery {
@@ -30,6 +32,7 @@ impl Default for ListQuery {
             fuzzy_name: None,
             descending: false,
             hidden: Vec::new(),
+            hidden_owners: Vec::new(),
         }
     }
 }
