@@ -5,7 +5,7 @@
 //!    object, in that principal's account) and could manage the principal (held every
 //!    permission of its roles).
 //! 2. No principal lost a role or a deny, was deleted, or had its status changed, unless the
-//!    caller could manage it.
+//!    caller could manage it (a user's own service keys are its own to re-role and delete).
 //! 3. No caller obtained a credential worth more than itself: an access key of another user,
 //!    or its password, only if the caller holds everything that user holds (and, for the
 //!    password, could manage it); its own password only with the old one; a new child
@@ -234,7 +234,17 @@ impl World {
                     }
                 }
             }
-            if let Some(b) = b {
+            // A user's own service keys are its to re-role and delete (self-service): taking
+            // power away from one's own credential is never an attack on someone else.
+            let own_key = matches!(who, Who::Key(_))
+                && b.is_some_and(|b| {
+                    b.view.owner.is_some_and(|o| {
+                        caller.user_id == Some(self.users[o].id)
+                            && caller.account_id == self.users[o].account
+                            && !matches!(caller.credential, tessera_app::Credential::ServiceKey(_))
+                    })
+                });
+            if let (Some(b), false) = (b, own_key) {
                 let roles_after = a.map(|s| weight(&s.view)).unwrap_or_default();
                 let lost_role = weight(&b.view).iter().any(|r| !roles_after.contains(r));
                 let lost_deny = a.is_some_and(|a| b.denied.difference(&a.denied).next().is_some());
