@@ -61,7 +61,18 @@ pub async fn create_session(
         login: body.login,
         password: body.password,
     };
-    let s = run(&app, move |app| app.login(&meta, cmd)).await?;
+    let s = match run(&app, move |app| app.login(&meta, cmd)).await {
+        Ok(s) => s,
+        Err(refused) => {
+            // A sign-in turned away for load or a lock is answered after a pause: a client
+            // looping on sign-ins is slowed to its own pace (the pause costs a timer, not a
+            // thread), so a storm of refusals cannot take the CPU from everyone else.
+            if refused.retry_after.is_some() {
+                actix_web::rt::time::sleep(SHED_PAUSE).await;
+            }
+            return Err(refused);
+        }
+    };
     Ok(Envelope::ok(SessionView {
         token: s.token.expose().to_owned(),
         expires_at: s.expires_at,
@@ -70,6 +81,9 @@ pub async fn create_session(
     })
     .respond())
 }
+
+/// How long a refused sign-in (429, 503) waits before it is answered.
+const SHED_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Signs out: ends the session whose token authenticates this request.
 #[utoipa::path(tag = "Sessions",

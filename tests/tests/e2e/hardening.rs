@@ -185,7 +185,8 @@ async fn behind_a_trusted_proxy_the_rightmost_untrusted_entry_is_the_client() {
 #[tokio::test]
 async fn every_refused_sign_in_is_audited_and_repeats_are_folded() {
     let app = TestApp::spawn_with(DbBackend::Sqlite, |s| {
-        s.auth.audit_fold_secs = 1;
+        // Refused sign-ins are answered after a pause (half a second): the window outlasts four.
+        s.auth.audit_fold_secs = 4;
         s.auth.max_failures_per_login = 3;
     })
     .await
@@ -213,7 +214,7 @@ async fn every_refused_sign_in_is_audited_and_repeats_are_folded() {
         "one event per kind while the window lasts: {reasons:?}"
     );
     assert!(reasons.iter().any(|r| r.contains("locked")), "{reasons:?}");
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     let folded: Vec<Value> = app
         .audit_events(&owner, "auth.failure")
         .await
