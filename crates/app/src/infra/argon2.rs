@@ -1,21 +1,26 @@
-//! argon2id password hashing with bounded concurrency and reused memory.
+//! argon2id password hashing on a few background-priority threads, with reused memory.
 //!
-//! Each hash needs `m` KiB of working memory (19 MiB by default). Hashes run on the caller's
-//! (blocking) thread, at most `concurrency` at once; each running hash borrows one of at most
-//! `concurrency` buffers, allocated on first use and kept, so memory stays at
-//! `concurrency × m` however many sign-ins arrive together, and the allocator never sees
-//! 19 MiB come and go.
+//! Each hash needs `m` KiB of working memory (19 MiB by default). Hashes run on `concurrency`
+//! dedicated threads; each keeps one buffer of the configured size, allocated on first use, so
+//! memory stays at `concurrency × m` however many sign-ins arrive together, and the allocator
+//! never sees 19 MiB come and go. Callers (blocking threads) queue their hash and wait for it.
+//!
+//! On Linux the hashing threads run at nice [`HASHING_NICENESS`]: hashing gets the CPU that
+//! serving requests leaves, so a storm of sign-ins (each an expensive hash by design) slows
+//! sign-ins, not every other request. Elsewhere they run at normal priority.
 
 use std::fmt;
+use std::sync::{Arc, mpsc};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
 use tessera_domain::Secret;
 use tessera_domain::ports::{HashError, PasswordHasher};
+use zeroize::Zeroizing;
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,17 +47,21 @@ impl Default for HashParams {
 const OUTPUT_LEN: usize = 32;
 const SALT_LEN: usize = 16;
 
-struct Pool {
-    free: Vec<Vec<Block>>,
-    running: usize,
-}
+/// The nice value of the hashing threads (Linux): a busy serving thread (nice 0) gets about
+/// ten times their share of a contended core.
+pub const HASHING_NICENESS: i32 = 10;
+
+/// Work for a hashing thread, given the thread's kept buffer.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
 /// The production [`PasswordHasher`].
 pub struct Argon2Hasher {
     params: HashParams,
     concurrency: usize,
-    pool: Mutex<Pool>,
-    freed: Condvar,
+    /// The configured parameters' block count: the size of each thread's kept buffer.
+    blocks: usize,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
     rng: SystemRandom,
     dummy: String,
 }
@@ -122,22 +131,56 @@ fn decode(s: &str) -> Result<Phc, HashError> {
     })
 }
 
+/// Lowers the calling thread's priority (Linux: per-thread nice value).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASHING_NICENESS)
+    {
+        tracing::warn!(error = %e, "the hashing thread keeps normal priority");
+    }
+}
+
+/// A hashing thread: runs jobs until the hasher is dropped.
+fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>) {
+    lower_priority();
+    let mut kept = Vec::new();
+    loop {
+        let job = jobs.lock().recv();
+        let Ok(job) = job else { return };
+        job(&mut kept);
+    }
+}
+
 impl Argon2Hasher {
     /// A hasher running at most `concurrency` hashes at once with `params`.
     ///
     /// # Panics
-    /// When `params` are outside argon2's ranges.
+    /// When `params` are outside argon2's ranges, or a hashing thread cannot be started.
     #[must_use]
     pub fn new(params: HashParams, concurrency: usize) -> Self {
-        argon(params).expect("valid argon2 parameters");
+        let blocks = argon(params)
+            .expect("valid argon2 parameters")
+            .params()
+            .block_count();
+        let concurrency = concurrency.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let threads = (0..concurrency)
+            .map(|i| {
+                let queue = queue.clone();
+                std::thread::Builder::new()
+                    .name(format!("argon2-{i}"))
+                    .spawn(move || hashing_thread(&queue))
+                    .expect("a hashing thread starts")
+            })
+            .collect();
         let mut hasher = Self {
             params,
-            concurrency: concurrency.max(1),
-            pool: Mutex::new(Pool {
-                free: Vec::new(),
-                running: 0,
-            }),
-            freed: Condvar::new(),
+            concurrency,
+            blocks,
+            jobs: Mutex::new(jobs),
+            threads,
             rng: SystemRandom::new(),
             dummy: String::new(),
         };
@@ -154,33 +197,18 @@ impl Argon2Hasher {
         salt
     }
 
-    /// Runs `f` with a buffer of `blocks` blocks, waiting while `concurrency` hashes run.
-    fn with_memory<R>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
-        let mut buffer = {
-            let mut pool = self.pool.lock();
-            while pool.running >= self.concurrency {
-                self.freed.wait(&mut pool);
-            }
-            pool.running += 1;
-            pool.free.pop()
-        }
-        .filter(|b| b.len() == blocks)
-        .unwrap_or_else(|| vec![Block::new(); blocks]);
-        let result = f(&mut buffer);
-        let mut pool = self.pool.lock();
-        pool.running -= 1;
-        if blocks == self.block_count() {
-            pool.free.push(buffer);
-        }
-        drop(pool);
-        self.freed.notify_one();
-        result
-    }
-
-    fn block_count(&self) -> usize {
-        argon(self.params)
-            .map(|a| a.params().block_count())
-            .unwrap_or_default()
+    /// Runs `f` on a hashing thread with that thread's kept buffer, and waits for its result.
+    fn on_hashing_thread<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Vec<Block>) -> R + Send + 'static,
+    ) -> Result<R, HashError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |kept| {
+            let _gone = reply.send(f(kept));
+        });
+        let stopped = || HashError::Failed("the hashing threads stopped".into());
+        self.jobs.lock().send(job).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())
     }
 
     fn compute(
@@ -190,12 +218,36 @@ impl Argon2Hasher {
         salt: &[u8],
     ) -> Result<[u8; OUTPUT_LEN], HashError> {
         let a = argon(params)?;
-        let mut out = [0u8; OUTPUT_LEN];
-        self.with_memory(a.params().block_count(), |memory| {
-            a.hash_password_into_with_memory(password, salt, &mut out, memory)
-        })
-        .map_err(|e| HashError::Failed(e.to_string()))?;
-        Ok(out)
+        let blocks = a.params().block_count();
+        let kept_size = self.blocks;
+        let password = Zeroizing::new(password.to_vec());
+        let salt = salt.to_vec();
+        self.on_hashing_thread(move |kept| {
+            let mut out = [0u8; OUTPUT_LEN];
+            let mut other;
+            let memory: &mut [Block] = if blocks == kept_size {
+                if kept.len() != blocks {
+                    *kept = vec![Block::new(); blocks];
+                }
+                kept
+            } else {
+                other = vec![Block::new(); blocks];
+                &mut other
+            };
+            a.hash_password_into_with_memory(&password, &salt, &mut out, memory)
+                .map(|()| out)
+                .map_err(|e| HashError::Failed(e.to_string()))
+        })?
+    }
+}
+
+impl Drop for Argon2Hasher {
+    /// Closes the queue and waits for the threads to finish what is queued and stop.
+    fn drop(&mut self) {
+        *self.jobs.get_mut() = mpsc::channel().0;
+        for t in self.threads.drain(..) {
+            let _panicked = t.join();
+        }
     }
 }
 
@@ -299,25 +351,87 @@ mod tests {
         let h = Arc::new(small());
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
+        let threads = Arc::new(Mutex::new(std::collections::HashSet::new()));
         std::thread::scope(|s| {
             for _ in 0..8 {
-                let (h, running, peak) = (h.clone(), running.clone(), peak.clone());
+                let (h, running, peak, threads) =
+                    (h.clone(), running.clone(), peak.clone(), threads.clone());
                 s.spawn(move || {
                     for _ in 0..5 {
-                        h.with_memory(64, |_| {
+                        let (running, peak, threads) =
+                            (running.clone(), peak.clone(), threads.clone());
+                        h.on_hashing_thread(move |_| {
+                            threads.lock().insert(std::thread::current().id());
                             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                             peak.fetch_max(now, Ordering::SeqCst);
                             std::thread::sleep(std::time::Duration::from_millis(2));
                             running.fetch_sub(1, Ordering::SeqCst);
-                        });
+                        })
+                        .unwrap();
                     }
                 });
             }
         });
         assert_eq!(peak.load(Ordering::SeqCst), 2);
         assert!(
-            h.pool.lock().free.len() <= 2,
-            "buffers are reused, not piled up"
+            threads.lock().len() <= 2,
+            "two threads hash, and keep their buffers"
         );
+    }
+
+    #[test]
+    fn a_thread_keeps_one_buffer_of_the_configured_size() {
+        let h = small();
+        h.hash(&Secret::new("Correct-Horse-1")).unwrap();
+        let other = Argon2Hasher::new(HashParams::default(), 1)
+            .hash(&Secret::new("Correct-Horse-1"))
+            .unwrap();
+        // A hash with other parameters borrows a buffer of its own size and leaves the kept one.
+        assert!(h.verify(&other, &Secret::new("Correct-Horse-1")).unwrap());
+        let sizes: Vec<usize> = (0..4)
+            .map(|_| h.on_hashing_thread(|kept| kept.len()).unwrap())
+            .collect();
+        assert!(sizes.iter().all(|&n| n == 0 || n == 64), "{sizes:?}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn hashing_threads_run_at_background_priority() {
+        let h = small();
+        let (tid, nice) = h
+            .on_hashing_thread(|_| {
+                let tid = rustix::thread::gettid();
+                (
+                    tid,
+                    rustix::process::getpriority_process(Some(tid)).unwrap(),
+                )
+            })
+            .unwrap();
+        assert_eq!(nice, HASHING_NICENESS);
+        // The kernel's own view of that thread.
+        let stat =
+            std::fs::read_to_string(format!("/proc/self/task/{}/stat", tid.as_raw_nonzero()))
+                .unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice_field: i32 = after_name.split(' ').nth(16).unwrap().parse().unwrap();
+        assert_eq!(nice_field, HASHING_NICENESS);
+        // And the caller's priority is untouched.
+        assert_eq!(
+            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap(),
+            0
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn dropping_the_hasher_stops_its_threads() {
+        let h = small();
+        let tid = h
+            .on_hashing_thread(|_| rustix::thread::gettid().as_raw_nonzero())
+            .unwrap();
+        let task = format!("/proc/self/task/{tid}");
+        assert!(std::path::Path::new(&task).exists());
+        drop(h);
+        assert!(!std::path::Path::new(&task).exists(), "{task} still runs");
     }
 }
