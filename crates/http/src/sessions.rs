@@ -64,7 +64,7 @@ pub async fn create_session(
     let s = match run(&app, move |app| app.login(&meta, cmd)).await {
         Ok(s) => s,
         Err(refused) => {
-            // A sign-in turned away for load or a lock is answered after a pause: a client
+            // A sign-in turned away for load or a lock is answered after a second: a client
             // looping on sign-ins is slowed to its own pace (the pause costs a timer, not a
             // thread), so a storm of refusals cannot take the CPU from everyone else.
             if refused.retry_after.is_some() {
@@ -82,8 +82,9 @@ pub async fn create_session(
     .respond())
 }
 
-/// How long a refused sign-in (429, 503) waits before it is answered.
-const SHED_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long a refused sign-in (429, 503) waits before it is answered: the `Retry-After` of a
+/// full sign-in queue.
+const SHED_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Signs out: ends the session whose token authenticates this request.
 #[utoipa::path(tag = "Sessions",

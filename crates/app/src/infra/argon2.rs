@@ -47,9 +47,10 @@ impl Default for HashParams {
 const OUTPUT_LEN: usize = 32;
 const SALT_LEN: usize = 16;
 
-/// The nice value of the hashing threads (Linux): a busy serving thread (nice 0) gets about
-/// ten times their share of a contended core.
-pub const HASHING_NICENESS: i32 = 10;
+/// The nice value of the hashing threads (Linux), the lowest there is: a busy serving thread
+/// (nice 0) gets about seventy times their share of a contended core, and preempts them as soon
+/// as it wakes. Sign-ins still progress when the CPU is saturated, slowly (unlike `SCHED_IDLE`).
+pub const HASHING_NICENESS: i32 = 19;
 
 /// Work for a hashing thread, given the thread's kept buffer.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
