@@ -172,3 +172,25 @@ fn no_role_exceeds_what_the_account_level_makes_available() {
         }
     }
 }
+
+/// docs/authorization.md lists every capability slug with its name, in catalog order, and
+/// nothing else: the table a client reads to write an explain request.
+#[test]
+fn the_documented_slugs_are_the_catalog() {
+    let doc = include_str!("../../../docs/authorization.md");
+    let documented: Vec<(String, String)> = doc
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| {
+            let (slug, rest) = l.split_once("` | ")?;
+            let name = rest.split(" | ").next()?;
+            Some((slug.to_owned(), name.to_owned()))
+        })
+        .collect();
+    let catalog: Vec<(String, String)> = Capability::ALL
+        .iter()
+        .map(|c| (c.slug().to_owned(), c.name().to_owned()))
+        .collect();
+    assert_eq!(documented, catalog);
+}
