@@ -8,8 +8,8 @@ Each fenced snippet must be preceded by a marker comment saying what to do with 
 
     <!-- snippet: run -->                 run it (sh: bash -e; python: the venv's python); it must exit 0
     <!-- snippet: server URL -->          start it in the background (it runs a server) and wait
-                                          until URL answers 200; it is stopped when the next server
-                                          snippet starts, or at the end
+                                          until URL answers 200; it runs until the end, or until
+                                          another server snippet names the same host and port
     <!-- snippet: config -->              a TOML configuration file: `tessera migrate` must accept it
                                           (written as config/snippet.toml, TESSERA_ENV=snippet)
     <!-- snippet: nginx -->               an nginx `server`/`upstream` excerpt: `nginx -t` must accept it
@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,7 +199,7 @@ def main():
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", str(ROOT / "target"))
     python = venv(env)
-    failures, server = [], None
+    failures, servers = [], {}
     with tempfile.TemporaryDirectory(prefix="tessera-snippets-") as tmp:
         work = Path(tmp)
         scratch_copy(work)
@@ -209,10 +210,11 @@ def main():
                     continue
                 print(f"{s.kind:7} {s.where()}", flush=True)
                 if s.kind == "server":
-                    stop(server)
-                    server = subprocess.Popen(command(s, python), cwd=work, env=env,
-                                              start_new_session=True)
-                    problem = wait_ready(s.arg, server, timeout=1200)
+                    where = urllib.parse.urlsplit(s.arg).netloc
+                    stop(servers.pop(where, None))
+                    servers[where] = subprocess.Popen(command(s, python), cwd=work, env=env,
+                                                      start_new_session=True)
+                    problem = wait_ready(s.arg, servers[where], timeout=1200)
                 elif s.kind == "config":
                     problem = check_config(s, work, env)
                 elif s.kind == "nginx":
@@ -224,7 +226,8 @@ def main():
                     print(f"FAIL    {s.where()}: {problem}", file=sys.stderr)
                     failures.append(s.where())
         finally:
-            stop(server)
+            for server in servers.values():
+                stop(server)
     ran = sum(1 for s in snippets if s.kind != "skip")
     print(f"{ran} snippets run, {len(snippets) - ran} skipped, {len(failures)} failed")
     return 1 if failures else 0
