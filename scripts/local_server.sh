@@ -10,7 +10,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 base="http://127.0.0.1:$port"
 
 TESSERA__DATA_DIR="$tmp/data" TESSERA__SERVER__BIND="127.0.0.1:$port" TESSERA__LOG__LEVEL=warn \
-  "${TESSERA_BIN:-$root/target/release/tessera}" &
+  "${TESSERA_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/tessera}" &
 server=$!
 trap 'kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 150); do

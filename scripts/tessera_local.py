@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BINARY = str(ROOT / "target" / "release" / "tessera")
+# Where `cargo build --release` put the binary (CARGO_TARGET_DIR is honoured, as cargo does).
+DEFAULT_BINARY = str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "tessera")
 
 
 @dataclass
