@@ -27,6 +27,9 @@ use crate::cause::Cause;
 use crate::config::{ConfigError, Settings};
 use crate::credentials;
 
+/// Where Swagger UI is; `/`, `/docs` and the REST API's root `/v1` redirect there.
+pub const DOCS: &str = "/docs/";
+
 /// Why the server could not start (each renders as one line: the thing, the cause, and the
 /// setting that changes it).
 #[derive(Debug, thiserror::Error)]
@@ -406,6 +409,13 @@ impl Application {
                 .app_data(body_limits.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::Data::new(tessera_rpc::BodyLimit(max_body)))
+                // Before the REST scope, which would answer `/v1` itself with a 404.
+                .map(|app| {
+                    app.service(web::redirect("/", DOCS))
+                        .service(web::redirect("/docs", DOCS))
+                        .service(web::redirect("/v1", DOCS))
+                        .service(web::redirect("/v1/", DOCS))
+                })
                 .configure(tessera_http::configure)
                 .configure(tessera_rpc::configure)
                 .split_for_parts();
