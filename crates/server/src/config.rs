@@ -392,7 +392,9 @@ fn readable_file(what: &'static str, key: &'static str, path: &Path) -> Result<(
         cause: Cause(cause),
     };
     if path.is_dir() {
-        return Err(error(std::io::Error::from(std::io::ErrorKind::IsADirectory)));
+        return Err(error(std::io::Error::from(
+            std::io::ErrorKind::IsADirectory,
+        )));
     }
     std::fs::File::open(path).map(drop).map_err(error)
 }

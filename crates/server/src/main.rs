@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tessera_server::cli::{Cli, Command, HealthcheckArgs, ServeArgs};
-use tessera_server::config::Settings;
 use tessera_server::config::ConfigError;
+use tessera_server::config::Settings;
 use tessera_server::probe::{Target, probe};
 use tessera_server::startup::{self, Application, bootstrap_settings, check_data_dir, wire};
 use tessera_server::{credentials, one_line, telemetry};

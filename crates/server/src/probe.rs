@@ -12,7 +12,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, StreamOwned};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, StreamOwned,
+};
 
 use crate::cause::Cause;
 
@@ -94,10 +96,7 @@ impl Target {
             .trim_end_matches(']')
             .to_owned();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let path = uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         Ok(Self {
             tls,
             host,
@@ -171,9 +170,8 @@ pub fn probe(
     let head = match tls {
         None => exchange_on(tcp, &request, deadline),
         Some(config) => {
-            let name = ServerName::try_from(target.host.clone()).map_err(|_| {
-                ProbeError::BadUrl(url.clone())
-            })?;
+            let name = ServerName::try_from(target.host.clone())
+                .map_err(|_| ProbeError::BadUrl(url.clone()))?;
             let conn = ClientConnection::new(config, name)
                 .map_err(|e| exchange(std::io::Error::other(e)))?;
             let stream = StreamOwned::new(conn, tcp);
@@ -249,7 +247,9 @@ fn exchange_on(
     let mut head = Vec::new();
     let mut buf = [0u8; 256];
     while !head.contains(&b'\n') && head.len() < MAX_STATUS_LINE {
-        stream.socket().set_read_timeout(Some(remaining(deadline)?))?;
+        stream
+            .socket()
+            .set_read_timeout(Some(remaining(deadline)?))?;
         match stream.read(&mut buf)? {
             0 => break,
             n => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
@@ -358,9 +358,18 @@ mod tests {
         assert_eq!((t.tls, t.host.as_str(), t.port), (true, "tessera-1", 443));
         assert_eq!(t.path, "/readyz?x=1");
         let t = Target::parse("http://[::1]:8080").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("::1", 8080, "/"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("::1", 8080, "/")
+        );
         assert_eq!(t.url(), "http://[::1]:8080/");
-        for bad in ["ftp://h/", "127.0.0.1:8080", "http://", "", "http://h:99999/"] {
+        for bad in [
+            "ftp://h/",
+            "127.0.0.1:8080",
+            "http://",
+            "",
+            "http://h:99999/",
+        ] {
             assert!(
                 matches!(Target::parse(bad), Err(ProbeError::BadUrl(_))),
                 "{bad}"
@@ -378,7 +387,10 @@ mod tests {
 
     #[test]
     fn only_an_http_status_line_has_a_status() {
-        assert_eq!(status_of(b"HTTP/1.1 503 Service Unavailable\r\n"), Some(503));
+        assert_eq!(
+            status_of(b"HTTP/1.1 503 Service Unavailable\r\n"),
+            Some(503)
+        );
         assert_eq!(status_of(b"HTTP/1.0 200 OK\r\n"), Some(200));
         assert_eq!(status_of(b"SSH-2.0-OpenSSH\r\n"), None);
         assert_eq!(status_of(b"HTTP/1.1 2000 x\r\n"), None);

@@ -64,26 +64,129 @@ fn an_unsupported_database_url_ends_with_one_clear_line() {
     );
 }
 
+/// The exact single line on stderr, exit code 1, no panic.
+fn assert_fails_with_exactly(out: &Output, line: &str) {
+    assert_eq!(out.status.code(), Some(1), "exit status {:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr_lines(out), [line], "{stderr}");
+}
+
+/// Nothing of a bootstrap was written: no database, no credential file.
+fn assert_nothing_written(data: &Path) {
+    for file in ["initial-credentials.json", "credentials.json", "tessera.db"] {
+        assert!(!data.join(file).exists(), "{file} was written");
+    }
+}
+
 #[test]
-fn an_unreachable_postgres_ends_with_one_line() {
+fn a_busy_address_ends_with_one_line_before_anything_is_written() {
     let dir = temp_dir();
-    let out = run(tessera(&dir)
-        .arg("migrate")
-        .env(
-            "TESSERA__DATABASE__URL",
-            "postgres://nobody@127.0.0.1:1/none",
-        )
-        .env("TESSERA__DATABASE__CONNECT_TIMEOUT_SECS", "1"));
-    assert_fails_with_one_line(&out, "database:");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    for args in [&[][..], &["serve"][..]] {
+        let out = run(tessera(&dir)
+            .args(args)
+            .env("TESSERA__SERVER__BIND", addr.to_string()));
+        assert_fails_with_exactly(
+            &out,
+            &format!(
+                "tessera: cannot listen on {addr}: address in use; set server.bind or TESSERA__SERVER__BIND"
+            ),
+        );
+        assert!(!dir.join("data").exists(), "the data directory was created");
+    }
+}
+
+#[test]
+fn an_address_of_another_host_ends_with_one_line() {
+    let dir = temp_dir();
+    // TEST-NET-1 (RFC 5737): never an address of this host.
+    let out = run(tessera(&dir).env("TESSERA__SERVER__BIND", "192.0.2.1:8080"));
+    assert_fails_with_exactly(
+        &out,
+        "tessera: cannot listen on 192.0.2.1:8080: address not available on this host; \
+         set server.bind or TESSERA__SERVER__BIND",
+    );
+    assert!(!dir.join("data").exists());
+}
+
+#[test]
+fn an_unusable_data_directory_ends_with_one_line() {
+    let dir = temp_dir();
+    std::fs::write(dir.join("file"), "not a directory").unwrap();
+    let data = dir.join("file/data");
+    for command in ["serve", "bootstrap", "migrate"] {
+        let out = run(tessera(&dir)
+            .arg(command)
+            .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+            .env("TESSERA__DATA_DIR", &data));
+        assert_fails_with_exactly(
+            &out,
+            &format!(
+                "tessera: cannot use the data directory {}: not a directory; \
+                 set data_dir or TESSERA__DATA_DIR",
+                data.display()
+            ),
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "nothing but the file"
+    );
+}
+
+#[test]
+fn a_database_that_refuses_the_connection_ends_with_one_line() {
+    let dir = temp_dir();
+    for command in ["serve", "migrate"] {
+        let out = run(tessera(&dir)
+            .arg(command)
+            .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+            .env(
+                "TESSERA__DATABASE__URL",
+                "postgres://nobody:secret@127.0.0.1:1/none",
+            )
+            .env("TESSERA__DATABASE__CONNECT_TIMEOUT_SECS", "1"));
+        assert_fails_with_exactly(
+            &out,
+            "tessera: database: cannot connect to postgres://nobody:***@127.0.0.1:1/none: \
+             connection to server at \"127.0.0.1\", port 1 failed: Connection refused \
+             Is the server running on that host and accepting TCP/IP connections?; \
+             set database.url or TESSERA__DATABASE__URL",
+        );
+        assert_nothing_written(&dir.join("data"));
+    }
 }
 
 #[test]
 fn a_missing_tls_file_ends_with_one_line() {
     let dir = temp_dir();
     let out = run(tessera(&dir)
+        .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
         .env("TESSERA__TLS__CERT", "/nonexistent/server.crt")
         .env("TESSERA__TLS__KEY", "/nonexistent/server.key"));
-    assert_fails_with_one_line(&out, "tls.cert: /nonexistent/server.crt");
+    assert_fails_with_exactly(
+        &out,
+        "tessera: cannot read the TLS certificate /nonexistent/server.crt: \
+         no such file or directory; set tls.cert or TESSERA__TLS__CERT",
+    );
+    assert!(!dir.join("data").exists());
+    let cert = dir.join("server.crt");
+    std::fs::write(&cert, "").unwrap();
+    let out = run(tessera(&dir)
+        .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA__TLS__CERT", &cert)
+        .env("TESSERA__TLS__KEY", &dir));
+    assert_fails_with_exactly(
+        &out,
+        &format!(
+            "tessera: cannot read the TLS key {}: is a directory; set tls.key or TESSERA__TLS__KEY",
+            dir.display()
+        ),
+    );
+    assert!(!dir.join("data").exists());
 }
 
 #[test]
@@ -96,6 +199,7 @@ fn a_tls_file_that_is_not_pem_ends_with_one_line() {
         .env("TESSERA__TLS__CERT", &junk)
         .env("TESSERA__TLS__KEY", &junk));
     assert_fails_with_one_line(&out, "tls.cert");
+    assert!(!dir.join("data").exists());
 }
 
 #[test]

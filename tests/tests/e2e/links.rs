@@ -104,7 +104,11 @@ fn urls_on(text: &str, origins: &[String]) -> Vec<String> {
             let path = &after[..end];
             // `http://127.0.0.1:80801` is another origin.
             if path.is_empty() || path.starts_with(['/', '?']) {
-                found.push(if path.is_empty() { "/".into() } else { path.to_owned() });
+                found.push(if path.is_empty() {
+                    "/".into()
+                } else {
+                    path.to_owned()
+                });
             }
             rest = after;
         }
@@ -184,7 +188,11 @@ async fn every_printed_link_answers(app: TestApp) {
         logged.iter().any(|p| p == "/docs"),
         "the startup log prints the Swagger UI link: {startup:?}"
     );
-    links.extend(logged.into_iter().map(|p| ("the startup log".to_owned(), p)));
+    links.extend(
+        logged
+            .into_iter()
+            .map(|p| ("the startup log".to_owned(), p)),
+    );
 
     let mut broken = Vec::new();
     for (source, path) in &links {
@@ -201,7 +209,10 @@ async fn every_printed_link_answers(app: TestApp) {
             broken.push(format!("{source}: GET {path} -> {status}"));
         }
     }
-    assert!(broken.is_empty(), "printed links that do not work: {broken:#?}");
+    assert!(
+        broken.is_empty(),
+        "printed links that do not work: {broken:#?}"
+    );
 }
 
 async fn the_root_docs_and_the_rest_root_redirect_to_swagger_ui(app: TestApp) {
