@@ -49,6 +49,9 @@ pub enum ProbeError {
         /// Why.
         cause: Cause,
     },
+    /// Over TLS, the server presented another certificate than the one in `tls.cert`.
+    #[error("healthcheck: {0}: the server's certificate is not the one in tls.cert")]
+    WrongCertificate(String),
     /// The answer has no HTTP status line.
     #[error("healthcheck: {0} did not answer HTTP")]
     NotHttp(String),
@@ -178,13 +181,30 @@ pub fn probe(
             exchange_on(stream, &request, deadline)
         }
     }
-    .map_err(exchange)?;
+    .map_err(|e| {
+        if refused_as_not_pinned(&e) {
+            ProbeError::WrongCertificate(url.clone())
+        } else {
+            exchange(e)
+        }
+    })?;
     let status = status_of(&head).ok_or_else(|| ProbeError::NotHttp(url.clone()))?;
     if status == 200 {
         Ok(())
     } else {
         Err(ProbeError::NotReady { url, status })
     }
+}
+
+/// Whether the handshake failed because [`Pinned`] refused the server's certificate.
+fn refused_as_not_pinned(error: &std::io::Error) -> bool {
+    let Some(rustls::Error::InvalidCertificate(CertificateError::Other(other))) = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    else {
+        return false;
+    };
+    other.0.is::<NotPinned>()
 }
 
 /// Connects to the first address of the target's host that answers before the deadline.
@@ -287,6 +307,11 @@ fn client_config(path: &Path) -> Result<Arc<ClientConfig>, ProbeError> {
     Ok(Arc::new(config))
 }
 
+/// The server presented another certificate than the one expected.
+#[derive(Debug, thiserror::Error)]
+#[error("not the certificate in tls.cert")]
+struct NotPinned;
+
 /// Accepts the one certificate the server is configured with (whatever names it carries), and
 /// checks the handshake's signatures against it as usual.
 #[derive(Debug)]
@@ -307,9 +332,9 @@ impl ServerCertVerifier for Pinned {
         if end_entity.as_ref() == self.certificate.as_ref() {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            ))
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                rustls::OtherError(Arc::new(NotPinned)),
+            )))
         }
     }
 
