@@ -98,7 +98,13 @@ impl Target {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        // `Uri::port` is `None` for a port out of range too: read it from the authority.
+        let authority = uri.authority().ok_or_else(bad)?.as_str();
+        let port = match authority.rsplit_once(':').filter(|(_, p)| !p.contains(']')) {
+            Some((_, port)) => port.parse::<u16>().map_err(|_| bad())?,
+            None if tls => 443,
+            None => 80,
+        };
         let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         Ok(Self {
             tls,
@@ -397,7 +403,8 @@ mod tests {
         ] {
             assert!(
                 matches!(Target::parse(bad), Err(ProbeError::BadUrl(_))),
-                "{bad}"
+                "{bad}: {:?}",
+                Target::parse(bad)
             );
         }
     }

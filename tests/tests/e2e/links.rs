@@ -183,7 +183,7 @@ async fn every_printed_link_answers(app: TestApp) {
         "the extraction finds README's Swagger UI link: {links:?}"
     );
     let startup = log_lines_with(&app.addr.to_string()).await;
-    let logged = urls_on(&startup.join("\n"), &[app.base.clone()]);
+    let logged = urls_on(&startup.join("\n"), std::slice::from_ref(&app.base));
     assert!(
         logged.iter().any(|p| p == "/docs"),
         "the startup log prints the Swagger UI link: {startup:?}"
