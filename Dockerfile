@@ -12,5 +12,9 @@ USER tessera
 ENV TESSERA__DATA_DIR=/data \
     TESSERA__SERVER__BIND=0.0.0.0:8080
 EXPOSE 8080
+# GET /readyz on the configured address (TESSERA__SERVER__BIND, 0.0.0.0 asked as 127.0.0.1):
+# healthy when the server answers and its database does.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["tessera", "healthcheck", "--timeout", "3"]
 ENTRYPOINT ["tessera"]
 CMD ["serve"]

@@ -1,10 +1,13 @@
 //! Settings: compiled-in defaults, then `config/default.toml`, then `config/$TESSERA_ENV.toml`,
 //! then `TESSERA__SECTION__KEY` environment variables.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
+
+use crate::cause::{Cause, env_var};
 use ipnet::IpNet;
 use serde::Deserialize;
 use tessera_http::client_address::{ClientAddress, ForwardedHeader};
@@ -22,6 +25,18 @@ pub enum ConfigError {
     /// A value is unusable.
     #[error("configuration: {0}")]
     Invalid(String),
+    /// A file a setting names cannot be read.
+    #[error("cannot read {what} {}: {cause}; set {key} or {}", path.display(), env_var(key))]
+    File {
+        /// What the file holds (`the TLS certificate`).
+        what: &'static str,
+        /// The setting naming it (`tls.cert`).
+        key: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        cause: Cause,
+    },
 }
 
 /// Everything configurable.
@@ -191,7 +206,20 @@ impl Settings {
     /// # Errors
     /// `ConfigError` naming the bad file, key or value.
     pub fn load(config_dir: &Path) -> Result<Self, ConfigError> {
-        let env_name = std::env::var("TESSERA_ENV").ok().filter(|e| !e.is_empty());
+        // Variables that are not UTF-8 cannot be settings: they are left out, not a panic.
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Self::load_from(config_dir, env)
+    }
+
+    /// Like [`Settings::load`], with `env` in place of the process environment (as a deployment
+    /// file sets it).
+    ///
+    /// # Errors
+    /// `ConfigError` naming the bad file, key or value.
+    pub fn load_from(config_dir: &Path, env: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env_name = env.get("TESSERA_ENV").filter(|e| !e.is_empty()).cloned();
         let mut builder = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(config_dir.join("default.toml")).required(false));
@@ -213,7 +241,8 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("server.trusted_proxies")
-                    .ignore_empty(true),
+                    .ignore_empty(true)
+                    .source(Some(env.into_iter().collect())),
             )
             .build()?
             .try_deserialize()?;
@@ -248,14 +277,8 @@ impl Settings {
                 ));
             }
             (Some(cert), Some(key)) => {
-                for (name, path) in [("tls.cert", cert), ("tls.key", key)] {
-                    if !path.is_file() {
-                        return Err(ConfigError::Invalid(format!(
-                            "{name}: {} is not a readable file",
-                            path.display()
-                        )));
-                    }
-                }
+                readable_file("the TLS certificate", "tls.cert", cert)?;
+                readable_file("the TLS key", "tls.key", key)?;
             }
             (None, None) => {}
         }
@@ -360,6 +383,22 @@ impl Settings {
     }
 }
 
+/// Checks that `path` is a file that can be opened for reading.
+fn readable_file(what: &'static str, key: &'static str, path: &Path) -> Result<(), ConfigError> {
+    let error = |cause: std::io::Error| ConfigError::File {
+        what,
+        key,
+        path: path.to_path_buf(),
+        cause: Cause(cause),
+    };
+    if path.is_dir() {
+        return Err(error(std::io::Error::from(
+            std::io::ErrorKind::IsADirectory,
+        )));
+    }
+    std::fs::File::open(path).map(drop).map_err(error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,11 +466,10 @@ mod tests {
                 .contains("server.trusted_proxies: 'proxy.local'")
         );
         s.tls.key = Some("/nonexistent.key".into());
-        assert!(
-            s.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("tls.cert: /nonexistent.pem")
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "cannot read the TLS certificate /nonexistent.pem: no such file or directory; \
+             set tls.cert or TESSERA__TLS__CERT"
         );
     }
 }

@@ -11,8 +11,19 @@ use tessera_domain::ports::DnsResolver;
 
 /// TXT lookups on a private single-threaded runtime (the verifier calls from its own thread).
 pub struct HickoryDns {
-    runtime: tokio::runtime::Runtime,
+    /// `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
     resolver: TokioResolver,
+}
+
+impl Drop for HickoryDns {
+    /// Lets the runtime go without waiting for it: the resolver may be dropped on an async
+    /// thread (a server that failed to start), where a blocking shutdown panics.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl HickoryDns {
@@ -44,14 +55,21 @@ impl HickoryDns {
         options.attempts = 1;
         options.cache_size = 0;
         let resolver = builder.build();
-        Ok(Self { runtime, resolver })
+        drop(_inside);
+        Ok(Self {
+            runtime: Some(runtime),
+            resolver,
+        })
     }
 }
 
 impl DnsResolver for HickoryDns {
     fn txt_records(&self, domain: &str) -> Result<Vec<String>, String> {
         let name = format!("{}.", domain.trim_end_matches('.'));
-        match self.runtime.block_on(self.resolver.txt_lookup(name)) {
+        let Some(runtime) = &self.runtime else {
+            return Err("the DNS runtime has stopped".into());
+        };
+        match runtime.block_on(self.resolver.txt_lookup(name)) {
             Ok(lookup) => Ok(lookup
                 .iter()
                 .map(|txt| {

@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cause;
 pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod dns;
+pub mod probe;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;

@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tessera_server::cli::{Cli, Command};
+use tessera_server::cli::{Cli, Command, HealthcheckArgs, ServeArgs};
+use tessera_server::config::ConfigError;
 use tessera_server::config::Settings;
-use tessera_server::startup::{Application, bootstrap_settings, wire};
+use tessera_server::probe::{Target, probe};
+use tessera_server::startup::{self, Application, bootstrap_settings, check_data_dir, wire};
 use tessera_server::{credentials, one_line, telemetry};
 
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {
@@ -20,8 +22,14 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     telemetry::init(&settings.log);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings),
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
+    {
+        Command::Serve(args) => match with_overrides(settings, args) {
+            Ok(settings) => serve(settings),
+            Err(e) => fail(&e),
+        },
         Command::Migrate => match wire(&settings) {
             Ok(_) => {
                 eprintln!("tessera: migrations applied");
@@ -30,7 +38,60 @@ fn main() -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Bootstrap => bootstrap(&settings),
+        Command::Healthcheck(args) => healthcheck(&settings, &args),
+        Command::Openapi => openapi(),
         Command::Unlock { account, login } => unlock(&settings, account, &login),
+    }
+}
+
+/// Prints the OpenAPI document; a reader that stops early (`| head`) is not an error.
+fn openapi() -> ExitCode {
+    use std::io::Write;
+    let json = match serde_json::to_string_pretty(&startup::openapi()) {
+        Ok(json) => json,
+        Err(e) => return fail(&e),
+    };
+    match writeln!(std::io::stdout().lock(), "{json}") {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// `serve --bind --data-dir` over the files and the environment.
+fn with_overrides(mut settings: Settings, args: ServeArgs) -> Result<Settings, ConfigError> {
+    if let Some(bind) = args.bind {
+        settings.server.bind = bind;
+    }
+    if let Some(dir) = args.data_dir {
+        settings.data_dir = dir;
+    }
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// Exit 0 when the server answers 200 at `/readyz` (or `--url`), 1 otherwise.
+fn healthcheck(settings: &Settings, args: &HealthcheckArgs) -> ExitCode {
+    let target = match &args.url {
+        Some(url) => match Target::parse(url) {
+            Ok(t) => t,
+            Err(e) => return fail(&e),
+        },
+        None => match settings.bind_addr() {
+            Ok(bind) => Target::readyz(bind, settings.tls.cert.is_some()),
+            Err(e) => return fail(&e),
+        },
+    };
+    match probe(
+        &target,
+        settings.tls.cert.as_deref(),
+        std::time::Duration::from_secs(args.timeout),
+    ) {
+        Ok(()) => {
+            println!("{}: ready", target.url());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 
@@ -68,6 +129,9 @@ fn serve(settings: Settings) -> ExitCode {
 }
 
 fn bootstrap(settings: &Settings) -> ExitCode {
+    if let Err(e) = check_data_dir(&settings.data_dir) {
+        return fail(&e);
+    }
     let wired = match wire(settings) {
         Ok(w) => w,
         Err(e) => return fail(&e),

@@ -1,7 +1,7 @@
 //! Wiring: which adapter implements which port, and the HTTP server around the adapters.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,29 +18,66 @@ use tessera_http::fallback::{RouteTable, no_route};
 use tessera_http::observe::{Metrics, observe};
 use tessera_http::protocol::{BodyLimits, hygiene};
 use tessera_http::security::secure_headers;
-use tessera_store::{Backend, Database, PoolOptions, Store};
+use tessera_store::{Backend, Database, DatabaseUrl, PoolOptions, Store, StoreError};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::cause::Cause;
 use crate::config::{ConfigError, Settings};
 use crate::credentials;
 
-/// Why the server could not start (each renders as one line).
+/// Where Swagger UI is; `/`, `/docs` and the REST API's root `/v1` redirect there.
+pub const DOCS: &str = "/docs/";
+
+/// Why the server could not start (each renders as one line: the thing, the cause, and the
+/// setting that changes it).
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// Bad settings.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The database cannot be opened or migrated.
-    #[error("database: {0}")]
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {cause}; set server.bind or TESSERA__SERVER__BIND")]
+    Listen {
+        /// `server.bind`.
+        addr: SocketAddr,
+        /// Why.
+        cause: Cause,
+    },
+    /// The data directory cannot be created, read or written.
+    #[error("cannot use the data directory {}: {cause}; set data_dir or TESSERA__DATA_DIR", path.display())]
+    DataDir {
+        /// `data_dir`.
+        path: PathBuf,
+        /// Why.
+        cause: Cause,
+    },
+    /// The database cannot be opened: the store's reason.
+    #[error("database: {0}; set database.url or TESSERA__DATABASE__URL")]
     Database(String),
+    /// The database opened but its schema cannot be migrated.
+    #[error("database: {0}")]
+    Migrate(String),
     /// Bootstrap failed.
     #[error("bootstrap: {0}")]
     Bootstrap(String),
-    /// The listener or TLS cannot be set up.
+    /// The TLS certificate and key cannot be used.
     #[error("{0}")]
-    Listen(String),
+    Tls(String),
+    /// The HTTP server cannot be set up.
+    #[error("server: {0}")]
+    Server(String),
+}
+
+impl StartupError {
+    /// The store's reason a database cannot be opened, without its generic prefix.
+    fn opening(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(reason) => Self::Database(reason.trim_end().to_owned()),
+            other => Self::Database(other.to_string()),
+        }
+    }
 }
 
 /// The use cases and the store behind them.
@@ -58,9 +95,13 @@ fn cores() -> usize {
 /// Opens and migrates the database and builds the use cases (blocking).
 ///
 /// # Errors
-/// `Database` when the database cannot be reached or migrated.
+/// `DataDir` when the SQLite file's data directory is unusable, `Database` when the database
+/// cannot be reached, `Migrate` when it cannot be migrated.
 pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
     let url = settings.database_url()?;
+    if matches!(&url, DatabaseUrl::Sqlite(path) if path.starts_with(&settings.data_dir)) {
+        check_data_dir(&settings.data_dir)?;
+    }
     let db = Database::open(
         &url,
         &PoolOptions {
@@ -68,10 +109,10 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             connect_timeout: Duration::from_secs(settings.database.connect_timeout_secs.max(1)),
         },
     )
-    .map_err(|e| StartupError::Database(e.to_string()))?;
+    .map_err(StartupError::opening)?;
     let applied = db
         .migrate()
-        .map_err(|e| StartupError::Database(e.to_string()))?;
+        .map_err(|e| StartupError::Migrate(e.to_string()))?;
     tracing::info!(database = %url, backend = db.backend().as_str(), migrations_applied = applied.len(), "database ready");
     let store = Store::new(db);
     let auth = &settings.auth;
@@ -136,6 +177,34 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
         app: Arc::new(app),
         store,
     })
+}
+
+/// Creates the data directory when it is missing (mode 0700) and checks that files can be
+/// created in it, with a probe file removed at once.
+///
+/// # Errors
+/// `DataDir` naming the directory and the reason.
+pub fn check_data_dir(dir: &Path) -> Result<(), StartupError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let error = |cause: std::io::Error| StartupError::DataDir {
+        path: dir.to_path_buf(),
+        cause: Cause(cause),
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(error(std::io::Error::from(
+            std::io::ErrorKind::NotADirectory,
+        )));
+    }
+    tessera_store::db::create_private_dir(dir).map_err(error)?;
+    std::fs::read_dir(dir).map_err(error)?;
+    let probe = dir.join(format!(".tessera-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&probe)
+        .map_err(error)?;
+    std::fs::remove_file(&probe).map_err(error)
 }
 
 /// The bootstrap settings from the config.
@@ -266,14 +335,27 @@ impl Application {
     /// # Errors
     /// Any `StartupError`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // Everything that can be checked without the database comes first, so that a busy
+        // port, a bad TLS file or an unusable data directory changes nothing.
         let bind = settings.bind_addr()?;
-        // Check TLS before touching the database, so a bad file changes nothing.
         let tls_config = match (&settings.tls.cert, &settings.tls.key) {
             (Some(cert), Some(key)) => {
-                Some(crate::tls::server_config(cert, key).map_err(StartupError::Listen)?)
+                Some(crate::tls::server_config(cert, key).map_err(StartupError::Tls)?)
             }
             _ => None,
         };
+        let client_address = web::Data::new(settings.client_address()?);
+        let listener = TcpListener::bind(bind).map_err(|e| StartupError::Listen {
+            addr: bind,
+            cause: Cause(e),
+        })?;
+        let addr = listener.local_addr().map_err(|e| StartupError::Listen {
+            addr: bind,
+            cause: Cause(e),
+        })?;
+        if settings.bootstrap.enabled {
+            check_data_dir(&settings.data_dir)?;
+        }
         let s = settings.clone();
         let wired = actix_web::rt::task::spawn_blocking(move || {
             let wired = wire(&s)?;
@@ -283,13 +365,8 @@ impl Application {
             Ok::<_, StartupError>(wired)
         })
         .await
-        .map_err(|e| StartupError::Listen(format!("startup task failed: {e}")))??;
+        .map_err(|e| StartupError::Server(format!("startup task failed: {e}")))??;
         let backend = wired.store.database().backend();
-        let listener = TcpListener::bind(bind)
-            .map_err(|e| StartupError::Listen(format!("server.bind {bind}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| StartupError::Listen(e.to_string()))?;
         let metrics = Metrics::new();
         let stop = Arc::new(AtomicBool::new(false));
         spawn_maintenance(wired.app.clone(), stop.clone());
@@ -299,10 +376,9 @@ impl Application {
             Duration::from_secs(settings.sso.verify_interval_secs.max(1)),
         );
         let app = web::Data::new(wired.app);
-        let client_address = web::Data::new(settings.client_address()?);
         let rpc_metrics = web::Data::new(
             tessera_rpc::metrics::RpcMetrics::register(metrics.registry())
-                .map_err(|e| StartupError::Listen(format!("metrics: {e}")))?,
+                .map_err(|e| StartupError::Server(format!("metrics: {e}")))?,
         );
         let metrics_data = web::Data::new(metrics);
         let max_body = settings.server.max_body_bytes;
@@ -333,6 +409,13 @@ impl Application {
                 .app_data(body_limits.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::Data::new(tessera_rpc::BodyLimit(max_body)))
+                // Before the REST scope, which would answer `/v1` itself with a 404.
+                .map(|app| {
+                    app.service(web::redirect("/", DOCS))
+                        .service(web::redirect("/docs", DOCS))
+                        .service(web::redirect("/v1", DOCS))
+                        .service(web::redirect("/v1/", DOCS))
+                })
                 .configure(tessera_http::configure)
                 .configure(tessera_rpc::configure)
                 .split_for_parts();
@@ -357,7 +440,10 @@ impl Application {
             Some(config) => server.listen_rustls_0_23(listener, config),
             None => server.listen(listener),
         }
-        .map_err(|e| StartupError::Listen(e.to_string()))?
+        .map_err(|e| StartupError::Listen {
+            addr,
+            cause: Cause(e),
+        })?
         .run();
         Ok(Self {
             server,

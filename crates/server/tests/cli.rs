@@ -64,26 +64,129 @@ fn an_unsupported_database_url_ends_with_one_clear_line() {
     );
 }
 
+/// The exact single line on stderr, exit code 1, no panic.
+fn assert_fails_with_exactly(out: &Output, line: &str) {
+    assert_eq!(out.status.code(), Some(1), "exit status {:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr_lines(out), [line], "{stderr}");
+}
+
+/// Nothing of a bootstrap was written: no database, no credential file.
+fn assert_nothing_written(data: &Path) {
+    for file in ["initial-credentials.json", "credentials.json", "tessera.db"] {
+        assert!(!data.join(file).exists(), "{file} was written");
+    }
+}
+
 #[test]
-fn an_unreachable_postgres_ends_with_one_line() {
+fn a_busy_address_ends_with_one_line_before_anything_is_written() {
     let dir = temp_dir();
-    let out = run(tessera(&dir)
-        .arg("migrate")
-        .env(
-            "TESSERA__DATABASE__URL",
-            "postgres://nobody@127.0.0.1:1/none",
-        )
-        .env("TESSERA__DATABASE__CONNECT_TIMEOUT_SECS", "1"));
-    assert_fails_with_one_line(&out, "database:");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    for args in [&[][..], &["serve"][..]] {
+        let out = run(tessera(&dir)
+            .args(args)
+            .env("TESSERA__SERVER__BIND", addr.to_string()));
+        assert_fails_with_exactly(
+            &out,
+            &format!(
+                "tessera: cannot listen on {addr}: address in use; set server.bind or TESSERA__SERVER__BIND"
+            ),
+        );
+        assert!(!dir.join("data").exists(), "the data directory was created");
+    }
+}
+
+#[test]
+fn an_address_of_another_host_ends_with_one_line() {
+    let dir = temp_dir();
+    // TEST-NET-1 (RFC 5737): never an address of this host.
+    let out = run(tessera(&dir).env("TESSERA__SERVER__BIND", "192.0.2.1:8080"));
+    assert_fails_with_exactly(
+        &out,
+        "tessera: cannot listen on 192.0.2.1:8080: address not available on this host; \
+         set server.bind or TESSERA__SERVER__BIND",
+    );
+    assert!(!dir.join("data").exists());
+}
+
+#[test]
+fn an_unusable_data_directory_ends_with_one_line() {
+    let dir = temp_dir();
+    std::fs::write(dir.join("file"), "not a directory").unwrap();
+    let data = dir.join("file/data");
+    for command in ["serve", "bootstrap", "migrate"] {
+        let out = run(tessera(&dir)
+            .arg(command)
+            .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+            .env("TESSERA__DATA_DIR", &data));
+        assert_fails_with_exactly(
+            &out,
+            &format!(
+                "tessera: cannot use the data directory {}: not a directory; \
+                 set data_dir or TESSERA__DATA_DIR",
+                data.display()
+            ),
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "nothing but the file"
+    );
+}
+
+#[test]
+fn a_database_that_refuses_the_connection_ends_with_one_line() {
+    let dir = temp_dir();
+    for command in ["serve", "migrate"] {
+        let out = run(tessera(&dir)
+            .arg(command)
+            .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+            .env(
+                "TESSERA__DATABASE__URL",
+                "postgres://nobody:secret@127.0.0.1:1/none",
+            )
+            .env("TESSERA__DATABASE__CONNECT_TIMEOUT_SECS", "1"));
+        assert_fails_with_exactly(
+            &out,
+            "tessera: database: cannot connect to postgres://nobody:***@127.0.0.1:1/none: \
+             connection to server at \"127.0.0.1\", port 1 failed: Connection refused \
+             Is the server running on that host and accepting TCP/IP connections?; \
+             set database.url or TESSERA__DATABASE__URL",
+        );
+        assert_nothing_written(&dir.join("data"));
+    }
 }
 
 #[test]
 fn a_missing_tls_file_ends_with_one_line() {
     let dir = temp_dir();
     let out = run(tessera(&dir)
+        .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
         .env("TESSERA__TLS__CERT", "/nonexistent/server.crt")
         .env("TESSERA__TLS__KEY", "/nonexistent/server.key"));
-    assert_fails_with_one_line(&out, "tls.cert: /nonexistent/server.crt");
+    assert_fails_with_exactly(
+        &out,
+        "tessera: cannot read the TLS certificate /nonexistent/server.crt: \
+         no such file or directory; set tls.cert or TESSERA__TLS__CERT",
+    );
+    assert!(!dir.join("data").exists());
+    let cert = dir.join("server.crt");
+    std::fs::write(&cert, "").unwrap();
+    let out = run(tessera(&dir)
+        .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA__TLS__CERT", &cert)
+        .env("TESSERA__TLS__KEY", &dir));
+    assert_fails_with_exactly(
+        &out,
+        &format!(
+            "tessera: cannot read the TLS key {}: is a directory; set tls.key or TESSERA__TLS__KEY",
+            dir.display()
+        ),
+    );
+    assert!(!dir.join("data").exists());
 }
 
 #[test]
@@ -96,6 +199,7 @@ fn a_tls_file_that_is_not_pem_ends_with_one_line() {
         .env("TESSERA__TLS__CERT", &junk)
         .env("TESSERA__TLS__KEY", &junk));
     assert_fails_with_one_line(&out, "tls.cert");
+    assert!(!dir.join("data").exists());
 }
 
 #[test]
@@ -276,6 +380,283 @@ fn unlock_clears_a_locked_login_with_the_server_running() {
             .iter()
             .any(|l| l.contains("no failed sign-ins"))
     );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn help_describes_the_product_its_commands_and_its_environment() {
+    let dir = temp_dir();
+    let out = run(tessera(&dir).arg("--help"));
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("identity and access management"), "{help}");
+    for command in [
+        "serve",
+        "migrate",
+        "bootstrap",
+        "healthcheck",
+        "openapi",
+        "unlock",
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{command} "))),
+            "{command} is not listed: {help}"
+        );
+    }
+    for variable in [
+        "TESSERA__SERVER__BIND",
+        "TESSERA__DATA_DIR",
+        "TESSERA__DATABASE__URL",
+        "TESSERA__TLS__CERT",
+        "TESSERA__LOG__LEVEL",
+    ] {
+        assert!(help.contains(variable), "{variable}: {help}");
+    }
+    let serve = run(tessera(&dir).args(["serve", "--help"]));
+    let serve = String::from_utf8_lossy(&serve.stdout);
+    for option in ["--bind", "--data-dir", "TESSERA__SERVER__BIND"] {
+        assert!(serve.contains(option), "{option}: {serve}");
+    }
+}
+
+#[test]
+fn every_variable_the_help_lists_is_a_setting() {
+    let dir = temp_dir();
+    let help = String::from_utf8_lossy(&run(tessera(&dir).arg("--help")).stdout).into_owned();
+    let listed: Vec<&str> = help
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("TESSERA__") && w.len() > "TESSERA__".len())
+        .collect();
+    assert!(listed.len() >= 8, "{listed:?}");
+    // A name that is not a setting is refused by name ("unknown field"); a real one passes the
+    // key check, whatever its value then does.
+    for name in listed {
+        let out = run(tessera(&dir)
+            .args(["healthcheck", "--url", "http://127.0.0.1:1/"])
+            .env(name, "x"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("unknown field"), "{name}: {stderr}");
+    }
+    let out = run(tessera(&dir)
+        .args(["healthcheck", "--url", "http://127.0.0.1:1/"])
+        .env("TESSERA__SERVER__BINDD", "x"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+}
+
+/// Starts `tessera serve` on a free port; the child and its address.
+fn serve(dir: &Path, extra: &[(&str, &std::ffi::OsStr)]) -> (Child, String) {
+    let mut cmd = tessera(dir);
+    cmd.env("TESSERA__SERVER__BIND", "127.0.0.1:0");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (addr, _, rest) = wait_listening(&mut child);
+    // Keep draining the log.
+    std::thread::spawn(move || for _ in rest {});
+    (child, addr)
+}
+
+#[test]
+fn serve_options_beat_the_environment() {
+    let dir = temp_dir();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut child = tessera(&dir)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("elsewhere"))
+        .env(
+            "TESSERA__SERVER__BIND",
+            taken.local_addr().unwrap().to_string(),
+        )
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (addr, _, _rest) = wait_listening(&mut child);
+    assert_ne!(addr, taken.local_addr().unwrap().to_string());
+    assert!(dir.join("elsewhere/initial-credentials.json").is_file());
+    assert!(!dir.join("data").exists(), "TESSERA__DATA_DIR lost");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = run(tessera(&dir).args(["serve", "--bind", "nowhere"]));
+    assert_fails_with_exactly(
+        &out,
+        "tessera: configuration: server.bind: 'nowhere' is not an address:port",
+    );
+}
+
+#[test]
+fn healthcheck_exits_0_for_a_ready_server_and_1_otherwise() {
+    let dir = temp_dir();
+    let (mut child, addr) = serve(&dir, &[]);
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+
+    let out = run(tessera(&dir).args(["healthcheck", "--url", &format!("http://{addr}/readyz")]));
+    assert_eq!(out.status.code(), Some(0), "{:?}", stderr_lines(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("http://{addr}/readyz: ready")
+    );
+    // The configured address, and the wildcard one asked on the loopback.
+    for bind in [addr.clone(), format!("0.0.0.0:{port}")] {
+        let out = run(tessera(&dir)
+            .arg("healthcheck")
+            .env("TESSERA__SERVER__BIND", &bind));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{bind}: {:?}",
+            stderr_lines(&out)
+        );
+    }
+    let out = run(tessera(&dir).args(["healthcheck", "--url", &format!("http://{addr}/nope")]));
+    assert_fails_with_exactly(
+        &out,
+        &format!("tessera: healthcheck: http://{addr}/nope answered 404"),
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = run(tessera(&dir)
+        .arg("healthcheck")
+        .env("TESSERA__SERVER__BIND", &addr));
+    assert_fails_with_exactly(
+        &out,
+        &format!("tessera: healthcheck: cannot reach http://{addr}/readyz: connection refused"),
+    );
+    let out = run(tessera(&dir).args(["healthcheck", "--url", "ftp://x/"]));
+    assert_fails_with_exactly(
+        &out,
+        "tessera: healthcheck: 'ftp://x/' is not an http:// or https:// URL with a host",
+    );
+}
+
+#[test]
+fn healthcheck_gives_up_on_a_peer_that_is_not_http_or_silent() {
+    use std::io::Write;
+    let dir = temp_dir();
+    let liar = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let liar_addr = liar.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in liar.incoming() {
+            let _ = stream.and_then(|mut s| s.write_all(b"SSH-2.0-OpenSSH_9.2\r\n"));
+        }
+    });
+    let out = run(tessera(&dir).args(["healthcheck", "--url", &format!("http://{liar_addr}/")]));
+    assert_fails_with_exactly(
+        &out,
+        &format!("tessera: healthcheck: http://{liar_addr}/ did not answer HTTP"),
+    );
+    // Accepts (the kernel's backlog does) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let out = run(tessera(&dir).args([
+        "healthcheck",
+        "--timeout",
+        "1",
+        "--url",
+        &format!("http://{silent_addr}/readyz"),
+    ]));
+    assert_fails_with_exactly(
+        &out,
+        &format!("tessera: healthcheck: http://{silent_addr}/readyz: timed out"),
+    );
+    drop(silent);
+}
+
+#[test]
+fn healthcheck_speaks_tls_trusting_exactly_the_configured_certificate() {
+    let dir = temp_dir();
+    let write_pair = |name: &str| {
+        let pair = rcgen::generate_simple_self_signed(vec!["tessera.example".into()]).unwrap();
+        let cert = dir.join(format!("{name}.crt"));
+        let key = dir.join(format!("{name}.key"));
+        std::fs::write(&cert, pair.cert.pem()).unwrap();
+        std::fs::write(&key, pair.signing_key.serialize_pem()).unwrap();
+        (cert, key)
+    };
+    let (cert, key) = write_pair("server");
+    let (other, _) = write_pair("other");
+    let (mut child, addr) = serve(
+        &dir,
+        &[
+            ("TESSERA__TLS__CERT", cert.as_os_str()),
+            ("TESSERA__TLS__KEY", key.as_os_str()),
+        ],
+    );
+    let out = run(tessera(&dir)
+        .arg("healthcheck")
+        .env("TESSERA__SERVER__BIND", &addr)
+        .env("TESSERA__TLS__CERT", &cert)
+        .env("TESSERA__TLS__KEY", &key));
+    assert_eq!(out.status.code(), Some(0), "{:?}", stderr_lines(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("https://{addr}/readyz: ready")
+    );
+    // Another certificate is not the server's: refused.
+    let out = run(tessera(&dir)
+        .arg("healthcheck")
+        .env("TESSERA__SERVER__BIND", &addr)
+        .env("TESSERA__TLS__CERT", &other)
+        .env("TESSERA__TLS__KEY", &key));
+    assert_fails_with_exactly(
+        &out,
+        &format!(
+            "tessera: healthcheck: https://{addr}/readyz: \
+             the server's certificate is not the one in tls.cert"
+        ),
+    );
+    // https without a certificate to expect.
+    let out = run(tessera(&dir).args(["healthcheck", "--url", &format!("https://{addr}/readyz")]));
+    assert_fails_with_exactly(
+        &out,
+        &format!(
+            "tessera: healthcheck: https://{addr}/readyz is https, but tls.cert (the certificate to expect) is not set"
+        ),
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// `GET path` over a plain socket: status and body (the server sends a `content-length`).
+fn http_get(addr: &str, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    assert!(!head.to_ascii_lowercase().contains("chunked"), "{head}");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, answer[split + 4..].to_vec())
+}
+
+#[test]
+fn openapi_prints_the_document_the_server_serves() {
+    let dir = temp_dir();
+    let out = run(tessera(&dir).arg("openapi"));
+    assert!(out.status.success(), "{:?}", stderr_lines(&out));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!dir.join("data").exists(), "openapi touches no database");
+    let (mut child, addr) = serve(&dir, &[]);
+    let (status, body) = http_get(&addr, "/openapi.json");
+    assert_eq!(status, 200);
+    let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(printed, served);
+    assert_eq!(printed["openapi"], "3.1.0");
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -6,6 +6,7 @@ mod authz;
 mod bootstrap;
 mod hardening;
 mod hostile;
+mod links;
 mod lockout;
 mod openapi;
 mod ops;
