@@ -8,6 +8,7 @@ mod hardening;
 mod hostile;
 mod lockout;
 mod openapi;
+mod openapi_validity;
 mod ops;
 mod peers;
 mod rest_accounts;

@@ -2,7 +2,6 @@
 //! GetSubUserRoles.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tessera_app::{App, CreateSubuser, Principal, UpdateSubuser};
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
@@ -11,7 +10,8 @@ use tessera_domain::ports::{ListQuery, RoleChange};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::{done, resolve_roles};
+use super::resolve_roles;
+use crate::answers::{AddedSubUser, Done, NewSubUser, Roles, SubUserPage};
 use crate::error::RpcError;
 use crate::params::{self, Params};
 use crate::views::{self, SubUserView};
@@ -49,7 +49,7 @@ pub fn add_sub_user(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<AddedSubUser, RpcError> {
     let a: AddSubUserParams = params.decode()?;
     let roles = resolve_roles(a.role_id, a.role_name, false)?.unwrap_or_default();
     let user = app.create_subuser(
@@ -66,7 +66,11 @@ pub fn add_sub_user(
             roles,
         },
     )?;
-    Ok(json!({ "result": { "subuser_id": user.id } }))
+    Ok(AddedSubUser {
+        result: NewSubUser {
+            subuser_id: user.id.0,
+        },
+    })
 }
 
 /// A `subuser_id`.
@@ -86,10 +90,10 @@ pub fn del_sub_user(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let a: SubUserIdParams = params.decode()?;
     app.delete_subuser(p, meta, p.account_id, UserId(a.subuser_id))?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// GetSubUsers.
@@ -120,7 +124,7 @@ pub fn get_sub_users(
     p: &Principal,
     _: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<SubUserPage, RpcError> {
     let a: GetSubUsersParams = params.decode()?;
     let with_roles = a.with_roles.unwrap_or(false);
     let (users, total) = match a.subuser_id {
@@ -142,7 +146,11 @@ pub fn get_sub_users(
         .iter()
         .map(|u| SubUserView::of(u, with_roles))
         .collect();
-    Ok(json!({ "result": views, "total_count": total, "count": views.len() }))
+    Ok(SubUserPage {
+        count: views.len(),
+        result: views,
+        total_count: total,
+    })
 }
 
 /// SetSubUserInfo.
@@ -174,7 +182,7 @@ pub fn set_sub_user_info(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let a: SetSubUserInfoParams = params.decode()?;
     let cmd = UpdateSubuser {
         description: a.description.map(|d| Some(d).filter(|d| !d.is_empty())),
@@ -189,7 +197,7 @@ pub fn set_sub_user_info(
         ..UpdateSubuser::default()
     };
     app.update_subuser(p, meta, p.account_id, UserId(a.subuser_id), cmd)?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// SetSubUserRoles, RemoveSubUserRoles.
@@ -228,10 +236,10 @@ pub fn set_sub_user_roles(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let (user, roles, _) = sub_user_roles(params)?;
     app.change_subuser_roles(p, meta, p.account_id, user, RoleChange::Add(roles))?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// Removes roles from a subuser; without `force`, 439 when one of its keys holds them.
@@ -243,7 +251,7 @@ pub fn remove_sub_user_roles(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let (user, roles, force) = sub_user_roles(params)?;
     app.change_subuser_roles(
         p,
@@ -255,7 +263,7 @@ pub fn remove_sub_user_roles(
             from_keys: force,
         },
     )?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// GetSubUserRoles.
@@ -278,8 +286,10 @@ pub fn get_sub_user_roles(
     p: &Principal,
     _: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Roles, RpcError> {
     let a: GetSubUserRolesParams = params.decode()?;
     let user = app.get_subuser(p, p.account_id, UserId(a.subuser_id))?;
-    Ok(json!({ "result": views::roles(&user.roles, a.with_expanded_roles.unwrap_or(false)) }))
+    Ok(Roles {
+        result: views::roles(&user.roles, a.with_expanded_roles.unwrap_or(false)),
+    })
 }
