@@ -129,19 +129,23 @@ pub fn update_key(
 /// GetKeys.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct GetKeysParams {
-    /// Only this key.
+    /// Only this key; empty or absent: every key.
     #[serde(default, deserialize_with = "params::opt_text")]
+    #[schema(example = "")]
     pub key_id: Option<String>,
     /// Include roles.
     #[serde(default, deserialize_with = "params::opt_bool")]
+    #[schema(default = false)]
     pub with_roles: Option<bool>,
     /// Records to return (default 20, at most 1000).
     #[serde(default, deserialize_with = "params::opt_int")]
     #[validate(range(min = 0, max = 1000, message = "must be between 0 and 1000"))]
+    #[schema(minimum = 0, maximum = 1000, default = 20, example = 20)]
     pub count: Option<i64>,
     /// Records to skip.
     #[serde(default, deserialize_with = "params::opt_int")]
     #[validate(range(min = 0, message = "must not be negative"))]
+    #[schema(minimum = 0, default = 0, example = 0)]
     pub offset: Option<i64>,
 }
 

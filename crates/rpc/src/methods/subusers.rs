@@ -99,19 +99,23 @@ pub fn del_sub_user(
 /// GetSubUsers.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct GetSubUsersParams {
-    /// Only this subuser.
+    /// Only this subuser (1 is the account's owner after the bootstrap).
     #[serde(default, deserialize_with = "params::opt_int")]
+    #[schema(example = 1)]
     pub subuser_id: Option<i64>,
     /// Include roles.
     #[serde(default, deserialize_with = "params::opt_bool")]
+    #[schema(default = false)]
     pub with_roles: Option<bool>,
     /// Records to return (default 20, at most 1000).
     #[serde(default, deserialize_with = "params::opt_int")]
     #[validate(range(min = 0, max = 1000, message = "must be between 0 and 1000"))]
+    #[schema(minimum = 0, maximum = 1000, default = 20, example = 20)]
     pub count: Option<i64>,
     /// Records to skip.
     #[serde(default, deserialize_with = "params::opt_int")]
     #[validate(range(min = 0, message = "must not be negative"))]
+    #[schema(minimum = 0, default = 0, example = 0)]
     pub offset: Option<i64>,
 }
 
