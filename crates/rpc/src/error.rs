@@ -6,7 +6,7 @@ use tessera_domain::DomainError;
 use tessera_domain::{Entity, Field};
 
 /// An error as the method API shows it: `{"error": {"code", "msg"}}`, always with HTTP 200.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RpcError {
     /// Voximplant's code.
     pub code: u32,

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod answers;
 pub mod auth;
 pub mod error;
 pub mod methods;
@@ -10,11 +11,12 @@ pub mod views;
 use std::sync::Arc;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tessera_app::App;
 use tessera_domain::audit::RequestMeta;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::answers::MethodError;
 use crate::error::RpcError;
 use crate::methods::Method;
 use crate::metrics::RpcMetrics;
@@ -23,11 +25,10 @@ use crate::metrics::RpcMetrics;
 const DEFAULT_LIMIT: usize = 262_144;
 
 fn respond(result: Result<Value, RpcError>) -> HttpResponse {
-    let body = match result {
-        Ok(v) => v,
-        Err(e) => json!({ "error": e }),
-    };
-    HttpResponse::Ok().json(body)
+    match result {
+        Ok(v) => HttpResponse::Ok().json(v),
+        Err(error) => HttpResponse::Ok().json(MethodError { error }),
+    }
 }
 
 /// Reads the parameters, picks the method (from the path or `cmd`), authenticates, and runs it
@@ -104,23 +105,27 @@ mod documented {
     use actix_web::post;
 
     use super::*;
+    use crate::answers::*;
     use crate::methods::{keys, roles, subusers};
 
     macro_rules! documented {
-        ($($fn_name:ident, $path:literal, $params:ty, $summary:literal;)+) => {
+        ($($fn_name:ident, $path:literal, $name:literal, $module:ident, $params:ty, $answer:ty, $or:ty, $summary:literal;)+) => {
             $(
+                // The documented answer is the method's own answer type.
+                const _: fn(&App, &tessera_app::Principal, &RequestMeta, &crate::params::Params) -> Result<$answer, RpcError> = $module::$fn_name;
+
                 #[doc = $summary]
                 #[utoipa::path(
+                    operation_id = $name,
                     tag = "Method API (RoleSystem)",
                     summary = $summary,
                     request_body(content = $params, content_type = "application/x-www-form-urlencoded"),
-                    responses((status = 200, description = "`{\"result\": …}` or `{\"error\": {\"code\", \"msg\"}}`", body = Object)),
+                    responses((status = 200, description = "The answer, or `{\"error\": {\"code\", \"msg\"}}` (always HTTP 200)", body = inline($or))),
                     security(("bearer" = []), ("basic" = []))
                 )]
                 #[post($path)]
                 pub async fn $fn_name(app: web::Data<Arc<App>>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-                    let name = req.path().rsplit('/').next().unwrap_or_default().to_owned();
-                    dispatch(app, req, payload, Some(name)).await
+                    dispatch(app, req, payload, Some($name.to_owned())).await
                 }
             )+
 
@@ -132,22 +137,22 @@ mod documented {
     }
 
     documented! {
-        add_sub_user, "/platform_api/AddSubUser", subusers::AddSubUserParams, "Creates a subuser.";
-        del_sub_user, "/platform_api/DelSubUser", subusers::SubUserIdParams, "Deletes a subuser.";
-        get_sub_users, "/platform_api/GetSubUsers", subusers::GetSubUsersParams, "Gets subusers.";
-        set_sub_user_info, "/platform_api/SetSubUserInfo", subusers::SetSubUserInfoParams, "Edits a subuser.";
-        set_sub_user_roles, "/platform_api/SetSubUserRoles", subusers::SubUserRolesParams, "Adds the specified roles for a subuser.";
-        remove_sub_user_roles, "/platform_api/RemoveSubUserRoles", subusers::SubUserRolesParams, "Removes the specified roles of a subuser.";
-        get_sub_user_roles, "/platform_api/GetSubUserRoles", subusers::GetSubUserRolesParams, "Gets the subuser's roles.";
-        create_key, "/platform_api/CreateKey", keys::CreateKeyParams, "Creates a public/private key pair.";
-        delete_key, "/platform_api/DeleteKey", keys::KeyIdParams, "Deletes the specified key.";
-        update_key, "/platform_api/UpdateKey", keys::UpdateKeyParams, "Updates info of the specified key.";
-        get_keys, "/platform_api/GetKeys", keys::GetKeysParams, "Gets key info of the specified account.";
-        set_key_roles, "/platform_api/SetKeyRoles", keys::KeyRolesParams, "Sets roles for the specified key.";
-        remove_key_roles, "/platform_api/RemoveKeyRoles", keys::KeyRolesParams, "Removes the specified roles of a key.";
-        get_key_roles, "/platform_api/GetKeyRoles", keys::GetKeyRolesParams, "Gets roles of the specified key.";
-        get_roles, "/platform_api/GetRoles", roles::GetRolesParams, "Gets all roles.";
-        get_role_groups, "/platform_api/GetRoleGroups", roles::GetRoleGroupsParams, "Gets role groups.";
+        add_sub_user, "/platform_api/AddSubUser", "AddSubUser", subusers, subusers::AddSubUserParams, AddedSubUser, AddedSubUserOrError, "Creates a subuser.";
+        del_sub_user, "/platform_api/DelSubUser", "DelSubUser", subusers, subusers::SubUserIdParams, Done, DoneOrError, "Deletes a subuser.";
+        get_sub_users, "/platform_api/GetSubUsers", "GetSubUsers", subusers, subusers::GetSubUsersParams, SubUserPage, SubUserPageOrError, "Gets subusers.";
+        set_sub_user_info, "/platform_api/SetSubUserInfo", "SetSubUserInfo", subusers, subusers::SetSubUserInfoParams, Done, DoneOrError, "Edits a subuser.";
+        set_sub_user_roles, "/platform_api/SetSubUserRoles", "SetSubUserRoles", subusers, subusers::SubUserRolesParams, Done, DoneOrError, "Adds the specified roles for a subuser.";
+        remove_sub_user_roles, "/platform_api/RemoveSubUserRoles", "RemoveSubUserRoles", subusers, subusers::SubUserRolesParams, Done, DoneOrError, "Removes the specified roles of a subuser.";
+        get_sub_user_roles, "/platform_api/GetSubUserRoles", "GetSubUserRoles", subusers, subusers::GetSubUserRolesParams, Roles, RolesOrError, "Gets the subuser's roles.";
+        create_key, "/platform_api/CreateKey", "CreateKey", keys, keys::CreateKeyParams, CreatedKey, CreatedKeyOrError, "Creates a public/private key pair.";
+        delete_key, "/platform_api/DeleteKey", "DeleteKey", keys, keys::KeyIdParams, Done, DoneOrError, "Deletes the specified key.";
+        update_key, "/platform_api/UpdateKey", "UpdateKey", keys, keys::UpdateKeyParams, Done, DoneOrError, "Updates info of the specified key.";
+        get_keys, "/platform_api/GetKeys", "GetKeys", keys, keys::GetKeysParams, KeyPage, KeyPageOrError, "Gets key info of the specified account.";
+        set_key_roles, "/platform_api/SetKeyRoles", "SetKeyRoles", keys, keys::KeyRolesParams, Done, DoneOrError, "Sets roles for the specified key.";
+        remove_key_roles, "/platform_api/RemoveKeyRoles", "RemoveKeyRoles", keys, keys::KeyRolesParams, Done, DoneOrError, "Removes the specified roles of a key.";
+        get_key_roles, "/platform_api/GetKeyRoles", "GetKeyRoles", keys, keys::GetKeyRolesParams, Roles, RolesOrError, "Gets roles of the specified key.";
+        get_roles, "/platform_api/GetRoles", "GetRoles", roles, roles::GetRolesParams, Roles, RolesOrError, "Gets all roles.";
+        get_role_groups, "/platform_api/GetRoleGroups", "GetRoleGroups", roles, roles::GetRoleGroupsParams, RoleGroups, RoleGroupsOrError, "Gets role groups.";
     }
 }
 

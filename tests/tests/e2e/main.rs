@@ -9,6 +9,7 @@ mod hostile;
 mod links;
 mod lockout;
 mod openapi;
+mod openapi_validity;
 mod ops;
 mod peers;
 mod rest_accounts;

@@ -1,7 +1,6 @@
 //! CreateKey, DeleteKey, UpdateKey, GetKeys, SetKeyRoles, RemoveKeyRoles, GetKeyRoles.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tessera_app::{App, CreateServiceKey, Principal};
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{ServiceKeyId, UserId};
@@ -10,7 +9,8 @@ use tessera_domain::ports::{ListQuery, RoleChange, ServiceKeyChanges};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::{done, resolve_roles};
+use super::resolve_roles;
+use crate::answers::{CreatedKey, Done, KeyPage, Roles};
 use crate::error::RpcError;
 use crate::params::{self, Params};
 use crate::views::{self, KeyInfo, KeyView};
@@ -50,7 +50,7 @@ pub fn create_key(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<CreatedKey, RpcError> {
     let a: CreateKeyParams = params.decode()?;
     let roles = resolve_roles(a.role_id, a.role_name, false)?.unwrap_or_default();
     let created = app.create_service_key(
@@ -63,7 +63,9 @@ pub fn create_key(
             roles,
         },
     )?;
-    Ok(json!({ "result": [KeyInfo::from(&created)] }))
+    Ok(CreatedKey {
+        result: vec![KeyInfo::from(&created)],
+    })
 }
 
 /// A `key_id`.
@@ -83,10 +85,10 @@ pub fn delete_key(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let a: KeyIdParams = params.decode()?;
     app.delete_service_key(p, meta, p.account_id, key_id(&a.key_id)?)?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// UpdateKey.
@@ -114,32 +116,36 @@ pub fn update_key(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let a: UpdateKeyParams = params.decode()?;
     let changes = ServiceKeyChanges {
         name: a.key_name,
         description: a.description.map(|d| Some(d).filter(|d| !d.is_empty())),
     };
     app.update_service_key(p, meta, p.account_id, key_id(&a.key_id)?, changes)?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// GetKeys.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct GetKeysParams {
-    /// Only this key.
+    /// Only this key; empty or absent: every key.
     #[serde(default, deserialize_with = "params::opt_text")]
+    #[schema(example = "")]
     pub key_id: Option<String>,
     /// Include roles.
     #[serde(default, deserialize_with = "params::opt_bool")]
+    #[schema(default = false)]
     pub with_roles: Option<bool>,
     /// Records to return (default 20, at most 1000).
     #[serde(default, deserialize_with = "params::opt_int")]
     #[validate(range(min = 0, max = 1000, message = "must be between 0 and 1000"))]
+    #[schema(minimum = 0, maximum = 1000, default = 20, example = 20)]
     pub count: Option<i64>,
     /// Records to skip.
     #[serde(default, deserialize_with = "params::opt_int")]
     #[validate(range(min = 0, message = "must not be negative"))]
+    #[schema(minimum = 0, default = 0, example = 0)]
     pub offset: Option<i64>,
 }
 
@@ -180,7 +186,7 @@ pub fn get_keys(
     p: &Principal,
     _: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<KeyPage, RpcError> {
     let a: GetKeysParams = params.decode()?;
     let with_roles = a.with_roles.unwrap_or(false);
     let (keys, total) = match a.key_id.filter(|k| !k.is_empty()) {
@@ -199,7 +205,11 @@ pub fn get_keys(
         }
     };
     let views = key_views(app, p, &keys, with_roles)?;
-    Ok(json!({ "result": views, "total_count": total, "count": views.len() }))
+    Ok(KeyPage {
+        count: views.len(),
+        result: views,
+        total_count: total,
+    })
 }
 
 /// SetKeyRoles, RemoveKeyRoles.
@@ -235,10 +245,10 @@ pub fn set_key_roles(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let (id, roles) = key_roles(params)?;
     app.change_service_key_roles(p, meta, p.account_id, id, RoleChange::Replace(roles))?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// Removes roles from a key.
@@ -250,7 +260,7 @@ pub fn remove_key_roles(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let (id, roles) = key_roles(params)?;
     app.change_service_key_roles(
         p,
@@ -262,7 +272,7 @@ pub fn remove_key_roles(
             from_keys: false,
         },
     )?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// GetKeyRoles.
@@ -285,8 +295,10 @@ pub fn get_key_roles(
     p: &Principal,
     _: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Roles, RpcError> {
     let a: GetKeyRolesParams = params.decode()?;
     let key = app.get_service_key(p, p.account_id, key_id(&a.key_id)?)?;
-    Ok(json!({ "result": views::roles(&key.roles, a.with_expanded_roles.unwrap_or(false)) }))
+    Ok(Roles {
+        result: views::roles(&key.roles, a.with_expanded_roles.unwrap_or(false)),
+    })
 }

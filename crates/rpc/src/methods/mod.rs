@@ -7,6 +7,7 @@ pub mod subusers;
 
 use std::str::FromStr;
 
+use serde::Serialize;
 use serde_json::Value;
 use tessera_app::{App, Principal};
 use tessera_domain::audit::RequestMeta;
@@ -37,7 +38,7 @@ macro_rules! methods {
             }
 
             fn run(self, app: &App, p: &Principal, meta: &RequestMeta, params: &Params) -> Result<Value, RpcError> {
-                match self { $(Method::$name => $run(app, p, meta, params)),+ }
+                match self { $(Method::$name => $run(app, p, meta, params).and_then(|a| answer(&a))),+ }
             }
         }
     };
@@ -89,9 +90,13 @@ impl Method {
     }
 }
 
-/// `{"result": 1}`.
-fn done() -> Value {
-    serde_json::json!({ "result": 1 })
+/// The answer as JSON.
+fn answer(a: &impl Serialize) -> Result<Value, RpcError> {
+    serde_json::to_value(a).map_err(|e| {
+        RpcError::from(tessera_app::AppError::Internal(format!(
+            "an answer did not serialize: {e}"
+        )))
+    })
 }
 
 /// Resolves `role_id` / `role_name` (never both: 449).

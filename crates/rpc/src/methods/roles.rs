@@ -1,12 +1,12 @@
 //! GetRoles, GetRoleGroups: the catalog (basic methods: no permission needed).
 
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tessera_app::{App, Principal};
 use tessera_domain::audit::RequestMeta;
 use utoipa::ToSchema;
 use validator::Validate;
 
+use crate::answers::{RoleGroups, Roles};
 use crate::error::RpcError;
 use crate::params::{self, Params};
 use crate::views;
@@ -28,11 +28,13 @@ pub fn get_roles(
     p: &Principal,
     _: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Roles, RpcError> {
     let a: GetRolesParams = params.decode()?;
     let group = a.group_name.filter(|g| !g.is_empty());
     let roles = app.roles(p, p.account_id)?;
-    Ok(json!({ "result": views::catalog(roles, group.as_deref()) }))
+    Ok(Roles {
+        result: views::catalog(roles, group.as_deref()),
+    })
 }
 
 /// GetRoleGroups.
@@ -48,7 +50,9 @@ pub fn get_role_groups(
     p: &Principal,
     _: &RequestMeta,
     _: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<RoleGroups, RpcError> {
     let groups = app.role_groups(p, p.account_id)?;
-    Ok(json!({ "result": views::role_groups(groups) }))
+    Ok(RoleGroups {
+        result: views::role_groups(groups),
+    })
 }

@@ -2,7 +2,6 @@
 //! GetSubUserRoles.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tessera_app::{App, CreateSubuser, Principal, UpdateSubuser};
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
@@ -11,7 +10,8 @@ use tessera_domain::ports::{ListQuery, RoleChange};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::{done, resolve_roles};
+use super::resolve_roles;
+use crate::answers::{AddedSubUser, Done, NewSubUser, Roles, SubUserPage};
 use crate::error::RpcError;
 use crate::params::{self, Params};
 use crate::views::{self, SubUserView};
@@ -49,7 +49,7 @@ pub fn add_sub_user(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<AddedSubUser, RpcError> {
     let a: AddSubUserParams = params.decode()?;
     let roles = resolve_roles(a.role_id, a.role_name, false)?.unwrap_or_default();
     let user = app.create_subuser(
@@ -66,7 +66,11 @@ pub fn add_sub_user(
             roles,
         },
     )?;
-    Ok(json!({ "result": { "subuser_id": user.id } }))
+    Ok(AddedSubUser {
+        result: NewSubUser {
+            subuser_id: user.id.0,
+        },
+    })
 }
 
 /// A `subuser_id`.
@@ -86,28 +90,32 @@ pub fn del_sub_user(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let a: SubUserIdParams = params.decode()?;
     app.delete_subuser(p, meta, p.account_id, UserId(a.subuser_id))?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// GetSubUsers.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct GetSubUsersParams {
-    /// Only this subuser.
+    /// Only this subuser (1 is the account's owner after the bootstrap).
     #[serde(default, deserialize_with = "params::opt_int")]
+    #[schema(example = 1)]
     pub subuser_id: Option<i64>,
     /// Include roles.
     #[serde(default, deserialize_with = "params::opt_bool")]
+    #[schema(default = false)]
     pub with_roles: Option<bool>,
     /// Records to return (default 20, at most 1000).
     #[serde(default, deserialize_with = "params::opt_int")]
     #[validate(range(min = 0, max = 1000, message = "must be between 0 and 1000"))]
+    #[schema(minimum = 0, maximum = 1000, default = 20, example = 20)]
     pub count: Option<i64>,
     /// Records to skip.
     #[serde(default, deserialize_with = "params::opt_int")]
     #[validate(range(min = 0, message = "must not be negative"))]
+    #[schema(minimum = 0, default = 0, example = 0)]
     pub offset: Option<i64>,
 }
 
@@ -120,7 +128,7 @@ pub fn get_sub_users(
     p: &Principal,
     _: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<SubUserPage, RpcError> {
     let a: GetSubUsersParams = params.decode()?;
     let with_roles = a.with_roles.unwrap_or(false);
     let (users, total) = match a.subuser_id {
@@ -142,7 +150,11 @@ pub fn get_sub_users(
         .iter()
         .map(|u| SubUserView::of(u, with_roles))
         .collect();
-    Ok(json!({ "result": views, "total_count": total, "count": views.len() }))
+    Ok(SubUserPage {
+        count: views.len(),
+        result: views,
+        total_count: total,
+    })
 }
 
 /// SetSubUserInfo.
@@ -174,7 +186,7 @@ pub fn set_sub_user_info(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let a: SetSubUserInfoParams = params.decode()?;
     let cmd = UpdateSubuser {
         description: a.description.map(|d| Some(d).filter(|d| !d.is_empty())),
@@ -189,7 +201,7 @@ pub fn set_sub_user_info(
         ..UpdateSubuser::default()
     };
     app.update_subuser(p, meta, p.account_id, UserId(a.subuser_id), cmd)?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// SetSubUserRoles, RemoveSubUserRoles.
@@ -228,10 +240,10 @@ pub fn set_sub_user_roles(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let (user, roles, _) = sub_user_roles(params)?;
     app.change_subuser_roles(p, meta, p.account_id, user, RoleChange::Add(roles))?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// Removes roles from a subuser; without `force`, 439 when one of its keys holds them.
@@ -243,7 +255,7 @@ pub fn remove_sub_user_roles(
     p: &Principal,
     meta: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Done, RpcError> {
     let (user, roles, force) = sub_user_roles(params)?;
     app.change_subuser_roles(
         p,
@@ -255,7 +267,7 @@ pub fn remove_sub_user_roles(
             from_keys: force,
         },
     )?;
-    Ok(done())
+    Ok(Done::ONE)
 }
 
 /// GetSubUserRoles.
@@ -278,8 +290,10 @@ pub fn get_sub_user_roles(
     p: &Principal,
     _: &RequestMeta,
     params: &Params,
-) -> Result<Value, RpcError> {
+) -> Result<Roles, RpcError> {
     let a: GetSubUserRolesParams = params.decode()?;
     let user = app.get_subuser(p, p.account_id, UserId(a.subuser_id))?;
-    Ok(json!({ "result": views::roles(&user.roles, a.with_expanded_roles.unwrap_or(false)) }))
+    Ok(Roles {
+        result: views::roles(&user.roles, a.with_expanded_roles.unwrap_or(false)),
+    })
 }
