@@ -1,7 +1,48 @@
 //! Small serde helpers for request bodies.
 
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
+
+/// A query parameter read from its text with `FromStr`; a value that does not parse fails with
+/// `expected <expected>` (the caller's path names the parameter).
+fn query_parsed<'de, D, T>(d: D, expected: &str) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+{
+    let text = Cow::<str>::deserialize(d)?;
+    text.trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| de::Error::custom(format!("expected {expected}")))
+}
+
+/// For numeric query parameters (`page`, `per_page`) with `#[serde(default)]`.
+///
+/// # Errors
+/// `expected a positive integer such as 2` for text that is not a whole number.
+pub fn query_number<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+{
+    query_parsed(d, "a positive integer such as 2")
+}
+
+/// For time query parameters (`since`, `before`) with `#[serde(default)]`.
+///
+/// # Errors
+/// `expected an RFC 3339 time such as 2026-01-01T00:00:00Z` for text that is not one.
+pub fn query_time<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    query_parsed(d, "an RFC 3339 time such as 2026-01-01T00:00:00Z")
+}
 
 /// For `Option<Option<T>>` fields with `#[serde(default)]`: absent → `None`, `null` →
 /// `Some(None)`, a value → `Some(Some(v))`.

@@ -23,7 +23,7 @@ fn presented(req: &HttpRequest, params: &Params) -> Result<Presented, RpcError> 
     let account = match (params.get("account_id"), params.get("account_name")) {
         (Some(id), _) if !id.is_empty() => {
             Some(LegacyAccount::Id(AccountId(id.trim().parse().map_err(
-                |_| RpcError::invalid("account_id", format!("'{id}' is not a number")),
+                |_| RpcError::invalid("account_id", format!("expected an integer such as 42, not '{id}'")),
             )?)))
         }
         (_, Some(name)) if !name.is_empty() => Some(LegacyAccount::Name(name.to_owned())),

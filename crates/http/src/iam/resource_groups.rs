@@ -155,7 +155,8 @@ fn group_id(raw: &str) -> Result<ResourceGroupId, ApiError> {
         .map_err(|_| ApiError::from(AppError::NotFound(Entity::ResourceGroup)))
 }
 
-/// Lists resource groups.
+/// Lists resource groups (all of them, up to 1000, unless `per_page` is given: the Cloudflare
+/// SDK reads this list as one page).
 #[utoipa::path(tag = "Resource groups", params(("account_id" = i64, Path), ListParams),
     responses((status = 200, body = Envelope<Vec<ResourceGroupView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
@@ -167,7 +168,7 @@ pub async fn list_resource_groups(
     params: QueryParams<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
-    let params = params.0;
+    let params = params.0.whole_by_default();
     let query = params.query()?;
     let only = params.id.clone();
     let page = run(&app, move |app| match only {
