@@ -21,9 +21,10 @@ use crate::paging::ListParams;
 /// `{key}` of a scope object.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScopeObjectView {
-    /// `*` or `com.tessera.api.account.<resource_type>.<id>`.
+    /// `*` or `com.tessera.api.account.<resource_type>.<id>` (Cloudflare's
+    /// `com.cloudflare.api.account.` is accepted as a synonym; answers show Tessera's prefix).
     #[schema(
-        pattern = r"^(\*|com\.tessera\.api\.account\.(user|service_key|access_key|user_group|resource_group|sso_connector)\.[A-Za-z0-9-]{1,64})$"
+        pattern = r"^(\*|com\.(tessera|cloudflare)\.api\.account\.(user|service_key|access_key|user_group|resource_group|sso_connector)\.[A-Za-z0-9-]{1,64})$"
     )]
     pub key: String,
 }
@@ -31,8 +32,10 @@ pub struct ScopeObjectView {
 /// A scope: the account and objects in it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScopeView {
-    /// `com.tessera.api.account.<account_id>` (this account).
-    #[schema(pattern = r"^com\.tessera\.api\.account\.[1-9][0-9]{0,17}$")]
+    /// `com.tessera.api.account.<account_id>` (this account; Cloudflare's
+    /// `com.cloudflare.api.account.<account_id>` is accepted as a synonym, answers show
+    /// Tessera's prefix).
+    #[schema(pattern = r"^com\.(tessera|cloudflare)\.api\.account\.[1-9][0-9]{0,17}$")]
     pub key: String,
     /// The objects (`*` = the whole account).
     #[schema(min_items = 1)]
