@@ -16,5 +16,6 @@ mod rest_iam;
 mod rest_keys_sso;
 mod review;
 mod rpc;
+mod sdk_paging;
 mod soundness;
 mod soundness_state;
