@@ -4,6 +4,8 @@
 mod agreement;
 mod authz;
 mod bootstrap;
+mod cloudflare_compat;
+mod expected_forms;
 mod hardening;
 mod hostile;
 mod lockout;
