@@ -36,8 +36,7 @@ pub struct ListParams {
     #[serde(default, deserialize_with = "crate::serde_util::query_number")]
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
     pub page: Option<u64>,
-    /// Items per page (default 20 — all of them on resource groups, SSO connectors and the
-    /// catalogs —, at most 1000).
+    /// Items per page (at most 1000; default 20, or every object on the lists that say so).
     #[param(minimum = 1, maximum = 1000)]
     #[serde(default, deserialize_with = "crate::serde_util::query_number")]
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
@@ -184,7 +183,10 @@ impl ListParams {
     ///
     /// # Errors
     /// 400 for a cursor that is not one of ours.
-    pub fn respond_whole<V: Serialize + Listed>(&self, items: Vec<V>) -> Result<HttpResponse, ApiError> {
+    pub fn respond_whole<V: Serialize + Listed>(
+        &self,
+        items: Vec<V>,
+    ) -> Result<HttpResponse, ApiError> {
         let query = self.query()?;
         let fuzzy = query.fuzzy_name.as_deref().map(str::to_lowercase);
         let mut matching: Vec<V> = items
@@ -197,10 +199,9 @@ impl ListParams {
                     .is_none_or(|n| v.list_name() == Some(n))
             })
             .filter(|v| {
-                fuzzy.as_deref().is_none_or(|f| {
-                    v.list_name()
-                        .is_some_and(|n| n.to_lowercase().contains(f))
-                })
+                fuzzy
+                    .as_deref()
+                    .is_none_or(|f| v.list_name().is_some_and(|n| n.to_lowercase().contains(f)))
             })
             .collect();
         if query.descending {

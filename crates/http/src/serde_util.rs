@@ -141,7 +141,15 @@ mod tests {
         assert_eq!(parse("page=2").unwrap().page, Some(2));
         assert_eq!(parse("page=2.0").unwrap().page, Some(2));
         assert_eq!(parse("").unwrap().page, None);
-        for bad in ["page=2.5", "page=-1", "page=x", "page=", "page=NaN", "page=inf", "page=1e20"] {
+        for bad in [
+            "page=2.5",
+            "page=-1",
+            "page=x",
+            "page=",
+            "page=NaN",
+            "page=inf",
+            "page=1e20",
+        ] {
             assert_eq!(
                 parse(bad).unwrap_err(),
                 "expected a positive integer such as 2",

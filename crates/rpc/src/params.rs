@@ -352,6 +352,13 @@ mod tests {
             (ok.name.as_str(), ok.count, ok.flag, ok.role_id),
             ("x", Some(5), Some(true), Some(vec![1, 2]))
         );
+        let names: Sample = params(&[("name", "x"), ("role_name", "Developer; Support")])
+            .decode()
+            .unwrap();
+        assert_eq!(
+            names.role_name,
+            Some(vec!["Developer".to_owned(), "Support".to_owned()])
+        );
         let err = params(&[("count", "5")]).decode::<Sample>().unwrap_err();
         assert_eq!(err, RpcError::required("name"));
         let err = params(&[("name", "")]).decode::<Sample>().unwrap_err();

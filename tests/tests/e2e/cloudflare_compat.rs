@@ -38,7 +38,10 @@ async fn cloudflare_scope_keys_are_synonyms_and_answers_keep_tesseras(app: TestA
         "key": "com.tessera.api.account.1",
         "objects": [{"key": format!("com.tessera.api.account.user.{user}")}],
     }]);
-    assert_eq!(created["result"]["scope"], tessera, "a list, Tessera's prefix");
+    assert_eq!(
+        created["result"]["scope"], tessera,
+        "a list, Tessera's prefix"
+    );
     let id = created["result"]["id"].as_str().unwrap().to_owned();
     let (status, updated) = app
         .call(
@@ -136,7 +139,12 @@ async fn permission_groups_filter_by_label(app: TestApp) {
         json!({"key": "permission", "value": "user_management.write", "label": "user_management.write"})
     );
     let (_, none) = app
-        .call("GET", &format!("{PG}?label=nothing.write"), Some(&owner), None)
+        .call(
+            "GET",
+            &format!("{PG}?label=nothing.write"),
+            Some(&owner),
+            None,
+        )
         .await;
     assert_eq!(none["result"], json!([]), "{none}");
     let (_, both) = app

@@ -13,15 +13,36 @@ async fn query_parameters_name_the_form_they_expect(app: TestApp) {
     let time = "expected an RFC 3339 time such as 2026-01-01T00:00:00Z";
     let number = "expected a positive integer such as 2";
     for (path, expected) in [
-        ("/v1/accounts/1/audit_logs?since=yesterday", format!("since: {time}")),
-        ("/v1/accounts/1/audit_logs?before=2026-13-01", format!("before: {time}")),
+        (
+            "/v1/accounts/1/audit_logs?since=yesterday",
+            format!("since: {time}"),
+        ),
+        (
+            "/v1/accounts/1/audit_logs?before=2026-13-01",
+            format!("before: {time}"),
+        ),
         ("/v1/accounts/1/audit_logs?since=", format!("since: {time}")),
-        ("/v1/accounts/1/audit_logs?page=last", format!("page: {number}")),
-        ("/v1/accounts/1/audit_logs?per_page=1.5", format!("per_page: {number}")),
+        (
+            "/v1/accounts/1/audit_logs?page=last",
+            format!("page: {number}"),
+        ),
+        (
+            "/v1/accounts/1/audit_logs?per_page=1.5",
+            format!("per_page: {number}"),
+        ),
         ("/v1/accounts/1/users?page=x", format!("page: {number}")),
-        ("/v1/accounts/1/users?per_page=", format!("per_page: {number}")),
-        ("/v1/accounts/1/iam/permission_groups?page=-2", format!("page: {number}")),
-        ("/v1/accounts/1/sso_connectors?per_page=ten", format!("per_page: {number}")),
+        (
+            "/v1/accounts/1/users?per_page=",
+            format!("per_page: {number}"),
+        ),
+        (
+            "/v1/accounts/1/iam/permission_groups?page=-2",
+            format!("page: {number}"),
+        ),
+        (
+            "/v1/accounts/1/sso_connectors?per_page=ten",
+            format!("per_page: {number}"),
+        ),
         (
             "/v1/accounts/1/iam/user_groups/00000000000000000000000000000000/members?page=x",
             format!("page: {number}"),
@@ -57,7 +78,10 @@ async fn malformed_json_is_the_bodys_fault_with_its_line_and_column(app: TestApp
     let owner = app.owner().await;
     let before = users_total(&app, &owner).await;
     for (body, expected) in [
-        ("{\"login\": ", "body: EOF while parsing a value at line 1 column 10"),
+        (
+            "{\"login\": ",
+            "body: EOF while parsing a value at line 1 column 10",
+        ),
         (
             "{\"login\": \"someone1\",\n \"password\": Str0ng}",
             "body: expected value at line 2 column 14",
@@ -66,7 +90,10 @@ async fn malformed_json_is_the_bodys_fault_with_its_line_and_column(app: TestApp
             "{\"login\": \"someone1\"} {}",
             "body: trailing characters at line 1 column 23",
         ),
-        ("\"someone1\"", "body: invalid type: a string, expected a JSON object"),
+        (
+            "\"someone1\"",
+            "body: invalid type: a string, expected a JSON object",
+        ),
         ("null", "body: invalid type: null, expected a JSON object"),
         (
             "{\"login\": 5}",
@@ -128,7 +155,10 @@ async fn body_ids_name_the_form_they_expect(app: TestApp) {
         .await;
     assert_eq!(
         (status, message(&answer)),
-        (400, "members[0].id: expected a user id such as \"42\", not 'alice'")
+        (
+            400,
+            "members[0].id: expected a user id such as \"42\", not 'alice'"
+        )
     );
     let (_, after) = app.call("GET", &path, Some(&owner), None).await;
     assert_eq!(after, before, "nothing changed");
@@ -161,9 +191,7 @@ async fn method_api_parameters_name_the_form_they_expect(app: TestApp) {
         assert_eq!(answer["error"]["code"], json!(101), "{method}: {answer}");
         assert_eq!(answer["error"]["msg"], expected, "{method}");
     }
-    let answer = app
-        .rpc(Some(&jwt), Via::Form, "GetSubUsers", &[])
-        .await;
+    let answer = app.rpc(Some(&jwt), Via::Form, "GetSubUsers", &[]).await;
     assert!(answer.get("error").is_none(), "{answer}");
 }
 

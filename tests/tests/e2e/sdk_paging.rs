@@ -109,7 +109,11 @@ async fn walk_pages(
         }
         let (items, info) = page(app, token, path, &query).await;
         assert_eq!(info["page"], json!(requests), "{path}: result_info {info}");
-        assert_eq!(info["count"], json!(items.len()), "{path}: result_info {info}");
+        assert_eq!(
+            info["count"],
+            json!(items.len()),
+            "{path}: result_info {info}"
+        );
         if requests == 1 {
             size = info["per_page"].as_u64().expect("result_info.per_page");
         }
@@ -123,7 +127,12 @@ async fn walk_pages(
 }
 
 /// `CursorPagination`: follow `result_info.cursor` while the page is non-empty.
-async fn walk_cursors(app: &TestApp, token: &str, path: &str, per_page: u32) -> (Vec<Value>, usize) {
+async fn walk_cursors(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    per_page: u32,
+) -> (Vec<Value>, usize) {
     let mut all = Vec::new();
     let mut query = vec![format!("per_page={per_page}")];
     for requests in 1..=LOOP {
@@ -259,7 +268,11 @@ async fn every_list_route_ends_and_misses_nothing_under_the_sdk_rules(app: TestA
 
         if SINGLE_PAGE.contains(&route.as_str()) {
             let (seen, _) = page(&app, &owner, &path, &[]).await;
-            assert_eq!(once(&route, "SinglePage", &seen), everything, "{route} (SinglePage)");
+            assert_eq!(
+                once(&route, "SinglePage", &seen),
+                everything,
+                "{route} (SinglePage)"
+            );
         }
 
         if takes_cursor {
@@ -295,9 +308,18 @@ async fn accounts_page_and_filter_like_any_list(app: TestApp) {
         .await;
     assert_eq!(past["result"], json!([]), "past the end: {past}");
     let (_, all) = app.call("GET", "/v1/accounts", Some(&owner), None).await;
-    assert_eq!(all["result_info"]["count"], json!(4), "all by default: {all}");
+    assert_eq!(
+        all["result_info"]["count"],
+        json!(4),
+        "all by default: {all}"
+    );
     let (_, newest) = app
-        .call("GET", "/v1/accounts?direction=desc&per_page=1", Some(&owner), None)
+        .call(
+            "GET",
+            "/v1/accounts?direction=desc&per_page=1",
+            Some(&owner),
+            None,
+        )
         .await;
     assert_eq!(newest["result"][0]["id"], children[2], "{newest}");
     let (_, tessera) = app
@@ -309,7 +331,10 @@ async fn accounts_page_and_filter_like_any_list(app: TestApp) {
         ("page=0", "page: must be between 1 and 1000000"),
         ("page=two", "page: expected a positive integer such as 2"),
         ("per_page=1001", "per_page: must be between 1 and 1000"),
-        ("per_page=-1", "per_page: expected a positive integer such as 2"),
+        (
+            "per_page=-1",
+            "per_page: expected a positive integer such as 2",
+        ),
         (
             "direction=up",
             "direction: unknown variant `up`, expected `asc` or `desc`",

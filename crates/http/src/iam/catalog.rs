@@ -4,12 +4,12 @@ use std::sync::Arc;
 use tessera_domain::Entity;
 
 use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
 use serde::Serialize;
 use tessera_app::{App, AppError};
 use tessera_domain::ids::{AccountId, PermissionGroupId};
 use tessera_domain::permissions::PermissionGroup;
 use tessera_domain::roles::{ROLE_GROUPS, Role};
-use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
