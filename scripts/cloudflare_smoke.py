@@ -3,17 +3,22 @@
 Cloudflare-compatible IAM API, with the bootstrap owner's access-key token as the API token.
 
     cargo build --release
-    pip install cloudflare
+    pip install cloudflare==5.9.0
     python3 scripts/cloudflare_smoke.py [--binary target/release/tessera]
     python3 scripts/cloudflare_smoke.py --url http://127.0.0.1:8080 --credentials data/initial-credentials.json
 
 With no --url it starts its own server (fresh SQLite database in a temporary directory, random
 port) and stops it at the end; with --url it talks to a running server, using the credentials
 file that server's bootstrap wrote. Exits non-zero on the first failure.
+
+Every list is read to its end the way the SDK pages it (page numbers until an empty page, or
+one page), with small pages, and must end within a bounded number of pages and see each object
+once: an endpoint that ignored `page` would make the SDK page forever.
 """
 
 import argparse
 import json
+import sys
 import urllib.request
 import uuid
 from pathlib import Path
@@ -35,6 +40,35 @@ def show(name, value):
     return value
 
 
+# The most pages any list may take here; past it, the SDK is looping.
+MOST_PAGES = 200
+
+
+def every(pager, what):
+    """Every item of an SDK list, read page by page as the SDK pages it; fails instead of looping
+    when the pages never end, and when an object comes twice."""
+    items, pages = [], 0
+    for page in pager.iter_pages():
+        pages += 1
+        if pages > MOST_PAGES:
+            sys.exit(f"{what}: still paging after {MOST_PAGES} pages")
+        items.extend(page.result or [])
+    ids = [getattr(i, "id", None) for i in items]
+    assert len(ids) == len(set(ids)), f"{what}: an object came twice: {ids}"
+    print(f"{what}: {len(items)} in {pages} pages")
+    return items
+
+
+def create_child_account(base, token):
+    """A child account (plain HTTP, same token): accounts.list then has two to page through."""
+    body = json.dumps({"name": "Smoke child", "email": "child@example.com"}).encode()
+    request = urllib.request.Request(
+        f"{base}/v1/accounts", data=body, method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as r:
+        return str(json.load(r)["result"]["account_id"])
+
+
 def create_user(base, token, account, login):
     """Restcomm-style users are not in the Cloudflare SDK: plain HTTP, same token."""
     body = json.dumps({"login": login, "password": "Str0ng-Pass!" + uuid.uuid4().hex[:6],
@@ -52,8 +86,19 @@ def smoke(base, credentials):
     cf = Cloudflare(api_token=token, base_url=f"{base}/v1", max_retries=0)
     suffix = uuid.uuid4().hex[:8]
 
-    groups = list(cf.iam.permission_groups.list(account_id=account, per_page=50))
+    child = create_child_account(base, token)
+    accounts = every(cf.accounts.list(per_page=1), "accounts.list")
+    assert [str(a.id) for a in accounts] == [account, child], accounts
+    assert every(cf.accounts.list(), "accounts.list (default page)") == accounts
+
+    groups = every(cf.iam.permission_groups.list(account_id=account, per_page=7),
+                   "permission_groups.list")
     show("permission_groups.list", [g.name for g in groups])
+    assert len(every(cf.iam.permission_groups.list(account_id=account),
+                     "permission_groups.list (default page)")) == len(groups)
+    labelled = every(cf.iam.permission_groups.list(account_id=account, label="usage.read"),
+                     "permission_groups.list(label=)")
+    assert [g.name for g in labelled] == ["Usage Read"], labelled
     by_name = {g.name: g.id for g in groups}
     assert "Usage Read" in by_name and "Recordings Write" in by_name, by_name
     one = cf.iam.permission_groups.get(by_name["Usage Read"], account_id=account)
@@ -93,6 +138,10 @@ def smoke(base, credentials):
     assert [p.id for p in ug.policies] == before, "policy ids survive a read-modify-write"
     page = cf.iam.user_groups.list(account_id=account, fuzzy_name="smoke-ug", per_page=10)
     assert any(g.id == ug.id for g in page), "listed"
+    listed = every(cf.iam.user_groups.list(account_id=account, per_page=1), "user_groups.list")
+    assert [g.id for g in listed] == [ug.id], listed
+    listed = every(cf.iam.resource_groups.list(account_id=account), "resource_groups.list")
+    assert [g.id for g in listed] == [rg.id], listed
 
     alice = create_user(base, token, account, f"alice{suffix}")
     bob = create_user(base, token, account, f"bob{suffix}")
@@ -102,7 +151,8 @@ def smoke(base, credentials):
     replaced = list(cf.iam.user_groups.members.update(ug.id, account_id=account, members=[{"id": bob}]))
     show("members.update", replaced)
     assert [m.id for m in replaced] == [bob], replaced
-    listed = list(cf.iam.user_groups.members.list(ug.id, account_id=account, per_page=10))
+    listed = every(cf.iam.user_groups.members.list(ug.id, account_id=account, per_page=1),
+                   "members.list")
     show("members.list", listed)
     assert [(m.id, m.status) for m in listed] == [(bob, "accepted")], listed
     removed = cf.iam.user_groups.members.delete(bob, account_id=account, user_group_id=ug.id)
@@ -122,7 +172,10 @@ def smoke(base, credentials):
     show("sso.get", sso)
     assert sso.verification.status == "pending", sso
     assert sso.verification.code == f"tessera_sso={sso.id}", sso
+    assert [c.id for c in every(cf.iam.sso.list(account_id=account), "sso.list")] == [sso.id]
     show("sso.delete", cf.iam.sso.delete(sso.id, account_id=account))
+    events = every(cf.audit_logs.list(account_id=account, per_page=5), "audit_logs.list")
+    assert len(events) >= 10, events
     print("cloudflare smoke: ok")
 
 

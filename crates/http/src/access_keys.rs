@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, Reads, request_meta, run};
+use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
+use crate::paging::{ListParams, Listed};
 use crate::serde_util::double_option;
 
 /// An access key (never its secret).
@@ -31,6 +32,16 @@ pub struct AccessKeyView {
     pub created_at: DateTime<Utc>,
     /// Last use (kept to within a minute).
     pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl Listed for AccessKeyView {
+    fn list_id(&self) -> String {
+        self.id.clone()
+    }
+
+    fn list_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
 }
 
 impl From<AccessKey> for AccessKeyView {
@@ -93,8 +104,8 @@ fn key_id(raw: &str) -> Result<AccessKeyId, ApiError> {
         .map_err(|_| ApiError::from(tessera_app::AppError::NotFound(Entity::AccessKey)))
 }
 
-/// The user's access keys.
-#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path)),
+/// The user's access keys (all of them unless `per_page` is given).
+#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ListParams),
     responses((status = 200, body = Envelope<Vec<AccessKeyView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/users/{user_id}/access_keys")]
@@ -102,14 +113,16 @@ pub async fn list_access_keys(
     app: web::Data<Arc<App>>,
     caller: Caller,
     path: web::Path<(i64, i64)>,
+    params: QueryParams<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, user) = path.into_inner();
+    let params = params.0.whole_by_default();
     let keys = run(&app, move |app| {
         app.list_access_keys(&caller.0, AccountId(account), UserId(user))
     })
     .await?;
     let views: Vec<AccessKeyView> = keys.into_iter().map(AccessKeyView::from).collect();
-    Ok(Envelope::ok(views).respond())
+    params.respond_whole(views)
 }
 
 /// Creates an access key (at most two per user); the secret is in this answer only.

@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope};
-use crate::extract::{Caller, JsonBody, Reads, request_meta, run};
+use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
+use crate::paging::{ListParams, Listed};
 
 /// An account.
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,6 +30,16 @@ pub struct AccountView {
     pub active: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+}
+
+impl Listed for AccountView {
+    fn list_id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn list_name(&self) -> Option<&str> {
+        Some(&self.name)
+    }
 }
 
 impl From<Account> for AccountView {
@@ -180,18 +191,22 @@ impl From<BootstrapCredentials> for AccountCredentials {
     }
 }
 
-/// The caller's account and the child accounts it manages.
-#[utoipa::path(tag = "Accounts",
+/// The caller's account and the child accounts it manages, by id; all of them unless
+/// `per_page` is given.
+#[utoipa::path(tag = "Accounts", params(ListParams),
     responses((status = 200, body = Envelope<Vec<AccountView>>), (status = 401)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts")]
 pub async fn list_accounts(
     app: web::Data<Arc<App>>,
     caller: Caller,
+    params: QueryParams<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let params = params.0.whole_by_default();
     let list = run(&app, move |app| app.list_accounts(&caller.0)).await?;
-    let views: Vec<AccountView> = list.into_iter().map(AccountView::from).collect();
-    Ok(Envelope::ok(views).respond())
+    let mut views: Vec<AccountView> = list.into_iter().map(AccountView::from).collect();
+    views.sort_by_key(|a| a.id);
+    params.respond_whole(views)
 }
 
 /// Creates a child account with its own owner, access key and service key; the answer shows

@@ -75,14 +75,25 @@ pub struct AuditParams {
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     pub action: Option<String>,
     /// At or after (RFC 3339).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    #[serde(default, deserialize_with = "crate::serde_util::query_time")]
     pub since: Option<DateTime<Utc>>,
     /// Before (RFC 3339).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    #[serde(default, deserialize_with = "crate::serde_util::query_time")]
     pub before: Option<DateTime<Utc>>,
+    /// Page number, from 1 (how the Cloudflare SDK pages; `cursor` costs less on deep pages).
+    #[param(minimum = 1, maximum = 1_000_000)]
+    #[serde(default, deserialize_with = "crate::serde_util::query_number")]
+    #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    pub page: Option<u64>,
     /// Events per page (default 20, at most 1000).
     #[param(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "crate::serde_util::query_number")]
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
     pub per_page: Option<u32>,
-    /// `result_info.cursor` of the previous page.
+    /// `result_info.cursor` of the previous page (the page after it; `page` then counts
+    /// from there).
     #[validate(length(max = 100, message = "is not a cursor"))]
     pub cursor: Option<String>,
 }
@@ -100,7 +111,8 @@ pub async fn list_audit_logs(
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let p = params.0;
-    let per_page = p.per_page.unwrap_or(20);
+    let per_page = p.per_page.unwrap_or(crate::paging::DEFAULT_PER_PAGE);
+    let page = p.page.unwrap_or(1);
     let before_id = p
         .cursor
         .as_deref()
@@ -112,6 +124,7 @@ pub async fn list_audit_logs(
         since: p.since,
         before: p.before,
         before_id,
+        offset: (page - 1) * u64::from(per_page),
         limit: per_page,
     };
     let events: Vec<AuditEvent> = run(&app, move |app| {
@@ -122,7 +135,7 @@ pub async fn list_audit_logs(
         .then(|| events.last().map(|e| encode_cursor(&e.id.to_string())))
         .flatten();
     let info = ResultInfo {
-        page: 1,
+        page,
         per_page,
         count: events.len(),
         total_count: None,

@@ -146,14 +146,27 @@ pub fn validation_error(errors: &ValidationErrors) -> ApiError {
     ApiError::bad_request(message)
 }
 
-fn path_message<E: std::fmt::Display>(err: &serde_path_to_error::Error<E>) -> String {
+/// `<field path>: <why>` for a value that does not fit its field; `<whole>: <why>` (`body`,
+/// `query`) when no field can be named.
+fn path_message<E: std::fmt::Display>(err: &serde_path_to_error::Error<E>, whole: &str) -> String {
     let path = err.path().to_string();
     let inner = err.inner().to_string();
     let inner = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
-    if path == "." || path.is_empty() {
-        inner
+    if path == "." || path == "?" || path.is_empty() {
+        format!("{whole}: {inner}")
     } else {
         format!("{path}: {inner}")
+    }
+}
+
+/// The message for a JSON body that does not parse as `T`: malformed JSON (a syntax error or
+/// a truncated document) is `body: ` and serde's message with its line and column, whatever
+/// field the parser was in; a value that does not fit names its field.
+fn json_message(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    if err.inner().is_syntax() || err.inner().is_eof() {
+        format!("body: {}", err.inner())
+    } else {
+        path_message(err, "body")
     }
 }
 
@@ -217,9 +230,25 @@ pub fn parse_json<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
             "body: invalid type: an array, expected a JSON object",
         ));
     }
+    if !matches!(*first, b'{' | b'[') {
+        // A string, number, boolean or null (or no JSON at all: then serde's syntax error).
+        let kind = match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(serde_json::Value::String(_)) => "a string",
+            Ok(serde_json::Value::Number(_)) => "a number",
+            Ok(serde_json::Value::Bool(_)) => "a boolean",
+            Ok(_) => "null",
+            Err(e) => return Err(ApiError::bad_request(format!("body: {e}"))),
+        };
+        return Err(ApiError::bad_request(format!(
+            "body: invalid type: {kind}, expected a JSON object"
+        )));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(de)
-        .map_err(|e| ApiError::bad_request(path_message(&e)))?;
+    let value: T = serde_path_to_error::deserialize(&mut *de)
+        .map_err(|e| ApiError::bad_request(json_message(&e)))?;
+    // Text after the document is malformed JSON too (serde_json stops at the document's end).
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
     value.validate().map_err(|e| validation_error(&e))?;
     Ok(value)
 }
@@ -286,7 +315,7 @@ impl<T: DeserializeOwned + Validate> FromRequest for QueryParams<T> {
             req.query_string().as_bytes(),
         ));
         let result = serde_path_to_error::deserialize::<_, T>(de)
-            .map_err(|e| ApiError::bad_request(path_message(&e)))
+            .map_err(|e| ApiError::bad_request(path_message(&e, "query")))
             .and_then(|v| {
                 v.validate().map_err(|e| validation_error(&e))?;
                 Ok(QueryParams(v))
@@ -316,5 +345,47 @@ mod tests {
         );
         assert!(!has_nul_escape(br#"{"a": "\u0001"}"#));
         assert!(!has_nul_escape(b"{}"));
+    }
+
+    #[derive(Debug, serde::Deserialize, Validate)]
+    struct Sample {
+        #[allow(dead_code)]
+        count: i64,
+        #[allow(dead_code)]
+        flag: Option<bool>,
+    }
+
+    impl RequestBody for Sample {}
+
+    fn message_of(body: &str) -> String {
+        parse_json::<Sample>(body.as_bytes()).unwrap_err().message
+    }
+
+    #[test]
+    fn malformed_json_is_named_body_with_its_line_and_column() {
+        assert_eq!(
+            message_of("{\"count\": "),
+            "body: EOF while parsing a value at line 1 column 10"
+        );
+        assert_eq!(
+            message_of("{\"count\": 1,\n \"flag\": tru}"),
+            "body: expected ident at line 2 column 13"
+        );
+        assert_eq!(
+            message_of("{\"count\": 1} x"),
+            "body: trailing characters at line 1 column 14"
+        );
+        assert_eq!(
+            message_of("5"),
+            "body: invalid type: a number, expected a JSON object"
+        );
+        assert_eq!(
+            message_of("nul"),
+            "body: EOF while parsing a value at line 1 column 3"
+        );
+        assert_eq!(
+            message_of("{\"count\": 1, \"flag\": \"yes\"}"),
+            "flag: invalid type: string \"yes\", expected a boolean"
+        );
     }
 }

@@ -33,10 +33,12 @@ pub struct ListParams {
     pub id: Option<String>,
     /// Page number, from 1 (offset paging).
     #[param(minimum = 1, maximum = 1_000_000)]
+    #[serde(default, deserialize_with = "crate::serde_util::query_number")]
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
     pub page: Option<u64>,
-    /// Items per page (default 20, at most 1000).
+    /// Items per page (at most 1000; default 20, or every object on the lists that say so).
     #[param(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "crate::serde_util::query_number")]
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
     pub per_page: Option<u32>,
     /// Exact name.
@@ -61,11 +63,80 @@ pub struct ListParams {
 /// Default page size.
 pub const DEFAULT_PER_PAGE: u32 = 20;
 
+/// Largest page size.
+pub const MAX_PER_PAGE: u32 = 1000;
+
+/// An object of a list that is paged in memory (a list loaded whole: the catalogs, an
+/// account's children, a user's keys): what the `id`, `cursor`, `name` and `fuzzyName`
+/// parameters look at.
+pub trait Listed {
+    /// The id `id` and `cursor` name.
+    fn list_id(&self) -> String;
+    /// The name `name` and `fuzzyName` match; `None` matches no name filter.
+    fn list_name(&self) -> Option<&str>;
+}
+
+/// Paging only (`page`, `per_page`), for lists whose objects have no name to filter on.
+#[derive(Debug, Clone, Default, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
+    #[serde(default, deserialize_with = "crate::serde_util::query_number")]
+    #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
+    pub page: Option<u64>,
+    /// Items per page (default: all of them, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "crate::serde_util::query_number")]
+    #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
+    pub per_page: Option<u32>,
+}
+
+impl PageParams {
+    /// The answer to a list request: page `page` of `items` (the whole list, in order), with
+    /// its `result_info`. A page past the end is empty, so a client that asks for the next
+    /// page until one is empty stops.
+    #[must_use]
+    pub fn respond<V: Serialize>(&self, items: Vec<V>) -> HttpResponse {
+        let list = ListParams {
+            page: self.page,
+            per_page: Some(self.per_page.unwrap_or(MAX_PER_PAGE)),
+            ..ListParams::default()
+        };
+        let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        let start = usize::try_from(list.offset()).unwrap_or(usize::MAX);
+        let page: Vec<V> = items
+            .into_iter()
+            .skip(start)
+            .take(list.per_page() as usize)
+            .collect();
+        let info = ResultInfo {
+            cursor: None,
+            ..list.info(page.len(), total, None)
+        };
+        Envelope::page(page, info).respond()
+    }
+}
+
 impl ListParams {
     /// The page size.
     #[must_use]
     pub fn per_page(&self) -> u32 {
         self.per_page.unwrap_or(DEFAULT_PER_PAGE)
+    }
+
+    /// For a list a client may read as one page (the Cloudflare SDK reads resource groups and
+    /// SSO connectors so, and the catalogs were always answered whole): without `per_page`,
+    /// a page holds [`MAX_PER_PAGE`] items.
+    #[must_use]
+    pub fn whole_by_default(mut self) -> Self {
+        self.per_page.get_or_insert(MAX_PER_PAGE);
+        self
+    }
+
+    /// Rows before the requested page.
+    fn offset(&self) -> u64 {
+        (self.page() - 1) * u64::from(self.per_page())
     }
 
     /// The page number.
@@ -82,7 +153,7 @@ impl ListParams {
         let after = self.cursor.as_deref().map(decode_cursor).transpose()?;
         Ok(ListQuery {
             limit: self.per_page(),
-            offset: (self.page() - 1) * u64::from(self.per_page()),
+            offset: self.offset(),
             after,
             name: self.name.clone(),
             fuzzy_name: self.fuzzy_name.clone(),
@@ -104,6 +175,52 @@ impl ListParams {
         let last = items.last().map(id_of);
         let info = self.info(items.len(), total, last);
         Envelope::page(items, info).respond()
+    }
+
+    /// The answer to a list request for a list loaded whole (`items`, in ascending order):
+    /// filtered by `id`, `name` and `fuzzyName`, ordered by `direction`, paged by `cursor` or
+    /// `page`, with its `result_info`. A page past the end is empty.
+    ///
+    /// # Errors
+    /// 400 for a cursor that is not one of ours.
+    pub fn respond_whole<V: Serialize + Listed>(
+        &self,
+        items: Vec<V>,
+    ) -> Result<HttpResponse, ApiError> {
+        let query = self.query()?;
+        let fuzzy = query.fuzzy_name.as_deref().map(str::to_lowercase);
+        let mut matching: Vec<V> = items
+            .into_iter()
+            .filter(|v| self.id.as_deref().is_none_or(|id| v.list_id() == id))
+            .filter(|v| {
+                query
+                    .name
+                    .as_deref()
+                    .is_none_or(|n| v.list_name() == Some(n))
+            })
+            .filter(|v| {
+                fuzzy
+                    .as_deref()
+                    .is_none_or(|f| v.list_name().is_some_and(|n| n.to_lowercase().contains(f)))
+            })
+            .collect();
+        if query.descending {
+            matching.reverse();
+        }
+        let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+        let start = match &query.after {
+            Some(after) => matching
+                .iter()
+                .position(|v| v.list_id() == *after)
+                .map_or(matching.len(), |p| p + 1),
+            None => usize::try_from(query.offset).unwrap_or(usize::MAX),
+        };
+        let page: Vec<V> = matching
+            .into_iter()
+            .skip(start)
+            .take(query.limit as usize)
+            .collect();
+        Ok(self.respond(page, total, Listed::list_id))
     }
 
     /// `result_info` for a page of `count` items whose last item has id `last`.

@@ -1,7 +1,61 @@
 //! Small serde helpers for request bodies.
 
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
+
+/// A query parameter read from its text with `FromStr`; a value that does not parse fails with
+/// `expected <expected>` (the caller's path names the parameter).
+fn query_parsed<'de, D, T>(d: D, expected: &str) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+{
+    let text = Cow::<str>::deserialize(d)?;
+    text.trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| de::Error::custom(format!("expected {expected}")))
+}
+
+/// For numeric query parameters (`page`, `per_page`) with `#[serde(default)]`: an integer,
+/// also written as a float without a fraction (`2.0`: the Cloudflare SDK types these
+/// parameters as floats).
+///
+/// # Errors
+/// `expected a positive integer such as 2` for text that is not a whole number.
+pub fn query_number<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+{
+    let text = Cow::<str>::deserialize(d)?;
+    let text = text.trim();
+    text.parse()
+        .ok()
+        .or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.fract() == 0.0 && v.abs() < 9.0e15)
+                .and_then(|v| format!("{v:.0}").parse().ok())
+        })
+        .map(Some)
+        .ok_or_else(|| de::Error::custom("expected a positive integer such as 2"))
+}
+
+/// For time query parameters (`since`, `before`) with `#[serde(default)]`.
+///
+/// # Errors
+/// `expected an RFC 3339 time such as 2026-01-01T00:00:00Z` for text that is not one.
+pub fn query_time<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    query_parsed(d, "an RFC 3339 time such as 2026-01-01T00:00:00Z")
+}
 
 /// For `Option<Option<T>>` fields with `#[serde(default)]`: absent → `None`, `null` →
 /// `Some(None)`, a value → `Some(Some(v))`.
@@ -71,5 +125,41 @@ mod tests {
         assert!(parse("1e300").is_err());
         assert!(parse("\"24\"").is_err());
         assert!(parse("18446744073709551615").is_err());
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Query {
+        #[serde(default, deserialize_with = "query_number")]
+        page: Option<u32>,
+        #[serde(default, deserialize_with = "query_time")]
+        since: Option<DateTime<Utc>>,
+    }
+
+    #[test]
+    fn query_numbers_and_times_name_their_form() {
+        let parse = |q: &str| serde_urlencoded::from_str::<Query>(q).map_err(|e| e.to_string());
+        assert_eq!(parse("page=2").unwrap().page, Some(2));
+        assert_eq!(parse("page=2.0").unwrap().page, Some(2));
+        assert_eq!(parse("").unwrap().page, None);
+        for bad in [
+            "page=2.5",
+            "page=-1",
+            "page=x",
+            "page=",
+            "page=NaN",
+            "page=inf",
+            "page=1e20",
+        ] {
+            assert_eq!(
+                parse(bad).unwrap_err(),
+                "expected a positive integer such as 2",
+                "{bad}"
+            );
+        }
+        assert!(parse("since=2026-01-01T00:00:00Z").unwrap().since.is_some());
+        assert_eq!(
+            parse("since=2026-01-01").unwrap_err(),
+            "expected an RFC 3339 time such as 2026-01-01T00:00:00Z"
+        );
     }
 }

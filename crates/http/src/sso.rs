@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, Reads, request_meta, run};
+use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
+use crate::paging::PageParams;
 
 /// Verification status: `awaiting`, `pending`, `verified` or `failed`.
 #[derive(ToSchema)]
@@ -112,8 +113,9 @@ fn sso_id(raw: &str) -> Result<SsoConnectorId, ApiError> {
     SsoConnectorId::parse(raw).map_err(|_| ApiError::from(AppError::NotFound(Entity::SsoConnector)))
 }
 
-/// The account's SSO connectors.
-#[utoipa::path(tag = "SSO", params(("account_id" = i64, Path)),
+/// The account's SSO connectors (all of them unless `per_page` is given: the Cloudflare SDK
+/// reads this list as one page).
+#[utoipa::path(tag = "SSO", params(("account_id" = i64, Path), PageParams),
     responses((status = 200, body = Envelope<Vec<SsoView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/sso_connectors")]
@@ -121,11 +123,12 @@ pub async fn list_sso(
     app: web::Data<Arc<App>>,
     caller: Caller,
     path: web::Path<i64>,
+    params: QueryParams<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let list = run(&app, move |app| app.list_sso(&caller.0, account)).await?;
     let views: Vec<SsoView> = list.into_iter().map(Into::into).collect();
-    Ok(Envelope::ok(views).respond())
+    Ok(params.0.respond(views))
 }
 
 /// Creates a connector for an email domain.

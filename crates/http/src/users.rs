@@ -15,7 +15,7 @@ use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
 use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
-use crate::paging::{ListParams, numeric_cursor};
+use crate::paging::{ListParams, PageParams, numeric_cursor};
 use crate::serde_util::double_option;
 
 /// A user.
@@ -342,8 +342,9 @@ pub async fn delete_user(
     Ok(Envelope::ok(IdResult::from(user)).respond())
 }
 
-/// Every permission the user holds or is denied, with its scope and source (role or policy).
-#[utoipa::path(tag = "Authorization", params(("account_id" = i64, Path), ("user_id" = i64, Path)),
+/// Every permission the user holds or is denied, with its scope and source (role or policy);
+/// all of them unless `per_page` is given.
+#[utoipa::path(tag = "Authorization", params(("account_id" = i64, Path), ("user_id" = i64, Path), PageParams),
     responses((status = 200, body = Envelope<Vec<EffectivePermissionView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/users/{user_id}/effective_permissions")]
@@ -351,6 +352,7 @@ pub async fn effective_permissions(
     app: web::Data<Arc<App>>,
     caller: Caller,
     path: web::Path<(i64, i64)>,
+    params: QueryParams<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, user) = path.into_inner();
     let list: Vec<EffectivePermission> = run(&app, move |app| {
@@ -361,5 +363,5 @@ pub async fn effective_permissions(
         .into_iter()
         .map(EffectivePermissionView::from)
         .collect();
-    Ok(Envelope::ok(views).respond())
+    Ok(params.0.respond(views))
 }

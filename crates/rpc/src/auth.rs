@@ -21,11 +21,14 @@ fn presented(req: &HttpRequest, params: &Params) -> Result<Presented, RpcError> 
     }
     let api_key = params.get("api_key").filter(|k| !k.is_empty());
     let account = match (params.get("account_id"), params.get("account_name")) {
-        (Some(id), _) if !id.is_empty() => {
-            Some(LegacyAccount::Id(AccountId(id.trim().parse().map_err(
-                |_| RpcError::invalid("account_id", format!("'{id}' is not a number")),
-            )?)))
-        }
+        (Some(id), _) if !id.is_empty() => Some(LegacyAccount::Id(AccountId(
+            id.trim().parse().map_err(|_| {
+                RpcError::invalid(
+                    "account_id",
+                    format!("expected an integer such as 42, not '{id}'"),
+                )
+            })?,
+        ))),
         (_, Some(name)) if !name.is_empty() => Some(LegacyAccount::Name(name.to_owned())),
         _ => None,
     };

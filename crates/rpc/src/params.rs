@@ -225,7 +225,7 @@ pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 fn parse_int<E: serde::de::Error>(s: &str) -> Result<i64, E> {
     s.trim()
         .parse()
-        .map_err(|_| E::custom(format!("'{s}' is not a number")))
+        .map_err(|_| E::custom(format!("expected an integer such as 42, not '{s}'")))
 }
 
 /// A required number.
@@ -264,7 +264,7 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
         "true" | "1" => Ok(Some(true)),
         "false" | "0" => Ok(Some(false)),
         _ => Err(D::Error::custom(format!(
-            "'{s}' is not true, false, 1 or 0"
+            "expected true, false, 1 or 0, not '{s}'"
         ))),
     }
 }
@@ -272,16 +272,21 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
 /// An optional `;`-separated list of numbers (`intlist`); empty items are refused.
 ///
 /// # Errors
-/// An item that is not a number.
+/// An item that is not an integer.
 pub fn opt_intlist<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
     let s = raw(d)?;
     if s.trim().is_empty() {
         return Err(D::Error::custom(EMPTY));
     }
     s.split(';')
-        .map(parse_int)
+        .map(|item| item.trim().parse())
         .collect::<Result<_, _>>()
         .map(Some)
+        .map_err(|_| {
+            D::Error::custom(format!(
+                "expected integers separated by ';' such as 1;2, not '{s}'"
+            ))
+        })
 }
 
 /// An optional `;`-separated list of names (`stringlist`).
@@ -295,7 +300,9 @@ pub fn opt_stringlist<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Stri
     }
     let items: Vec<String> = s.split(';').map(|i| i.trim().to_owned()).collect();
     if items.iter().any(String::is_empty) {
-        return Err(D::Error::custom(format!("'{s}' has an empty item")));
+        return Err(D::Error::custom(format!(
+            "expected names separated by ';' such as Developer;Support, not '{s}'"
+        )));
     }
     Ok(Some(items))
 }
@@ -317,6 +324,8 @@ mod tests {
         flag: Option<bool>,
         #[serde(default, deserialize_with = "opt_intlist")]
         role_id: Option<Vec<i64>>,
+        #[serde(default, deserialize_with = "opt_stringlist")]
+        role_name: Option<Vec<String>>,
     }
 
     fn params(pairs: &[(&str, &str)]) -> Params {
@@ -343,6 +352,13 @@ mod tests {
             (ok.name.as_str(), ok.count, ok.flag, ok.role_id),
             ("x", Some(5), Some(true), Some(vec![1, 2]))
         );
+        let names: Sample = params(&[("name", "x"), ("role_name", "Developer; Support")])
+            .decode()
+            .unwrap();
+        assert_eq!(
+            names.role_name,
+            Some(vec!["Developer".to_owned(), "Support".to_owned()])
+        );
         let err = params(&[("count", "5")]).decode::<Sample>().unwrap_err();
         assert_eq!(err, RpcError::required("name"));
         let err = params(&[("name", "")]).decode::<Sample>().unwrap_err();
@@ -351,15 +367,31 @@ mod tests {
             .decode::<Sample>()
             .unwrap_err();
         assert_eq!(err.code, codes::INVALID_ARGUMENT);
-        assert!(err.msg.contains("'count'"), "{}", err.msg);
+        assert_eq!(
+            err.msg,
+            "Invalid argument 'count': expected an integer such as 42, not 'five'"
+        );
         let err = params(&[("name", "x"), ("flag", "yes")])
             .decode::<Sample>()
             .unwrap_err();
-        assert!(err.msg.contains("'flag'"), "{}", err.msg);
+        assert_eq!(
+            err.msg,
+            "Invalid argument 'flag': expected true, false, 1 or 0, not 'yes'"
+        );
         let err = params(&[("name", "x"), ("role_id", "1;;2")])
             .decode::<Sample>()
             .unwrap_err();
-        assert!(err.msg.contains("'role_id'"), "{}", err.msg);
+        assert_eq!(
+            err.msg,
+            "Invalid argument 'role_id': expected integers separated by ';' such as 1;2, not '1;;2'"
+        );
+        let err = params(&[("name", "x"), ("role_name", "Developer;")])
+            .decode::<Sample>()
+            .unwrap_err();
+        assert_eq!(
+            err.msg,
+            "Invalid argument 'role_name': expected names separated by ';' such as Developer;Support, not 'Developer;'"
+        );
         let err = params(&[("name", "x"), ("role_id", "")])
             .decode::<Sample>()
             .unwrap_err();

@@ -124,6 +124,7 @@ impl AuditRepo for Store {
         }
         let rows: Vec<EventRow> = q
             .order(audit_events::id.desc())
+            .offset(i64::try_from(filter.offset).unwrap_or(i64::MAX))
             .limit(i64::from(filter.limit))
             .select(EventRow::as_select())
             .load(&mut *conn)

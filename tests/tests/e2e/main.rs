@@ -4,6 +4,8 @@
 mod agreement;
 mod authz;
 mod bootstrap;
+mod cloudflare_compat;
+mod expected_forms;
 mod hardening;
 mod hostile;
 mod links;
@@ -18,5 +20,6 @@ mod rest_iam;
 mod rest_keys_sso;
 mod review;
 mod rpc;
+mod sdk_paging;
 mod soundness;
 mod soundness_state;

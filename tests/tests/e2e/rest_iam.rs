@@ -43,7 +43,7 @@ async fn permission_groups_are_a_fixed_catalog(app: TestApp) {
     assert_eq!(status, 200);
     assert_eq!(
         body["result"]["meta"],
-        json!({"key": "permission", "value": "user_management.write"})
+        json!({"key": "permission", "value": "user_management.write", "label": "user_management.write"})
     );
     let (_, by_id) = app
         .call(

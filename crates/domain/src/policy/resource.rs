@@ -14,6 +14,18 @@ pub const MAX_SCOPE_OBJECTS: usize = 1000;
 /// Prefix of every scope and object key.
 pub const KEY_PREFIX: &str = "com.tessera.api.account";
 
+/// Cloudflare's prefix, accepted on input as a synonym of [`KEY_PREFIX`] (so configuration
+/// written for Cloudflare works unchanged); keys are always shown with [`KEY_PREFIX`].
+pub const CLOUDFLARE_KEY_PREFIX: &str = "com.cloudflare.api.account";
+
+/// What follows `<prefix>.` in `key`, for either accepted prefix.
+fn after_prefix(key: &str) -> Option<&str> {
+    [KEY_PREFIX, CLOUDFLARE_KEY_PREFIX]
+        .iter()
+        .find_map(|prefix| key.strip_prefix(prefix))
+        .and_then(|rest| rest.strip_prefix('.'))
+}
+
 /// The kinds of object a resource group may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,7 +88,7 @@ impl ResourceKey {
         }
     }
 
-    /// Parses `com.tessera.api.account.<type>.<id>`.
+    /// Parses `com.tessera.api.account.<type>.<id>` (or `com.cloudflare.api.account.…`).
     ///
     /// # Errors
     /// `Invalid` naming `scope.objects.key`.
@@ -87,10 +99,7 @@ impl ResourceKey {
                 format!("'{key}' is not '*' or {KEY_PREFIX}.<resource_type>.<id>"),
             )
         };
-        let rest = key
-            .strip_prefix(KEY_PREFIX)
-            .and_then(|r| r.strip_prefix('.'))
-            .ok_or_else(bad)?;
+        let rest = after_prefix(key).ok_or_else(bad)?;
         let (ty, id) = ResourceType::ALL
             .iter()
             .find_map(|t| {
@@ -145,13 +154,13 @@ impl Scope {
         format!("{KEY_PREFIX}.{account}")
     }
 
-    /// Parses a scope key into its account.
+    /// Parses a scope key (`com.tessera.api.account.<id>` or `com.cloudflare.api.account.<id>`)
+    /// into its account.
     ///
     /// # Errors
     /// `Invalid` naming `scope.key`.
     pub fn parse_account_key(key: &str) -> Result<AccountId, DomainError> {
-        key.strip_prefix(KEY_PREFIX)
-            .and_then(|r| r.strip_prefix('.'))
+        after_prefix(key)
             .and_then(|id| id.parse::<i64>().ok())
             .filter(|id| *id > 0)
             .map(AccountId)
@@ -223,7 +232,36 @@ mod tests {
         assert_eq!(sk.resource_type, ResourceType::ServiceKey);
         assert!(ResourceKey::parse("com.tessera.api.account.zone.1").is_err());
         assert!(ResourceKey::parse("com.tessera.api.account.user.").is_err());
-        assert!(ResourceKey::parse("com.cloudflare.api.account.user.1").is_err());
+        assert!(ResourceKey::parse("com.cloudflare.api.accountuser.1").is_err());
+        assert!(ResourceKey::parse("com.cloudflare.api.user.1").is_err());
+    }
+
+    #[test]
+    fn cloudflare_keys_are_synonyms_shown_with_our_prefix() {
+        let k = ResourceKey::parse("com.cloudflare.api.account.user.42").unwrap();
+        assert_eq!(k, ResourceKey::new(ResourceType::User, 42));
+        assert_eq!(k.to_string(), "com.tessera.api.account.user.42");
+        let s = Scope::from_keys(
+            "com.cloudflare.api.account.7",
+            &["com.cloudflare.api.account.sso_connector.ab-12".into()],
+        )
+        .unwrap();
+        assert_eq!(s.account, AccountId(7));
+        assert_eq!(
+            s.object_keys(),
+            vec!["com.tessera.api.account.sso_connector.ab-12"]
+        );
+        assert_eq!(
+            Scope::parse_account_key("com.cloudflare.api.account.x")
+                .unwrap_err()
+                .to_string(),
+            Scope::parse_account_key("com.tessera.api.account.x")
+                .unwrap_err()
+                .to_string()
+                .replace("com.tessera.api.account.x", "com.cloudflare.api.account.x"),
+        );
+        assert!(Scope::parse_account_key("com.cloudflare.api.account.0").is_err());
+        assert!(Scope::parse_account_key("com.example.api.account.7").is_err());
     }
 
     #[test]

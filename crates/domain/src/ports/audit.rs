@@ -18,6 +18,9 @@ pub struct AuditFilter {
     pub before: Option<DateTime<Utc>>,
     /// Keyset cursor: only events with a smaller id.
     pub before_id: Option<i64>,
+    /// Events to skip before the page (page-number paging, as the Cloudflare SDK pages the
+    /// audit log); applied after `before_id`.
+    pub offset: u64,
     /// Page size.
     pub limit: u32,
 }

@@ -49,9 +49,10 @@ pub struct AuthorizeBody {
     /// `read` or `write`.
     #[schema(value_type = crate::schema::LevelDoc)]
     pub level: Level,
-    /// An object key (`com.tessera.api.account.user.42`), or none for account-wide.
+    /// An object key (`com.tessera.api.account.user.42`; `com.cloudflare.api.account.` is a
+    /// synonym), or none for account-wide.
     #[schema(
-        pattern = r"^com\.tessera\.api\.account\.(user|service_key|access_key|user_group|resource_group|sso_connector)\.[A-Za-z0-9-]{1,64}$"
+        pattern = r"^com\.(tessera|cloudflare)\.api\.account\.(user|service_key|access_key|user_group|resource_group|sso_connector)\.[A-Za-z0-9-]{1,64}$"
     )]
     pub resource: Option<String>,
 }

@@ -4,17 +4,18 @@ use std::sync::Arc;
 use tessera_domain::Entity;
 
 use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
 use serde::Serialize;
 use tessera_app::{App, AppError};
 use tessera_domain::ids::{AccountId, PermissionGroupId};
 use tessera_domain::permissions::PermissionGroup;
 use tessera_domain::roles::{ROLE_GROUPS, Role};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
 
-use super::MetaView;
 use crate::envelope::{ApiError, Envelope};
 use crate::extract::{Caller, QueryParams, Reads};
-use crate::paging::ListParams;
+use crate::paging::{ListParams, Listed};
 
 /// A role of the catalog.
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,6 +60,17 @@ pub struct RoleGroupView {
     pub name: &'static str,
 }
 
+/// A permission group's attributes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PermissionGroupMetaView {
+    /// `permission`.
+    pub key: Option<String>,
+    /// `<capability>.<level>`, e.g. `user_management.write`.
+    pub value: Option<String>,
+    /// The label the `label` filter matches: the same `<capability>.<level>`.
+    pub label: Option<String>,
+}
+
 /// A permission group.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PermissionGroupView {
@@ -66,8 +78,8 @@ pub struct PermissionGroupView {
     pub id: String,
     /// `User Management Write`.
     pub name: String,
-    /// `{"key": "permission", "value": "user_management.write"}`.
-    pub meta: MetaView,
+    /// `{"key": "permission", "value": "user_management.write", "label": "user_management.write"}`.
+    pub meta: PermissionGroupMetaView,
 }
 
 impl From<&PermissionGroup> for PermissionGroupView {
@@ -75,16 +87,47 @@ impl From<&PermissionGroup> for PermissionGroupView {
         Self {
             id: g.id.to_string(),
             name: g.name.clone(),
-            meta: MetaView {
+            meta: PermissionGroupMetaView {
                 key: Some("permission".into()),
                 value: Some(g.meta_value()),
+                label: Some(g.meta_value()),
             },
         }
     }
 }
 
-/// The role catalog.
-#[utoipa::path(tag = "Roles", params(("account_id" = i64, Path)),
+impl Listed for PermissionGroupView {
+    fn list_id(&self) -> String {
+        self.id.clone()
+    }
+
+    fn list_name(&self) -> Option<&str> {
+        Some(&self.name)
+    }
+}
+
+impl Listed for RoleView {
+    fn list_id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn list_name(&self) -> Option<&str> {
+        Some(self.name)
+    }
+}
+
+impl Listed for RoleGroupView {
+    fn list_id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn list_name(&self) -> Option<&str> {
+        Some(self.name)
+    }
+}
+
+/// The role catalog (all of it unless `per_page` is given).
+#[utoipa::path(tag = "Roles", params(("account_id" = i64, Path), ListParams),
     responses((status = 200, body = Envelope<Vec<RoleView>>), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/iam/roles")]
@@ -93,17 +136,18 @@ pub async fn list_roles(
     caller: Caller,
     reads: Reads,
     path: web::Path<i64>,
+    params: QueryParams<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let roles = reads
         .run(&app, move |app| app.roles(&caller.0, account))
         .await?;
     let roles: Vec<RoleView> = roles.iter().map(RoleView::from).collect();
-    Ok(Envelope::ok(roles).respond())
+    params.0.whole_by_default().respond_whole(roles)
 }
 
-/// The role groups.
-#[utoipa::path(tag = "Roles", params(("account_id" = i64, Path)),
+/// The role groups (all of them unless `per_page` is given).
+#[utoipa::path(tag = "Roles", params(("account_id" = i64, Path), ListParams),
     responses((status = 200, body = Envelope<Vec<RoleGroupView>>), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/iam/role_groups")]
@@ -112,6 +156,7 @@ pub async fn list_role_groups(
     caller: Caller,
     reads: Reads,
     path: web::Path<i64>,
+    params: QueryParams<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let groups = reads
@@ -124,11 +169,22 @@ pub async fn list_role_groups(
             name: g.name,
         })
         .collect();
-    Ok(Envelope::ok(groups).respond())
+    params.0.whole_by_default().respond_whole(groups)
 }
 
-/// The permission groups: one per capability and level.
-#[utoipa::path(tag = "Permission groups", params(("account_id" = i64, Path), ListParams),
+/// The permission-group filter besides the list parameters.
+#[derive(Debug, Default, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LabelParams {
+    /// Only the permission group with this label (`meta.label`, e.g. `user_management.write`).
+    #[param(max_length = 200)]
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub label: Option<String>,
+}
+
+/// The permission groups: one per capability and level (all of them unless `per_page` is
+/// given).
+#[utoipa::path(tag = "Permission groups", params(("account_id" = i64, Path), ListParams, LabelParams),
     responses((status = 200, body = Envelope<Vec<PermissionGroupView>>), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/iam/permission_groups")]
@@ -138,42 +194,19 @@ pub async fn list_permission_groups(
     reads: Reads,
     path: web::Path<i64>,
     params: QueryParams<ListParams>,
+    label: QueryParams<LabelParams>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let catalog = reads
         .run(&app, move |app| app.permission_groups(&caller.0, account))
         .await?;
-    let params = params.0;
-    let query = params.query()?;
-    let fuzzy = query.fuzzy_name.as_deref().map(str::to_lowercase);
-    let mut matching: Vec<&PermissionGroup> = catalog
+    let label = label.0.label;
+    let groups: Vec<PermissionGroupView> = catalog
         .iter()
-        .filter(|g| query.name.as_deref().is_none_or(|n| g.name == n))
-        .filter(|g| params.id.as_deref().is_none_or(|id| g.id.to_string() == id))
-        .filter(|g| {
-            fuzzy
-                .as_deref()
-                .is_none_or(|f| g.name.to_lowercase().contains(f))
-        })
+        .map(PermissionGroupView::from)
+        .filter(|g| label.is_none() || g.meta.label == label)
         .collect();
-    if query.descending {
-        matching.reverse();
-    }
-    let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
-    let start = match &query.after {
-        Some(after) => matching
-            .iter()
-            .position(|g| g.id.to_string() == *after)
-            .map_or(matching.len(), |p| p + 1),
-        None => usize::try_from(query.offset).unwrap_or(usize::MAX),
-    };
-    let page: Vec<PermissionGroupView> = matching
-        .iter()
-        .skip(start)
-        .take(query.limit as usize)
-        .map(|g| PermissionGroupView::from(*g))
-        .collect();
-    Ok(params.respond(page, total, |g| g.id.clone()))
+    params.0.whole_by_default().respond_whole(groups)
 }
 
 /// One permission group.

@@ -101,7 +101,9 @@ fn members(body: MembersBody) -> Result<Vec<(UserId, MemberStatus)>, ApiError> {
             let id = match m.id {
                 UserRef::Number(n) => n,
                 UserRef::Text(t) => t.trim().parse().map_err(|_| {
-                    ApiError::bad_request(format!("members[{i}].id: '{t}' is not a user id"))
+                    ApiError::bad_request(format!(
+                        "members[{i}].id: expected a user id such as \"42\", not '{t}'"
+                    ))
                 })?,
             };
             Ok((UserId(id), m.status.unwrap_or(MemberStatus::Accepted)))
@@ -114,10 +116,12 @@ fn members(body: MembersBody) -> Result<Vec<(UserId, MemberStatus)>, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct MemberParams {
     /// Page number, from 1.
+    #[serde(default, deserialize_with = "crate::serde_util::query_number")]
     #[validate(range(min = 1, max = 1_000_000, message = "must be between 1 and 1000000"))]
     #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Members per page (default 20, at most 1000).
+    #[serde(default, deserialize_with = "crate::serde_util::query_number")]
     #[validate(range(min = 1, max = 1000, message = "must be between 1 and 1000"))]
     #[param(minimum = 1, maximum = 1000)]
     pub per_page: Option<u32>,

@@ -21,9 +21,10 @@ use crate::paging::ListParams;
 /// `{key}` of a scope object.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScopeObjectView {
-    /// `*` or `com.tessera.api.account.<resource_type>.<id>`.
+    /// `*` or `com.tessera.api.account.<resource_type>.<id>` (Cloudflare's
+    /// `com.cloudflare.api.account.` is accepted as a synonym; answers show Tessera's prefix).
     #[schema(
-        pattern = r"^(\*|com\.tessera\.api\.account\.(user|service_key|access_key|user_group|resource_group|sso_connector)\.[A-Za-z0-9-]{1,64})$"
+        pattern = r"^(\*|com\.(tessera|cloudflare)\.api\.account\.(user|service_key|access_key|user_group|resource_group|sso_connector)\.[A-Za-z0-9-]{1,64})$"
     )]
     pub key: String,
 }
@@ -31,8 +32,10 @@ pub struct ScopeObjectView {
 /// A scope: the account and objects in it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScopeView {
-    /// `com.tessera.api.account.<account_id>` (this account).
-    #[schema(pattern = r"^com\.tessera\.api\.account\.[1-9][0-9]{0,17}$")]
+    /// `com.tessera.api.account.<account_id>` (this account; Cloudflare's
+    /// `com.cloudflare.api.account.<account_id>` is accepted as a synonym, answers show
+    /// Tessera's prefix).
+    #[schema(pattern = r"^com\.(tessera|cloudflare)\.api\.account\.[1-9][0-9]{0,17}$")]
     pub key: String,
     /// The objects (`*` = the whole account).
     #[schema(min_items = 1)]
@@ -155,7 +158,8 @@ fn group_id(raw: &str) -> Result<ResourceGroupId, ApiError> {
         .map_err(|_| ApiError::from(AppError::NotFound(Entity::ResourceGroup)))
 }
 
-/// Lists resource groups.
+/// Lists resource groups (all of them, up to 1000, unless `per_page` is given: the Cloudflare
+/// SDK reads this list as one page).
 #[utoipa::path(tag = "Resource groups", params(("account_id" = i64, Path), ListParams),
     responses((status = 200, body = Envelope<Vec<ResourceGroupView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
@@ -167,7 +171,7 @@ pub async fn list_resource_groups(
     params: QueryParams<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
-    let params = params.0;
+    let params = params.0.whole_by_default();
     let query = params.query()?;
     let only = params.id.clone();
     let page = run(&app, move |app| match only {

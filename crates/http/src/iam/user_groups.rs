@@ -98,7 +98,7 @@ fn policy_inputs(bodies: Vec<PolicyBody>) -> Result<Vec<PolicyInput>, ApiError> 
                 .map(|r| {
                     PermissionGroupId::parse(r.id.trim()).map_err(|_| {
                         ApiError::bad_request(format!(
-                            "policies[{i}].permission_groups: '{}' is not a permission group id",
+                            "policies[{i}].permission_groups: expected a permission group id (32 hex digits), not '{}'",
                             r.id
                         ))
                     })
@@ -110,7 +110,7 @@ fn policy_inputs(bodies: Vec<PolicyBody>) -> Result<Vec<PolicyInput>, ApiError> 
                 .map(|r| {
                     ResourceGroupId::parse(r.id.trim()).map_err(|_| {
                         ApiError::bad_request(format!(
-                            "policies[{i}].resource_groups: '{}' is not a resource group id",
+                            "policies[{i}].resource_groups: expected a resource group id (32 hex digits), not '{}'",
                             r.id
                         ))
                     })
@@ -121,7 +121,7 @@ fn policy_inputs(bodies: Vec<PolicyBody>) -> Result<Vec<PolicyInput>, ApiError> 
                     .map(|id| {
                         PolicyId::parse(id.trim()).map_err(|_| {
                             ApiError::bad_request(format!(
-                                "policies[{i}].id: '{id}' is not a policy id"
+                                "policies[{i}].id: expected a policy id (32 hex digits), not '{id}'"
                             ))
                         })
                     })

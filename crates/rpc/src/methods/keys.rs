@@ -17,7 +17,7 @@ use crate::views::{self, KeyInfo, KeyView};
 
 fn key_id(raw: &str) -> Result<ServiceKeyId, RpcError> {
     raw.parse()
-        .map_err(|_| RpcError::invalid("key_id", format!("'{raw}' is not a key id")))
+        .map_err(|_| RpcError::invalid("key_id", format!("expected a key id (a UUID such as 0b5d2c7e-1f7a-4c5e-9d42-6a3b2f1e0c9d), not '{raw}'")))
 }
 
 /// CreateKey.

@@ -98,6 +98,27 @@ fn events_list_newest_first_with_filters_and_a_keyset_cursor(db: &TestDatabase) 
         .unwrap();
     assert_eq!(next[0].id, all[2].id);
     assert_eq!(next[1].id, all[3].id);
+
+    // Page numbers: the second page of two starts at the third event, the fourth is partial
+    // and the one after the end is empty.
+    let page = |offset: u64| {
+        store
+            .list_audit(
+                acme,
+                &AuditFilter {
+                    limit: 2,
+                    offset,
+                    ..AuditFilter::default()
+                },
+            )
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page(2), vec![all[2].id, all[3].id]);
+    assert_eq!(page(4), vec![all[4].id, all[5].id]);
+    assert_eq!(page(6), Vec::<i64>::new());
 }
 
 fn audit_events_cannot_be_changed_or_deleted(db: &TestDatabase) {
