@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod paging;
 pub mod protocol;
+pub mod scrape;
 mod schema;
 pub mod security;
 mod serde_util;
