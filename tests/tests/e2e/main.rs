@@ -7,6 +7,7 @@ mod bootstrap;
 mod hardening;
 mod hostile;
 mod lockout;
+mod metrics;
 mod openapi;
 mod ops;
 mod peers;

@@ -163,16 +163,13 @@ fn lower_priority() {
 }
 
 /// A hashing thread: runs jobs until the hasher is dropped.
-fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>, depth: &Depth) {
+fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>) {
     lower_priority();
     let mut kept = Vec::new();
     loop {
         let job = jobs.lock().recv();
         let Ok(job) = job else { return };
-        depth.running.fetch_add(1, Ordering::Relaxed);
-        depth.queued.fetch_sub(1, Ordering::Relaxed);
         job(&mut kept);
-        depth.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -194,10 +191,9 @@ impl Argon2Hasher {
         let threads = (0..concurrency)
             .map(|i| {
                 let queue = queue.clone();
-                let depth = depth.clone();
                 std::thread::Builder::new()
                     .name(format!("argon2-{i}"))
-                    .spawn(move || hashing_thread(&queue, &depth))
+                    .spawn(move || hashing_thread(&queue))
                     .expect("a hashing thread starts")
             })
             .collect();
@@ -240,8 +236,15 @@ impl Argon2Hasher {
         f: impl FnOnce(&mut Vec<Block>) -> R + Send + 'static,
     ) -> Result<R, HashError> {
         let (reply, answer) = mpsc::sync_channel(1);
+        let depth = self.depth.clone();
+        // The counts change before the answer is sent: a caller that has its answer sees its
+        // hash neither queued nor running.
         let job: Job = Box::new(move |kept| {
-            let _gone = reply.send(f(kept));
+            depth.queued.fetch_sub(1, Ordering::Relaxed);
+            depth.running.fetch_add(1, Ordering::Relaxed);
+            let out = f(kept);
+            depth.running.fetch_sub(1, Ordering::Relaxed);
+            let _gone = reply.send(out);
         });
         let stopped = || HashError::Failed("the hashing threads stopped".into());
         self.depth.queued.fetch_add(1, Ordering::Relaxed);
@@ -474,11 +477,7 @@ mod tests {
         for t in queued {
             t.join().unwrap();
         }
-        // A thread counts itself idle just after it answered.
-        while h.load().running > 0 {
-            std::thread::yield_now();
-        }
-        assert_eq!(h.load().queued, 0);
+        assert_eq!((h.load().queued, h.load().running), (0, 0));
     }
 
     #[test]
