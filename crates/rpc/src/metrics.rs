@@ -44,8 +44,8 @@ impl RpcMetrics {
         };
         let method = method.map_or("unknown", Method::name);
         let span = tracing::Span::current();
-        span.record("rpc_method", method);
-        span.record("rpc_code", code);
+        span.record("rpc_method", tracing::field::display(method));
+        span.record("rpc_code", tracing::field::display(code));
         self.calls.with_label_values(&[method, code]).inc();
     }
 }
