@@ -340,7 +340,9 @@ pub fn register_build_info(registry: &Registry, info: &BuildInfo) -> prometheus:
 /// When a metric of one of these names is registered already.
 pub fn register_process(registry: &Registry) -> prometheus::Result<()> {
     #[cfg(target_os = "linux")]
-    registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))?;
     #[cfg(not(target_os = "linux"))]
     let _ = registry;
     Ok(())
@@ -352,8 +354,12 @@ mod tests {
 
     fn render(registry: &Registry) -> String {
         let mut out = Vec::new();
-        prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &registry.gather(), &mut out)
-            .unwrap();
+        prometheus::Encoder::encode(
+            &prometheus::TextEncoder::new(),
+            &registry.gather(),
+            &mut out,
+        )
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -55,7 +55,10 @@ async fn operator_metrics_move_with_traffic(app: TestApp) {
         ),
         ([("authorization", "Bearer tsr_nope")], "malformed"),
         ([("authorization", "Bearer not-a-jwt")], "invalid_jwt"),
-        ([("authorization", "Bearer tss_invented")], "unknown_session"),
+        (
+            [("authorization", "Bearer tss_invented")],
+            "unknown_session",
+        ),
     ] {
         assert_eq!(authenticated_get(&app, &headers).await, 401, "{kind}");
     }
@@ -97,7 +100,12 @@ async fn operator_metrics_move_with_traffic(app: TestApp) {
             after.0
         );
     }
-    for kind in ["locked_login", "locked_address", "inactive_user", "sso_required"] {
+    for kind in [
+        "locked_login",
+        "locked_address",
+        "inactive_user",
+        "sso_required",
+    ] {
         assert_eq!(
             after.value(&format!(r#"tessera_auth_failures_total{{kind="{kind}"}}"#)),
             Some(0.0),
@@ -140,7 +148,8 @@ async fn operator_metrics_move_with_traffic(app: TestApp) {
     let open = after.value("tessera_db_pool_connections").unwrap();
     assert!(open >= 1.0, "{open}");
     assert_eq!(
-        after.value("tessera_db_pool_idle").unwrap() + after.value("tessera_db_pool_in_use").unwrap(),
+        after.value("tessera_db_pool_idle").unwrap()
+            + after.value("tessera_db_pool_in_use").unwrap(),
         open
     );
     assert!(after.value("tessera_db_pool_waits_total").is_some());
@@ -163,9 +172,16 @@ async fn operator_metrics_move_with_traffic(app: TestApp) {
     assert!(after.value("process_resident_memory_bytes").unwrap() > 0.0);
     assert!(after.value("process_open_fds").unwrap() > 0.0);
     let low = cpu_seconds();
-    let cpu = app.scrape().await.value("process_cpu_seconds_total").unwrap();
+    let cpu = app
+        .scrape()
+        .await
+        .value("process_cpu_seconds_total")
+        .unwrap();
     let high = cpu_seconds();
-    assert!(low.floor() <= cpu && cpu <= high.floor(), "{low} <= {cpu} <= {high}");
+    assert!(
+        low.floor() <= cpu && cpu <= high.floor(),
+        "{low} <= {cpu} <= {high}"
+    );
     #[allow(clippy::cast_precision_loss)]
     let now = unix_now() as f64;
     let started = after.value("process_start_time_seconds").unwrap();
@@ -285,7 +301,10 @@ fn expressions(dashboard: &Value) -> Vec<String> {
             exprs.push(target["expr"].as_str().expect("expr").to_owned());
         }
     }
-    for var in dashboard["templating"]["list"].as_array().expect("variables") {
+    for var in dashboard["templating"]["list"]
+        .as_array()
+        .expect("variables")
+    {
         if var["type"] == "query" {
             exprs.push(var["query"]["query"].as_str().expect("query").to_owned());
         }
@@ -302,13 +321,17 @@ async fn the_dashboard_queries_only_exported_metrics(app: TestApp) {
     assert!(d["schemaVersion"].as_u64().unwrap() >= 36);
     let vars = d["templating"]["list"].as_array().unwrap();
     assert!(
-        vars.iter()
-            .any(|v| v["type"] == "datasource" && v["query"] == "prometheus" && v["name"] == "datasource"),
+        vars.iter().any(|v| v["type"] == "datasource"
+            && v["query"] == "prometheus"
+            && v["name"] == "datasource"),
         "a Prometheus data-source variable"
     );
     let mut ids = BTreeSet::new();
     for panel in d["panels"].as_array().unwrap() {
-        assert!(ids.insert(panel["id"].as_u64().unwrap()), "panel ids are unique");
+        assert!(
+            ids.insert(panel["id"].as_u64().unwrap()),
+            "panel ids are unique"
+        );
         for key in ["h", "w", "x", "y"] {
             assert!(panel["gridPos"][key].is_u64(), "{panel}");
         }
@@ -332,7 +355,10 @@ async fn the_dashboard_queries_only_exported_metrics(app: TestApp) {
     assert_eq!(status, 403);
     let exported = app.scrape().await.names();
 
-    let used: BTreeSet<String> = expressions(&d).iter().flat_map(|e| metric_names(e)).collect();
+    let used: BTreeSet<String> = expressions(&d)
+        .iter()
+        .flat_map(|e| metric_names(e))
+        .collect();
     assert!(used.len() >= 20, "{used:?}");
     let missing: Vec<_> = used.difference(&exported).collect();
     assert!(missing.is_empty(), "not exported: {missing:?}");

@@ -346,7 +346,11 @@ fn jwt_failures_keep_their_kinds() {
     let pem = pair.private_pem.expose();
     use crate::FailureKind as K;
     let cases = [
-        ("garbage".to_owned(), AuthFailure::TokenFormat, K::InvalidJwt),
+        (
+            "garbage".to_owned(),
+            AuthFailure::TokenFormat,
+            K::InvalidJwt,
+        ),
         (
             jwt(pem, "1".into(), t, t + 3601),
             AuthFailure::TokenLifetime,

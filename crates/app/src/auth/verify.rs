@@ -260,7 +260,13 @@ impl App {
         let inspected = match jwt::inspect(token, now.timestamp()) {
             Ok(i) => i,
             Err(failure) => {
-                return Ok(refuse(failure, jwt_kind(failure), None, "jwt", "service_key"));
+                return Ok(refuse(
+                    failure,
+                    jwt_kind(failure),
+                    None,
+                    "jwt",
+                    "service_key",
+                ));
             }
         };
         let who = inspected.key_id.to_string();
