@@ -3,7 +3,10 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p tessera-server
+# .git is not copied: pass the commit for tessera_build_info
+# (docker build --build-arg TESSERA_GIT_COMMIT=$(git rev-parse HEAD) .), else it reads "unknown".
+ARG TESSERA_GIT_COMMIT=
+RUN TESSERA_GIT_COMMIT=$TESSERA_GIT_COMMIT cargo build --release --locked -p tessera-server
 
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 tessera && mkdir /data && chown tessera /data

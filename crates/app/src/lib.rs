@@ -15,6 +15,7 @@ mod principal;
 mod service_keys;
 mod sso;
 mod subusers;
+mod telemetry;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ use crate::auth::cache::PrincipalCache;
 use crate::auth::gate::SignInGate;
 use crate::auth::limiter::LocalLocks;
 use crate::auth::usage::UsageTracker;
+use crate::telemetry::Telemetry;
 
 pub use access_keys::CreatedAccessKey;
 pub use accounts::{CreateChildAccount, UpdateAccount};
@@ -44,6 +46,7 @@ pub use principal::{Credential, Principal};
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
 pub use sso::UpdateSso;
 pub use subusers::{CreateSubuser, UpdateSubuser};
+pub use telemetry::{Counts, FailureKind, GateCounts};
 
 /// The adapters the use cases run on.
 #[derive(Clone)]
@@ -196,6 +199,7 @@ pub struct App {
     gate: SignInGate,
     folder: AuditFolder,
     usage: UsageTracker,
+    telemetry: Telemetry,
     last_purge: Mutex<Option<DateTime<Utc>>>,
 }
 
@@ -209,6 +213,7 @@ impl App {
             gate: SignInGate::new(settings.sign_in_queue, settings.sign_in_queue_per_address),
             folder: AuditFolder::new(settings.audit_fold_secs),
             usage: UsageTracker::default(),
+            telemetry: Telemetry::default(),
             last_purge: Mutex::new(None),
             ports,
             settings,
@@ -221,6 +226,14 @@ impl App {
     /// `Unavailable` when it does not.
     pub fn ready(&self) -> AppResult<()> {
         self.ports.health.ping().map_err(Into::into)
+    }
+
+    /// What the use cases counted so far (refused authentications, authorization denials,
+    /// the sign-in gate), for an adapter to render when it is scraped.
+    #[must_use]
+    pub fn counts(&self) -> Counts {
+        let (in_progress, capacity) = self.gate.load();
+        self.telemetry.snapshot(in_progress, capacity)
     }
 }
 

@@ -217,6 +217,7 @@ impl App {
                 Some(&ResourceKey::new(ResourceType::User, owner)),
             )?;
             if crate::authz::denied_by_policy(&d.reasons) {
+                self.telemetry.denied(Capability::UserManagement);
                 return Err(AppError::Forbidden(d.reasons));
             }
         }

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod paging;
 pub mod protocol;
 mod schema;
+pub mod scrape;
 pub mod security;
 mod serde_util;
 pub mod service_keys;

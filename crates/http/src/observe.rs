@@ -1,5 +1,7 @@
 //! Per-request observability, wrapped around every route: a request id (taken from a sane
-//! `x-request-id` header or generated), a tracing span carrying it, one access-log line, the
+//! `x-request-id` header or generated), a tracing span carrying it (and, for a method-API call,
+//! the method and its result code, which the `rpc` adapter records into the span's empty
+//! `rpc_method` and `rpc_code` fields), one access-log line (latency in milliseconds, three decimals at most), the
 //! Prometheus request counter and latency histogram (per method, route pattern and status), and
 //! the request's `RequestMeta` (client address, request id) for the audit trail.
 
@@ -21,6 +23,16 @@ use crate::client_address::ClientAddress;
 
 /// The request-id header, read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A latency as the access log writes it: milliseconds, at most three decimals (whole
+/// microseconds).
+#[must_use]
+pub fn latency_ms(elapsed: std::time::Duration) -> f64 {
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    #[allow(clippy::cast_precision_loss)]
+    let micros = micros as f64;
+    micros / 1000.0
+}
 
 /// The Prometheus registry and the HTTP metrics.
 #[derive(Clone)]
@@ -176,7 +188,14 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     // The path only: query strings can carry credentials (legacy api_key).
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.path(),
+        rpc_method = tracing::field::Empty,
+        rpc_code = tracing::field::Empty,
+    );
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let result = next.call(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
@@ -190,7 +209,7 @@ pub async fn observe(
     span.in_scope(|| {
         tracing::info!(
             status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            latency_ms = latency_ms(elapsed),
             route = %route,
             "served"
         );
@@ -201,4 +220,24 @@ pub async fn observe(
         }
         res
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn latency_is_logged_in_milliseconds_with_three_decimals_at_most() {
+        for (elapsed, logged) in [
+            (Duration::from_nanos(1_234_567), "1.234"),
+            (Duration::from_nanos(999), "0"),
+            (Duration::from_micros(1), "0.001"),
+            (Duration::from_micros(250_000), "250"),
+            (Duration::from_nanos(12_345_678_901), "12345.678"),
+        ] {
+            assert_eq!(latency_ms(elapsed).to_string(), logged, "{elapsed:?}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ use tessera_http::extract::InlineReads;
 use tessera_http::fallback::{RouteTable, no_route};
 use tessera_http::observe::{Metrics, observe};
 use tessera_http::protocol::{BodyLimits, hygiene};
+use tessera_http::scrape::{self, BuildInfo, PoolLoad};
 use tessera_http::security::secure_headers;
 use tessera_store::{Backend, Database, DatabaseUrl, PoolOptions, Store, StoreError};
 use utoipa::OpenApi;
@@ -86,6 +87,8 @@ pub struct Wired {
     pub app: Arc<App>,
     /// The storage adapter.
     pub store: Store,
+    /// The password hasher (its queue is a metric).
+    pub hasher: Arc<Argon2Hasher>,
 }
 
 fn cores() -> usize {
@@ -121,14 +124,14 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
     } else {
         auth.hash_concurrency
     };
-    let hasher = Argon2Hasher::new(
+    let hasher = Arc::new(Argon2Hasher::new(
         HashParams {
             memory_kib: auth.argon2_memory_kib,
             iterations: auth.argon2_iterations,
             parallelism: auth.argon2_parallelism,
         },
         concurrency,
-    );
+    ));
     let nameserver = settings.sso.nameserver.trim().parse::<SocketAddr>().ok();
     let dns: Arc<dyn tessera_domain::ports::DnsResolver> = match crate::dns::HickoryDns::new(
         nameserver,
@@ -143,7 +146,7 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
         &Arc::new(store.clone()),
         SystemPorts {
             dns,
-            hasher: Arc::new(hasher),
+            hasher: hasher.clone(),
             clock: Arc::new(SystemClock),
             ids: Arc::new(OsRandom::new()),
             key_pairs: Arc::new(AwsLcKeyPairs),
@@ -176,6 +179,7 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
     Ok(Wired {
         app: Arc::new(app),
         store,
+        hasher,
     })
 }
 
@@ -319,6 +323,38 @@ fn spawn_verifier(app: Arc<App>, stop: Arc<AtomicBool>, interval: Duration) {
         .expect("spawn the SSO verifier thread");
 }
 
+/// The commit this binary was built from (`build.rs`), or `unknown`.
+pub const GIT_COMMIT: &str = env!("TESSERA_GIT_COMMIT");
+
+/// Registers the metrics read at each scrape: what the use cases count, the database pool,
+/// the hashing queue, the build and the process.
+fn register_metrics(metrics: &Metrics, wired: &Wired, backend: Backend) -> prometheus::Result<()> {
+    let registry = metrics.registry();
+    scrape::register_app(registry, wired.app.clone())?;
+    let database = wired.store.database().clone();
+    scrape::register_pool(registry, move || {
+        let s = database.pool_stats();
+        PoolLoad {
+            max_size: s.max_size,
+            connections: s.connections,
+            idle: s.idle,
+            waits: s.waits,
+            timeouts: s.timeouts,
+        }
+    })?;
+    let hasher = wired.hasher.clone();
+    scrape::register_hashing(registry, move || hasher.load())?;
+    scrape::register_build_info(
+        registry,
+        &BuildInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            git_commit: GIT_COMMIT,
+            backend: backend.as_str(),
+        },
+    )?;
+    scrape::register_process(registry)
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
@@ -368,6 +404,8 @@ impl Application {
         .map_err(|e| StartupError::Server(format!("startup task failed: {e}")))??;
         let backend = wired.store.database().backend();
         let metrics = Metrics::new();
+        register_metrics(&metrics, &wired, backend)
+            .map_err(|e| StartupError::Listen(format!("metrics: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         spawn_maintenance(wired.app.clone(), stop.clone());
         spawn_verifier(

@@ -659,4 +659,111 @@ fn openapi_prints_the_document_the_server_serves() {
     assert_eq!(printed["openapi"], "3.1.0");
     child.kill().unwrap();
     child.wait().unwrap();
+
+/// `GET path` over a plain socket; the answer's body is not needed.
+fn get(addr: &str, path: &str) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// The number after `latency_ms` in an access-log line (text `latency_ms=1.234`, JSON
+/// `"latency_ms":1.234`).
+fn latency_of(line: &str) -> &str {
+    let at = line.find("latency_ms").unwrap() + "latency_ms".len();
+    let rest = line[at..].trim_start_matches(['=', '"', ':']);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn the_access_log_names_the_method_api_call_and_its_code_with_latency_in_milliseconds() {
+    for format in ["text", "json"] {
+        let dir = temp_dir();
+        let mut child = tessera(&dir)
+            .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+            .env("TESSERA__LOG__FORMAT", format)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (addr, _, rest) = if format == "text" {
+            wait_listening(&mut child)
+        } else {
+            wait_listening_json(&mut child)
+        };
+        // No credential: GetRoles answers 100; an invented method is `unknown` with 103.
+        get(&addr, "/platform_api?cmd=GetRoles");
+        get(&addr, "/platform_api/Invented");
+        let mut served = Vec::new();
+        while served.len() < 2 {
+            let line = rest
+                .recv_timeout(Duration::from_secs(30))
+                .expect("access-log lines");
+            if line.contains("served") && line.contains("rpc_method") {
+                served.push(line);
+            }
+        }
+        let (method, code) = if format == "text" {
+            (
+                ["rpc_method=GetRoles", "rpc_method=unknown"],
+                ["rpc_code=100", "rpc_code=103"],
+            )
+        } else {
+            (
+                [r#""rpc_method":"GetRoles""#, r#""rpc_method":"unknown""#],
+                [r#""rpc_code":"100""#, r#""rpc_code":"103""#],
+            )
+        };
+        for (i, line) in served.iter().enumerate() {
+            assert!(
+                line.contains(method[i]) && line.contains(code[i]),
+                "{format}: {line}"
+            );
+            let latency = latency_of(line);
+            let decimals = latency.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(
+                !latency.is_empty() && decimals <= 3,
+                "{format}: latency {latency} in {line}"
+            );
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+/// [`wait_listening`] for JSON logs: the address is the `addr` field of the `listening` line.
+fn wait_listening_json(
+    child: &mut Child,
+) -> (String, Vec<String>, std::sync::mpsc::Receiver<String>) {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        lines.push(line.clone());
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if v["message"] == "listening" {
+            let addr = v["addr"].as_str().unwrap().to_owned();
+            return (addr, lines, rx);
+        }
+    }
+    panic!("server never listened: {lines:?}");
 }

@@ -2,6 +2,8 @@
 //! picks the backend from the URL scheme, embedded migrations and write transactions.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -278,11 +280,33 @@ fn make_private_database(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The pool at one moment, and how often checkouts had to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Most connections the pool opens.
+    pub max_size: u32,
+    /// Connections open (idle or checked out).
+    pub connections: u32,
+    /// Connections idle.
+    pub idle: u32,
+    /// Checkouts since start that found no idle connection and waited.
+    pub waits: u64,
+    /// Checkouts since start that got no connection within their timeout.
+    pub timeouts: u64,
+}
+
+#[derive(Debug, Default)]
+struct Checkouts {
+    waits: AtomicU64,
+    timeouts: AtomicU64,
+}
+
 /// The database: a connection pool of one backend.
 #[derive(Clone, Debug)]
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    checkouts: Arc<Checkouts>,
 }
 
 impl Database {
@@ -326,7 +350,11 @@ impl Database {
             .error_handler(Box::new(LogErrors))
             .build(manager)
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to {url}: {e}")))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            checkouts: Arc::default(),
+        })
     }
 
     /// The backend in use.
@@ -339,6 +367,20 @@ impl Database {
     #[must_use]
     pub fn idle_connections(&self) -> u32 {
         self.pool.state().idle_connections
+    }
+
+    /// The pool's size and load now, and its waits and timeouts so far (reads the pool's
+    /// state under its lock: for metrics scrapes, not for every request).
+    #[must_use]
+    pub fn pool_stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        PoolStats {
+            max_size: self.pool.max_size(),
+            connections: state.connections,
+            idle: state.idle_connections,
+            waits: self.checkouts.waits.load(Ordering::Relaxed),
+            timeouts: self.checkouts.timeouts.load(Ordering::Relaxed),
+        }
     }
 
     /// Applies pending migrations; returns the names of those applied.
@@ -360,9 +402,7 @@ impl Database {
     /// # Errors
     /// `StoreError::Unavailable` when none can be had within the pool's timeout.
     pub fn conn(&self) -> Result<PooledConn, StoreError> {
-        self.pool
-            .get()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        self.checkout(self.pool.connection_timeout())
     }
 
     /// A connection, waiting at most `timeout`.
@@ -370,9 +410,20 @@ impl Database {
     /// # Errors
     /// `StoreError::Unavailable` when none can be had in time.
     pub fn conn_within(&self, timeout: Duration) -> Result<PooledConn, StoreError> {
-        self.pool
-            .get_timeout(timeout)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        self.checkout(timeout)
+    }
+
+    /// An idle connection at once when there is one; otherwise waits (counted) up to `timeout`
+    /// (a timeout counted too).
+    fn checkout(&self, timeout: Duration) -> Result<PooledConn, StoreError> {
+        if let Some(conn) = self.pool.try_get() {
+            return Ok(conn);
+        }
+        self.checkouts.waits.fetch_add(1, Ordering::Relaxed);
+        self.pool.get_timeout(timeout).map_err(|e| {
+            self.checkouts.timeouts.fetch_add(1, Ordering::Relaxed);
+            StoreError::Unavailable(e.to_string())
+        })
     }
 }
 

@@ -19,7 +19,7 @@ mod users;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use db::{Backend, Database, DatabaseUrl, PoolOptions};
+pub use db::{Backend, Database, DatabaseUrl, PoolOptions, PoolStats};
 pub use error::StoreError;
 
 /// The persistence adapter: implements every repository port of `tessera-domain` over one

@@ -169,10 +169,10 @@ async fn metric_labels_come_from_closed_sets(app: TestApp) {
     assert!(metrics.contains("method=\"OTHER\""), "{metrics}");
     assert!(metrics.contains("route=\"unmatched\""));
     assert!(
-        metrics.contains("tessera_rpc_calls_total{method=\"unknown\",outcome=\"103\"} 20"),
+        metrics.contains("tessera_rpc_calls_total{code=\"103\",method=\"unknown\"} 20"),
         "{metrics}"
     );
-    assert!(metrics.contains("tessera_rpc_calls_total{method=\"GetRoles\",outcome=\"ok\"} 1"));
+    assert!(metrics.contains("tessera_rpc_calls_total{code=\"ok\",method=\"GetRoles\"} 1"));
 }
 
 async fn smuggling_shaped_requests_are_refused_and_the_connection_closed(app: TestApp) {

@@ -10,6 +10,7 @@ mod hardening;
 mod hostile;
 mod links;
 mod lockout;
+mod metrics;
 mod openapi;
 mod openapi_validity;
 mod ops;

@@ -102,9 +102,20 @@ async fn postgres_outage_gives_503_and_service_resumes_without_a_restart() {
     let app = TestApp::start(db, data_dir, settings, DbBackend::Postgres);
     assert_eq!(app.get_json("/readyz").await.0, 200);
 
+    let before = app.scrape().await;
     proxy.cut();
     let (status, body) = wait_for(&app, "/readyz", 503).await;
     assert_eq!(status, 503, "{body}");
+    let during = app.scrape().await;
+    for counter in [
+        "tessera_db_pool_waits_total",
+        "tessera_db_pool_timeouts_total",
+    ] {
+        assert!(
+            during.value(counter).unwrap() > before.value(counter).unwrap(),
+            "{counter} moves while the database is away"
+        );
+    }
     assert_eq!(body["success"], false);
     assert!(
         body["errors"][0]["message"]

@@ -54,6 +54,11 @@ impl SignInGate {
         }
     }
 
+    /// Sign-ins admitted now, and how many may be.
+    pub(crate) fn load(&self) -> (usize, usize) {
+        (self.admitted.lock().total, self.capacity)
+    }
+
     /// Admits a sign-in from `address`.
     ///
     /// # Errors
@@ -96,7 +101,9 @@ mod tests {
             gate.enter(Some("10.0.0.3")).is_err(),
             "the queue holds four sign-ins"
         );
+        assert_eq!(gate.load(), (4, 4));
         drop(a1);
+        assert_eq!(gate.load(), (3, 4));
         assert!(gate.enter(Some("10.0.0.3")).is_ok(), "a place freed");
         assert!(gate.admitted.lock().by_address.len() <= 3);
     }

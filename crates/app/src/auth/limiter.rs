@@ -20,7 +20,7 @@ use tessera_domain::ids::AccountId;
 use tessera_domain::ports::{AttemptKey, Reservation};
 
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// Limits (config `auth.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +92,14 @@ fn wait(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1)
 }
 
+/// A refused reservation: the login or the address is locked.
+pub(crate) struct Lock {
+    /// Seconds until the lock lifts.
+    pub(crate) retry_after_secs: u64,
+    /// Whether the address is locked (else the login is).
+    pub(crate) by_address: bool,
+}
+
 /// A reserved sign-in attempt: its keys, to settle when the outcome is known.
 pub(crate) struct Reserved {
     login: Option<String>,
@@ -114,35 +122,39 @@ impl App {
             .collect()
     }
 
-    /// Reserves a sign-in attempt under the login key and the address.
+    /// Reserves a sign-in attempt under the login key and the address; `Err(Lock)` when either
+    /// is locked (nothing is counted then).
     ///
     /// # Errors
-    /// `RateLimited` when either is locked (nothing is counted then); storage errors.
+    /// Storage errors.
     pub(crate) fn reserve_attempt(
         &self,
         login: Option<&str>,
         address: Option<&str>,
         now: DateTime<Utc>,
-    ) -> AppResult<Reserved> {
+    ) -> AppResult<Result<Reserved, Lock>> {
         let keys = self.keys(login, address);
         match self.ports.attempts.reserve_attempt(
             &keys,
             self.settings.rate_limits.window_secs,
             now,
         )? {
-            Reservation::Granted => Ok(Reserved {
+            Reservation::Granted => Ok(Ok(Reserved {
                 login: login.map(str::to_owned),
                 address: address.map(address_key),
-            }),
+            })),
             Reservation::Locked { until } => {
+                let mut by_address = false;
                 if let Some(a) = address {
                     if self.address_locked_in_storage(a, now)?.is_some() {
+                        by_address = true;
                         self.local_locks.note(a, until);
                     }
                 }
-                Err(AppError::RateLimited {
+                Ok(Err(Lock {
                     retry_after_secs: wait(until, now),
-                })
+                    by_address,
+                }))
             }
         }
     }

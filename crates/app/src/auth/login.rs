@@ -1,5 +1,7 @@
 //! Password sign-in (sessions) and sign-out.
 
+use std::sync::atomic::Ordering;
+
 use chrono::TimeDelta;
 use serde_json::json;
 use tessera_domain::audit::{Actor, ActorKind, AuditRecord, Outcome, RequestMeta};
@@ -13,6 +15,7 @@ use super::{LoginCommand, Refusal, SessionToken, digest};
 use crate::App;
 use crate::error::{AppError, AppResult, AuthFailure};
 use crate::principal::{Credential, Principal};
+use crate::telemetry::FailureKind;
 
 impl App {
     /// Signs in with a password and opens a session.
@@ -27,10 +30,24 @@ impl App {
         let login_key = login_key(cmd.account_id, &cmd.login);
         let address = meta.client_ip.as_deref();
         let who = cmd.login.trim().to_lowercase();
-        let _pass = self.gate.enter(address)?;
-        let reserved = match self.reserve_attempt(Some(&login_key), address, now) {
+        let _pass = match self.gate.enter(address) {
+            Ok(pass) => {
+                self.telemetry.gate_admitted.fetch_add(1, Ordering::Relaxed);
+                pass
+            }
+            Err(full) => {
+                self.telemetry.gate_rejected.fetch_add(1, Ordering::Relaxed);
+                return Err(full);
+            }
+        };
+        let reserved = match self.reserve_attempt(Some(&login_key), address, now)? {
             Ok(r) => r,
-            Err(locked @ AppError::RateLimited { .. }) => {
+            Err(lock) => {
+                self.telemetry.auth_failed(if lock.by_address {
+                    FailureKind::LockedAddress
+                } else {
+                    FailureKind::LockedLogin
+                });
                 let refusal = Refusal {
                     account: self
                         .account_active(cmd.account_id)?
@@ -41,9 +58,10 @@ impl App {
                         .into(),
                 };
                 self.audit_failure(&refusal, meta, now);
-                return Err(locked);
+                return Err(AppError::RateLimited {
+                    retry_after_secs: lock.retry_after_secs,
+                });
             }
-            Err(e) => return Err(e),
         };
         let found = match Login::parse(&cmd.login) {
             Ok(login) => self
@@ -82,6 +100,7 @@ impl App {
                     credential: "password",
                     reason: AuthFailure::Failed.to_string(),
                 };
+                self.telemetry.auth_failed(FailureKind::BadPassword);
                 self.audit_failure(&refusal, meta, now);
                 return Err(AppError::Unauthenticated(AuthFailure::Failed));
             }
@@ -95,6 +114,7 @@ impl App {
                 credential: "password",
                 reason: refused.to_string(),
             };
+            self.telemetry.auth_failed(FailureKind::SsoRequired);
             self.audit_failure(&refusal, meta, now);
             return Err(refused);
         }

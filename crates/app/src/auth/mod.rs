@@ -23,6 +23,7 @@ use tessera_domain::keys::SESSION_TOKEN_PREFIX;
 use crate::App;
 use crate::error::{AppError, AppResult, AuthFailure};
 use crate::principal::{Credential, Principal};
+use crate::telemetry::FailureKind;
 pub(crate) use failures::{AuditFolder, Refusal};
 
 pub use limiter::RateLimits;
@@ -142,6 +143,7 @@ pub struct SessionToken {
 /// Why a credential was refused, with what the audit log records.
 struct Refused {
     failure: AuthFailure,
+    kind: FailureKind,
     account: Option<AccountId>,
     who: String,
     credential: &'static str,
@@ -162,12 +164,14 @@ type Verified = Result<(Principal, Option<DateTime<Utc>>), Refused>;
 
 fn refuse(
     failure: AuthFailure,
+    kind: FailureKind,
     account: Option<AccountId>,
     who: impl Into<String>,
     credential: &'static str,
 ) -> Verified {
     Err(Refused {
         failure,
+        kind,
         account,
         who: who.into(),
         credential,
@@ -261,6 +265,7 @@ impl App {
                 credential: "any",
                 reason: "the client address is locked after too many failures".into(),
             };
+            self.telemetry.auth_failed(FailureKind::LockedAddress);
             self.audit_failure(&refusal, meta, now);
             return Err(AppError::RateLimited {
                 retry_after_secs: wait,
@@ -289,6 +294,7 @@ impl App {
                 Ok(principal)
             }
             Err(refused) => {
+                self.telemetry.auth_failed(refused.kind);
                 self.count_token_failure(meta.client_ip.as_deref(), now);
                 self.audit_failure(&refused.audited(), meta, now);
                 Err(AppError::Unauthenticated(refused.failure))

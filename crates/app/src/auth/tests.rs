@@ -78,6 +78,20 @@ fn with_key(m: &mut Mocks, status: KeyStatus, user_status: UserStatus) -> StdArc
     lookups
 }
 
+/// How many refusals of `kind` the app counted.
+fn counted(app: &App, kind: crate::FailureKind) -> u64 {
+    app.counts()
+        .auth_failures
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(0, |(_, n)| *n)
+}
+
+/// The total of refusals the app counted, every kind.
+fn counted_all(app: &App) -> u64 {
+    app.counts().auth_failures.iter().map(|(_, n)| n).sum()
+}
+
 fn bearer(token: &str) -> Presented {
     Presented::Bearer(Secret::new(token))
 }
@@ -129,27 +143,38 @@ fn a_wrong_secret_fails_and_is_audited_without_the_secret() {
         })
         .times(1)
         .returning(|_| Ok(()));
-    let err = m
-        .app()
+    let app = m.app();
+    let err = app
         .authenticate(&bearer(&format!("tsr_{KEY_ID}_wrong")), &meta())
         .unwrap_err();
     assert_eq!(err, AppError::Unauthenticated(AuthFailure::Failed));
+    assert_eq!(counted(&app, crate::FailureKind::BadSecret), 1);
+    assert_eq!(counted_all(&app), 1);
 }
 
 #[test]
 fn an_inactive_key_or_user_is_refused() {
-    for (key, user) in [
-        (KeyStatus::Inactive, UserStatus::Active),
-        (KeyStatus::Active, UserStatus::Inactive),
+    for (key, user, kind) in [
+        (
+            KeyStatus::Inactive,
+            UserStatus::Active,
+            crate::FailureKind::InactiveKey,
+        ),
+        (
+            KeyStatus::Active,
+            UserStatus::Inactive,
+            crate::FailureKind::InactiveUser,
+        ),
     ] {
         let mut m = Mocks::new();
         with_key(&mut m, key, user);
         m.audit.expect_append_audit().times(1).returning(|_| Ok(()));
-        let err = m
-            .app()
+        let app = m.app();
+        let err = app
             .authenticate(&bearer(&format!("tsr_{KEY_ID}_s3cret")), &meta())
             .unwrap_err();
         assert_eq!(err, AppError::Unauthenticated(AuthFailure::Failed));
+        assert_eq!((counted(&app, kind), counted_all(&app)), (1, 1), "{kind:?}");
     }
 }
 
@@ -224,6 +249,8 @@ fn fifty_failures_from_one_address_lock_it() {
         app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &meta()),
         Err(AppError::RateLimited { .. })
     ));
+    assert_eq!(counted(&app, crate::FailureKind::UnknownKey), 50);
+    assert_eq!(counted(&app, crate::FailureKind::LockedAddress), 1);
     let elsewhere = RequestMeta {
         client_ip: Some("192.0.2.2".into()),
         request_id: None,
@@ -317,32 +344,48 @@ fn jwt_failures_keep_their_kinds() {
     let app = m.app();
     let t = now().timestamp();
     let pem = pair.private_pem.expose();
+    use crate::FailureKind as K;
     let cases = [
-        ("garbage".to_owned(), AuthFailure::TokenFormat),
+        (
+            "garbage".to_owned(),
+            AuthFailure::TokenFormat,
+            K::InvalidJwt,
+        ),
         (
             jwt(pem, "1".into(), t, t + 3601),
             AuthFailure::TokenLifetime,
+            K::JwtLifetime,
         ),
         (
             jwt(pem, "1".into(), t + 60, t + 120),
             AuthFailure::TokenFromFuture,
+            K::JwtFromFuture,
         ),
         (
             jwt(pem, "1".into(), t - 200, t - 100),
             AuthFailure::TokenExpired,
+            K::ExpiredJwt,
         ),
-        (jwt(pem, "2".into(), t, t + 60), AuthFailure::Failed),
+        (
+            jwt(pem, "2".into(), t, t + 60),
+            AuthFailure::Failed,
+            K::InvalidJwt,
+        ),
         (
             jwt(other.private_pem.expose(), "1".into(), t, t + 60),
             AuthFailure::Failed,
+            K::InvalidJwt,
         ),
     ];
-    for (token, failure) in cases {
+    for (token, failure, kind) in cases {
+        let before = counted(&app, kind);
         assert_eq!(
             app.authenticate(&bearer(&token), &meta()).unwrap_err(),
             AppError::Unauthenticated(failure)
         );
+        assert_eq!(counted(&app, kind), before + 1, "{kind:?}");
     }
+    assert_eq!(counted_all(&app), 6);
 }
 
 #[test]
@@ -356,10 +399,12 @@ fn a_deleted_key_fails() {
     m.audit.expect_append_audit().returning(|_| Ok(()));
     let t = now().timestamp();
     let token = jwt(pair.private_pem.expose(), 1.into(), t, t + 60);
+    let app = m.app();
     assert_eq!(
-        m.app().authenticate(&bearer(&token), &meta()).unwrap_err(),
+        app.authenticate(&bearer(&token), &meta()).unwrap_err(),
         AppError::Unauthenticated(AuthFailure::Failed)
     );
+    assert_eq!(counted(&app, crate::FailureKind::UnknownKey), 1);
 }
 
 // ---- sessions and password sign-in ----
@@ -377,12 +422,12 @@ fn an_expired_session_fails() {
         }))
     });
     m.audit.expect_append_audit().returning(|_| Ok(()));
+    let app = m.app();
     assert_eq!(
-        m.app()
-            .authenticate(&bearer("tss_abc"), &meta())
-            .unwrap_err(),
+        app.authenticate(&bearer("tss_abc"), &meta()).unwrap_err(),
         AppError::Unauthenticated(AuthFailure::Failed)
     );
+    assert_eq!(counted(&app, crate::FailureKind::ExpiredSession), 1);
 }
 
 fn login(password: &str) -> LoginCommand {
@@ -474,6 +519,11 @@ fn five_failures_lock_the_login_even_for_the_right_password() {
             retry_after_secs: 900
         }
     );
+    assert_eq!(counted(&app, crate::FailureKind::BadPassword), 5);
+    assert_eq!(counted(&app, crate::FailureKind::LockedLogin), 1);
+    assert_eq!(counted(&app, crate::FailureKind::LockedAddress), 0);
+    let gate = app.counts().gate;
+    assert_eq!((gate.admitted, gate.rejected, gate.in_progress), (6, 0, 0));
 }
 
 #[test]
@@ -493,10 +543,15 @@ fn an_inactive_user_cannot_sign_in() {
         .returning(|_| Ok(account(true)));
     m.audit.expect_append_audit().returning(|_| Ok(()));
     m.sessions.expect_create_session().times(0);
+    let app = m.app();
     assert_eq!(
-        m.app().login(&meta(), login("R1ght-pass")).unwrap_err(),
+        app.login(&meta(), login("R1ght-pass")).unwrap_err(),
         AppError::Unauthenticated(AuthFailure::Failed)
     );
+    // Counted as a bad password, as the client is told: the metric does not reveal that the
+    // password was right.
+    assert_eq!(counted(&app, crate::FailureKind::BadPassword), 1);
+    assert_eq!(counted_all(&app), 1);
 }
 
 #[test]

@@ -14,6 +14,19 @@ use super::{LegacyAccount, MAX_ACCOUNT_DEPTH, Presented, Refused, Verified, dige
 use crate::App;
 use crate::error::{AppResult, AuthFailure};
 use crate::principal::{Credential, Principal};
+use crate::telemetry::FailureKind;
+
+/// How operators count a refused JWT.
+fn jwt_kind(failure: AuthFailure) -> FailureKind {
+    match failure {
+        AuthFailure::TokenExpired => FailureKind::ExpiredJwt,
+        AuthFailure::TokenLifetime => FailureKind::JwtLifetime,
+        AuthFailure::TokenFromFuture => FailureKind::JwtFromFuture,
+        AuthFailure::TokenFormat | AuthFailure::Failed | AuthFailure::Missing => {
+            FailureKind::InvalidJwt
+        }
+    }
+}
 
 impl App {
     pub(super) fn verify(&self, presented: &Presented, now: DateTime<Utc>) -> AppResult<Verified> {
@@ -27,7 +40,13 @@ impl App {
                 } else if t.starts_with(SESSION_TOKEN_PREFIX) {
                     self.verify_session(t, now)
                 } else if t.starts_with("tsr_") {
-                    Ok(refuse(AuthFailure::Failed, None, "tsr_", "access_key"))
+                    Ok(refuse(
+                        AuthFailure::Failed,
+                        FailureKind::Malformed,
+                        None,
+                        "tsr_",
+                        "access_key",
+                    ))
                 } else {
                     self.verify_jwt(t, now)
                 }
@@ -36,12 +55,19 @@ impl App {
                 Ok(id) => Ok(self
                     .verify_access_key(&id, secret, now)?
                     .map(|(p, _)| (p, None))),
-                Err(_) => Ok(refuse(AuthFailure::Failed, None, "basic", "access_key")),
+                Err(_) => Ok(refuse(
+                    AuthFailure::Failed,
+                    FailureKind::Malformed,
+                    None,
+                    "basic",
+                    "access_key",
+                )),
             },
             Presented::EmailKey { email, key } => {
                 let Some((id, secret)) = parse_access_token(key.expose()) else {
                     return Ok(refuse(
                         AuthFailure::Failed,
+                        FailureKind::Malformed,
                         None,
                         "x-auth-key",
                         "access_key",
@@ -58,6 +84,7 @@ impl App {
                     }
                     Ok((p, _)) => refuse(
                         AuthFailure::Failed,
+                        FailureKind::BadSecret,
                         Some(p.account_id),
                         id.to_string(),
                         "access_key",
@@ -67,7 +94,13 @@ impl App {
             }
             Presented::Legacy { account, api_key } => {
                 let Some((id, secret)) = parse_access_token(api_key.expose()) else {
-                    return Ok(refuse(AuthFailure::Failed, None, "api_key", "access_key"));
+                    return Ok(refuse(
+                        AuthFailure::Failed,
+                        FailureKind::Malformed,
+                        None,
+                        "api_key",
+                        "access_key",
+                    ));
                 };
                 Ok(match self.verify_access_key(&id, &secret, now)? {
                     Ok((p, _)) => {
@@ -82,6 +115,7 @@ impl App {
                         } else {
                             refuse(
                                 AuthFailure::Failed,
+                                FailureKind::BadSecret,
                                 Some(p.account_id),
                                 id.to_string(),
                                 "access_key",
@@ -115,12 +149,24 @@ impl App {
 
     /// The active user `id` of an active `account`, or `None`.
     pub(super) fn active_user(&self, account: AccountId, id: UserId) -> AppResult<Option<User>> {
+        Ok(self.user_if_active(account, id)?.ok())
+    }
+
+    /// The active user `id` of an active `account`, or why not: `InactiveAccount` or
+    /// `InactiveUser` (a user that is gone counts as inactive).
+    fn user_if_active(
+        &self,
+        account: AccountId,
+        id: UserId,
+    ) -> AppResult<Result<User, FailureKind>> {
         if !self.account_active(account)? {
-            return Ok(None);
+            return Ok(Err(FailureKind::InactiveAccount));
         }
         match self.ports.users.get_user(account, id) {
-            Ok(u) if u.status == UserStatus::Active => Ok(Some(u)),
-            Ok(_) | Err(tessera_domain::ports::RepoError::NotFound) => Ok(None),
+            Ok(u) if u.status == UserStatus::Active => Ok(Ok(u)),
+            Ok(_) | Err(tessera_domain::ports::RepoError::NotFound) => {
+                Ok(Err(FailureKind::InactiveUser))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -131,27 +177,29 @@ impl App {
         secret: &Secret,
         _now: DateTime<Utc>,
     ) -> AppResult<Result<(Principal, User), Refused>> {
-        let fail = |account| {
+        let fail = |kind, account| {
             Err(Refused {
                 failure: AuthFailure::Failed,
+                kind,
                 account,
                 who: id.to_string(),
                 credential: "access_key",
             })
         };
         let Some(found) = self.ports.access_keys.find_access_key(id)? else {
-            return Ok(fail(None));
+            return Ok(fail(FailureKind::UnknownKey, None));
         };
         let account = found.key.account_id;
         let presented = digest(secret.expose());
         if !bool::from(presented.as_slice().ct_eq(found.secret_digest.as_slice())) {
-            return Ok(fail(Some(account)));
+            return Ok(fail(FailureKind::BadSecret, Some(account)));
         }
         if found.key.status != KeyStatus::Active {
-            return Ok(fail(Some(account)));
+            return Ok(fail(FailureKind::InactiveKey, Some(account)));
         }
-        let Some(user) = self.active_user(account, found.key.user_id)? else {
-            return Ok(fail(Some(account)));
+        let user = match self.user_if_active(account, found.key.user_id)? {
+            Ok(user) => user,
+            Err(kind) => return Ok(fail(kind, Some(account))),
         };
         let subject = self.user_subject(account, &user, None)?;
         Ok(Ok((
@@ -167,23 +215,34 @@ impl App {
 
     fn verify_session(&self, token: &str, now: DateTime<Utc>) -> AppResult<Verified> {
         let Some(session) = self.ports.sessions.find_session(&digest(token))? else {
-            return Ok(refuse(AuthFailure::Failed, None, "session", "session"));
+            return Ok(refuse(
+                AuthFailure::Failed,
+                FailureKind::UnknownSession,
+                None,
+                "session",
+                "session",
+            ));
         };
         if session.expires_at <= now {
             return Ok(refuse(
                 AuthFailure::Failed,
+                FailureKind::ExpiredSession,
                 Some(session.account_id),
                 session.user_id.to_string(),
                 "session",
             ));
         }
-        let Some(user) = self.active_user(session.account_id, session.user_id)? else {
-            return Ok(refuse(
-                AuthFailure::Failed,
-                Some(session.account_id),
-                session.user_id.to_string(),
-                "session",
-            ));
+        let user = match self.user_if_active(session.account_id, session.user_id)? {
+            Ok(user) => user,
+            Err(kind) => {
+                return Ok(refuse(
+                    AuthFailure::Failed,
+                    kind,
+                    Some(session.account_id),
+                    session.user_id.to_string(),
+                    "session",
+                ));
+            }
         };
         let subject = self.user_subject(session.account_id, &user, None)?;
         Ok(Ok((
@@ -200,27 +259,54 @@ impl App {
     fn verify_jwt(&self, token: &str, now: DateTime<Utc>) -> AppResult<Verified> {
         let inspected = match jwt::inspect(token, now.timestamp()) {
             Ok(i) => i,
-            Err(failure) => return Ok(refuse(failure, None, "jwt", "service_key")),
+            Err(failure) => {
+                return Ok(refuse(
+                    failure,
+                    jwt_kind(failure),
+                    None,
+                    "jwt",
+                    "service_key",
+                ));
+            }
         };
         let who = inspected.key_id.to_string();
         let Some(found) = self.ports.service_keys.find_service_key(inspected.key_id)? else {
-            return Ok(refuse(AuthFailure::Failed, None, who, "service_key"));
+            return Ok(refuse(
+                AuthFailure::Failed,
+                FailureKind::UnknownKey,
+                None,
+                who,
+                "service_key",
+            ));
         };
         let account = found.key.account_id;
         if account != inspected.account {
             return Ok(refuse(
                 AuthFailure::Failed,
+                FailureKind::InvalidJwt,
                 Some(account),
                 who,
                 "service_key",
             ));
         }
         if let Err(failure) = jwt::verify_signature(token, &found.public_key_pem) {
-            return Ok(refuse(failure, Some(account), who, "service_key"));
+            return Ok(refuse(
+                failure,
+                jwt_kind(failure),
+                Some(account),
+                who,
+                "service_key",
+            ));
         }
         let Some(subject) = self.key_subject(&found.key)? else {
+            let kind = if self.account_active(account)? {
+                FailureKind::InactiveUser
+            } else {
+                FailureKind::InactiveAccount
+            };
             return Ok(refuse(
                 AuthFailure::Failed,
+                kind,
                 Some(account),
                 who,
                 "service_key",

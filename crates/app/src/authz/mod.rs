@@ -86,7 +86,11 @@ impl App {
         permission: Permission,
         resource: Option<&ResourceKey>,
     ) -> AppResult<()> {
-        Self::enforce(self.decide(principal, account, permission, resource)?)
+        let decision = self.decide(principal, account, permission, resource)?;
+        if !decision.allowed {
+            self.telemetry.denied(permission.capability);
+        }
+        Self::enforce(decision)
     }
 
     /// The engine's decision, with reasons (for `authorize` and the explain endpoint).

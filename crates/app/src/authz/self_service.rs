@@ -88,18 +88,19 @@ impl App {
         if decision.allowed {
             return Ok(Access::Granted);
         }
+        let own = own.filter(|(user, _)| {
+            !decision.is_invisible()
+                && Self::acts_as(principal, account, *user)
+                && !denied_by_policy(&decision.reasons)
+        });
+        if let Some((_, action)) = own {
+            return Ok(Access::Own(action));
+        }
+        self.telemetry.denied(permission.capability);
         if decision.is_invisible() {
             return Err(AppError::NotFound(Entity::Account));
         }
-        match own {
-            Some((user, action))
-                if Self::acts_as(principal, account, user)
-                    && !denied_by_policy(&decision.reasons) =>
-            {
-                Ok(Access::Own(action))
-            }
-            _ => Err(AppError::Forbidden(decision.reasons)),
-        }
+        Err(AppError::Forbidden(decision.reasons))
     }
 }
 

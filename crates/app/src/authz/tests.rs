@@ -48,6 +48,32 @@ fn own_account_grants_and_refusals_name_their_reason() {
     );
 }
 
+fn denials(app: &App, capability: Capability) -> u64 {
+    app.counts()
+        .denials
+        .iter()
+        .find(|(c, _)| *c == capability)
+        .map_or(0, |(_, n)| *n)
+}
+
+#[test]
+fn refusals_are_counted_by_capability_and_grants_are_not() {
+    let app = Mocks::new().app();
+    app.authorize(&principal(1, &[ids::OWNER]), ACME, UM_WRITE, None)
+        .unwrap();
+    assert_eq!(denials(&app, Capability::UserManagement), 0);
+    for _ in 0..2 {
+        app.authorize(&principal(2, &[ids::DEVELOPER]), ACME, UM_WRITE, None)
+            .unwrap_err();
+    }
+    assert_eq!(denials(&app, Capability::UserManagement), 2);
+    assert_eq!(
+        app.counts().denials.iter().map(|(_, n)| n).sum::<u64>(),
+        2,
+        "no other capability moved"
+    );
+}
+
 #[test]
 fn a_parent_owner_acts_in_a_child_account_and_others_see_nothing() {
     let mut m = Mocks::new();

@@ -10,6 +10,7 @@
 //! sign-ins, not every other request. Elsewhere they run at normal priority.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -55,6 +56,24 @@ pub const HASHING_NICENESS: i32 = 19;
 /// Work for a hashing thread, given the thread's kept buffer.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
+/// How busy the hashing threads are, at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HashLoad {
+    /// Hashes queued, waiting for a free hashing thread.
+    pub queued: usize,
+    /// Hashes running now.
+    pub running: usize,
+    /// Hashing threads.
+    pub threads: usize,
+}
+
+/// Queued and running hashes (shared with the hashing threads).
+#[derive(Default)]
+struct Depth {
+    queued: AtomicUsize,
+    running: AtomicUsize,
+}
+
 /// The production [`PasswordHasher`].
 pub struct Argon2Hasher {
     params: HashParams,
@@ -63,6 +82,7 @@ pub struct Argon2Hasher {
     blocks: usize,
     jobs: Mutex<mpsc::Sender<Job>>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    depth: Arc<Depth>,
     rng: SystemRandom,
     dummy: String,
 }
@@ -167,6 +187,7 @@ impl Argon2Hasher {
         let concurrency = concurrency.max(1);
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let depth = Arc::new(Depth::default());
         let threads = (0..concurrency)
             .map(|i| {
                 let queue = queue.clone();
@@ -182,12 +203,23 @@ impl Argon2Hasher {
             blocks,
             jobs: Mutex::new(jobs),
             threads,
+            depth,
             rng: SystemRandom::new(),
             dummy: String::new(),
         };
         let salt = hasher.salt();
         hasher.dummy = encode(params, &salt, &[0u8; OUTPUT_LEN]);
         hasher
+    }
+
+    /// Hashes queued and running now (for metrics).
+    #[must_use]
+    pub fn load(&self) -> HashLoad {
+        HashLoad {
+            queued: self.depth.queued.load(Ordering::Relaxed),
+            running: self.depth.running.load(Ordering::Relaxed),
+            threads: self.concurrency,
+        }
     }
 
     fn salt(&self) -> [u8; SALT_LEN] {
@@ -204,11 +236,22 @@ impl Argon2Hasher {
         f: impl FnOnce(&mut Vec<Block>) -> R + Send + 'static,
     ) -> Result<R, HashError> {
         let (reply, answer) = mpsc::sync_channel(1);
+        let depth = self.depth.clone();
+        // The counts change before the answer is sent: a caller that has its answer sees its
+        // hash neither queued nor running.
         let job: Job = Box::new(move |kept| {
-            let _gone = reply.send(f(kept));
+            depth.queued.fetch_sub(1, Ordering::Relaxed);
+            depth.running.fetch_add(1, Ordering::Relaxed);
+            let out = f(kept);
+            depth.running.fetch_sub(1, Ordering::Relaxed);
+            let _gone = reply.send(out);
         });
         let stopped = || HashError::Failed("the hashing threads stopped".into());
-        self.jobs.lock().send(job).map_err(|_| stopped())?;
+        self.depth.queued.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.lock().send(job).is_err() {
+            self.depth.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(stopped());
+        }
         answer.recv().map_err(|_| stopped())
     }
 
@@ -378,6 +421,63 @@ mod tests {
             threads.lock().len() <= 2,
             "two threads hash, and keep their buffers"
         );
+    }
+
+    #[test]
+    fn load_counts_queued_and_running_hashes() {
+        let h = Arc::new(Argon2Hasher::new(
+            HashParams {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            1,
+        ));
+        assert_eq!(
+            h.load(),
+            HashLoad {
+                queued: 0,
+                running: 0,
+                threads: 1
+            }
+        );
+        // The one thread is held until released; two more jobs queue behind it.
+        let (release, held) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let first = {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                h.on_hashing_thread(move |_| {
+                    started.send(()).unwrap();
+                    held.recv().unwrap();
+                })
+                .unwrap();
+            })
+        };
+        running.recv().unwrap();
+        let queued: Vec<_> = (0..2)
+            .map(|_| {
+                let h = h.clone();
+                std::thread::spawn(move || h.on_hashing_thread(|_| ()).unwrap())
+            })
+            .collect();
+        while h.load().queued < 2 {
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            h.load(),
+            HashLoad {
+                queued: 2,
+                running: 1,
+                threads: 1
+            }
+        );
+        release.send(()).unwrap();
+        first.join().unwrap();
+        for t in queued {
+            t.join().unwrap();
+        }
+        assert_eq!((h.load().queued, h.load().running), (0, 0));
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod clock;
 mod random;
 mod rsa;
 
-pub use self::argon2::{Argon2Hasher, HashParams};
+pub use self::argon2::{Argon2Hasher, HashLoad, HashParams};
 pub use clock::SystemClock;
 pub use random::OsRandom;
 pub use rsa::AwsLcKeyPairs;

@@ -8,6 +8,7 @@ mod fixtures;
 mod groups;
 mod keys;
 mod migrations;
+mod pool;
 mod queries;
 mod sqlite_build;
 mod sso;
