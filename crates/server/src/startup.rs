@@ -405,7 +405,7 @@ impl Application {
         let backend = wired.store.database().backend();
         let metrics = Metrics::new();
         register_metrics(&metrics, &wired, backend)
-            .map_err(|e| StartupError::Listen(format!("metrics: {e}")))?;
+            .map_err(|e| StartupError::Server(format!("metrics: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         spawn_maintenance(wired.app.clone(), stop.clone());
         spawn_verifier(

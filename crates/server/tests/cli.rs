@@ -659,6 +659,7 @@ fn openapi_prints_the_document_the_server_serves() {
     assert_eq!(printed["openapi"], "3.1.0");
     child.kill().unwrap();
     child.wait().unwrap();
+}
 
 /// `GET path` over a plain socket; the answer's body is not needed.
 fn get(addr: &str, path: &str) {
