@@ -72,10 +72,7 @@ impl App {
                 .get_account(own)
                 .map_err(AppError::from_repo(Entity::Account))?,
         ];
-        if self
-            .authorize(principal, own, ENTERPRISE_READ, None)
-            .is_ok()
-        {
+        if self.holds(principal, own, ENTERPRISE_READ, None)? {
             list.extend(self.ports.accounts.list_child_accounts(own)?);
         }
         Ok(list)

@@ -151,9 +151,7 @@ impl App {
         .filter_map(|id| id.parse().ok())
         .collect();
         if let Credential::ServiceKey(itself) = principal.credential {
-            if principal.account_id == account
-                && self.authorize(principal, account, READ, None).is_err()
-            {
+            if principal.account_id == account && !self.holds(principal, account, READ, None)? {
                 let key = self.ports.service_keys.get_service_key(account, itself)?;
                 let first = query.offset == 0 && query.after.is_none();
                 return Ok(Page {

@@ -202,7 +202,7 @@ impl App {
         account: AccountId,
         ids: &[UserId],
     ) -> AppResult<Vec<User>> {
-        if self.authorize(principal, account, READ, None).is_err() {
+        if !self.holds(principal, account, READ, None)? {
             self.authorize(
                 principal,
                 account,

@@ -39,14 +39,13 @@ failure_kinds! {
     LockedAddress = "locked_address", "Any authentication from a client address locked after too many failures.";
     SsoRequired = "sso_required", "A password sign-in for a user whose email domain signs in through SSO.";
     Malformed = "malformed", "A credential of no accepted shape (a `tsr_` token, Basic pair, `X-Auth-Key` or `api_key` that does not parse).";
-    UnknownKey = "unknown_key", "An access key or service key id that does not exist.";
-    BadSecret = "bad_secret", "An access key's secret is wrong, or the key is not of the `X-Auth-Email` user or the legacy `account_id`/`account_name` given.";
+    BadSecret = "bad_secret", "An access key id that does not exist, or whose secret is wrong, or a key that is not of the `X-Auth-Email` user or the legacy `account_id`/`account_name` given — one kind, so that a metrics reader cannot tell which key ids exist.";
     InactiveKey = "inactive_key", "An access key that is not active.";
     InactiveUser = "inactive_user", "A key or session of a user that is not active.";
     InactiveAccount = "inactive_account", "A key or session of an account that (or an ancestor of which) is not active.";
     UnknownSession = "unknown_session", "A session token that is not a session (signed out, purged or invented).";
     ExpiredSession = "expired_session", "A session that has expired.";
-    InvalidJwt = "invalid_jwt", "A bearer token that is not a valid service-key JWT: not a JWT, bad header or claims, another account, bad signature.";
+    InvalidJwt = "invalid_jwt", "A bearer token that is not a valid service-key JWT: not a JWT, bad header or claims, a key id that does not exist, another account, bad signature — one kind, so that a metrics reader cannot tell which key ids exist.";
     ExpiredJwt = "expired_jwt", "A service-key JWT whose `exp` has passed.";
     JwtLifetime = "jwt_lifetime", "A service-key JWT whose lifetime exceeds one hour.";
     JwtFromFuture = "jwt_from_future", "A service-key JWT issued in the future.";

@@ -176,15 +176,19 @@ pub fn probe(
         target.path,
         target.authority()
     );
+    let tcp = Deadlined {
+        socket: tcp,
+        deadline,
+    };
     let head = match tls {
-        None => exchange_on(tcp, &request, deadline),
+        None => exchange_on(tcp, &request),
         Some(config) => {
             let name = ServerName::try_from(target.host.clone())
                 .map_err(|_| ProbeError::BadUrl(url.clone()))?;
             let conn = ClientConnection::new(config, name)
                 .map_err(|e| exchange(std::io::Error::other(e)))?;
             let stream = StreamOwned::new(conn, tcp);
-            exchange_on(stream, &request, deadline)
+            exchange_on(stream, &request)
         }
     }
     .map_err(|e| {
@@ -241,41 +245,43 @@ fn remaining(deadline: Instant) -> std::io::Result<Duration> {
         .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::TimedOut))
 }
 
-/// A stream whose socket takes timeouts.
-trait Timed: Read + Write {
-    fn socket(&self) -> &TcpStream;
+/// A socket whose every read and write waits at most until the deadline: the timeout is set
+/// to what is left before each call, so neither a silent peer nor one that dribbles its
+/// answer (or, over TLS, its handshake) a byte at a time keeps the probe past the deadline.
+struct Deadlined {
+    socket: TcpStream,
+    deadline: Instant,
 }
 
-impl Timed for TcpStream {
-    fn socket(&self) -> &TcpStream {
-        self
+impl Read for Deadlined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.socket
+            .set_read_timeout(Some(remaining(self.deadline)?))?;
+        self.socket.read(buf)
     }
 }
 
-impl Timed for StreamOwned<ClientConnection, TcpStream> {
-    fn socket(&self) -> &TcpStream {
-        &self.sock
+impl Write for Deadlined {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.socket
+            .set_write_timeout(Some(remaining(self.deadline)?))?;
+        self.socket.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.socket.flush()
     }
 }
 
 /// Writes the request and reads until the end of the status line (at most
-/// [`MAX_STATUS_LINE`] bytes), each step within what is left of the deadline.
-fn exchange_on(
-    mut stream: impl Timed,
-    request: &str,
-    deadline: Instant,
-) -> std::io::Result<Vec<u8>> {
-    stream
-        .socket()
-        .set_write_timeout(Some(remaining(deadline)?))?;
+/// [`MAX_STATUS_LINE`] bytes); every step (the TLS handshake's included) within what is left
+/// of the deadline.
+fn exchange_on(mut stream: impl Read + Write, request: &str) -> std::io::Result<Vec<u8>> {
     stream.write_all(request.as_bytes())?;
     stream.flush()?;
     let mut head = Vec::new();
     let mut buf = [0u8; 256];
     while !head.contains(&b'\n') && head.len() < MAX_STATUS_LINE {
-        stream
-            .socket()
-            .set_read_timeout(Some(remaining(deadline)?))?;
         match stream.read(&mut buf)? {
             0 => break,
             n => head.extend_from_slice(buf.get(..n).unwrap_or_default()),

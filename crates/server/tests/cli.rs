@@ -571,6 +571,69 @@ fn healthcheck_gives_up_on_a_peer_that_is_not_http_or_silent() {
     drop(silent);
 }
 
+/// Runs `cmd` and returns its output, or `None` when it is still running after `limit`
+/// (it is killed then).
+fn run_within(cmd: &mut Command, limit: Duration) -> Option<Output> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tessera runs");
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    None
+}
+
+#[test]
+fn healthcheck_over_tls_gives_up_on_a_silent_or_dribbling_peer_within_its_timeout() {
+    use std::io::Write;
+    let dir = temp_dir();
+    let pair = rcgen::generate_simple_self_signed(vec!["tessera.example".into()]).unwrap();
+    let cert = dir.join("server.crt");
+    let key = dir.join("server.key");
+    std::fs::write(&cert, pair.cert.pem()).unwrap();
+    std::fs::write(&key, pair.signing_key.serialize_pem()).unwrap();
+    // Accepts (the kernel's backlog does) and never sends its half of the handshake.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    // Sends a TLS record header a byte at a time, each just inside a one-second timeout.
+    let dribbler = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dribbler_addr = dribbler.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in dribbler.incoming() {
+            std::thread::spawn(move || {
+                let Ok(mut s) = stream else { return };
+                for b in [0x16u8, 0x03, 0x03, 0x40, 0x00].iter().cycle().take(60) {
+                    std::thread::sleep(Duration::from_millis(700));
+                    if s.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    for addr in [silent_addr, dribbler_addr] {
+        let url = format!("https://{addr}/readyz");
+        let out = run_within(
+            tessera(&dir)
+                .args(["healthcheck", "--timeout", "1", "--url", &url])
+                .env("TESSERA__TLS__CERT", &cert)
+                .env("TESSERA__TLS__KEY", &key),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|| panic!("healthcheck of {url} still ran after 10 s (--timeout 1)"));
+        assert_fails_with_exactly(&out, &format!("tessera: healthcheck: {url}: timed out"));
+    }
+    drop(silent);
+}
+
 #[test]
 fn healthcheck_speaks_tls_trusting_exactly_the_configured_certificate() {
     let dir = temp_dir();

@@ -20,6 +20,7 @@ mod rest_errors;
 mod rest_iam;
 mod rest_keys_sso;
 mod review;
+mod review_i12;
 mod rpc;
 mod sdk_paging;
 mod soundness;

@@ -249,7 +249,7 @@ fn fifty_failures_from_one_address_lock_it() {
         app.authenticate(&bearer(&format!("tsr_{KEY_ID}_nope")), &meta()),
         Err(AppError::RateLimited { .. })
     ));
-    assert_eq!(counted(&app, crate::FailureKind::UnknownKey), 50);
+    assert_eq!(counted(&app, crate::FailureKind::BadSecret), 50);
     assert_eq!(counted(&app, crate::FailureKind::LockedAddress), 1);
     let elsewhere = RequestMeta {
         client_ip: Some("192.0.2.2".into()),
@@ -404,7 +404,7 @@ fn a_deleted_key_fails() {
         app.authenticate(&bearer(&token), &meta()).unwrap_err(),
         AppError::Unauthenticated(AuthFailure::Failed)
     );
-    assert_eq!(counted(&app, crate::FailureKind::UnknownKey), 1);
+    assert_eq!(counted(&app, crate::FailureKind::InvalidJwt), 1);
 }
 
 // ---- sessions and password sign-in ----

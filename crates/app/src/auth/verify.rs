@@ -187,7 +187,8 @@ impl App {
             })
         };
         let Some(found) = self.ports.access_keys.find_access_key(id)? else {
-            return Ok(fail(FailureKind::UnknownKey, None));
+            // Counted as a wrong secret: which key ids exist is not for a metrics reader.
+            return Ok(fail(FailureKind::BadSecret, None));
         };
         let account = found.key.account_id;
         let presented = digest(secret.expose());
@@ -271,9 +272,10 @@ impl App {
         };
         let who = inspected.key_id.to_string();
         let Some(found) = self.ports.service_keys.find_service_key(inspected.key_id)? else {
+            // Counted as a bad signature: which key ids exist is not for a metrics reader.
             return Ok(refuse(
                 AuthFailure::Failed,
-                FailureKind::UnknownKey,
+                FailureKind::InvalidJwt,
                 None,
                 who,
                 "service_key",

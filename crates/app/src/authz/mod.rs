@@ -93,6 +93,24 @@ impl App {
         Self::enforce(decision)
     }
 
+    /// Whether `principal` holds `permission` in `account` (on `resource`, if given), for a use
+    /// case that picks between two ways of serving a request: not holding it is no refusal, so
+    /// it is not counted as a denial (only what the caller is refused is).
+    ///
+    /// # Errors
+    /// Storage errors while reading the account hierarchy.
+    pub(crate) fn holds(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        permission: Permission,
+        resource: Option<&ResourceKey>,
+    ) -> AppResult<bool> {
+        Ok(self
+            .decide(principal, account, permission, resource)?
+            .allowed)
+    }
+
     /// The engine's decision, with reasons (for `authorize` and the explain endpoint).
     ///
     /// # Errors
