@@ -407,6 +407,17 @@ impl TestApp {
         body["result"].as_array().expect("events").clone()
     }
 
+    /// A password sign-in in account 1: the status and the answer.
+    pub async fn sign_in(&self, login: &str, password: &str) -> (u16, serde_json::Value) {
+        self.call(
+            "POST",
+            "/v1/sessions",
+            None,
+            Some(serde_json::json!({"account_id": 1, "login": login, "password": password})),
+        )
+        .await
+    }
+
     /// Signs in; returns the session token.
     ///
     /// # Panics

@@ -254,9 +254,13 @@ fn bootstrap_prints_the_credentials_once_and_layers_apply_in_order() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds an account"));
 }
 
-/// Reads the child's log until it announces its address; keeps draining the log afterwards
-/// (returned through the channel) so that the child never writes into a closed pipe.
-fn wait_listening(child: &mut Child) -> (String, Vec<String>, std::sync::mpsc::Receiver<String>) {
+/// Reads the child's log until `address` finds the listening address in a line; keeps draining
+/// the log afterwards (returned through the channel) so that the child never writes into a
+/// closed pipe.
+fn wait_for_address(
+    child: &mut Child,
+    address: impl Fn(&str) -> Option<String>,
+) -> (String, Vec<String>, std::sync::mpsc::Receiver<String>) {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -269,16 +273,23 @@ fn wait_listening(child: &mut Child) -> (String, Vec<String>, std::sync::mpsc::R
     let mut lines = Vec::new();
     while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
         lines.push(line.clone());
-        if line.contains("listening addr=") {
-            let addr = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("addr="))
-                .unwrap()
-                .to_owned();
+        if let Some(addr) = address(&line) {
             return (addr, lines, rx);
         }
     }
     panic!("server never listened: {lines:?}");
+}
+
+/// [`wait_for_address`] for text logs: `… listening addr=127.0.0.1:port`.
+fn wait_listening(child: &mut Child) -> (String, Vec<String>, std::sync::mpsc::Receiver<String>) {
+    wait_for_address(child, |line| {
+        line.contains("listening addr=").then(|| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix("addr="))
+                .unwrap()
+                .to_owned()
+        })
+    })
 }
 
 #[test]
@@ -724,18 +735,10 @@ fn openapi_prints_the_document_the_server_serves() {
     child.wait().unwrap();
 }
 
-/// `GET path` over a plain socket; the answer's body is not needed.
+/// `GET path` over a plain socket, which must answer 200; the body is not needed.
 fn get(addr: &str, path: &str) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (status, body) = http_get(addr, path);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
 }
 
 /// The number after `latency_ms` in an access-log line (text `latency_ms=1.234`, JSON
@@ -805,29 +808,12 @@ fn the_access_log_names_the_method_api_call_and_its_code_with_latency_in_millise
     }
 }
 
-/// [`wait_listening`] for JSON logs: the address is the `addr` field of the `listening` line.
+/// [`wait_for_address`] for JSON logs: the address is the `addr` field of the `listening` line.
 fn wait_listening_json(
     child: &mut Child,
 ) -> (String, Vec<String>, std::sync::mpsc::Receiver<String>) {
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
-        lines.push(line.clone());
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if v["message"] == "listening" {
-            let addr = v["addr"].as_str().unwrap().to_owned();
-            return (addr, lines, rx);
-        }
-    }
-    panic!("server never listened: {lines:?}");
+    wait_for_address(child, |line| {
+        let v = serde_json::from_str::<serde_json::Value>(line).ok()?;
+        (v["message"] == "listening").then(|| v["addr"].as_str().unwrap().to_owned())
+    })
 }

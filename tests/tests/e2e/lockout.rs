@@ -4,35 +4,24 @@
 use serde_json::{Value, json};
 use tessera_tests::{PASSWORD, TestApp, e2e};
 
-async fn sign_in(app: &TestApp, login: &str, password: &str) -> u16 {
-    app.call(
-        "POST",
-        "/v1/sessions",
-        None,
-        Some(json!({"account_id": 1, "login": login, "password": password})),
-    )
-    .await
-    .0
-}
-
 async fn two_instances_lock_a_login_after_the_same_failures(app: TestApp) {
     let owner = app.owner().await;
     let victim = app.create_user(&owner, "victim1", &["Developer"]).await;
     let b = app.another();
     for (i, server) in [&app, &app, &b, &app, &b].into_iter().enumerate() {
         assert_eq!(
-            sign_in(server, "victim1", "Wr0ng-Pass!").await,
+            server.sign_in("victim1", "Wr0ng-Pass!").await.0,
             401,
             "failure {i}"
         );
     }
     assert_eq!(
-        sign_in(&app, "victim1", PASSWORD).await,
+        app.sign_in("victim1", PASSWORD).await.0,
         429,
         "locked on the first"
     );
     assert_eq!(
-        sign_in(&b, "victim1", PASSWORD).await,
+        b.sign_in("victim1", PASSWORD).await.0,
         429,
         "and on the second"
     );
@@ -48,7 +37,7 @@ async fn two_instances_lock_a_login_after_the_same_failures(app: TestApp) {
         "{body}"
     );
     assert_eq!(
-        sign_in(&app, "victim1", PASSWORD).await,
+        app.sign_in("victim1", PASSWORD).await.0,
         200,
         "cleared on both"
     );
@@ -66,7 +55,7 @@ async fn concurrent_guesses_test_at_most_the_limit(app: TestApp) {
         let app = app.clone();
         let password = if n % 10 == 9 { PASSWORD } else { "Wr0ng-Pass!" };
         tasks.push(tokio::spawn(async move {
-            sign_in(&app, "victim2", password).await
+            app.sign_in("victim2", password).await.0
         }));
     }
     let mut statuses = Vec::new();
@@ -90,8 +79,8 @@ async fn clearing_a_lockout_needs_managing_the_user(app: TestApp) {
     app.create_user(&owner, "manager1", &["User Manager"]).await;
     let manager = app.login(1, "manager1", PASSWORD).await;
     for _ in 0..5 {
-        sign_in(&app, "admin", "Wr0ng-Pass!").await;
-        sign_in(&app, "dev01", "Wr0ng-Pass!").await;
+        app.sign_in("admin", "Wr0ng-Pass!").await;
+        app.sign_in("dev01", "Wr0ng-Pass!").await;
     }
     let (status, body) = app
         .call(
@@ -126,9 +115,9 @@ async fn clearing_a_lockout_needs_managing_the_user(app: TestApp) {
     );
     let (status, body): (u16, Value) = app.call("DELETE", &dev_lockout, Some(&owner), None).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(sign_in(&app, "dev01", PASSWORD).await, 200);
+    assert_eq!(app.sign_in("dev01", PASSWORD).await.0, 200);
     assert_eq!(
-        sign_in(&app, "admin", "Wr0ng-Pass!").await,
+        app.sign_in("admin", "Wr0ng-Pass!").await.0,
         429,
         "still locked"
     );

@@ -23,17 +23,6 @@ async fn authenticated_get(app: &TestApp, headers: &[(&str, &str)]) -> u16 {
         .as_u16()
 }
 
-async fn sign_in_status(app: &TestApp, login: &str, password: &str) -> u16 {
-    app.call(
-        "POST",
-        "/v1/sessions",
-        None,
-        Some(json!({"account_id": 1, "login": login, "password": password})),
-    )
-    .await
-    .0
-}
-
 /// Refused authentications of each kind, a denial, method-API calls and sign-ins each move
 /// their own series by exactly what happened, and nothing else of theirs.
 async fn operator_metrics_move_with_traffic(app: TestApp) {
@@ -41,7 +30,7 @@ async fn operator_metrics_move_with_traffic(app: TestApp) {
     app.create_user(&owner, "dev01", &["Developer"]).await;
     let before = app.scrape().await;
 
-    assert_eq!(sign_in_status(&app, "admin", "Wrong-pass-1").await, 401);
+    assert_eq!(app.sign_in("admin", "Wrong-pass-1").await.0, 401);
     let dev = app.login(1, "dev01", PASSWORD).await;
     let creds = app.initial_credentials();
     let token = creds["access_key"]["token"].as_str().unwrap();
@@ -243,7 +232,7 @@ async fn invent(app: &TestApp, tag: &str, basic: &str) {
         )
         .await;
     assert_eq!(tessera_tests::rpc_code(&answer), 100);
-    assert_eq!(sign_in_status(app, tag, "Wrong-pass-1").await, 401);
+    assert_eq!(app.sign_in(tag, "Wrong-pass-1").await.0, 401);
 }
 
 /// Invented names never become label values: a second round with other names adds no series.
@@ -339,7 +328,7 @@ async fn the_dashboard_queries_only_exported_metrics(app: TestApp) {
     let owner = app.owner().await;
     app.create_user(&owner, "dev01", &["Developer"]).await;
     let dev = app.login(1, "dev01", PASSWORD).await;
-    assert_eq!(sign_in_status(&app, "admin", "Wrong-pass-1").await, 401);
+    assert_eq!(app.sign_in("admin", "Wrong-pass-1").await.0, 401);
     let roles = app
         .rpc(Some(&app.owner_jwt()), Via::Form, "GetRoles", &[])
         .await;
