@@ -338,6 +338,31 @@ fn serve_bootstraps_logs_where_the_credentials_are_never_what_they_are_and_stops
     }
 }
 
+/// A data directory others can read is worth one warning at startup, not one per part of the
+/// server that opens it.
+#[test]
+fn a_shared_data_directory_is_warned_about_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = tessera(&dir)
+        .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (_, lines, _rest) = wait_listening(&mut child);
+    let warnings = lines
+        .iter()
+        .filter(|l| l.contains("the data directory is readable by other users"))
+        .count();
+    assert_eq!(warnings, 1, "{lines:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// `POST /v1/sessions` over a plain socket; the status code.
 fn sign_in(addr: &str, password: &str) -> u16 {
     use std::io::{Read, Write};

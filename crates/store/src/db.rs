@@ -232,21 +232,24 @@ impl r2d2::HandleError<diesel::r2d2::Error> for LogErrors {
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// Creates `dir` (and its missing parents) readable by the owner only (mode 0700). A directory
-/// that exists already keeps its mode (it may be shared: `/tmp`), with a warning when others
-/// can read it.
+/// that exists already keeps its mode (it may be shared: `/tmp`), with a warning — once per
+/// process, however many parts of the server ask — when others can read it.
 ///
 /// # Errors
 /// IO errors.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    static WARNED: std::sync::Once = std::sync::Once::new();
     if dir.is_dir() {
         let mode = std::fs::metadata(dir)?.permissions().mode();
         if mode & 0o077 != 0 {
-            tracing::warn!(
-                dir = %dir.display(),
-                mode = format!("{:o}", mode & 0o777),
-                "the data directory is readable by other users; chmod 700 it"
-            );
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the data directory is readable by other users; chmod 700 it"
+                );
+            });
         }
         return Ok(());
     }
