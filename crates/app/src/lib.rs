@@ -9,6 +9,7 @@ mod catalog;
 mod error;
 mod explain;
 mod groups;
+mod key_validity;
 pub mod infra;
 mod lockouts;
 mod principal;
