@@ -682,3 +682,5 @@ fn concurrent_guesses_never_test_more_than_the_limit() {
         .count();
     assert!(limited >= 35, "{limited} refused before hashing");
 }
+
+mod expiry;
