@@ -89,6 +89,11 @@ pub fn check_max_key_lifetime(days: u32) -> Result<(), DomainError> {
     }
 }
 
+/// `days` days after `now`; `None` past the end of time (no key reaches it).
+fn lifetime_end(now: DateTime<Utc>, days: u32) -> Option<DateTime<Utc>> {
+    now.checked_add_signed(TimeDelta::days(i64::from(days)))
+}
+
 /// A change of a key's validity; `None` leaves an end alone, `Some(None)` opens it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ValidityChange {
@@ -209,7 +214,7 @@ impl KeyValidity {
                      (max_key_lifetime_days)"
                 ),
             )),
-            (Some(days), Some(at)) if expiry_set && at > now + TimeDelta::days(i64::from(days)) => {
+            (Some(days), Some(at)) if expiry_set && lifetime_end(now, days).is_some_and(|end| at > end) => {
                 Err(DomainError::invalid(
                     "expires_at",
                     format!(
@@ -231,7 +236,7 @@ impl KeyValidity {
         now: DateTime<Utc>,
         max_lifetime_days: Option<u32>,
     ) -> Self {
-        let default_end = max_lifetime_days.map(|d| now + TimeDelta::days(i64::from(d)));
+        let default_end = max_lifetime_days.and_then(|d| lifetime_end(now, d));
         Self {
             not_before,
             expires_at: expires_at.or(default_end),
