@@ -136,10 +136,13 @@ fn a_cached_access_key_stops_at_its_expiry() {
     let app = m.app();
     let token = bearer(&format!("tsr_{KEY_ID}_s3cret"));
     app.authenticate(&token, &meta()).unwrap();
+    // The upkeep reads the (unchanged) epoch as time goes by: the entry stays trusted.
     clock.store(9_999, Ordering::SeqCst);
+    app.sync_authz().unwrap();
     app.authenticate(&token, &meta()).unwrap();
     assert_eq!(lookups.load(Ordering::SeqCst), 1, "served from the cache");
     clock.store(10_000, Ordering::SeqCst);
+    app.sync_authz().unwrap();
     assert!(
         app.authenticate_cached(&token, &meta()).is_none(),
         "the entry stops with the key"
@@ -177,8 +180,10 @@ fn a_service_key_outside_its_validity_refuses_its_jwts_and_its_cached_principal_
     let token = bearer(&jwt(pair.private_pem.expose(), "1".into(), t, t + 60));
     app.authenticate(&token, &meta()).unwrap();
     clock.store(9_999, Ordering::SeqCst);
+    app.sync_authz().unwrap();
     assert!(app.authenticate_cached(&token, &meta()).is_some());
     clock.store(10_000, Ordering::SeqCst);
+    app.sync_authz().unwrap();
     assert!(app.authenticate_cached(&token, &meta()).is_none());
     assert_eq!(
         app.authenticate(&token, &meta()).unwrap_err(),
