@@ -12,9 +12,9 @@ use tessera_domain::{DomainError, Secret};
 
 use crate::App;
 use crate::auth::secret_digest;
-use crate::key_validity::with_validity;
 use crate::authz::{Access, OwnAction};
 use crate::error::{AppError, AppResult};
+use crate::key_validity::with_validity;
 use crate::principal::Principal;
 
 const READ: Permission = Permission::read(Capability::ApiCredentials);

@@ -6,8 +6,8 @@ use tessera_domain::Entity;
 use tessera_domain::account::{Account, check_account_name};
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::AccountId;
-use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::keys::check_max_key_lifetime;
+use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::ports::{AccountChanges, RepoError};
 use tessera_domain::user::check_email;
 

@@ -82,13 +82,13 @@ mod tests {
     use chrono::{DateTime, TimeDelta, Utc};
     use serde_json::json;
     use tessera_domain::DomainError;
+    use tessera_domain::Secret;
     use tessera_domain::account::Account;
     use tessera_domain::audit::RequestMeta;
     use tessera_domain::ids::UserId;
     use tessera_domain::keys::{AccessKey, KeyStatus};
     use tessera_domain::ports::{AccessKeyChanges, GeneratedKeyPair, ServiceKeyChanges};
     use tessera_domain::roles::ids;
-    use tessera_domain::Secret;
 
     use super::*;
     use crate::testing::{ACME, KEY, Mocks, now, principal, service_key, user};
@@ -184,7 +184,12 @@ mod tests {
     #[test]
     fn a_bad_validity_stores_nothing() {
         let cases = [
-            (None, ends(None, Some(now())), "expires_at", "must be in the future"),
+            (
+                None,
+                ends(None, Some(now())),
+                "expires_at",
+                "must be in the future",
+            ),
             (
                 None,
                 ends(Some(days(3)), Some(days(2))),
@@ -268,7 +273,10 @@ mod tests {
     }
 
     /// Mocks holding `KEY`, owned by user 2 (Developer), with `roles` and `validity`.
-    fn holding_key(roles: &'static [tessera_domain::roles::RoleId], validity: KeyValidity) -> Mocks {
+    fn holding_key(
+        roles: &'static [tessera_domain::roles::RoleId],
+        validity: KeyValidity,
+    ) -> Mocks {
         let mut m = Mocks::new();
         m.accounts
             .expect_get_account()

@@ -297,7 +297,11 @@ impl App {
         let revalidated = !changes.validity.is_empty();
         if revalidated {
             self.check_validity_change(account, key.validity, changes.validity)?;
-            if own && key.validity.widened_by(&changes.validity.apply(key.validity)) {
+            if own
+                && key
+                    .validity
+                    .widened_by(&changes.validity.apply(key.validity))
+            {
                 self.authorize_roles_held(principal, account, &key.roles)?;
             }
         }

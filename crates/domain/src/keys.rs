@@ -214,7 +214,9 @@ impl KeyValidity {
                      (max_key_lifetime_days)"
                 ),
             )),
-            (Some(days), Some(at)) if expiry_set && lifetime_end(now, days).is_some_and(|end| at > end) => {
+            (Some(days), Some(at))
+                if expiry_set && lifetime_end(now, days).is_some_and(|end| at > end) =>
+            {
                 Err(DomainError::invalid(
                     "expires_at",
                     format!(
@@ -375,24 +377,42 @@ mod tests {
     #[test]
     fn a_key_works_from_not_before_until_expires_at() {
         let v = validity(Some("2026-01-01T00:00:00Z"), Some("2026-02-01T00:00:00Z"));
-        assert_eq!(v.state_at(at("2025-12-31T23:59:59Z")), KeyState::NotYetValid);
+        assert_eq!(
+            v.state_at(at("2025-12-31T23:59:59Z")),
+            KeyState::NotYetValid
+        );
         assert_eq!(v.state_at(at("2026-01-01T00:00:00Z")), KeyState::Valid);
         assert_eq!(v.state_at(at("2026-01-31T23:59:59.999Z")), KeyState::Valid);
         assert_eq!(v.state_at(at("2026-02-01T00:00:00Z")), KeyState::Expired);
         assert!(v.is_expired(at("2026-02-01T00:00:00Z")));
-        assert!(!v.is_expired(at("2025-01-01T00:00:00Z")), "not yet valid is not expired");
-        assert_eq!(KeyValidity::default().state_at(at("9999-12-31T23:59:59Z")), KeyState::Valid);
+        assert!(
+            !v.is_expired(at("2025-01-01T00:00:00Z")),
+            "not yet valid is not expired"
+        );
+        assert_eq!(
+            KeyValidity::default().state_at(at("9999-12-31T23:59:59Z")),
+            KeyState::Valid
+        );
     }
 
     #[test]
     fn widening_is_a_later_end_or_an_earlier_start() {
         let v = validity(Some("2026-01-10T00:00:00Z"), Some("2026-02-01T00:00:00Z"));
         assert!(v.widened_by(&validity(Some("2026-01-10T00:00:00Z"), None)));
-        assert!(v.widened_by(&validity(Some("2026-01-10T00:00:00Z"), Some("2026-03-01T00:00:00Z"))));
+        assert!(v.widened_by(&validity(
+            Some("2026-01-10T00:00:00Z"),
+            Some("2026-03-01T00:00:00Z")
+        )));
         assert!(v.widened_by(&validity(None, Some("2026-02-01T00:00:00Z"))));
-        assert!(v.widened_by(&validity(Some("2026-01-09T00:00:00Z"), Some("2026-01-20T00:00:00Z"))));
+        assert!(v.widened_by(&validity(
+            Some("2026-01-09T00:00:00Z"),
+            Some("2026-01-20T00:00:00Z")
+        )));
         assert!(!v.widened_by(&v));
-        assert!(!v.widened_by(&validity(Some("2026-01-11T00:00:00Z"), Some("2026-01-20T00:00:00Z"))));
+        assert!(!v.widened_by(&validity(
+            Some("2026-01-11T00:00:00Z"),
+            Some("2026-01-20T00:00:00Z")
+        )));
         assert!(!KeyValidity::default().widened_by(&v));
         assert!(!KeyValidity::default().widened_by(&KeyValidity::default()));
     }
@@ -408,18 +428,26 @@ mod tests {
             "expires_at: must be at most 29 days from now (the account's max_key_lifetime_days)"
         );
         assert_eq!(
-            KeyValidity::default().check(now, Some(29), true).unwrap_err().to_string(),
+            KeyValidity::default()
+                .check(now, Some(29), true)
+                .unwrap_err()
+                .to_string(),
             "expires_at: must be set: the account's keys live at most 29 days (max_key_lifetime_days)"
         );
         assert!(KeyValidity::default().check(now, None, true).is_ok());
         for past in ["2026-11-30T12:00:00Z", "2020-01-01T00:00:00Z"] {
             assert_eq!(
-                validity(None, Some(past)).check(now, None, true).unwrap_err().to_string(),
+                validity(None, Some(past))
+                    .check(now, None, true)
+                    .unwrap_err()
+                    .to_string(),
                 "expires_at: must be in the future"
             );
         }
         assert!(
-            validity(None, Some("2020-01-01T00:00:00Z")).check(now, Some(1), false).is_ok(),
+            validity(None, Some("2020-01-01T00:00:00Z"))
+                .check(now, Some(1), false)
+                .is_ok(),
             "an expiry the change does not name is not checked again"
         );
         assert_eq!(
@@ -429,9 +457,21 @@ mod tests {
                 .to_string(),
             "not_before: must be before expires_at"
         );
-        assert!(validity(Some("2000-01-01T00:00:00Z"), None).check(now, None, true).is_ok());
-        assert!(validity(Some("1969-12-31T23:59:59Z"), None).check(now, None, true).is_err());
-        assert!(validity(None, Some("+10000-01-01T00:00:00Z")).check(now, None, true).is_err());
+        assert!(
+            validity(Some("2000-01-01T00:00:00Z"), None)
+                .check(now, None, true)
+                .is_ok()
+        );
+        assert!(
+            validity(Some("1969-12-31T23:59:59Z"), None)
+                .check(now, None, true)
+                .is_err()
+        );
+        assert!(
+            validity(None, Some("+10000-01-01T00:00:00Z"))
+                .check(now, None, true)
+                .is_err()
+        );
     }
 
     #[test]
@@ -440,9 +480,15 @@ mod tests {
         let v = KeyValidity::for_new_key(None, None, now, Some(7));
         assert_eq!(v.expires_at, Some(at("2026-12-07T12:00:00.123456Z")));
         assert!(v.check(now, Some(7), true).is_ok());
-        assert_eq!(KeyValidity::for_new_key(None, None, now, None), KeyValidity::default());
+        assert_eq!(
+            KeyValidity::for_new_key(None, None, now, None),
+            KeyValidity::default()
+        );
         let asked = at("2026-12-01T00:00:00Z");
-        assert_eq!(KeyValidity::for_new_key(None, Some(asked), now, Some(7)).expires_at, Some(asked));
+        assert_eq!(
+            KeyValidity::for_new_key(None, Some(asked), now, Some(7)).expires_at,
+            Some(asked)
+        );
     }
 
     #[test]

@@ -195,9 +195,19 @@ mod tests {
         let t = parse("{}").unwrap();
         assert_eq!((t.at, t.end), (None, None));
         assert_eq!(parse(r#"{"at": null}"#).unwrap().at, None);
-        for bad in [r#""2026-12-01""#, "5", "true", r#""tomorrow""#, "[]", r#""2026-13-01T00:00:00Z""#] {
+        for bad in [
+            r#""2026-12-01""#,
+            "5",
+            "true",
+            r#""tomorrow""#,
+            "[]",
+            r#""2026-13-01T00:00:00Z""#,
+        ] {
             let err = parse(&format!(r#"{{"end": {bad}}}"#)).unwrap_err();
-            assert!(err.starts_with(&format!("expected {RFC3339}")), "{bad}: {err}");
+            assert!(
+                err.starts_with(&format!("expected {RFC3339}")),
+                "{bad}: {err}"
+            );
         }
     }
 

@@ -14,11 +14,11 @@ use tessera_domain::ports::{RoleChange, ServiceKeyChanges};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use crate::access_keys::ExpiryParams;
 use crate::accounts::ServiceKeyCredentials;
 use crate::envelope::{ApiError, Envelope, IdResult};
 use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
 use crate::paging::ListParams;
-use crate::access_keys::ExpiryParams;
 use crate::serde_util::{body_time, body_time_or_null, double_option};
 use crate::users::{role_ids, role_names};
 

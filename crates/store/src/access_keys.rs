@@ -199,8 +199,7 @@ impl AccessKeyRepo for Store {
                     }),
                 ))
                 .execute(c)?;
-            if changes.status.is_some_and(|s| s != current.status) || validity != current.validity
-            {
+            if changes.status.is_some_and(|s| s != current.status) || validity != current.validity {
                 epoch::bump(c)?;
             }
             audit::insert(c, &with_target(audit, id))?;

@@ -79,7 +79,8 @@ async fn an_expiring_access_key_is_refused_on_every_instance_from_its_moment(app
     assert!(
         failures
             .iter()
-            .any(|e| e["details"]["reason"] == "key expired" && e["details"]["credential"] == "access_key"),
+            .any(|e| e["details"]["reason"] == "key expired"
+                && e["details"]["credential"] == "access_key"),
         "{failures:?}"
     );
     let metrics = b.scrape().await;
@@ -115,7 +116,12 @@ async fn an_expiry_set_on_one_instance_holds_on_the_other(app: TestApp) {
 
     // The same for a service key's JWTs, on both APIs.
     let (status, key) = app
-        .call("POST", KEYS, Some(&owner), Some(json!({"roles": ["Developer"]})))
+        .call(
+            "POST",
+            KEYS,
+            Some(&owner),
+            Some(json!({"roles": ["Developer"]})),
+        )
         .await;
     assert_eq!(status, 200, "{key}");
     let key_id = key["result"]["id"].as_str().expect("id").to_owned();
@@ -136,7 +142,11 @@ async fn an_expiry_set_on_one_instance_holds_on_the_other(app: TestApp) {
     until(end).await;
     assert_eq!(use_key(&app, &token).await, refused(4016, "key expired"));
     let answer = app.rpc(Some(&token), Via::Form, "GetKeys", &[]).await;
-    assert_eq!(rpc_code(&answer), 100, "refused like a deleted key: {answer}");
+    assert_eq!(
+        rpc_code(&answer),
+        100,
+        "refused like a deleted key: {answer}"
+    );
     assert_eq!(answer["error"]["msg"], "key expired");
 }
 
@@ -151,7 +161,10 @@ async fn a_key_works_from_its_not_before(app: TestApp) {
     )
     .await;
     assert_eq!(time_of(&made["not_before"]), start);
-    assert_eq!(use_key(&app, &token).await, refused(4017, "key not yet valid"));
+    assert_eq!(
+        use_key(&app, &token).await,
+        refused(4017, "key not yet valid")
+    );
     let failures = app.audit_events(&owner, "auth.failure").await;
     assert!(
         failures
@@ -172,7 +185,9 @@ async fn lists_show_and_filter_validity(app: TestApp) {
             "POST",
             KEYS,
             Some(&owner),
-            Some(json!({"name": "short", "expires_at": rfc(soon), "not_before": rfc(in_secs(-60))})),
+            Some(
+                json!({"name": "short", "expires_at": rfc(soon), "not_before": rfc(in_secs(-60))}),
+            ),
         )
         .await;
     assert_eq!(status, 200, "{key}");
@@ -190,14 +205,24 @@ async fn lists_show_and_filter_validity(app: TestApp) {
     let access = "/v1/accounts/1/users/1/access_keys";
     let (_, all) = app.call("GET", access, Some(&owner), None).await;
     assert_eq!(all["result"].as_array().map(Vec::len), Some(2), "{all}");
-    assert!(all["result"].as_array().unwrap().iter().all(|k| k.get("expires_at").is_some()
-        && k.get("not_before").is_some()));
+    assert!(
+        all["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("expires_at").is_some() && k.get("not_before").is_some())
+    );
     let (_, expired) = app
         .call("GET", &format!("{access}?expired=true"), Some(&owner), None)
         .await;
     assert_eq!(ids(&expired), vec![short["id"].clone()]);
     let (_, live) = app
-        .call("GET", &format!("{access}?expired=false"), Some(&owner), None)
+        .call(
+            "GET",
+            &format!("{access}?expired=false"),
+            Some(&owner),
+            None,
+        )
         .await;
     assert_eq!(live["result"].as_array().map(Vec::len), Some(1));
     assert_ne!(ids(&live), vec![short["id"].clone()]);
@@ -209,9 +234,17 @@ async fn lists_show_and_filter_validity(app: TestApp) {
     assert_eq!(expired["result_info"]["total_count"], 1);
     assert_eq!(expired["result"][0]["name"], "short");
     let (_, live) = app
-        .call("GET", &format!("{KEYS}?expired=false&per_page=1"), Some(&owner), None)
+        .call(
+            "GET",
+            &format!("{KEYS}?expired=false&per_page=1"),
+            Some(&owner),
+            None,
+        )
         .await;
-    assert_eq!(live["result_info"]["total_count"], 1, "the bootstrap key: {live}");
+    assert_eq!(
+        live["result_info"]["total_count"], 1,
+        "the bootstrap key: {live}"
+    );
     assert_ne!(ids(&live), vec![short_key]);
     for path in [format!("{KEYS}?expired=yes"), format!("{access}?expired=1")] {
         let (status, body) = app.call("GET", &path, Some(&owner), None).await;
@@ -230,7 +263,10 @@ async fn bad_validities_are_refused_and_change_nothing(app: TestApp) {
     let (_, keys_before) = app.call("GET", KEYS, Some(&owner), None).await;
     let past = rfc(in_secs(-1));
     let cases = [
-        (json!({"expires_at": past}), "expires_at: must be in the future"),
+        (
+            json!({"expires_at": past}),
+            "expires_at: must be in the future",
+        ),
         (
             json!({"expires_at": "2030-01-01"}),
             "expires_at: expected an RFC 3339 time such as 2026-01-01T00:00:00Z",
@@ -254,7 +290,9 @@ async fn bad_validities_are_refused_and_change_nothing(app: TestApp) {
     ];
     for (body, message) in &cases {
         for path in [access, KEYS] {
-            let (status, answer) = app.call("POST", path, Some(&owner), Some(body.clone())).await;
+            let (status, answer) = app
+                .call("POST", path, Some(&owner), Some(body.clone()))
+                .await;
             assert_eq!(
                 (status, &answer["errors"][0]["message"]),
                 (400, &json!(message)),
@@ -266,13 +304,19 @@ async fn bad_validities_are_refused_and_change_nothing(app: TestApp) {
     let (_, keys_after) = app.call("GET", KEYS, Some(&owner), None).await;
     assert_eq!(before["result"], after["result"]);
     assert_eq!(keys_before["result"], keys_after["result"]);
-    assert!(app.audit_events(&owner, "access_key.create").await.is_empty());
+    assert!(
+        app.audit_events(&owner, "access_key.create")
+            .await
+            .is_empty()
+    );
 
     // Changes: the same rules, and nothing changed.
     let key = &keys_before["result"][0]["id"];
     let path = format!("{KEYS}/{}", key.as_str().expect("id"));
     for (body, message) in &cases[..4] {
-        let (status, answer) = app.call("PATCH", &path, Some(&owner), Some(body.clone())).await;
+        let (status, answer) = app
+            .call("PATCH", &path, Some(&owner), Some(body.clone()))
+            .await;
         assert_eq!(
             (status, &answer["errors"][0]["message"]),
             (400, &json!(message)),
@@ -289,12 +333,23 @@ async fn the_account_bounds_key_lifetimes(app: TestApp) {
     let support = app.login(1, "support1", PASSWORD).await;
     let account = "/v1/accounts/1";
     let (status, body) = app
-        .call("PATCH", account, Some(&support), Some(json!({"max_key_lifetime_days": 30})))
+        .call(
+            "PATCH",
+            account,
+            Some(&support),
+            Some(json!({"max_key_lifetime_days": 30})),
+        )
         .await;
     assert_eq!(status, 403, "Account Settings read is not enough: {body}");
     for (bad, message) in [
-        (json!(0), "max_key_lifetime_days: must be between 1 and 3650"),
-        (json!(3651), "max_key_lifetime_days: must be between 1 and 3650"),
+        (
+            json!(0),
+            "max_key_lifetime_days: must be between 1 and 3650",
+        ),
+        (
+            json!(3651),
+            "max_key_lifetime_days: must be between 1 and 3650",
+        ),
         (
             json!(-1),
             "max_key_lifetime_days: invalid value: integer `-1`, expected u32",
@@ -305,7 +360,12 @@ async fn the_account_bounds_key_lifetimes(app: TestApp) {
         ),
     ] {
         let (status, body) = app
-            .call("PATCH", account, Some(&owner), Some(json!({"max_key_lifetime_days": bad})))
+            .call(
+                "PATCH",
+                account,
+                Some(&owner),
+                Some(json!({"max_key_lifetime_days": bad})),
+            )
             .await;
         assert_eq!(
             (status, &body["errors"][0]["message"]),
@@ -314,12 +374,25 @@ async fn the_account_bounds_key_lifetimes(app: TestApp) {
         );
     }
     let (_, body) = app.call("GET", account, Some(&owner), None).await;
-    assert_eq!(body["result"]["max_key_lifetime_days"], Value::Null, "nothing changed");
+    assert_eq!(
+        body["result"]["max_key_lifetime_days"],
+        Value::Null,
+        "nothing changed"
+    );
 
     let (status, body) = app
-        .call("PATCH", account, Some(&owner), Some(json!({"max_key_lifetime_days": 30})))
+        .call(
+            "PATCH",
+            account,
+            Some(&owner),
+            Some(json!({"max_key_lifetime_days": 30})),
+        )
         .await;
-    assert_eq!((status, &body["result"]["max_key_lifetime_days"]), (200, &json!(30)), "{body}");
+    assert_eq!(
+        (status, &body["result"]["max_key_lifetime_days"]),
+        (200, &json!(30)),
+        "{body}"
+    );
     let updates = app.audit_events(&owner, "account.update").await;
     assert_eq!(updates[0]["details"]["max_key_lifetime_days"], 30);
 
@@ -340,14 +413,24 @@ async fn the_account_bounds_key_lifetimes(app: TestApp) {
         (status, &body["errors"][0]["message"]),
         (
             400,
-            &json!("expires_at: must be at most 30 days from now (the account's max_key_lifetime_days)")
+            &json!(
+                "expires_at: must be at most 30 days from now (the account's max_key_lifetime_days)"
+            )
         )
     );
     // The method API's CreateKey, which has no expiry parameter, gets the limit too.
     let created = app
-        .rpc(Some(&app.owner_jwt()), Via::Form, "CreateKey", &[("key_name", "ci")])
+        .rpc(
+            Some(&app.owner_jwt()),
+            Via::Form,
+            "CreateKey",
+            &[("key_name", "ci")],
+        )
         .await;
-    let key_id = rpc_ok(&created)[0]["key_id"].as_str().expect("key_id").to_owned();
+    let key_id = rpc_ok(&created)[0]["key_id"]
+        .as_str()
+        .expect("key_id")
+        .to_owned();
     let (_, key) = app
         .call("GET", &format!("{KEYS}/{key_id}"), Some(&owner), None)
         .await;
@@ -355,30 +438,54 @@ async fn the_account_bounds_key_lifetimes(app: TestApp) {
     // Removing a key's expiry under the limit is refused; removing the limit allows it.
     let path = format!("{KEYS}/{key_id}");
     let (status, body) = app
-        .call("PATCH", &path, Some(&owner), Some(json!({"expires_at": null})))
+        .call(
+            "PATCH",
+            &path,
+            Some(&owner),
+            Some(json!({"expires_at": null})),
+        )
         .await;
     assert_eq!(
         (status, &body["errors"][0]["message"]),
         (
             400,
-            &json!("expires_at: must be set: the account's keys live at most 30 days (max_key_lifetime_days)")
+            &json!(
+                "expires_at: must be set: the account's keys live at most 30 days (max_key_lifetime_days)"
+            )
         )
     );
     let (status, _) = app
-        .call("PATCH", account, Some(&owner), Some(json!({"max_key_lifetime_days": null})))
+        .call(
+            "PATCH",
+            account,
+            Some(&owner),
+            Some(json!({"max_key_lifetime_days": null})),
+        )
         .await;
     assert_eq!(status, 200);
     let (status, body) = app
-        .call("PATCH", &path, Some(&owner), Some(json!({"expires_at": null})))
+        .call(
+            "PATCH",
+            &path,
+            Some(&owner),
+            Some(json!({"expires_at": null})),
+        )
         .await;
-    assert_eq!((status, &body["result"]["expires_at"]), (200, &Value::Null), "{body}");
+    assert_eq!(
+        (status, &body["result"]["expires_at"]),
+        (200, &Value::Null),
+        "{body}"
+    );
 }
 
 async fn another_accounts_keys_and_settings_answer_not_found(app: TestApp) {
     let owner = app.owner().await;
     let child = app.child_account(&owner).await;
     let child_id = child["account_id"].as_i64().expect("id");
-    let child_owner = child["access_key"]["token"].as_str().expect("token").to_owned();
+    let child_owner = child["access_key"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let (_, keys) = app.call("GET", KEYS, Some(&owner), None).await;
     let key = keys["result"][0]["id"].as_str().expect("id").to_owned();
     let (status, _) = app
@@ -398,12 +505,22 @@ async fn another_accounts_keys_and_settings_answer_not_found(app: TestApp) {
             Some(json!({"expires_at": rfc(in_secs(60))})),
         )
         .await;
-    assert_eq!(status, 404, "a key of another account is no key of this one");
+    assert_eq!(
+        status, 404,
+        "a key of another account is no key of this one"
+    );
     let (status, _) = app
-        .call("PATCH", "/v1/accounts/1", Some(&child_owner), Some(json!({"max_key_lifetime_days": 1})))
+        .call(
+            "PATCH",
+            "/v1/accounts/1",
+            Some(&child_owner),
+            Some(json!({"max_key_lifetime_days": 1})),
+        )
         .await;
     assert_eq!(status, 404);
-    let (_, after) = app.call("GET", &format!("{KEYS}/{key}"), Some(&owner), None).await;
+    let (_, after) = app
+        .call("GET", &format!("{KEYS}/{key}"), Some(&owner), None)
+        .await;
     assert_eq!(after["result"]["expires_at"], Value::Null);
     let (_, account) = app.call("GET", "/v1/accounts/1", Some(&owner), None).await;
     assert_eq!(account["result"]["max_key_lifetime_days"], Value::Null);

@@ -33,7 +33,10 @@ fn jwt_kind(failure: AuthFailure) -> FailureKind {
 }
 
 /// Why a key is refused at `now`, if it is: before its `not_before` or past its `expires_at`.
-fn outside_validity(validity: &KeyValidity, now: DateTime<Utc>) -> Option<(AuthFailure, FailureKind)> {
+fn outside_validity(
+    validity: &KeyValidity,
+    now: DateTime<Utc>,
+) -> Option<(AuthFailure, FailureKind)> {
     match validity.state_at(now) {
         KeyState::Valid => None,
         KeyState::Expired => Some((AuthFailure::KeyExpired, FailureKind::ExpiredKey)),

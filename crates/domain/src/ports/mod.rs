@@ -18,8 +18,8 @@ mod users;
 
 pub use access_keys::{AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey};
 pub use accounts::{
-    AccountChanges, AccountRepo, BootstrapRecord, BootstrappedAccount, InitialAccessKey, InitialServiceKey,
-    NewAccount,
+    AccountChanges, AccountRepo, BootstrapRecord, BootstrappedAccount, InitialAccessKey,
+    InitialServiceKey, NewAccount,
 };
 pub use attempts::{AttemptCount, AttemptKey, AttemptRepo, Reservation};
 pub use audit::{AuditFilter, AuditRepo};

@@ -167,7 +167,11 @@ fn an_update_changes_only_what_it_names_and_is_audited(db: &TestDatabase) {
             &audit_in(made.id, "account.update"),
         )
         .unwrap();
-    assert_eq!(kept.max_key_lifetime_days, Some(90), "not named, not changed");
+    assert_eq!(
+        kept.max_key_lifetime_days,
+        Some(90),
+        "not named, not changed"
+    );
     let frozen = store
         .update_account(
             made.id,

@@ -3,9 +3,9 @@ use std::sync::Barrier;
 use tessera_domain::ids::{AccessKeyId, ServiceKeyId, UserId};
 use tessera_domain::keys::{KeyStatus, KeyValidity, ValidityChange};
 use tessera_domain::ports::{
-    AccessKeyChanges, AccessKeyRepo, AuditFilter, AuditRepo, AuthzRepo, ExpiryFilter, ListQuery,
-    NewAccessKey, NewServiceKey, NewSession, RepoError, RoleChange, ServiceKeyChanges,
-    ServiceKeyRepo, SessionRepo, UserRepo,
+    AccessKeyChanges, AccessKeyRepo, AuditFilter, AuditRepo, ExpiryFilter, ListQuery, NewAccessKey,
+    NewServiceKey, NewSession, RepoError, RoleChange, ServiceKeyChanges, ServiceKeyRepo,
+    SessionRepo, UserRepo,
 };
 use tessera_domain::roles::ids;
 use tessera_store::backend_tests;
@@ -340,7 +340,12 @@ fn key_validity_round_trips_and_changes_only_the_ends_named(db: &TestDatabase) {
         .unwrap();
     assert_eq!(key.validity, validity(Some(10), Some(1000)));
     assert_eq!(
-        store.find_service_key(key.id).unwrap().unwrap().key.validity,
+        store
+            .find_service_key(key.id)
+            .unwrap()
+            .unwrap()
+            .key
+            .validity,
         key.validity
     );
     let epoch = store.authz_epoch().unwrap();
@@ -355,7 +360,10 @@ fn key_validity_round_trips_and_changes_only_the_ends_named(db: &TestDatabase) {
             &audit_in(acme, "k"),
         )
         .unwrap();
-    assert_eq!(renamed.validity, key.validity, "a rename keeps the validity");
+    assert_eq!(
+        renamed.validity, key.validity,
+        "a rename keeps the validity"
+    );
     assert_eq!(store.authz_epoch().unwrap(), epoch, "and the epoch");
     let extended = store
         .update_service_key(
@@ -480,10 +488,21 @@ fn key_lists_filter_on_expiry_with_paging_and_totals(db: &TestDatabase) {
             page.total,
         )
     };
-    assert_eq!(names(true, 200, 20), (vec!["key 1".into(), "key 2".into()], 2), "at the moment itself, expired");
-    assert_eq!(names(false, 200, 20), (vec!["key 3".into(), "key 4".into()], 2));
+    assert_eq!(
+        names(true, 200, 20),
+        (vec!["key 1".into(), "key 2".into()], 2),
+        "at the moment itself, expired"
+    );
+    assert_eq!(
+        names(false, 200, 20),
+        (vec!["key 3".into(), "key 4".into()], 2)
+    );
     assert_eq!(names(true, 99, 20), (vec![], 0));
-    assert_eq!(names(false, 99, 1), (vec!["key 1".into()], 4), "paged, counted in full");
+    assert_eq!(
+        names(false, 99, 1),
+        (vec!["key 1".into()], 4),
+        "paged, counted in full"
+    );
     assert_eq!(
         store
             .list_service_keys(acme, None, &ListQuery::default())

@@ -37,7 +37,12 @@ fn audited_reasons(m: &mut Mocks) -> StdArc<parking_lot::Mutex<Vec<String>>> {
     let r = reasons.clone();
     m.audit.expect_append_audit().returning(move |rec| {
         assert_eq!(rec.action, "auth.failure");
-        r.lock().push(rec.details["reason"].as_str().unwrap_or_default().to_owned());
+        r.lock().push(
+            rec.details["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
         Ok(())
     });
     reasons
@@ -113,7 +118,10 @@ fn a_key_works_from_its_not_before_on() {
         AppError::Unauthenticated(AuthFailure::KeyNotYetValid)
     );
     clock.store(1999, Ordering::SeqCst);
-    assert!(app.authenticate(&token, &meta()).is_err(), "a refusal is never cached");
+    assert!(
+        app.authenticate(&token, &meta()).is_err(),
+        "a refusal is never cached"
+    );
     clock.store(2000, Ordering::SeqCst);
     assert_eq!(
         app.authenticate(&token, &meta()).unwrap().user_id,
@@ -162,14 +170,16 @@ fn a_service_key_outside_its_validity_refuses_its_jwts_and_its_cached_principal_
     let mut m = Mocks::new();
     let clock = moving_clock(&mut m);
     m.authz.expect_authz_epoch().returning(|| Ok(1));
-    m.service_keys.expect_find_service_key().returning(move |_| {
-        let mut k = service_key(&public, None, vec![ids::DEVELOPER]);
-        k.key.validity = KeyValidity {
-            not_before: Some(now() - TimeDelta::seconds(1)),
-            expires_at: Some(now() + TimeDelta::seconds(10)),
-        };
-        Ok(Some(k))
-    });
+    m.service_keys
+        .expect_find_service_key()
+        .returning(move |_| {
+            let mut k = service_key(&public, None, vec![ids::DEVELOPER]);
+            k.key.validity = KeyValidity {
+                not_before: Some(now() - TimeDelta::seconds(1)),
+                expires_at: Some(now() + TimeDelta::seconds(10)),
+            };
+            Ok(Some(k))
+        });
     m.accounts
         .expect_get_account()
         .returning(|_| Ok(account(true)));
