@@ -4,7 +4,7 @@ use serde_json::json;
 use tessera_domain::Entity;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
-use tessera_domain::keys::{AccessKey, MAX_ACCESS_KEYS_PER_USER, access_token};
+use tessera_domain::keys::{AccessKey, KeyValidity, MAX_ACCESS_KEYS_PER_USER, access_token};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::{ResourceKey, ResourceType};
 use tessera_domain::ports::{AccessKeyChanges, NewAccessKey, RepoError};
@@ -14,6 +14,7 @@ use crate::App;
 use crate::auth::secret_digest;
 use crate::authz::{Access, OwnAction};
 use crate::error::{AppError, AppResult};
+use crate::key_validity::with_validity;
 use crate::principal::Principal;
 
 const READ: Permission = Permission::read(Capability::ApiCredentials);
@@ -80,11 +81,13 @@ impl App {
         Ok(())
     }
 
-    /// Creates an access key for `user`; the secret is in the answer and nowhere else.
+    /// Creates an access key for `user`, working from `validity.not_before` until
+    /// `validity.expires_at` (by default, until the account's `max_key_lifetime_days` from now
+    /// when it sets one); the secret is in the answer and nowhere else.
     ///
     /// # Errors
     /// `TooManyKeys(2)`; `NotFound(Entity::User)`; `Forbidden`; `Invalid` for a name over 100
-    /// characters.
+    /// characters or a validity [`KeyValidity::check`] refuses.
     pub fn create_access_key(
         &self,
         principal: &Principal,
@@ -92,9 +95,11 @@ impl App {
         account: AccountId,
         user: UserId,
         name: Option<String>,
+        validity: KeyValidity,
     ) -> AppResult<CreatedAccessKey> {
         self.authorize_access_keys(principal, account, user, None, WRITE)?;
         check_key_label(name.as_deref())?;
+        let validity = self.new_key_validity(account, validity)?;
         let id: AccessKeyId = self
             .ports
             .ids
@@ -108,7 +113,12 @@ impl App {
             account,
             "access_key.create",
             None,
-            json!({ "user_id": user, "name": name }),
+            json!({
+                "user_id": user,
+                "name": name,
+                "not_before": validity.not_before,
+                "expires_at": validity.expires_at,
+            }),
         );
         let key = self
             .ports
@@ -121,6 +131,7 @@ impl App {
                     name,
                     secret_digest: secret_digest(&secret),
                     created_at: self.ports.clock.now(),
+                    validity,
                 },
                 MAX_ACCESS_KEYS_PER_USER,
                 &audit,
@@ -133,7 +144,8 @@ impl App {
         Ok(CreatedAccessKey { key, secret, token })
     }
 
-    /// The user's access keys (never their secrets).
+    /// The user's access keys (never their secrets); with `expired`, only the keys whose
+    /// `expires_at` has passed (`true`) or the others (`false`).
     ///
     /// # Errors
     /// `NotFound(Entity::User)`; `Forbidden`.
@@ -142,6 +154,7 @@ impl App {
         principal: &Principal,
         account: AccountId,
         user: UserId,
+        expired: Option<bool>,
     ) -> AppResult<Vec<AccessKey>> {
         self.authorize_access_keys(principal, account, user, None, READ)?;
         self.ports
@@ -151,6 +164,10 @@ impl App {
         let hidden = Self::hidden(principal, ResourceType::AccessKey, READ);
         let mut keys = self.ports.access_keys.list_access_keys(account, user)?;
         keys.retain(|k| !hidden.contains(&k.id.to_string()));
+        if let Some(expired) = expired {
+            let now = self.ports.clock.now();
+            keys.retain(|k| k.validity.is_expired(now) == expired);
+        }
         Ok(keys)
     }
 
@@ -172,11 +189,12 @@ impl App {
             .map_err(AppError::from_repo(Entity::AccessKey))
     }
 
-    /// Changes status (`active`/`inactive`) or name; deactivation takes effect on the next
-    /// request.
+    /// Changes status (`active`/`inactive`), name or validity; deactivation, or a new
+    /// validity, takes effect on the next request.
     ///
     /// # Errors
-    /// `NotFound(Entity::AccessKey)`; `Forbidden`; `Invalid`.
+    /// `NotFound(Entity::AccessKey)`; `Forbidden`; `Invalid` (a bad name, or a validity
+    /// [`KeyValidity::check`] refuses).
     pub fn update_access_key(
         &self,
         principal: &Principal,
@@ -190,13 +208,26 @@ impl App {
         if let Some(name) = &changes.name {
             check_key_label(name.as_deref())?;
         }
+        let mut changes = changes;
+        changes.validity = changes.validity.to_micros();
+        if !changes.validity.is_empty() {
+            let current = self
+                .ports
+                .access_keys
+                .get_access_key(account, user, id)
+                .map_err(AppError::from_repo(Entity::AccessKey))?;
+            self.check_validity_change(account, current.validity, changes.validity)?;
+        }
         let audit = self.audit_record(
             principal,
             meta,
             account,
             "access_key.update",
             None,
-            json!({ "status": changes.status, "name": changes.name }),
+            with_validity(
+                json!({ "status": changes.status, "name": changes.name }),
+                &changes.validity,
+            ),
         );
         self.invalidating(
             self.ports

@@ -6,8 +6,9 @@ use tessera_domain::Entity;
 use tessera_domain::account::{Account, check_account_name};
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::AccountId;
+use tessera_domain::keys::check_max_key_lifetime;
 use tessera_domain::permissions::{Capability, Permission};
-use tessera_domain::ports::RepoError;
+use tessera_domain::ports::{AccountChanges, RepoError};
 use tessera_domain::user::check_email;
 
 use crate::App;
@@ -45,6 +46,8 @@ pub struct UpdateAccount {
     pub email: Option<String>,
     /// Activate or deactivate (a parent account's principal only).
     pub active: Option<bool>,
+    /// The longest lifetime of the account's keys, in days (`Some(None)` removes the limit).
+    pub max_key_lifetime_days: Option<Option<u32>>,
 }
 
 impl App {
@@ -78,9 +81,10 @@ impl App {
         Ok(list)
     }
 
-    /// Changes an account's name or email (Account Settings write), or, from its parent, its
-    /// active flag (Manage Enterprise Accounts write). Deactivation refuses every credential of
-    /// the account from the next request.
+    /// Changes an account's name, email or longest key lifetime (Account Settings write), or,
+    /// from its parent, its active flag (Manage Enterprise Accounts write). Deactivation
+    /// refuses every credential of the account from the next request. A key lifetime applies
+    /// to keys created, or given a new expiry, from then on.
     ///
     /// # Errors
     /// `Invalid`; `NotFound`; `Forbidden`.
@@ -91,7 +95,7 @@ impl App {
         account: AccountId,
         cmd: UpdateAccount,
     ) -> AppResult<Account> {
-        if cmd.name.is_some() || cmd.email.is_some() {
+        if cmd.name.is_some() || cmd.email.is_some() || cmd.max_key_lifetime_days.is_some() {
             self.authorize(principal, account, SETTINGS_WRITE, None)?;
         }
         if cmd.active.is_some() {
@@ -113,18 +117,24 @@ impl App {
         if let Some(e) = &cmd.email {
             check_email(e)?;
         }
-        let audit = self.audit_record(
-            principal,
-            meta,
-            account,
-            "account.update",
-            None,
-            json!({ "name": cmd.name, "email": cmd.email, "active": cmd.active }),
-        );
+        if let Some(Some(days)) = cmd.max_key_lifetime_days {
+            check_max_key_lifetime(days)?;
+        }
+        let mut details = json!({ "name": cmd.name, "email": cmd.email, "active": cmd.active });
+        if let (Some(days), Some(map)) = (cmd.max_key_lifetime_days, details.as_object_mut()) {
+            map.insert("max_key_lifetime_days".into(), json!(days));
+        }
+        let audit = self.audit_record(principal, meta, account, "account.update", None, details);
+        let changes = AccountChanges {
+            name: cmd.name,
+            email: cmd.email,
+            active: cmd.active,
+            max_key_lifetime_days: cmd.max_key_lifetime_days,
+        };
         self.invalidating(
             self.ports
                 .accounts
-                .update_account(account, cmd.name, cmd.email, cmd.active, &audit)
+                .update_account(account, &changes, &audit)
                 .map_err(AppError::from_repo(Entity::Account)),
         )
     }

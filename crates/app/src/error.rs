@@ -35,6 +35,12 @@ pub enum AuthFailure {
     /// No credential at all.
     #[error("authentication required")]
     Missing,
+    /// The key (access key, or the service key a JWT names) is past its `expires_at`.
+    #[error("key expired")]
+    KeyExpired,
+    /// The key's `not_before` has not come yet.
+    #[error("key not yet valid")]
+    KeyNotYetValid,
 }
 
 /// A use case's failure.

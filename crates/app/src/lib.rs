@@ -10,6 +10,7 @@ mod error;
 mod explain;
 mod groups;
 pub mod infra;
+mod key_validity;
 mod lockouts;
 mod principal;
 mod service_keys;

@@ -5,11 +5,11 @@ use tessera_domain::Entity;
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccountId, ServiceKeyId};
-use tessera_domain::keys::{ServiceKey, check_key_name};
+use tessera_domain::keys::{KeyValidity, ServiceKey, check_key_name};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::{ResourceKey, ResourceType};
 use tessera_domain::ports::{
-    ListQuery, NewServiceKey, Page, RepoError, RoleChange, ServiceKeyChanges,
+    ExpiryFilter, ListQuery, NewServiceKey, Page, RepoError, RoleChange, ServiceKeyChanges,
 };
 use tessera_domain::roles::{Role, RoleId, ids as role_ids};
 use tessera_domain::user::check_description;
@@ -17,6 +17,7 @@ use tessera_domain::user::check_description;
 use crate::App;
 use crate::authz::{Access, OwnAction, changed_roles};
 use crate::error::{AppError, AppResult};
+use crate::key_validity::with_validity;
 use crate::principal::{Credential, Principal};
 
 const READ: Permission = Permission::read(Capability::ApiCredentials);
@@ -35,6 +36,9 @@ pub struct CreateServiceKey {
     pub description: Option<String>,
     /// Roles.
     pub roles: Vec<RoleId>,
+    /// When it works (by default, until the account's `max_key_lifetime_days` from now when it
+    /// sets one, else for ever).
+    pub validity: KeyValidity,
 }
 
 /// A created key with its private half — the JSON credentials file of the official clients.
@@ -56,8 +60,8 @@ impl App {
     ///
     /// # Errors
     /// `Forbidden` without API Credentials write (outside self-service); `RoleNotGrantable` for
-    /// a role the creator does not hold; `Invalid` for a bad name, description or unknown role;
-    /// `TooManyKeys`.
+    /// a role the creator does not hold; `Invalid` for a bad name, description, unknown role or
+    /// a validity [`KeyValidity::check`] refuses; `TooManyKeys`.
     pub fn create_service_key(
         &self,
         principal: &Principal,
@@ -79,6 +83,7 @@ impl App {
             Role::by_id(*r)?;
         }
         self.authorize_roles_held(principal, account, &roles)?;
+        let validity = self.new_key_validity(account, cmd.validity)?;
         let owner = match principal.user_id {
             _ if principal.account_id != account => None,
             Some(_) if principal.subject.roles.contains(&role_ids::OWNER) => None,
@@ -97,7 +102,13 @@ impl App {
             account,
             "service_key.create",
             None,
-            json!({ "name": name, "roles": roles, "owner": owner }),
+            json!({
+                "name": name,
+                "roles": roles,
+                "owner": owner,
+                "not_before": validity.not_before,
+                "expires_at": validity.expires_at,
+            }),
         );
         let key = self
             .ports
@@ -112,6 +123,7 @@ impl App {
                     public_key_pem: pair.public_pem,
                     roles,
                     created_at: self.ports.clock.now(),
+                    validity,
                 },
                 limit,
                 &audit,
@@ -130,7 +142,8 @@ impl App {
 
     /// A page of keys. With API Credentials read, every key of the account but those a deny
     /// policy hides; otherwise a user's own keys (self-service), or a service key itself (the
-    /// basic method).
+    /// basic method). With `expired`, only the keys whose `expires_at` has passed (`true`) or
+    /// the others (`false`).
     ///
     /// # Errors
     /// `NotFound(Account)` for an account the caller cannot see; `Forbidden`.
@@ -139,8 +152,11 @@ impl App {
         principal: &Principal,
         account: AccountId,
         query: &ListQuery,
+        expired: Option<bool>,
     ) -> AppResult<Page<ServiceKey>> {
         let mut query = query.clone();
+        let now = self.ports.clock.now();
+        query.expiry = expired.map(|expired| ExpiryFilter { expired, at: now });
         query.hidden = Self::hidden(principal, ResourceType::ServiceKey, READ);
         query.hidden_owners = Self::hidden(
             principal,
@@ -153,10 +169,11 @@ impl App {
         if let Credential::ServiceKey(itself) = principal.credential {
             if principal.account_id == account && !self.holds(principal, account, READ, None)? {
                 let key = self.ports.service_keys.get_service_key(account, itself)?;
+                let listed = expired.is_none_or(|e| key.validity.is_expired(now) == e);
                 let first = query.offset == 0 && query.after.is_none();
                 return Ok(Page {
-                    items: first.then_some(key).into_iter().collect(),
-                    total: 1,
+                    items: (first && listed).then_some(key).into_iter().collect(),
+                    total: i64::from(listed),
                 });
             }
         }
@@ -252,10 +269,14 @@ impl App {
         Ok((key, own))
     }
 
-    /// Renames or re-describes a key.
+    /// Renames or re-describes a key, or changes its validity (from the next request on). A
+    /// change that lets the key work at a moment it would not have (a later or no expiry, an
+    /// earlier or no start) issues it anew: on one's own key, it needs every role of the key,
+    /// as creating it would.
     ///
     /// # Errors
-    /// `Invalid` for a bad name; `NotFound`; `Forbidden`.
+    /// `Invalid` for a bad name or a validity [`KeyValidity::check`] refuses; `NotFound`;
+    /// `Forbidden`; `RoleNotGrantable` for one's own key whose roles one no longer holds.
     pub fn update_service_key(
         &self,
         principal: &Principal,
@@ -270,19 +291,38 @@ impl App {
         if let Some(Some(d)) = &changes.description {
             check_description(d)?;
         }
-        self.authorize_key_change(principal, account, id)?;
+        let (key, own) = self.authorize_key_change(principal, account, id)?;
+        let mut changes = changes;
+        changes.validity = changes.validity.to_micros();
+        let revalidated = !changes.validity.is_empty();
+        if revalidated {
+            self.check_validity_change(account, key.validity, changes.validity)?;
+            if own
+                && key
+                    .validity
+                    .widened_by(&changes.validity.apply(key.validity))
+            {
+                self.authorize_roles_held(principal, account, &key.roles)?;
+            }
+        }
         let audit = self.audit_record(
             principal,
             meta,
             account,
             "service_key.update",
             None,
-            json!({ "name": changes.name }),
+            with_validity(json!({ "name": changes.name }), &changes.validity),
         );
-        self.ports
+        let updated = self
+            .ports
             .service_keys
             .update_service_key(account, id, &changes, &audit)
-            .map_err(AppError::from_repo(Entity::ServiceKey))
+            .map_err(AppError::from_repo(Entity::ServiceKey));
+        if revalidated {
+            self.invalidating(updated)
+        } else {
+            updated
+        }
     }
 
     /// Sets (`Replace`), adds or removes a key's roles.

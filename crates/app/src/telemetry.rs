@@ -49,6 +49,8 @@ failure_kinds! {
     ExpiredJwt = "expired_jwt", "A service-key JWT whose `exp` has passed.";
     JwtLifetime = "jwt_lifetime", "A service-key JWT whose lifetime exceeds one hour.";
     JwtFromFuture = "jwt_from_future", "A service-key JWT issued in the future.";
+    ExpiredKey = "expired_key", "An access key, or the service key a JWT names, past its `expires_at`.";
+    KeyNotYetValid = "key_not_yet_valid", "An access key, or the service key a JWT names, before its `not_before`.";
 }
 
 impl FailureKind {

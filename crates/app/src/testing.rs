@@ -147,6 +147,7 @@ pub fn service_key(id: ServiceKeyId, owner: Option<i64>, roles: &[RoleId]) -> Se
         description: None,
         roles: roles.to_vec(),
         created_at: now(),
+        validity: tessera_domain::keys::KeyValidity::default(),
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Account {
     pub active: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Longest lifetime of a key created or given an expiry in this account, in days; `None`:
+    /// keys may live for ever.
+    pub max_key_lifetime_days: Option<u32>,
 }
 
 /// Longest account name accepted.

@@ -8,15 +8,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_app::App;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
-use tessera_domain::keys::{AccessKey, KeyStatus};
+use tessera_domain::keys::{AccessKey, KeyStatus, KeyValidity, ValidityChange};
 use tessera_domain::ports::AccessKeyChanges;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
 use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
 use crate::paging::{ListParams, Listed};
-use crate::serde_util::double_option;
+use crate::serde_util::{body_time, body_time_or_null, double_option};
 
 /// An access key (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,6 +32,10 @@ pub struct AccessKeyView {
     pub created_at: DateTime<Utc>,
     /// Last use (kept to within a minute).
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Refused before this time (`null`: from creation).
+    pub not_before: Option<DateTime<Utc>>,
+    /// Refused from this time on (`null`: never expires).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Listed for AccessKeyView {
@@ -52,6 +56,8 @@ impl From<AccessKey> for AccessKeyView {
             status: k.status,
             created_at: k.created_at,
             last_used_at: k.last_used_at,
+            not_before: k.validity.not_before,
+            expires_at: k.validity.expires_at,
         }
     }
 }
@@ -72,6 +78,10 @@ pub struct CreatedAccessKeyView {
     pub status: KeyStatus,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Refused before this time (`null`: from creation).
+    pub not_before: Option<DateTime<Utc>>,
+    /// Refused from this time on (`null`: never expires).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A new access key.
@@ -81,6 +91,13 @@ pub struct CreateAccessKeyBody {
     #[validate(length(max = 100, message = "must be at most 100 characters"))]
     #[schema(max_length = 100)]
     pub name: Option<String>,
+    /// Refused before this time (RFC 3339).
+    #[serde(default, deserialize_with = "body_time")]
+    pub not_before: Option<DateTime<Utc>>,
+    /// Refused from this time on (RFC 3339, in the future; at most the account's
+    /// `max_key_lifetime_days` from now, which is also the default when the account sets it).
+    #[serde(default, deserialize_with = "body_time")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl crate::extract::RequestBody for CreateAccessKeyBody {}
@@ -95,17 +112,36 @@ pub struct UpdateAccessKeyBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub name: Option<Option<String>>,
+    /// Refused before this time (RFC 3339; `null`: from now on).
+    #[serde(default, deserialize_with = "body_time_or_null")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub not_before: Option<Option<DateTime<Utc>>>,
+    /// Refused from this time on (RFC 3339, in the future, at most the account's
+    /// `max_key_lifetime_days` from now; `null`: never, unless the account sets that limit).
+    #[serde(default, deserialize_with = "body_time_or_null")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl crate::extract::RequestBody for UpdateAccessKeyBody {}
+
+/// Which keys a list shows.
+#[derive(Debug, Clone, Default, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExpiryParams {
+    /// `true`: only the keys whose `expires_at` has passed; `false`: only the others.
+    #[serde(default, deserialize_with = "crate::serde_util::query_bool")]
+    pub expired: Option<bool>,
+}
 
 fn key_id(raw: &str) -> Result<AccessKeyId, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::from(tessera_app::AppError::NotFound(Entity::AccessKey)))
 }
 
-/// The user's access keys (all of them unless `per_page` is given).
-#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ListParams),
+/// The user's access keys (all of them unless `per_page` is given); `expired` filters on
+/// `expires_at`.
+#[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ListParams, ExpiryParams),
     responses((status = 200, body = Envelope<Vec<AccessKeyView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/users/{user_id}/access_keys")]
@@ -114,11 +150,13 @@ pub async fn list_access_keys(
     caller: Caller,
     path: web::Path<(i64, i64)>,
     params: QueryParams<ListParams>,
+    expiry: QueryParams<ExpiryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (account, user) = path.into_inner();
     let params = params.0.whole_by_default();
+    let expired = expiry.0.expired;
     let keys = run(&app, move |app| {
-        app.list_access_keys(&caller.0, AccountId(account), UserId(user))
+        app.list_access_keys(&caller.0, AccountId(account), UserId(user), expired)
     })
     .await?;
     let views: Vec<AccessKeyView> = keys.into_iter().map(AccessKeyView::from).collect();
@@ -128,7 +166,7 @@ pub async fn list_access_keys(
 /// Creates an access key (at most two per user); the secret is in this answer only.
 #[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path)),
     request_body = CreateAccessKeyBody,
-    responses((status = 200, body = Envelope<CreatedAccessKeyView>), (status = 403), (status = 404), (status = 409)),
+    responses((status = 200, body = Envelope<CreatedAccessKeyView>), (status = 400), (status = 403), (status = 404), (status = 409)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[post("/accounts/{account_id}/users/{user_id}/access_keys")]
 pub async fn create_access_key(
@@ -153,6 +191,10 @@ pub async fn create_access_key(
             AccountId(account),
             UserId(user),
             body.name,
+            KeyValidity {
+                not_before: body.not_before,
+                expires_at: body.expires_at,
+            },
         )
     })
     .await?;
@@ -163,6 +205,8 @@ pub async fn create_access_key(
         token: created.token.expose().to_owned(),
         status: created.key.status,
         created_at: created.key.created_at,
+        not_before: created.key.validity.not_before,
+        expires_at: created.key.validity.expires_at,
     })
     .respond())
 }
@@ -188,7 +232,7 @@ pub async fn get_access_key(
     Ok(Envelope::ok(AccessKeyView::from(key)).respond())
 }
 
-/// Activates, deactivates or renames an access key.
+/// Activates, deactivates or renames an access key, or changes when it works.
 #[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ("key_id" = String, Path)),
     request_body = UpdateAccessKeyBody,
     responses((status = 200, body = Envelope<AccessKeyView>), (status = 400), (status = 403), (status = 404)),
@@ -204,9 +248,14 @@ pub async fn update_access_key(
     let (account, user, id) = path.into_inner();
     let id = key_id(&id)?;
     let meta = request_meta(&req);
+    let b = body.0;
     let changes = AccessKeyChanges {
-        status: body.0.status,
-        name: body.0.name,
+        status: b.status,
+        name: b.name,
+        validity: ValidityChange {
+            not_before: b.not_before,
+            expires_at: b.expires_at,
+        },
     };
     let key = run(&app, move |app| {
         app.update_access_key(

@@ -14,6 +14,7 @@ use validator::Validate;
 use crate::envelope::{ApiError, Envelope};
 use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
 use crate::paging::{ListParams, Listed};
+use crate::serde_util::double_option;
 
 /// An account.
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,6 +31,8 @@ pub struct AccountView {
     pub active: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Longest lifetime of a key created or given an expiry here, in days (`null`: no limit).
+    pub max_key_lifetime_days: Option<u32>,
 }
 
 impl Listed for AccountView {
@@ -51,6 +54,7 @@ impl From<Account> for AccountView {
             parent_id: a.parent_id.map(|p| p.0),
             active: a.active,
             created_at: a.created_at,
+            max_key_lifetime_days: a.max_key_lifetime_days,
         }
     }
 }
@@ -106,6 +110,11 @@ pub struct UpdateAccountBody {
     pub email: Option<String>,
     /// Activate or deactivate a child account (from its parent).
     pub active: Option<bool>,
+    /// Longest lifetime of the account's keys, in days, 1–3650 (`null` removes the limit):
+    /// a key created or given an expiry from then on expires within it (by default at it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 3650)]
+    pub max_key_lifetime_days: Option<Option<u32>>,
 }
 
 impl crate::extract::RequestBody for UpdateAccountBody {}
@@ -255,7 +264,8 @@ pub async fn get_account(
     Ok(Envelope::ok(AccountView::from(a)).respond())
 }
 
-/// Changes an account's name or email, or (from its parent) deactivates it.
+/// Changes an account's name, email or longest key lifetime, or (from its parent)
+/// deactivates it.
 #[utoipa::path(tag = "Accounts", params(("account_id" = i64, Path)), request_body = UpdateAccountBody,
     responses((status = 200, body = Envelope<AccountView>), (status = 400), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
@@ -274,6 +284,7 @@ pub async fn update_account(
         name: b.name,
         email: b.email,
         active: b.active,
+        max_key_lifetime_days: b.max_key_lifetime_days,
     };
     let a = run(&app, move |app| {
         app.update_account(&caller.0, &meta, account, cmd)

@@ -216,6 +216,8 @@ impl From<AppError> for ApiError {
                     AuthFailure::TokenLifetime => 3,
                     AuthFailure::TokenFromFuture => 4,
                     AuthFailure::TokenExpired => 5,
+                    AuthFailure::KeyExpired => 6,
+                    AuthFailure::KeyNotYetValid => 7,
                 };
                 ApiError::new(StatusCode::UNAUTHORIZED, detail, message)
             }

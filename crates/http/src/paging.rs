@@ -160,6 +160,7 @@ impl ListParams {
             descending: self.direction == Some(Direction::Desc),
             hidden: Vec::new(),
             hidden_owners: Vec::new(),
+            expiry: None,
         })
     }
 

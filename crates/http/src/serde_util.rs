@@ -54,7 +54,58 @@ pub fn query_time<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    query_parsed(d, "an RFC 3339 time such as 2026-01-01T00:00:00Z")
+    query_parsed(d, RFC3339)
+}
+
+/// The form a time is expected in.
+const RFC3339: &str = "an RFC 3339 time such as 2026-01-01T00:00:00Z";
+
+/// A JSON value read as an RFC 3339 time; `null` is `None`.
+fn json_time<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(text) => DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| de::Error::custom(format!("expected {RFC3339}"))),
+        _ => Err(de::Error::custom(format!("expected {RFC3339}"))),
+    }
+}
+
+/// For optional time fields of a JSON body with `#[serde(default)]`: absent or `null` → `None`.
+///
+/// # Errors
+/// `expected an RFC 3339 time such as 2026-01-01T00:00:00Z` for anything else that is not one.
+pub fn body_time<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    json_time(d)
+}
+
+/// For time fields of a JSON body that `null` clears, with `#[serde(default)]`: absent →
+/// `None`, `null` → `Some(None)`, a time → `Some(Some(t))`.
+///
+/// # Errors
+/// As [`body_time`].
+pub fn body_time_or_null<'de, D>(d: D) -> Result<Option<Option<DateTime<Utc>>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    json_time(d).map(Some)
+}
+
+/// For boolean query parameters (`expired`) with `#[serde(default)]`: `true` or `false`.
+///
+/// # Errors
+/// `expected true or false` for anything else.
+pub fn query_bool<'de, D>(d: D) -> Result<Option<bool>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    query_parsed(d, "true or false")
 }
 
 /// For `Option<Option<T>>` fields with `#[serde(default)]`: absent → `None`, `null` →
@@ -125,6 +176,56 @@ mod tests {
         assert!(parse("1e300").is_err());
         assert!(parse("\"24\"").is_err());
         assert!(parse("18446744073709551615").is_err());
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Times {
+        #[serde(default, deserialize_with = "body_time")]
+        at: Option<DateTime<Utc>>,
+        #[serde(default, deserialize_with = "body_time_or_null")]
+        end: Option<Option<DateTime<Utc>>>,
+    }
+
+    #[test]
+    fn body_times_are_rfc_3339_and_null_clears() {
+        let parse = |b: &str| serde_json::from_str::<Times>(b).map_err(|e| e.to_string());
+        let t = parse(r#"{"at": "2026-12-01T10:00:00+02:00", "end": null}"#).unwrap();
+        assert_eq!(t.at, Some("2026-12-01T08:00:00Z".parse().unwrap()));
+        assert_eq!(t.end, Some(None));
+        let t = parse("{}").unwrap();
+        assert_eq!((t.at, t.end), (None, None));
+        assert_eq!(parse(r#"{"at": null}"#).unwrap().at, None);
+        for bad in [
+            r#""2026-12-01""#,
+            "5",
+            "true",
+            r#""tomorrow""#,
+            "[]",
+            r#""2026-13-01T00:00:00Z""#,
+        ] {
+            let err = parse(&format!(r#"{{"end": {bad}}}"#)).unwrap_err();
+            assert!(
+                err.starts_with(&format!("expected {RFC3339}")),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Flags {
+        #[serde(default, deserialize_with = "query_bool")]
+        expired: Option<bool>,
+    }
+
+    #[test]
+    fn query_booleans_are_true_or_false() {
+        let parse = |q: &str| serde_urlencoded::from_str::<Flags>(q).map_err(|e| e.to_string());
+        assert_eq!(parse("expired=true").unwrap().expired, Some(true));
+        assert_eq!(parse("expired=false").unwrap().expired, Some(false));
+        assert_eq!(parse("").unwrap().expired, None);
+        for bad in ["expired=1", "expired=yes", "expired=", "expired=TRUE"] {
+            assert_eq!(parse(bad).unwrap_err(), "expected true or false", "{bad}");
+        }
     }
 
     #[derive(Debug, Deserialize)]

@@ -9,16 +9,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_app::{App, AppError, CreateServiceKey};
 use tessera_domain::ids::{AccountId, ServiceKeyId};
-use tessera_domain::keys::ServiceKey;
+use tessera_domain::keys::{KeyValidity, ServiceKey, ValidityChange};
 use tessera_domain::ports::{RoleChange, ServiceKeyChanges};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use crate::access_keys::ExpiryParams;
 use crate::accounts::ServiceKeyCredentials;
 use crate::envelope::{ApiError, Envelope, IdResult};
 use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
 use crate::paging::ListParams;
-use crate::serde_util::double_option;
+use crate::serde_util::{body_time, body_time_or_null, double_option};
 use crate::users::{role_ids, role_names};
 
 /// A service key (never its private half).
@@ -36,6 +37,10 @@ pub struct ServiceKeyView {
     pub roles: Vec<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Its JWTs are refused before this time (`null`: from creation).
+    pub not_before: Option<DateTime<Utc>>,
+    /// Its JWTs are refused from this time on (`null`: never expires).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<ServiceKey> for ServiceKeyView {
@@ -47,6 +52,8 @@ impl From<ServiceKey> for ServiceKeyView {
             owner_user_id: k.owner.map(|u| u.0),
             roles: role_names(&k.roles),
             created_at: k.created_at,
+            not_before: k.validity.not_before,
+            expires_at: k.validity.expires_at,
         }
     }
 }
@@ -82,6 +89,13 @@ pub struct CreateServiceKeyBody {
     #[serde(default)]
     #[schema(value_type = Vec<crate::schema::RoleName>)]
     pub roles: Vec<String>,
+    /// Its JWTs are refused before this time (RFC 3339).
+    #[serde(default, deserialize_with = "body_time")]
+    pub not_before: Option<DateTime<Utc>>,
+    /// Its JWTs are refused from this time on (RFC 3339, in the future; at most the account's
+    /// `max_key_lifetime_days` from now, which is also the default when the account sets it).
+    #[serde(default, deserialize_with = "body_time")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl crate::extract::RequestBody for CreateServiceKeyBody {}
@@ -104,6 +118,15 @@ pub struct UpdateServiceKeyBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 1024)]
     pub description: Option<Option<String>>,
+    /// Its JWTs are refused before this time (RFC 3339; `null`: from now on).
+    #[serde(default, deserialize_with = "body_time_or_null")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub not_before: Option<Option<DateTime<Utc>>>,
+    /// Its JWTs are refused from this time on (RFC 3339, in the future, at most the account's
+    /// `max_key_lifetime_days` from now; `null`: never, unless the account sets that limit).
+    #[serde(default, deserialize_with = "body_time_or_null")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl crate::extract::RequestBody for UpdateServiceKeyBody {}
@@ -123,8 +146,9 @@ fn key_id(raw: &str) -> Result<ServiceKeyId, ApiError> {
         .map_err(|_| ApiError::from(AppError::NotFound(Entity::ServiceKey)))
 }
 
-/// Lists service keys (all with API Credentials read, otherwise one's own).
-#[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ListParams),
+/// Lists service keys (all with API Credentials read, otherwise one's own); `expired` filters
+/// on `expires_at`.
+#[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ListParams, ExpiryParams),
     responses((status = 200, body = Envelope<Vec<ServiceKeyView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/keys")]
@@ -133,12 +157,14 @@ pub async fn list_keys(
     caller: Caller,
     path: web::Path<i64>,
     params: QueryParams<ListParams>,
+    expiry: QueryParams<ExpiryParams>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let params = params.0;
     let query = params.query()?;
+    let expired = expiry.0.expired;
     let page = run(&app, move |app| {
-        app.list_service_keys(&caller.0, account, &query)
+        app.list_service_keys(&caller.0, account, &query, expired)
     })
     .await?;
     let items: Vec<ServiceKeyView> = page.items.into_iter().map(Into::into).collect();
@@ -165,6 +191,10 @@ pub async fn create_key(
         name: b.name,
         description: b.description,
         roles,
+        validity: KeyValidity {
+            not_before: b.not_before,
+            expires_at: b.expires_at,
+        },
     };
     let created = run(&app, move |app| {
         app.create_service_key(&caller.0, &meta, account, cmd)
@@ -204,7 +234,7 @@ pub async fn get_key(
     Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
 }
 
-/// Renames or re-describes a key.
+/// Renames or re-describes a key, or changes when it works.
 #[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ("key_id" = String, Path)),
     request_body = UpdateServiceKeyBody,
     responses((status = 200, body = Envelope<ServiceKeyView>), (status = 400), (status = 403), (status = 404)),
@@ -220,9 +250,14 @@ pub async fn update_key(
     let (account, id) = path.into_inner();
     let id = key_id(&id)?;
     let meta = request_meta(&req);
+    let b = body.0;
     let changes = ServiceKeyChanges {
-        name: body.0.name,
-        description: body.0.description,
+        name: b.name,
+        description: b.description,
+        validity: ValidityChange {
+            not_before: b.not_before,
+            expires_at: b.expires_at,
+        },
     };
     let key = run(&app, move |app| {
         app.update_service_key(&caller.0, &meta, AccountId(account), id, changes)

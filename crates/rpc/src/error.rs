@@ -169,7 +169,12 @@ impl From<AppError> for RpcError {
             AppError::RoleNotGrantable(_) => RpcError::new(INVALID_ROLE_SET, msg),
             AppError::Unauthenticated(failure) => {
                 let code = match failure {
-                    AuthFailure::Failed | AuthFailure::Missing => AUTH_FAILED,
+                    // Refused like a deleted key (Voximplant has no code of its own for it); the
+                    // message says why.
+                    AuthFailure::Failed
+                    | AuthFailure::Missing
+                    | AuthFailure::KeyExpired
+                    | AuthFailure::KeyNotYetValid => AUTH_FAILED,
                     AuthFailure::TokenFormat => TOKEN_FORMAT,
                     AuthFailure::TokenLifetime => TOKEN_LIFETIME,
                     AuthFailure::TokenFromFuture => TOKEN_FUTURE,

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
-use tessera_domain::keys::{AccessKey, KeyStatus};
+use tessera_domain::keys::{AccessKey, KeyStatus, KeyValidity};
 use tessera_domain::ports::{
     AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey, RepoError,
 };
@@ -25,6 +25,8 @@ struct KeyRow {
     status: String,
     created_at: NaiveDateTime,
     last_used_at: Option<NaiveDateTime>,
+    not_before: Option<NaiveDateTime>,
+    expires_at: Option<NaiveDateTime>,
 }
 
 impl KeyRow {
@@ -41,6 +43,10 @@ impl KeyRow {
                 .map_err(|_| StoreError::Corrupt(format!("access key status {}", self.status)))?,
             created_at: from_db(self.created_at),
             last_used_at: self.last_used_at.map(from_db),
+            validity: KeyValidity {
+                not_before: self.not_before.map(from_db),
+                expires_at: self.expires_at.map(from_db),
+            },
         })
     }
 }
@@ -104,6 +110,8 @@ impl AccessKeyRepo for Store {
                     access_keys::secret_hash.eq(&key.secret_digest),
                     access_keys::status.eq(KeyStatus::Active.as_str()),
                     access_keys::created_at.eq(to_db(key.created_at)),
+                    access_keys::not_before.eq(key.validity.not_before.map(to_db)),
+                    access_keys::expires_at.eq(key.validity.expires_at.map(to_db)),
                 ))
                 .execute(c)?;
             audit::insert(c, &with_target(audit, &key.id))?;
@@ -169,7 +177,20 @@ impl AccessKeyRepo for Store {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             let current = load(c, account, user, id)?;
-            diesel::update(access_keys::table.filter(access_keys::id.eq(id.as_str())))
+            let validity = changes.validity.apply(current.validity);
+            let target = access_keys::table.filter(access_keys::id.eq(id.as_str()));
+            // Only the ends named: a concurrent change of the other end is not undone.
+            if let Some(at) = changes.validity.not_before {
+                diesel::update(target.clone())
+                    .set(access_keys::not_before.eq(at.map(to_db)))
+                    .execute(c)?;
+            }
+            if let Some(at) = changes.validity.expires_at {
+                diesel::update(target.clone())
+                    .set(access_keys::expires_at.eq(at.map(to_db)))
+                    .execute(c)?;
+            }
+            diesel::update(target.clone())
                 .set((
                     access_keys::status.eq(changes.status.unwrap_or(current.status).as_str()),
                     access_keys::name.eq(match &changes.name {
@@ -178,7 +199,7 @@ impl AccessKeyRepo for Store {
                     }),
                 ))
                 .execute(c)?;
-            if changes.status.is_some_and(|s| s != current.status) {
+            if changes.status.is_some_and(|s| s != current.status) || validity != current.validity {
                 epoch::bump(c)?;
             }
             audit::insert(c, &with_target(audit, id))?;

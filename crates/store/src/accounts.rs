@@ -7,7 +7,7 @@ use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::keys::KeyStatus;
 use tessera_domain::ports::{
-    AccountRepo, BootstrapRecord, BootstrappedAccount, NewAccount, RepoError,
+    AccountChanges, AccountRepo, BootstrapRecord, BootstrappedAccount, NewAccount, RepoError,
 };
 use tessera_domain::roles::ids as role_ids;
 use tessera_domain::user::UserStatus;
@@ -28,11 +28,17 @@ struct AccountRow {
     parent_id: Option<i64>,
     active: bool,
     created_at: NaiveDateTime,
+    max_key_lifetime_days: Option<i32>,
 }
 
 impl From<AccountRow> for Account {
     fn from(r: AccountRow) -> Self {
         Account {
+            // Written only from a checked value (1–3650); anything else read back is taken
+            // as the strictest limit, never as none.
+            max_key_lifetime_days: r
+                .max_key_lifetime_days
+                .map(|d| u32::try_from(d).unwrap_or(1)),
             id: AccountId(r.id),
             name: r.name,
             email: r.email,
@@ -194,22 +200,25 @@ impl AccountRepo for Store {
     fn update_account(
         &self,
         id: AccountId,
-        name: Option<String>,
-        email: Option<String>,
-        active: Option<bool>,
+        changes: &AccountChanges,
         audit: &AuditRecord,
     ) -> Result<Account, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             let current = load_account(c, id)?;
+            let lifetime = changes
+                .max_key_lifetime_days
+                .unwrap_or(current.max_key_lifetime_days)
+                .map(|d| i32::try_from(d).unwrap_or(i32::MAX));
             diesel::update(accounts::table.find(id.0))
                 .set((
-                    accounts::name.eq(name.as_deref().unwrap_or(&current.name)),
-                    accounts::email.eq(email.as_deref().unwrap_or(&current.email)),
-                    accounts::active.eq(active.unwrap_or(current.active)),
+                    accounts::name.eq(changes.name.as_deref().unwrap_or(&current.name)),
+                    accounts::email.eq(changes.email.as_deref().unwrap_or(&current.email)),
+                    accounts::active.eq(changes.active.unwrap_or(current.active)),
+                    accounts::max_key_lifetime_days.eq(lifetime),
                 ))
                 .execute(c)?;
-            if active.is_some_and(|a| a != current.active) {
+            if changes.active.is_some_and(|a| a != current.active) {
                 crate::epoch::bump(c)?;
             }
             let mut record = audit.clone();

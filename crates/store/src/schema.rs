@@ -13,6 +13,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         user_count -> BigInt,
+        max_key_lifetime_days -> Nullable<Integer>,
     }
 }
 
@@ -47,6 +48,8 @@ diesel::table! {
         description -> Nullable<Text>,
         public_key -> Text,
         created_at -> Timestamp,
+        not_before -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -67,6 +70,8 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        not_before -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccountId, ServiceKeyId, UserId};
-use tessera_domain::keys::ServiceKey;
+use tessera_domain::keys::{KeyValidity, ServiceKey};
 use tessera_domain::ports::{
     ListQuery, NewServiceKey, Page, RepoError, RoleChange, ServiceKeyAuth, ServiceKeyChanges,
     ServiceKeyRepo,
@@ -28,6 +28,8 @@ struct KeyRow {
     name: String,
     description: Option<String>,
     created_at: NaiveDateTime,
+    not_before: Option<NaiveDateTime>,
+    expires_at: Option<NaiveDateTime>,
 }
 
 impl KeyRow {
@@ -43,6 +45,10 @@ impl KeyRow {
             description: self.description,
             roles,
             created_at: from_db(self.created_at),
+            validity: KeyValidity {
+                not_before: self.not_before.map(from_db),
+                expires_at: self.expires_at.map(from_db),
+            },
         })
     }
 }
@@ -140,6 +146,18 @@ fn filtered<'a>(
     if let Some(name) = &query.name {
         q = q.filter(service_keys::name.eq(name.clone()));
     }
+    if let Some(filter) = query.expiry {
+        let at = to_db(filter.at);
+        q = if filter.expired {
+            q.filter(service_keys::expires_at.le(at))
+        } else {
+            q.filter(
+                service_keys::expires_at
+                    .is_null()
+                    .or(service_keys::expires_at.gt(at)),
+            )
+        };
+    }
     if let Some(fuzzy) = &query.fuzzy_name {
         q = q.filter(
             crate::lower(service_keys::name)
@@ -191,6 +209,8 @@ impl ServiceKeyRepo for Store {
                     service_keys::description.eq(key.description.as_deref()),
                     service_keys::public_key.eq(&key.public_key_pem),
                     service_keys::created_at.eq(to_db(key.created_at)),
+                    service_keys::not_before.eq(key.validity.not_before.map(to_db)),
+                    service_keys::expires_at.eq(key.validity.expires_at.map(to_db)),
                 ))
                 .execute(c)?;
             insert_roles(c, &id, &key.roles)?;
@@ -279,10 +299,22 @@ impl ServiceKeyRepo for Store {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             let current = load(c, account, id)?;
+            let validity = changes.validity.apply(current.validity);
             let target = service_keys::table
                 .filter(service_keys::id.eq(id.to_string()))
                 .filter(service_keys::account_id.eq(account.0));
-            diesel::update(target)
+            // Only the ends named: a concurrent change of the other end is not undone.
+            if let Some(at) = changes.validity.not_before {
+                diesel::update(target.clone())
+                    .set(service_keys::not_before.eq(at.map(to_db)))
+                    .execute(c)?;
+            }
+            if let Some(at) = changes.validity.expires_at {
+                diesel::update(target.clone())
+                    .set(service_keys::expires_at.eq(at.map(to_db)))
+                    .execute(c)?;
+            }
+            diesel::update(target.clone())
                 .set((
                     service_keys::name.eq(changes.name.as_deref().unwrap_or(&current.name)),
                     service_keys::description.eq(match &changes.description {
@@ -291,6 +323,9 @@ impl ServiceKeyRepo for Store {
                     }),
                 ))
                 .execute(c)?;
+            if validity != current.validity {
+                epoch::bump(c)?;
+            }
             audit::insert(c, &with_target(audit, id))?;
             load(c, account, id)
         })

@@ -8,6 +8,7 @@ mod cloudflare_compat;
 mod expected_forms;
 mod hardening;
 mod hostile;
+mod key_expiry;
 mod links;
 mod lockout;
 mod metrics;

@@ -9,12 +9,12 @@ use tessera_app::{
 use tessera_domain::Secret;
 use tessera_domain::groups::MemberStatus;
 use tessera_domain::ids::AccountId;
-use tessera_domain::keys::KeyStatus;
+use tessera_domain::keys::{KeyStatus, KeyValidity, ValidityChange};
 use tessera_domain::permissions::{Capability, Level, Permission, groups as catalog};
 use tessera_domain::policy::{Effect, ResourceKey, ResourceType, Scope};
 use tessera_domain::ports::{AccessKeyChanges, RoleChange, ServiceKeyChanges};
 
-use crate::model::{Action, PolicySpec, RoleEdit};
+use crate::model::{Action, PolicySpec, RoleEdit, Window};
 use crate::world::{KeyRec, UserRec, World, meta, role_set};
 
 /// The permissions policies are drawn from: those the use cases themselves check, and a few
@@ -83,6 +83,32 @@ fn edit(edit: RoleEdit, roles: &[u8], force: bool) -> RoleChange {
         },
         RoleEdit::Replace => RoleChange::Replace(roles),
     }
+}
+
+/// The change a window makes, from now.
+fn window_change(window: Window) -> ValidityChange {
+    let now = chrono::Utc::now();
+    match window {
+        Window::Open => ValidityChange {
+            not_before: Some(None),
+            expires_at: Some(None),
+        },
+        Window::Later => ValidityChange {
+            not_before: Some(Some(now + chrono::TimeDelta::days(1))),
+            expires_at: None,
+        },
+        Window::Until(n) => ValidityChange {
+            not_before: None,
+            expires_at: Some(Some(now + chrono::TimeDelta::days(i64::from(n % 60) + 1))),
+        },
+    }
+}
+
+/// The validity a new key asks for (none: the account's default).
+fn window_validity(window: Option<Window>) -> KeyValidity {
+    window.map_or_else(KeyValidity::default, |w| {
+        window_change(w).apply(KeyValidity::default())
+    })
 }
 
 fn permission(n: u8) -> Permission {
@@ -239,9 +265,10 @@ impl World {
                 let (_, t) = user_of(*target);
                 app.delete_subuser(p, &m, account, t.id)
             }
-            Action::CreateAccessKey { target } => {
+            Action::CreateAccessKey { target, window } => {
                 let (i, t) = user_of(*target);
-                let made = app.create_access_key(p, &m, account, t.id, None);
+                let made =
+                    app.create_access_key(p, &m, account, t.id, None, window_validity(*window));
                 made.map(|k| {
                     handed = Handed::AccessKeyOf(i);
                     change = Some(Change::AccessKey(i, k.key.id, k.token.expose().to_owned()));
@@ -263,7 +290,7 @@ impl World {
                                 } else {
                                     KeyStatus::Inactive
                                 }),
-                                name: None,
+                                ..AccessKeyChanges::default()
                             },
                         )
                         .map(|_| ()),
@@ -277,7 +304,26 @@ impl World {
                     None => Ok(()),
                 }
             }
-            Action::CreateServiceKey { roles } => {
+            Action::SetAccessKeyWindow { target, window } => {
+                let (_, t) = user_of(*target);
+                match &t.access_key {
+                    Some((id, _)) => app
+                        .update_access_key(
+                            p,
+                            &m,
+                            account,
+                            t.id,
+                            id,
+                            AccessKeyChanges {
+                                validity: window_change(*window),
+                                ..AccessKeyChanges::default()
+                            },
+                        )
+                        .map(|_| ()),
+                    None => Ok(()),
+                }
+            }
+            Action::CreateServiceKey { roles, window } => {
                 let made = app.create_service_key(
                     p,
                     &m,
@@ -286,6 +332,7 @@ impl World {
                         name: Some(format!("k{}", self.counter)),
                         description: None,
                         roles: role_set(roles),
+                        validity: window_validity(*window),
                     },
                 );
                 made.map(|k| {
@@ -314,12 +361,38 @@ impl World {
                         k.id,
                         ServiceKeyChanges {
                             name: Some(format!("renamed{}", self.counter)),
-                            description: None,
+                            ..ServiceKeyChanges::default()
                         },
                     )
                     .map(|_| ()),
                 None => Ok(()),
             },
+            Action::SetKeyWindow { key, window } => match pick(&self.keys, *key) {
+                Some((_, k)) => app
+                    .update_service_key(
+                        p,
+                        &m,
+                        account,
+                        k.id,
+                        ServiceKeyChanges {
+                            validity: window_change(*window),
+                            ..ServiceKeyChanges::default()
+                        },
+                    )
+                    .map(|_| ()),
+                None => Ok(()),
+            },
+            Action::SetKeyLifetime { days } => app
+                .update_account(
+                    p,
+                    &m,
+                    account,
+                    UpdateAccount {
+                        max_key_lifetime_days: Some(days.map(|d| u32::from(d % 60) + 1)),
+                        ..UpdateAccount::default()
+                    },
+                )
+                .map(|_| ()),
             Action::DeleteKey { key } => match pick(&self.keys, *key) {
                 Some((_, k)) => app.delete_service_key(p, &m, account, k.id),
                 None => Ok(()),

@@ -4,8 +4,10 @@
 //! 1. No principal's effective permissions gained anything unless the caller held it (on that
 //!    object, in that principal's account) and could manage the principal (held every
 //!    permission of its roles).
-//! 2. No principal lost a role or a deny, was deleted, or had its status changed, unless the
-//!    caller could manage it (a user's own service keys are its own to re-role and delete).
+//! 2. No principal lost a role or a deny, was deleted, had its status changed or (a service
+//!    key) stopped working by a new validity, unless the caller could manage it (a user's own
+//!    service keys are its own to re-role, end and delete). A key made to work again by a new
+//!    validity gains what it may do then: rule 1 holds it.
 //! 3. No caller obtained a credential worth more than itself: an access key of another user,
 //!    or its password, only if the caller holds everything that user holds (and, for the
 //!    password, could manage it); its own password only with the old one; a new child
@@ -249,12 +251,13 @@ impl World {
                 let lost_role = weight(&b.view).iter().any(|r| !roles_after.contains(r));
                 let lost_deny = a.is_some_and(|a| b.denied.difference(&a.denied).next().is_some());
                 let status = a.is_some_and(|a| a.view.user_active != b.view.user_active);
-                if lost_role || lost_deny || status || a.is_none() {
+                let ended = a.is_some_and(|a| b.view.valid && !a.view.valid);
+                if lost_role || lost_deny || status || ended || a.is_none() {
                     assert!(
                         manages(&b.view),
-                        "{who:?} lost a role or a deny, or changed status or existence, by a \
-                         caller that cannot manage it (role {lost_role}, deny {lost_deny}, \
-                         status {status}, gone {}): {describe}",
+                        "{who:?} lost a role or a deny, or changed status, validity or \
+                         existence, by a caller that cannot manage it (role {lost_role}, deny \
+                         {lost_deny}, status {status}, ended {ended}, gone {}): {describe}",
                         a.is_none()
                     );
                 }
@@ -405,7 +408,10 @@ impl World {
                     assert!(!hidden(ResourceType::User, um_read, u.id.to_string()));
                 }
             }
-            if let Ok(page) = self.app.list_service_keys(&p, rec.account, &everything) {
+            if let Ok(page) = self
+                .app
+                .list_service_keys(&p, rec.account, &everything, None)
+            {
                 for k in &page.items {
                     assert_eq!(k.account_id, rec.account);
                     assert!(

@@ -38,6 +38,17 @@ pub struct PolicySpec {
     pub rg: u8,
 }
 
+/// A key's validity as a step sets it (relative to the moment it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Both ends open (`null`): the key works for ever.
+    Open,
+    /// Not before a day from now: the key stops working at once.
+    Later,
+    /// Expires `n % 60 + 1` days from now.
+    Until(u8),
+}
+
 /// Every mutating operation of the use cases. Numbers pick existing objects (modulo how many
 /// there are, across both accounts, deleted ones included: stale and foreign ids are inputs an
 /// attacker sends too).
@@ -64,6 +75,7 @@ pub enum Action {
     },
     CreateAccessKey {
         target: u8,
+        window: Option<Window>,
     },
     SetAccessKey {
         target: u8,
@@ -72,8 +84,23 @@ pub enum Action {
     DeleteAccessKey {
         target: u8,
     },
+    /// Changes when a user's access key works.
+    SetAccessKeyWindow {
+        target: u8,
+        window: Window,
+    },
     CreateServiceKey {
         roles: Vec<u8>,
+        window: Option<Window>,
+    },
+    /// Changes when a service key works (reviving one issues it anew).
+    SetKeyWindow {
+        key: u8,
+        window: Window,
+    },
+    /// Sets (`Some`, `n % 60 + 1` days) or removes the account's longest key lifetime.
+    SetKeyLifetime {
+        days: Option<u8>,
     },
     ChangeKeyRoles {
         key: u8,
@@ -190,6 +217,14 @@ fn policies() -> impl Strategy<Value = Vec<PolicySpec>> {
     )
 }
 
+fn window() -> impl Strategy<Value = Window> {
+    prop_oneof![
+        Just(Window::Open),
+        Just(Window::Later),
+        any::<u8>().prop_map(Window::Until),
+    ]
+}
+
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         2 => roles().prop_map(|roles| Action::CreateUser { roles }),
@@ -206,10 +241,15 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (idx(), edit(), roles(), any::<bool>())
             .prop_map(|(target, edit, roles, force)| Action::ChangeRoles { target, edit, roles, force }),
         1 => idx().prop_map(|target| Action::DeleteUser { target }),
-        2 => idx().prop_map(|target| Action::CreateAccessKey { target }),
+        2 => (idx(), prop::option::weighted(0.3, window()))
+            .prop_map(|(target, window)| Action::CreateAccessKey { target, window }),
         1 => (idx(), any::<bool>()).prop_map(|(target, active)| Action::SetAccessKey { target, active }),
         1 => idx().prop_map(|target| Action::DeleteAccessKey { target }),
-        2 => roles().prop_map(|roles| Action::CreateServiceKey { roles }),
+        1 => (idx(), window()).prop_map(|(target, window)| Action::SetAccessKeyWindow { target, window }),
+        2 => (roles(), prop::option::weighted(0.3, window()))
+            .prop_map(|(roles, window)| Action::CreateServiceKey { roles, window }),
+        2 => (idx(), window()).prop_map(|(key, window)| Action::SetKeyWindow { key, window }),
+        1 => prop::option::of(any::<u8>()).prop_map(|days| Action::SetKeyLifetime { days }),
         2 => (idx(), edit(), roles()).prop_map(|(key, edit, roles)| Action::ChangeKeyRoles { key, edit, roles }),
         1 => idx().prop_map(|key| Action::RenameKey { key }),
         1 => idx().prop_map(|key| Action::DeleteKey { key }),

@@ -15,6 +15,7 @@ use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{
     AccessKeyId, AccountId, ResourceGroupId, ServiceKeyId, UserGroupId, UserId,
 };
+use tessera_domain::keys::KeyState;
 use tessera_domain::policy::{PolicyIndex, Subject};
 use tessera_domain::ports::{
     AccountRepo, AuthzRepo, DnsResolver, GeneratedKeyPair, KeyPairGenerator, ServiceKeyRepo,
@@ -261,6 +262,7 @@ impl World {
                         name: Some(format!("own{index}")),
                         description: None,
                         roles: held,
+                        validity: tessera_domain::keys::KeyValidity::default(),
                     },
                 )
                 .expect("users make their own keys");
@@ -446,6 +448,7 @@ impl World {
                     account: rec.account,
                     active: user_active && self.account_active(rec.account),
                     user_active,
+                    valid: true,
                     subject: Subject {
                         account: rec.account,
                         roles: user.roles,
@@ -458,7 +461,8 @@ impl World {
             Who::Key(i) => {
                 let rec = self.keys[i];
                 let key = self.store.get_service_key(rec.account, rec.id).ok()?;
-                match key.owner {
+                let valid = key.validity.state_at(chrono::Utc::now()) == KeyState::Valid;
+                let view = match key.owner {
                     Some(owner) => {
                         let index = self
                             .users
@@ -467,12 +471,13 @@ impl World {
                         let mut view = self.subject_of(Who::User(index))?;
                         view.subject.key_roles = Some(key.roles);
                         view.owner = Some(index);
-                        Some(view)
+                        view
                     }
-                    None => Some(View {
+                    None => View {
                         account: rec.account,
                         active: self.account_active(rec.account),
                         user_active: true,
+                        valid: true,
                         subject: Subject {
                             account: rec.account,
                             roles: vec![role_ids::OWNER],
@@ -480,8 +485,14 @@ impl World {
                             key_roles: Some(key.roles),
                         },
                         owner: None,
-                    }),
-                }
+                    },
+                };
+                // A key outside its validity authenticates nothing.
+                Some(View {
+                    active: view.active && valid,
+                    valid,
+                    ..view
+                })
             }
         }
     }
@@ -493,6 +504,8 @@ pub struct View {
     pub account: AccountId,
     pub active: bool,
     pub user_active: bool,
+    /// For a service key: whether it is within its validity now (always for a user).
+    pub valid: bool,
     pub subject: Subject,
     /// For a user's service key: that user (its index).
     pub owner: Option<usize>,

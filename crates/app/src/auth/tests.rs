@@ -36,6 +36,7 @@ fn account(active: bool) -> Account {
         parent_id: None,
         active,
         created_at: now(),
+        max_key_lifetime_days: None,
     }
 }
 
@@ -48,6 +49,7 @@ fn access_key(status: KeyStatus, secret: &str) -> AccessKeyAuth {
             name: None,
             status,
             created_at: now(),
+            validity: tessera_domain::keys::KeyValidity::default(),
             last_used_at: None,
         },
         secret_digest: digest(secret).to_vec(),
@@ -301,6 +303,7 @@ fn service_key(public_pem: &str, owner: Option<UserId>, roles: Vec<RoleId>) -> S
             description: None,
             roles,
             created_at: now(),
+            validity: tessera_domain::keys::KeyValidity::default(),
         },
         public_key_pem: public_pem.to_owned(),
     }
@@ -679,3 +682,5 @@ fn concurrent_guesses_never_test_more_than_the_limit() {
         .count();
     assert!(limited >= 35, "{limited} refused before hashing");
 }
+
+mod expiry;

@@ -5,7 +5,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use subtle::ConstantTimeEq;
 use tessera_domain::Secret;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
-use tessera_domain::keys::{KeyStatus, SESSION_TOKEN_PREFIX, ServiceKey, parse_access_token};
+use tessera_domain::keys::{
+    KeyState, KeyStatus, KeyValidity, SESSION_TOKEN_PREFIX, ServiceKey, parse_access_token,
+};
 use tessera_domain::policy::{PolicyIndex, Subject};
 use tessera_domain::roles::{RoleId, ids as role_ids};
 use tessera_domain::user::{User, UserStatus};
@@ -22,9 +24,31 @@ fn jwt_kind(failure: AuthFailure) -> FailureKind {
         AuthFailure::TokenExpired => FailureKind::ExpiredJwt,
         AuthFailure::TokenLifetime => FailureKind::JwtLifetime,
         AuthFailure::TokenFromFuture => FailureKind::JwtFromFuture,
+        AuthFailure::KeyExpired => FailureKind::ExpiredKey,
+        AuthFailure::KeyNotYetValid => FailureKind::KeyNotYetValid,
         AuthFailure::TokenFormat | AuthFailure::Failed | AuthFailure::Missing => {
             FailureKind::InvalidJwt
         }
+    }
+}
+
+/// Why a key is refused at `now`, if it is: before its `not_before` or past its `expires_at`.
+fn outside_validity(
+    validity: &KeyValidity,
+    now: DateTime<Utc>,
+) -> Option<(AuthFailure, FailureKind)> {
+    match validity.state_at(now) {
+        KeyState::Valid => None,
+        KeyState::Expired => Some((AuthFailure::KeyExpired, FailureKind::ExpiredKey)),
+        KeyState::NotYetValid => Some((AuthFailure::KeyNotYetValid, FailureKind::KeyNotYetValid)),
+    }
+}
+
+/// The earlier of two optional ends (`None` is no end).
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -36,7 +60,7 @@ impl App {
                 if let Some((id, secret)) = parse_access_token(t) {
                     Ok(self
                         .verify_access_key(&id, &secret, now)?
-                        .map(|(p, _)| (p, None)))
+                        .map(|(p, _, ends)| (p, ends)))
                 } else if t.starts_with(SESSION_TOKEN_PREFIX) {
                     self.verify_session(t, now)
                 } else if t.starts_with("tsr_") {
@@ -54,7 +78,7 @@ impl App {
             Presented::Basic { key_id, secret } => match key_id.parse::<AccessKeyId>() {
                 Ok(id) => Ok(self
                     .verify_access_key(&id, secret, now)?
-                    .map(|(p, _)| (p, None))),
+                    .map(|(p, _, ends)| (p, ends))),
                 Err(_) => Ok(refuse(
                     AuthFailure::Failed,
                     FailureKind::Malformed,
@@ -74,15 +98,15 @@ impl App {
                     ));
                 };
                 Ok(match self.verify_access_key(&id, &secret, now)? {
-                    Ok((p, user))
+                    Ok((p, user, ends))
                         if user
                             .email
                             .as_deref()
                             .is_some_and(|e| e.eq_ignore_ascii_case(email)) =>
                     {
-                        Ok((p, None))
+                        Ok((p, ends))
                     }
-                    Ok((p, _)) => refuse(
+                    Ok((p, _, _)) => refuse(
                         AuthFailure::Failed,
                         FailureKind::BadSecret,
                         Some(p.account_id),
@@ -103,7 +127,7 @@ impl App {
                     ));
                 };
                 Ok(match self.verify_access_key(&id, &secret, now)? {
-                    Ok((p, _)) => {
+                    Ok((p, _, ends)) => {
                         let matches = match account {
                             LegacyAccount::Id(a) => *a == p.account_id,
                             LegacyAccount::Name(n) => {
@@ -111,7 +135,7 @@ impl App {
                             }
                         };
                         if matches {
-                            Ok((p, None))
+                            Ok((p, ends))
                         } else {
                             refuse(
                                 AuthFailure::Failed,
@@ -171,21 +195,24 @@ impl App {
         }
     }
 
+    /// The principal of an access key, its user, and when the key stops working (its
+    /// `expires_at`: a cached principal stops then too).
     fn verify_access_key(
         &self,
         id: &AccessKeyId,
         secret: &Secret,
-        _now: DateTime<Utc>,
-    ) -> AppResult<Result<(Principal, User), Refused>> {
-        let fail = |kind, account| {
+        now: DateTime<Utc>,
+    ) -> AppResult<Result<(Principal, User, Option<DateTime<Utc>>), Refused>> {
+        let refused = |failure, kind, account| {
             Err(Refused {
-                failure: AuthFailure::Failed,
+                failure,
                 kind,
                 account,
                 who: id.to_string(),
                 credential: "access_key",
             })
         };
+        let fail = |kind, account| refused(AuthFailure::Failed, kind, account);
         let Some(found) = self.ports.access_keys.find_access_key(id)? else {
             // Counted as a wrong secret: which key ids exist is not for a metrics reader.
             return Ok(fail(FailureKind::BadSecret, None));
@@ -197,6 +224,9 @@ impl App {
         }
         if found.key.status != KeyStatus::Active {
             return Ok(fail(FailureKind::InactiveKey, Some(account)));
+        }
+        if let Some((failure, kind)) = outside_validity(&found.key.validity, now) {
+            return Ok(refused(failure, kind, Some(account)));
         }
         let user = match self.user_if_active(account, found.key.user_id)? {
             Ok(user) => user,
@@ -211,6 +241,7 @@ impl App {
                 subject,
             },
             user,
+            found.key.validity.expires_at,
         )))
     }
 
@@ -300,6 +331,9 @@ impl App {
                 "service_key",
             ));
         }
+        if let Some((failure, kind)) = outside_validity(&found.key.validity, now) {
+            return Ok(refuse(failure, kind, Some(account), who, "service_key"));
+        }
         let Some(subject) = self.key_subject(&found.key)? else {
             let kind = if self.account_active(account)? {
                 FailureKind::InactiveUser
@@ -314,9 +348,12 @@ impl App {
                 "service_key",
             ));
         };
-        let expires_at = Utc
-            .timestamp_opt(inspected.expires_at.saturating_add(jwt::SKEW_SECS), 0)
-            .single();
+        // A cached principal stops with the token, or with the key when it expires first.
+        let expires_at = earliest(
+            Utc.timestamp_opt(inspected.expires_at.saturating_add(jwt::SKEW_SECS), 0)
+                .single(),
+            found.key.validity.expires_at,
+        );
         Ok(Ok((
             Principal {
                 account_id: account,

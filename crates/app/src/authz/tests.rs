@@ -18,6 +18,7 @@ fn account(id: AccountId, parent: Option<AccountId>) -> Account {
         parent_id: parent,
         active: true,
         created_at: now(),
+        max_key_lifetime_days: None,
     }
 }
 

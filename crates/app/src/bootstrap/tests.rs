@@ -28,6 +28,7 @@ fn made() -> BootstrappedAccount {
             parent_id: None,
             active: true,
             created_at: now(),
+            max_key_lifetime_days: None,
         },
         owner: user(1, "admin", &[ids::OWNER, ids::ADMINISTRATOR]),
     }

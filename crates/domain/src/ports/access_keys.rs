@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
 use crate::ids::{AccessKeyId, AccountId, UserId};
-use crate::keys::{AccessKey, KeyStatus};
+use crate::keys::{AccessKey, KeyStatus, KeyValidity, ValidityChange};
 
 use super::RepoError;
 
@@ -21,6 +21,8 @@ pub struct NewAccessKey {
     pub secret_digest: Vec<u8>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When it works.
+    pub validity: KeyValidity,
 }
 
 /// Changes to an access key; `None` leaves a field alone.
@@ -30,6 +32,8 @@ pub struct AccessKeyChanges {
     pub status: Option<KeyStatus>,
     /// New name (`Some(None)` clears it).
     pub name: Option<Option<String>>,
+    /// New ends of its validity (checked by the use case); only the ends named are written.
+    pub validity: ValidityChange,
 }
 
 /// An access key with its secret's digest, for authentication.
@@ -83,7 +87,8 @@ pub trait AccessKeyRepo: Send + Sync {
         id: &AccessKeyId,
     ) -> Result<AccessKey, RepoError>;
 
-    /// Changes status or name.
+    /// Changes status, name or validity (a new status or validity moves the authorization
+    /// epoch).
     ///
     /// # Errors
     /// `NotFound` as for [`AccessKeyRepo::get_access_key`].

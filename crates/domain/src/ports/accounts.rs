@@ -71,6 +71,19 @@ pub struct BootstrapRecord {
     pub audit: AuditRecord,
 }
 
+/// Changes to an account; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New email.
+    pub email: Option<String>,
+    /// New active flag.
+    pub active: Option<bool>,
+    /// New longest key lifetime in days (`Some(None)` removes the limit).
+    pub max_key_lifetime_days: Option<Option<u32>>,
+}
+
 /// Accounts.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait AccountRepo: Send + Sync {
@@ -109,16 +122,14 @@ pub trait AccountRepo: Send + Sync {
     /// Storage errors only.
     fn list_child_accounts(&self, parent: AccountId) -> Result<Vec<Account>, RepoError>;
 
-    /// Changes an account's name, email or active flag (`None` leaves one alone).
+    /// Changes an account's settings.
     ///
     /// # Errors
     /// `NotFound`.
     fn update_account(
         &self,
         id: AccountId,
-        name: Option<String>,
-        email: Option<String>,
-        active: Option<bool>,
+        changes: &AccountChanges,
         audit: &AuditRecord,
     ) -> Result<Account, RepoError>;
 

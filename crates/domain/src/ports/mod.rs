@@ -18,14 +18,14 @@ mod users;
 
 pub use access_keys::{AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey};
 pub use accounts::{
-    AccountRepo, BootstrapRecord, BootstrappedAccount, InitialAccessKey, InitialServiceKey,
-    NewAccount,
+    AccountChanges, AccountRepo, BootstrapRecord, BootstrappedAccount, InitialAccessKey,
+    InitialServiceKey, NewAccount,
 };
 pub use attempts::{AttemptCount, AttemptKey, AttemptRepo, Reservation};
 pub use audit::{AuditFilter, AuditRepo};
 pub use error::RepoError;
 pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};
-pub use paging::{ListQuery, Page};
+pub use paging::{ExpiryFilter, ListQuery, Page};
 pub use service_keys::{NewServiceKey, ServiceKeyAuth, ServiceKeyChanges, ServiceKeyRepo};
 pub use sessions::{NewSession, SessionRepo};
 pub use sso::{DnsResolver, SsoChanges, SsoRepo};

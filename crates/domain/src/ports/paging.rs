@@ -1,3 +1,5 @@
+use chrono::{DateTime, Utc};
+
 /// How to list: a page size, then either an offset or a keyset cursor (the id after which to
 /// start), optional name filters and a direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,18 @@ pub struct ListQuery {
     pub hidden: Vec<String>,
     /// Owners the caller may not see (service keys only): their keys are left out likewise.
     pub hidden_owners: Vec<i64>,
+    /// Keys only: only the expired keys, or only the others.
+    pub expiry: Option<ExpiryFilter>,
+}
+
+/// Keys whose `expires_at` has passed at `at` (`expired`), or the others (no expiry, or one
+/// still to come).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryFilter {
+    /// Expired keys (`true`) or the others (`false`).
+    pub expired: bool,
+    /// The moment that decides.
+    pub at: DateTime<Utc>,
 }
 
 impl Default for ListQuery {
@@ -33,6 +47,7 @@ impl Default for ListQuery {
             descending: false,
             hidden: Vec::new(),
             hidden_owners: Vec::new(),
+            expiry: None,
         }
     }
 }

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
 use crate::ids::{AccountId, ServiceKeyId, UserId};
-use crate::keys::ServiceKey;
+use crate::keys::{KeyValidity, ServiceKey, ValidityChange};
 use crate::roles::RoleId;
 
 use super::{ListQuery, Page, RepoError, RoleChange};
@@ -26,6 +26,8 @@ pub struct NewServiceKey {
     pub roles: Vec<RoleId>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When it works.
+    pub validity: KeyValidity,
 }
 
 /// Changes to a service key; `None` leaves a field alone.
@@ -35,6 +37,8 @@ pub struct ServiceKeyChanges {
     pub name: Option<String>,
     /// New description (`Some(None)` clears it).
     pub description: Option<Option<String>>,
+    /// New ends of its validity (checked by the use case); only the ends named are written.
+    pub validity: ValidityChange,
 }
 
 /// A service key with its public key, for verifying JWTs.
@@ -77,7 +81,8 @@ pub trait ServiceKeyRepo: Send + Sync {
     /// Storage errors only; an unknown key is `Ok(None)`.
     fn find_service_key(&self, id: ServiceKeyId) -> Result<Option<ServiceKeyAuth>, RepoError>;
 
-    /// A page of the account's keys (those of `owner` only, when given), ordered by id.
+    /// A page of the account's keys (those of `owner` only, when given), ordered by id;
+    /// `query.expiry` filters on `expires_at`.
     ///
     /// # Errors
     /// Storage errors only.
@@ -88,7 +93,8 @@ pub trait ServiceKeyRepo: Send + Sync {
         query: &ListQuery,
     ) -> Result<Page<ServiceKey>, RepoError>;
 
-    /// Renames or re-describes a key.
+    /// Renames or re-describes a key, or changes its validity (which moves the authorization
+    /// epoch).
     ///
     /// # Errors
     /// `NotFound` as for [`ServiceKeyRepo::get_service_key`].

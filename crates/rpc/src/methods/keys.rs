@@ -4,7 +4,7 @@ use serde::Deserialize;
 use tessera_app::{App, CreateServiceKey, Principal};
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{ServiceKeyId, UserId};
-use tessera_domain::keys::ServiceKey;
+use tessera_domain::keys::{KeyValidity, ServiceKey, ValidityChange};
 use tessera_domain::ports::{ListQuery, RoleChange, ServiceKeyChanges};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -61,6 +61,9 @@ pub fn create_key(
             name: a.key_name,
             description: a.description.filter(|d| !d.is_empty()),
             roles,
+            // The official client has no expiry parameter: the account's longest key
+            // lifetime, when it sets one, applies.
+            validity: KeyValidity::default(),
         },
     )?;
     Ok(CreatedKey {
@@ -121,6 +124,7 @@ pub fn update_key(
     let changes = ServiceKeyChanges {
         name: a.key_name,
         description: a.description.map(|d| Some(d).filter(|d| !d.is_empty())),
+        validity: ValidityChange::default(),
     };
     app.update_service_key(p, meta, p.account_id, key_id(&a.key_id)?, changes)?;
     Ok(Done::ONE)
@@ -200,6 +204,7 @@ pub fn get_keys(
                     offset: u64::try_from(a.offset.unwrap_or(0)).unwrap_or(0),
                     ..ListQuery::default()
                 },
+                None,
             )?;
             (page.items, page.total)
         }

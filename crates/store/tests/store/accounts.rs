@@ -1,6 +1,6 @@
 use tessera_domain::ids::AccountId;
 use tessera_domain::ports::{
-    AccountRepo, AuditFilter, AuditRepo, BootstrapRecord, RepoError, UserRepo,
+    AccountChanges, AccountRepo, AuditFilter, AuditRepo, BootstrapRecord, RepoError, UserRepo,
 };
 use tessera_domain::roles::ids;
 use tessera_store::backend_tests;
@@ -131,9 +131,10 @@ fn an_update_changes_only_what_it_names_and_is_audited(db: &TestDatabase) {
     let renamed = store
         .update_account(
             made.id,
-            Some("Acme Corp".into()),
-            None,
-            None,
+            &AccountChanges {
+                name: Some("Acme Corp".into()),
+                ..AccountChanges::default()
+            },
             &audit_in(made.id, "account.update"),
         )
         .unwrap();
@@ -143,22 +144,54 @@ fn an_update_changes_only_what_it_names_and_is_audited(db: &TestDatabase) {
     let frozen = store
         .update_account(
             made.id,
-            None,
-            Some("ops@acme.example".into()),
-            Some(false),
+            &AccountChanges {
+                email: Some("ops@acme.example".into()),
+                active: Some(false),
+                max_key_lifetime_days: Some(Some(90)),
+                ..AccountChanges::default()
+            },
             &audit_in(made.id, "account.update"),
         )
         .unwrap();
     assert_eq!(frozen.name, "Acme Corp");
     assert_eq!(frozen.email, "ops@acme.example");
     assert!(!frozen.active);
+    assert_eq!(frozen.max_key_lifetime_days, Some(90));
+    let kept = store
+        .update_account(
+            made.id,
+            &AccountChanges {
+                name: Some("Acme".into()),
+                ..AccountChanges::default()
+            },
+            &audit_in(made.id, "account.update"),
+        )
+        .unwrap();
+    assert_eq!(
+        kept.max_key_lifetime_days,
+        Some(90),
+        "not named, not changed"
+    );
+    let frozen = store
+        .update_account(
+            made.id,
+            &AccountChanges {
+                name: Some("Acme Corp".into()),
+                max_key_lifetime_days: Some(None),
+                ..AccountChanges::default()
+            },
+            &audit_in(made.id, "account.update"),
+        )
+        .unwrap();
+    assert_eq!(frozen.max_key_lifetime_days, None, "null removes the limit");
     assert_eq!(store.get_account(made.id).unwrap(), frozen);
     assert_eq!(
         store.update_account(
             AccountId(made.id.0 + 100),
-            Some("ghost".into()),
-            None,
-            None,
+            &AccountChanges {
+                name: Some("ghost".into()),
+                ..AccountChanges::default()
+            },
             &audit_in(made.id, "account.update"),
         ),
         Err(RepoError::NotFound)
@@ -175,7 +208,7 @@ fn an_update_changes_only_what_it_names_and_is_audited(db: &TestDatabase) {
         .into_iter()
         .filter(|e| e.record.action == "account.update")
         .count();
-    assert_eq!(updates, 2, "the failed update wrote no event");
+    assert_eq!(updates, 4, "the failed update wrote no event");
 }
 
 fn concurrent_creations_never_exceed_the_child_limit(db: &TestDatabase) {

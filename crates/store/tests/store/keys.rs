@@ -1,9 +1,9 @@
 use std::sync::Barrier;
 
 use tessera_domain::ids::{AccessKeyId, ServiceKeyId, UserId};
-use tessera_domain::keys::KeyStatus;
+use tessera_domain::keys::{KeyStatus, KeyValidity, ValidityChange};
 use tessera_domain::ports::{
-    AccessKeyChanges, AccessKeyRepo, AuditFilter, AuditRepo, ListQuery, NewAccessKey,
+    AccessKeyChanges, AccessKeyRepo, AuditFilter, AuditRepo, ExpiryFilter, ListQuery, NewAccessKey,
     NewServiceKey, NewSession, RepoError, RoleChange, ServiceKeyChanges, ServiceKeyRepo,
     SessionRepo, UserRepo,
 };
@@ -27,6 +27,7 @@ fn service_key(
         public_key_pem: "-----BEGIN PUBLIC KEY-----\n…".into(),
         roles: vec![ids::DEVELOPER],
         created_at: at(n.into()),
+        validity: KeyValidity::default(),
     }
 }
 
@@ -38,6 +39,7 @@ fn access_key(account: tessera_domain::ids::AccountId, user: UserId, n: u8) -> N
         name: Some(format!("key {n}")),
         secret_digest: vec![n; 32],
         created_at: at(n.into()),
+        validity: KeyValidity::default(),
     }
 }
 
@@ -63,6 +65,7 @@ fn service_keys_round_trip_with_roles_and_change(db: &TestDatabase) {
             &ServiceKeyChanges {
                 name: Some("renamed".into()),
                 description: Some(None),
+                ..ServiceKeyChanges::default()
             },
             &audit_in(acme, "k"),
         )
@@ -249,7 +252,7 @@ fn access_keys_are_limited_per_user_and_keep_only_a_digest(db: &TestDatabase) {
             &a.id,
             &AccessKeyChanges {
                 status: Some(KeyStatus::Inactive),
-                name: None,
+                ..AccessKeyChanges::default()
             },
             &audit_in(acme, "a"),
         )
@@ -319,11 +322,203 @@ fn sessions_are_found_by_digest_and_purged_when_expired(db: &TestDatabase) {
     assert_eq!(events.len(), 2);
 }
 
+fn validity(not_before: Option<i64>, expires_at: Option<i64>) -> KeyValidity {
+    KeyValidity {
+        not_before: not_before.map(at),
+        expires_at: expires_at.map(at),
+    }
+}
+
+fn key_validity_round_trips_and_changes_only_the_ends_named(db: &TestDatabase) {
+    let store = db.store();
+    let made = account(&store, "acme");
+    let (acme, owner) = (made.account.id, made.owner.id);
+    let mut new = service_key(acme, None, 1);
+    new.validity = validity(Some(10), Some(1000));
+    let key = store
+        .create_service_key(&new, 10, &audit_in(acme, "k"))
+        .unwrap();
+    assert_eq!(key.validity, validity(Some(10), Some(1000)));
+    assert_eq!(
+        store
+            .find_service_key(key.id)
+            .unwrap()
+            .unwrap()
+            .key
+            .validity,
+        key.validity
+    );
+    let epoch = store.authz_epoch().unwrap();
+    let renamed = store
+        .update_service_key(
+            acme,
+            key.id,
+            &ServiceKeyChanges {
+                name: Some("renamed".into()),
+                ..ServiceKeyChanges::default()
+            },
+            &audit_in(acme, "k"),
+        )
+        .unwrap();
+    assert_eq!(
+        renamed.validity, key.validity,
+        "a rename keeps the validity"
+    );
+    assert_eq!(store.authz_epoch().unwrap(), epoch, "and the epoch");
+    let extended = store
+        .update_service_key(
+            acme,
+            key.id,
+            &ServiceKeyChanges {
+                validity: ValidityChange {
+                    not_before: None,
+                    expires_at: Some(Some(at(2000))),
+                },
+                ..ServiceKeyChanges::default()
+            },
+            &audit_in(acme, "k"),
+        )
+        .unwrap();
+    assert_eq!(extended.validity, validity(Some(10), Some(2000)));
+    assert!(
+        store.authz_epoch().unwrap() > epoch,
+        "a new validity moves the epoch: every instance drops its cached principals"
+    );
+    let opened = store
+        .update_service_key(
+            acme,
+            key.id,
+            &ServiceKeyChanges {
+                validity: ValidityChange {
+                    not_before: Some(None),
+                    expires_at: None,
+                },
+                ..ServiceKeyChanges::default()
+            },
+            &audit_in(acme, "k"),
+        )
+        .unwrap();
+    assert_eq!(opened.validity, validity(None, Some(2000)));
+
+    let mut new = access_key(acme, owner, 1);
+    new.validity = validity(None, Some(1000));
+    let ak = store
+        .create_access_key(&new, 2, &audit_in(acme, "a"))
+        .unwrap();
+    assert_eq!(ak.validity, validity(None, Some(1000)));
+    assert_eq!(
+        store.find_access_key(&ak.id).unwrap().unwrap().key.validity,
+        ak.validity
+    );
+    let epoch = store.authz_epoch().unwrap();
+    let changed = store
+        .update_access_key(
+            acme,
+            owner,
+            &ak.id,
+            &AccessKeyChanges {
+                validity: ValidityChange {
+                    not_before: Some(Some(at(5))),
+                    expires_at: Some(None),
+                },
+                ..AccessKeyChanges::default()
+            },
+            &audit_in(acme, "a"),
+        )
+        .unwrap();
+    assert_eq!(changed.validity, validity(Some(5), None));
+    assert_eq!(changed.name.as_deref(), Some("key 1"));
+    assert!(store.authz_epoch().unwrap() > epoch);
+    assert_eq!(
+        store.list_access_keys(acme, owner).unwrap()[0].validity,
+        changed.validity
+    );
+    let other = account(&store, "other");
+    assert_eq!(
+        store.update_access_key(
+            other.account.id,
+            owner,
+            &ak.id,
+            &AccessKeyChanges {
+                validity: ValidityChange {
+                    not_before: None,
+                    expires_at: Some(Some(at(1))),
+                },
+                ..AccessKeyChanges::default()
+            },
+            &audit_in(other.account.id, "a"),
+        ),
+        Err(RepoError::NotFound)
+    );
+    assert_eq!(
+        store.get_access_key(acme, owner, &ak.id).unwrap().validity,
+        changed.validity,
+        "another account's change changed nothing"
+    );
+}
+
+fn key_lists_filter_on_expiry_with_paging_and_totals(db: &TestDatabase) {
+    let store = db.store();
+    let acme = account(&store, "acme").account.id;
+    // Keys 1–2 expire at 100 and 200, key 3 never, key 4 at 300.
+    for (n, end) in [(1u8, Some(100)), (2, Some(200)), (3, None), (4, Some(300))] {
+        let mut new = service_key(acme, None, n);
+        new.validity = validity(None, end);
+        store
+            .create_service_key(&new, 10, &audit_in(acme, "k"))
+            .unwrap();
+    }
+    let names = |expired: bool, at_s: i64, limit: u32| {
+        let page = store
+            .list_service_keys(
+                acme,
+                None,
+                &ListQuery {
+                    limit,
+                    expiry: Some(ExpiryFilter {
+                        expired,
+                        at: at(at_s),
+                    }),
+                    ..ListQuery::default()
+                },
+            )
+            .unwrap();
+        (
+            page.items.into_iter().map(|k| k.name).collect::<Vec<_>>(),
+            page.total,
+        )
+    };
+    assert_eq!(
+        names(true, 200, 20),
+        (vec!["key 1".into(), "key 2".into()], 2),
+        "at the moment itself, expired"
+    );
+    assert_eq!(
+        names(false, 200, 20),
+        (vec!["key 3".into(), "key 4".into()], 2)
+    );
+    assert_eq!(names(true, 99, 20), (vec![], 0));
+    assert_eq!(
+        names(false, 99, 1),
+        (vec!["key 1".into()], 4),
+        "paged, counted in full"
+    );
+    assert_eq!(
+        store
+            .list_service_keys(acme, None, &ListQuery::default())
+            .unwrap()
+            .total,
+        4
+    );
+}
+
 backend_tests!(
     service_keys_round_trip_with_roles_and_change,
     another_accounts_service_key_is_not_found,
     the_key_limit_holds_under_concurrent_creations,
     keys_holding_roles_and_stripping_them_with_the_users_roles,
     access_keys_are_limited_per_user_and_keep_only_a_digest,
-    sessions_are_found_by_digest_and_purged_when_expired
+    sessions_are_found_by_digest_and_purged_when_expired,
+    key_validity_round_trips_and_changes_only_the_ends_named,
+    key_lists_filter_on_expiry_with_paging_and_totals
 );

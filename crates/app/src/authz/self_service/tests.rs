@@ -3,6 +3,7 @@
 
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{Hex32, PolicyId, UserGroupId};
+use tessera_domain::keys::KeyValidity;
 use tessera_domain::permissions::Capability;
 use tessera_domain::policy::{Effect, PolicyRule, ResourceKey, ResourceType, Scope, ScopeObjects};
 use tessera_domain::ports::KeyPairGenerator;
@@ -55,7 +56,7 @@ fn a_service_key_never_acts_as_its_owner() {
         Err(AppError::Forbidden(_))
     ));
     assert!(matches!(
-        app.create_access_key(&key, &meta, ACME, UserId(2), None),
+        app.create_access_key(&key, &meta, ACME, UserId(2), None, KeyValidity::default()),
         Err(AppError::Forbidden(_))
     ));
     assert!(matches!(
@@ -150,6 +151,7 @@ fn key_pairs(m: &mut Mocks) {
             parent_id: None,
             active: true,
             created_at: crate::testing::now(),
+            max_key_lifetime_days: None,
         })
     });
 }
@@ -206,7 +208,12 @@ fn a_service_key_reads_itself_and_nothing_else_without_roles() {
         Err(AppError::Forbidden(_))
     ));
     let page = app
-        .list_service_keys(&key, ACME, &tessera_domain::ports::ListQuery::default())
+        .list_service_keys(
+            &key,
+            ACME,
+            &tessera_domain::ports::ListQuery::default(),
+            None,
+        )
         .unwrap();
     assert_eq!(
         page.items.iter().map(|k| k.id).collect::<Vec<_>>(),
