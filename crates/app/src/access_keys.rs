@@ -1,6 +1,7 @@
 //! Restcomm access keys: a user's long-term API credentials (at most two, for rotation).
 
 use serde_json::json;
+use tessera_domain::authorized_ips::check_key_allowed_ips;
 use tessera_domain::Entity;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
@@ -172,8 +173,8 @@ impl App {
             .map_err(AppError::from_repo(Entity::AccessKey))
     }
 
-    /// Changes status (`active`/`inactive`) or name; deactivation takes effect on the next
-    /// request.
+    /// Changes status (`active`/`inactive`), name or `allowed_ips`; deactivation and new
+    /// `allowed_ips` take effect on the next request.
     ///
     /// # Errors
     /// `NotFound(Entity::AccessKey)`; `Forbidden`; `Invalid`.
@@ -190,13 +191,20 @@ impl App {
         if let Some(name) = &changes.name {
             check_key_label(name.as_deref())?;
         }
+        if let Some(networks) = &changes.allowed_ips {
+            check_key_allowed_ips(networks)?;
+        }
         let audit = self.audit_record(
             principal,
             meta,
             account,
             "access_key.update",
             None,
-            json!({ "status": changes.status, "name": changes.name }),
+            json!({
+                "status": changes.status,
+                "name": changes.name,
+                "allowed_ips": changes.allowed_ips,
+            }),
         );
         self.invalidating(
             self.ports

@@ -3,6 +3,7 @@
 mod access_keys;
 mod accounts;
 pub mod auth;
+mod authorized_ips;
 mod authz;
 mod bootstrap;
 mod catalog;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
-    AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthzRepo, Clock, DnsResolver, Health,
+    AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock, DnsResolver, Health,
     IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo,
     SsoRepo, UserGroupRepo, UserRepo,
 };
@@ -36,6 +37,7 @@ use crate::telemetry::Telemetry;
 
 pub use access_keys::CreatedAccessKey;
 pub use accounts::{CreateChildAccount, UpdateAccount};
+pub use authorized_ips::{AddAuthorizedIp, AuthorizedIpFilter, AuthorizedIpPage, DeleteAuthorizedIps, IpTarget};
 pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken};
 pub use bootstrap::{AccessKeySecret, BootstrapCredentials, BootstrapSettings, ServiceKeySecret};
 pub use error::{AppError, AppResult, AuthFailure};
@@ -73,6 +75,8 @@ pub struct Ports {
     pub authz: Arc<dyn AuthzRepo>,
     /// SSO connectors.
     pub sso: Arc<dyn SsoRepo>,
+    /// Accounts' authorized-IP lists.
+    pub authorized_ips: Arc<dyn AuthorizedIpRepo>,
     /// DNS TXT lookups.
     pub dns: Arc<dyn DnsResolver>,
     /// Storage readiness.
@@ -117,6 +121,7 @@ impl Ports {
             + ResourceGroupRepo
             + AuthzRepo
             + SsoRepo
+            + AuthorizedIpRepo
             + Health
             + 'static,
     {
@@ -132,6 +137,7 @@ impl Ports {
             resource_groups: storage.clone(),
             authz: storage.clone(),
             sso: storage.clone(),
+            authorized_ips: storage.clone(),
             health: storage.clone(),
             dns: system.dns,
             hasher: system.hasher,

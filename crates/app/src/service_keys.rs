@@ -1,6 +1,7 @@
 //! Service keys (Voximplant `CreateKey` & co.): RSA key pairs whose private half is shown once.
 
 use serde_json::json;
+use tessera_domain::authorized_ips::check_key_allowed_ips;
 use tessera_domain::Entity;
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
@@ -252,10 +253,11 @@ impl App {
         Ok((key, own))
     }
 
-    /// Renames or re-describes a key.
+    /// Renames or re-describes a key, or sets its `allowed_ips` (in effect from the next
+    /// request).
     ///
     /// # Errors
-    /// `Invalid` for a bad name; `NotFound`; `Forbidden`.
+    /// `Invalid` for a bad name or `allowed_ips`; `NotFound`; `Forbidden`.
     pub fn update_service_key(
         &self,
         principal: &Principal,
@@ -270,6 +272,9 @@ impl App {
         if let Some(Some(d)) = &changes.description {
             check_description(d)?;
         }
+        if let Some(networks) = &changes.allowed_ips {
+            check_key_allowed_ips(networks)?;
+        }
         self.authorize_key_change(principal, account, id)?;
         let audit = self.audit_record(
             principal,
@@ -277,12 +282,18 @@ impl App {
             account,
             "service_key.update",
             None,
-            json!({ "name": changes.name }),
+            json!({ "name": changes.name, "allowed_ips": changes.allowed_ips }),
         );
-        self.ports
+        let updated = self
+            .ports
             .service_keys
             .update_service_key(account, id, &changes, &audit)
-            .map_err(AppError::from_repo(Entity::ServiceKey))
+            .map_err(AppError::from_repo(Entity::ServiceKey));
+        if changes.allowed_ips.is_some() {
+            self.invalidating(updated)
+        } else {
+            updated
+        }
     }
 
     /// Sets (`Replace`), adds or removes a key's roles.

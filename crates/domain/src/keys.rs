@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Secret;
+use crate::authorized_ips::Network;
 use crate::error::DomainError;
 use crate::ids::{AccessKeyId, AccountId, ServiceKeyId, UserId};
 use crate::roles::RoleId;
@@ -27,6 +28,9 @@ pub struct ServiceKey {
     pub roles: Vec<RoleId>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// The only networks it may be used from, besides its account's list (empty: no condition
+    /// of its own).
+    pub allowed_ips: Vec<Network>,
 }
 
 /// Longest key name.
@@ -97,6 +101,9 @@ pub struct AccessKey {
     pub created_at: DateTime<Utc>,
     /// Last use (kept to within a minute).
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The only networks it may be used from, besides its account's list (empty: no condition
+    /// of its own).
+    pub allowed_ips: Vec<Network>,
 }
 
 /// Access keys a user may hold at once (rotation: one old, one new).

@@ -4,6 +4,7 @@
 //! No IO happens here: no database, no network, no clock, no randomness.
 
 pub mod account;
+pub mod authorized_ips;
 pub mod audit;
 pub mod entity;
 pub mod error;

@@ -32,6 +32,9 @@ pub struct AccessKeyView {
     pub created_at: DateTime<Utc>,
     /// Last use (kept to within a minute).
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The only networks the key may be used from, besides the account's authorized IPs
+    /// (empty: no condition of its own).
+    pub allowed_ips: Vec<String>,
 }
 
 impl Listed for AccessKeyView {
@@ -52,6 +55,7 @@ impl From<AccessKey> for AccessKeyView {
             status: k.status,
             created_at: k.created_at,
             last_used_at: k.last_used_at,
+            allowed_ips: crate::authorized_ips::shown(&k.allowed_ips),
         }
     }
 }
@@ -95,6 +99,11 @@ pub struct UpdateAccessKeyBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub name: Option<Option<String>>,
+    /// The only networks (addresses or CIDRs, IPv4 or IPv6) the key may be used from, besides
+    /// the account's authorized IPs; `[]` lifts the condition. In effect from the next request.
+    #[validate(length(max = 50, message = "at most 50 networks"))]
+    #[schema(max_items = 50, example = json!(["192.0.2.0/24"]))]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 impl crate::extract::RequestBody for UpdateAccessKeyBody {}
@@ -188,7 +197,7 @@ pub async fn get_access_key(
     Ok(Envelope::ok(AccessKeyView::from(key)).respond())
 }
 
-/// Activates, deactivates or renames an access key.
+/// Activates, deactivates or renames an access key, or sets the networks it may be used from.
 #[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ("key_id" = String, Path)),
     request_body = UpdateAccessKeyBody,
     responses((status = 200, body = Envelope<AccessKeyView>), (status = 400), (status = 403), (status = 404)),
@@ -205,6 +214,7 @@ pub async fn update_access_key(
     let id = key_id(&id)?;
     let meta = request_meta(&req);
     let changes = AccessKeyChanges {
+        allowed_ips: crate::authorized_ips::allowed_ips(body.0.allowed_ips)?,
         status: body.0.status,
         name: body.0.name,
     };

@@ -36,6 +36,9 @@ pub struct ServiceKeyView {
     pub roles: Vec<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// The only networks the key may be used from, besides the account's authorized IPs
+    /// (empty: no condition of its own).
+    pub allowed_ips: Vec<String>,
 }
 
 impl From<ServiceKey> for ServiceKeyView {
@@ -47,6 +50,7 @@ impl From<ServiceKey> for ServiceKeyView {
             owner_user_id: k.owner.map(|u| u.0),
             roles: role_names(&k.roles),
             created_at: k.created_at,
+            allowed_ips: crate::authorized_ips::shown(&k.allowed_ips),
         }
     }
 }
@@ -104,6 +108,11 @@ pub struct UpdateServiceKeyBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 1024)]
     pub description: Option<Option<String>>,
+    /// The only networks (addresses or CIDRs, IPv4 or IPv6) the key may be used from, besides
+    /// the account's authorized IPs; `[]` lifts the condition. In effect from the next request.
+    #[validate(length(max = 50, message = "at most 50 networks"))]
+    #[schema(max_items = 50, example = json!(["192.0.2.0/24"]))]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 impl crate::extract::RequestBody for UpdateServiceKeyBody {}
@@ -204,7 +213,7 @@ pub async fn get_key(
     Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
 }
 
-/// Renames or re-describes a key.
+/// Renames or re-describes a key, or sets the networks it may be used from.
 #[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ("key_id" = String, Path)),
     request_body = UpdateServiceKeyBody,
     responses((status = 200, body = Envelope<ServiceKeyView>), (status = 400), (status = 403), (status = 404)),
@@ -221,6 +230,7 @@ pub async fn update_key(
     let id = key_id(&id)?;
     let meta = request_meta(&req);
     let changes = ServiceKeyChanges {
+        allowed_ips: crate::authorized_ips::allowed_ips(body.0.allowed_ips)?,
         name: body.0.name,
         description: body.0.description,
     };

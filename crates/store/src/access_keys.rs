@@ -13,6 +13,7 @@ use crate::db::{AnyConnection, lock_account, write_tx};
 use crate::error::{StoreError, found};
 use crate::schema::{access_keys, users};
 use crate::time::{from_db, to_db};
+use crate::authorized_ips::{networks_column, stored_networks};
 use crate::{Store, audit, epoch};
 
 #[derive(Queryable, Selectable)]
@@ -25,6 +26,7 @@ struct KeyRow {
     status: String,
     created_at: NaiveDateTime,
     last_used_at: Option<NaiveDateTime>,
+    allowed_ips: Option<String>,
 }
 
 impl KeyRow {
@@ -41,6 +43,7 @@ impl KeyRow {
                 .map_err(|_| StoreError::Corrupt(format!("access key status {}", self.status)))?,
             created_at: from_db(self.created_at),
             last_used_at: self.last_used_at.map(from_db),
+            allowed_ips: stored_networks(self.allowed_ips.as_deref())?,
         })
     }
 }
@@ -176,9 +179,16 @@ impl AccessKeyRepo for Store {
                         Some(n) => n.as_deref(),
                         None => current.name.as_deref(),
                     }),
+                    access_keys::allowed_ips.eq(networks_column(
+                        changes.allowed_ips.as_deref().unwrap_or(&current.allowed_ips),
+                    )),
                 ))
                 .execute(c)?;
-            if changes.status.is_some_and(|s| s != current.status) {
+            let allowed_ips_changed = changes
+                .allowed_ips
+                .as_ref()
+                .is_some_and(|n| *n != current.allowed_ips);
+            if allowed_ips_changed || changes.status.is_some_and(|s| s != current.status) {
                 epoch::bump(c)?;
             }
             audit::insert(c, &with_target(audit, id))?;

@@ -47,6 +47,7 @@ diesel::table! {
         description -> Nullable<Text>,
         public_key -> Text,
         created_at -> Timestamp,
+        allowed_ips -> Nullable<Text>,
     }
 }
 
@@ -67,6 +68,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        allowed_ips -> Nullable<Text>,
     }
 }
 
@@ -179,6 +181,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    authorized_ips (account_id, network) {
+        account_id -> BigInt,
+        network -> Text,
+        allowed -> Bool,
+        description -> Nullable<Text>,
+        created -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(service_keys -> accounts (account_id));
@@ -211,4 +223,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     authz_epoch,
     auth_attempts,
+    authorized_ips,
 );

@@ -17,6 +17,7 @@ use crate::db::{AnyConnection, MultiBackend, lock_account, write_tx};
 use crate::error::{StoreError, found};
 use crate::schema::{service_key_roles, service_keys, users};
 use crate::time::{from_db, to_db};
+use crate::authorized_ips::{networks_column, stored_networks};
 use crate::{Store, audit, epoch, like_pattern};
 
 #[derive(Queryable, Selectable)]
@@ -28,6 +29,7 @@ struct KeyRow {
     name: String,
     description: Option<String>,
     created_at: NaiveDateTime,
+    allowed_ips: Option<String>,
 }
 
 impl KeyRow {
@@ -43,6 +45,7 @@ impl KeyRow {
             description: self.description,
             roles,
             created_at: from_db(self.created_at),
+            allowed_ips: stored_networks(self.allowed_ips.as_deref())?,
         })
     }
 }
@@ -289,8 +292,18 @@ impl ServiceKeyRepo for Store {
                         Some(d) => d.as_deref(),
                         None => current.description.as_deref(),
                     }),
+                    service_keys::allowed_ips.eq(networks_column(
+                        changes.allowed_ips.as_deref().unwrap_or(&current.allowed_ips),
+                    )),
                 ))
                 .execute(c)?;
+            if changes
+                .allowed_ips
+                .as_ref()
+                .is_some_and(|n| *n != current.allowed_ips)
+            {
+                epoch::bump(c)?;
+            }
             audit::insert(c, &with_target(audit, id))?;
             load(c, account, id)
         })

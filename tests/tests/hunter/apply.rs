@@ -264,6 +264,7 @@ impl World {
                                     KeyStatus::Inactive
                                 }),
                                 name: None,
+                                allowed_ips: None,
                             },
                         )
                         .map(|_| ()),
@@ -315,6 +316,7 @@ impl World {
                         ServiceKeyChanges {
                             name: Some(format!("renamed{}", self.counter)),
                             description: None,
+                            allowed_ips: None,
                         },
                     )
                     .map(|_| ()),

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
+use crate::authorized_ips::Network;
 use crate::ids::{AccessKeyId, AccountId, UserId};
 use crate::keys::{AccessKey, KeyStatus};
 
@@ -30,6 +31,8 @@ pub struct AccessKeyChanges {
     pub status: Option<KeyStatus>,
     /// New name (`Some(None)` clears it).
     pub name: Option<Option<String>>,
+    /// New `allowed_ips` (`Some(vec![])` clears them).
+    pub allowed_ips: Option<Vec<Network>>,
 }
 
 /// An access key with its secret's digest, for authentication.

@@ -6,6 +6,7 @@
 mod access_keys;
 mod accounts;
 mod attempts;
+mod authorized_ips;
 mod audit;
 mod error;
 mod groups;
@@ -23,6 +24,7 @@ pub use accounts::{
 };
 pub use attempts::{AttemptCount, AttemptKey, AttemptRepo, Reservation};
 pub use audit::{AuditFilter, AuditRepo};
+pub use authorized_ips::AuthorizedIpRepo;
 pub use error::RepoError;
 pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use paging::{ListQuery, Page};
@@ -42,6 +44,8 @@ pub use accounts::MockAccountRepo;
 pub use attempts::MockAttemptRepo;
 #[cfg(feature = "mocks")]
 pub use audit::MockAuditRepo;
+#[cfg(feature = "mocks")]
+pub use authorized_ips::MockAuthorizedIpRepo;
 #[cfg(feature = "mocks")]
 pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
 #[cfg(feature = "mocks")]

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
+use crate::authorized_ips::Network;
 use crate::ids::{AccountId, ServiceKeyId, UserId};
 use crate::keys::ServiceKey;
 use crate::roles::RoleId;
@@ -35,6 +36,8 @@ pub struct ServiceKeyChanges {
     pub name: Option<String>,
     /// New description (`Some(None)` clears it).
     pub description: Option<Option<String>>,
+    /// New `allowed_ips` (`Some(vec![])` clears them).
+    pub allowed_ips: Option<Vec<Network>>,
 }
 
 /// A service key with its public key, for verifying JWTs.

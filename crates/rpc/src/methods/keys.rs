@@ -121,6 +121,7 @@ pub fn update_key(
     let changes = ServiceKeyChanges {
         name: a.key_name,
         description: a.description.map(|d| Some(d).filter(|d| !d.is_empty())),
+        allowed_ips: None,
     };
     app.update_service_key(p, meta, p.account_id, key_id(&a.key_id)?, changes)?;
     Ok(Done::ONE)

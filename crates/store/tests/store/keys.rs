@@ -63,6 +63,7 @@ fn service_keys_round_trip_with_roles_and_change(db: &TestDatabase) {
             &ServiceKeyChanges {
                 name: Some("renamed".into()),
                 description: Some(None),
+                allowed_ips: None,
             },
             &audit_in(acme, "k"),
         )
@@ -250,6 +251,7 @@ fn access_keys_are_limited_per_user_and_keep_only_a_digest(db: &TestDatabase) {
             &AccessKeyChanges {
                 status: Some(KeyStatus::Inactive),
                 name: None,
+                allowed_ips: None,
             },
             &audit_in(acme, "a"),
         )

@@ -299,7 +299,8 @@ fn changing_a_key_needs_the_right_to_grant_each_of_its_roles() {
             KEY,
             tessera_domain::ports::ServiceKeyChanges {
                 name: Some("mine now".into()),
-                description: None
+                description: None,
+                allowed_ips: None,
             }
         ),
         Err(AppError::RoleNotGrantable(_))
