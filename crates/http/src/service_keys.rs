@@ -111,7 +111,7 @@ pub struct UpdateServiceKeyBody {
     /// The only networks (addresses or CIDRs, IPv4 or IPv6) the key may be used from, besides
     /// the account's authorized IPs; `[]` lifts the condition. In effect from the next request.
     #[validate(length(max = 50, message = "at most 50 networks"))]
-    #[schema(max_items = 50, example = json!(["192.0.2.0/24"]))]
+    #[schema(max_items = 50)]
     pub allowed_ips: Option<Vec<String>>,
 }
 

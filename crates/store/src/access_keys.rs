@@ -180,7 +180,10 @@ impl AccessKeyRepo for Store {
                         None => current.name.as_deref(),
                     }),
                     access_keys::allowed_ips.eq(networks_column(
-                        changes.allowed_ips.as_deref().unwrap_or(&current.allowed_ips),
+                        changes
+                            .allowed_ips
+                            .as_deref()
+                            .unwrap_or(current.allowed_ips.as_slice()),
                     )),
                 ))
                 .execute(c)?;

@@ -293,7 +293,10 @@ impl ServiceKeyRepo for Store {
                         None => current.description.as_deref(),
                     }),
                     service_keys::allowed_ips.eq(networks_column(
-                        changes.allowed_ips.as_deref().unwrap_or(&current.allowed_ips),
+                        changes
+                            .allowed_ips
+                            .as_deref()
+                            .unwrap_or(current.allowed_ips.as_slice()),
                     )),
                 ))
                 .execute(c)?;

@@ -461,6 +461,7 @@ impl World {
             Action::SetKeyAllowedIps { key, access, nets } => {
                 let allowed_ips: Vec<Network> = {
                     let mut list: Vec<Network> = nets.iter().map(|n| network(*n)).collect();
+                    list.sort_unstable();
                     list.dedup();
                     list
                 };

@@ -723,7 +723,7 @@ fn an_access_key_is_refused_from_an_address_its_account_does_not_admit_cached_or
         .returning(|_| Ok(()));
     let app = m.app();
     let token = bearer(&format!("tsr_{KEY_ID}_s3cret"));
-    // First from outside the list: refused before anything is cached for it.
+    // First from outside the list: refused (the principal is cached all the same).
     assert_eq!(
         app.authenticate(&token, &from_address("203.0.113.5"))
             .unwrap_err(),
@@ -760,8 +760,9 @@ fn an_access_key_is_refused_from_an_address_its_account_does_not_admit_cached_or
     );
     assert_eq!(
         lookups.load(Ordering::SeqCst),
-        2,
-        "the refusals of a cached principal need no lookup"
+        1,
+        "one lookup: the principal is cached, refused or not, and the address checked on \
+         every request"
     );
     assert_eq!(counted(&app, crate::FailureKind::AddressNotAuthorized), 4);
     assert_eq!(
