@@ -1,6 +1,9 @@
 //! Authorized IPs: an account's allow and deny entries, managed with Account Settings, and
 //! evaluated at every authentication of the account's credentials (see
 //! [`AddressRule`]). A change that would refuse the address making it needs `force`.
+//!
+//! The rule is enforced in [`App::authenticate`] (and the sign-in): the gatekeeper endpoint,
+//! when it is built, must authenticate through it to inherit the rule.
 
 use std::net::IpAddr;
 

@@ -112,8 +112,7 @@ pub struct DeleteAuthorizedIpsParams {
     /// Only allow (`true`) or deny (`false`) entries; absent: both.
     pub allowed: Option<bool>,
     /// Remove them even if the list then refuses the address making this request.
-    #[serde(default)]
-    pub force: bool,
+    pub force: Option<bool>,
 }
 
 /// The address to test.
@@ -280,7 +279,7 @@ pub async fn delete_authorized_ips(
     let cmd = DeleteAuthorizedIps {
         target,
         allowed: p.allowed,
-        force: p.force,
+        force: p.force.unwrap_or(false),
     };
     let removed = run(&app, move |app| {
         app.delete_authorized_ips(&caller.0, &meta, account, cmd)
