@@ -1,9 +1,9 @@
 //! Restcomm access keys: a user's long-term API credentials (at most two, for rotation).
 
 use serde_json::json;
-use tessera_domain::authorized_ips::check_key_allowed_ips;
 use tessera_domain::Entity;
 use tessera_domain::audit::RequestMeta;
+use tessera_domain::authorized_ips::check_key_allowed_ips;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
 use tessera_domain::keys::{AccessKey, MAX_ACCESS_KEYS_PER_USER, access_token};
 use tessera_domain::permissions::{Capability, Permission};

@@ -23,9 +23,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
-    AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock, DnsResolver, Health,
-    IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo,
-    SsoRepo, UserGroupRepo, UserRepo,
+    AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo,
+    ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
 };
 
 use crate::auth::AuditFolder;
@@ -37,8 +37,10 @@ use crate::telemetry::Telemetry;
 
 pub use access_keys::CreatedAccessKey;
 pub use accounts::{CreateChildAccount, UpdateAccount};
-pub use authorized_ips::{AddAuthorizedIp, AuthorizedIpFilter, AuthorizedIpPage, DeleteAuthorizedIps, IpTarget};
 pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken};
+pub use authorized_ips::{
+    AddAuthorizedIp, AuthorizedIpFilter, AuthorizedIpPage, DeleteAuthorizedIps, IpTarget,
+};
 pub use bootstrap::{AccessKeySecret, BootstrapCredentials, BootstrapSettings, ServiceKeySecret};
 pub use error::{AppError, AppResult, AuthFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};

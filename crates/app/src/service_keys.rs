@@ -1,10 +1,10 @@
 //! Service keys (Voximplant `CreateKey` & co.): RSA key pairs whose private half is shown once.
 
 use serde_json::json;
-use tessera_domain::authorized_ips::check_key_allowed_ips;
 use tessera_domain::Entity;
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
+use tessera_domain::authorized_ips::check_key_allowed_ips;
 use tessera_domain::ids::{AccountId, ServiceKeyId};
 use tessera_domain::keys::{ServiceKey, check_key_name};
 use tessera_domain::permissions::{Capability, Permission};

@@ -8,9 +8,9 @@ use tessera_domain::keys::ServiceKey;
 use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
     AttemptCount, AttemptKey, AttemptRepo, MockAccessKeyRepo, MockAccountRepo, MockAuditRepo,
-    MockAuthorizedIpRepo, MockAuthzRepo, MockClock, MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator,
-    MockPasswordHasher, MockResourceGroupRepo, MockServiceKeyRepo, MockSessionRepo, MockSsoRepo,
-    MockUserGroupRepo, MockUserRepo, RepoError, Reservation,
+    MockAuthorizedIpRepo, MockAuthzRepo, MockClock, MockDnsResolver, MockHealth, MockIdGenerator,
+    MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo, MockServiceKeyRepo,
+    MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo, RepoError, Reservation,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};

@@ -388,7 +388,10 @@ mod tests {
             entry("10.1.0.0/16", true),
             entry("10.0.0.0/8", false),
         ];
-        assert_eq!(check(&list, ip("10.1.0.1")).matched, Some(net("10.0.0.0/8")));
+        assert_eq!(
+            check(&list, ip("10.1.0.1")).matched,
+            Some(net("10.0.0.0/8"))
+        );
         let list = [entry("10.0.0.0/8", true), entry("10.1.0.0/16", true)];
         assert_eq!(
             check(&list, ip("10.1.0.1")).matched,
@@ -415,7 +418,10 @@ mod tests {
         assert!(both.admits(Some(ip("192.0.2.1"))));
         assert!(!both.admits(Some(ip("192.0.2.66"))), "the account denies");
         assert!(!both.admits(Some(ip("192.0.2.200"))), "the key refuses");
-        assert!(!both.admits(Some(ip("198.51.100.1"))), "the account refuses");
+        assert!(
+            !both.admits(Some(ip("198.51.100.1"))),
+            "the account refuses"
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! No IO happens here: no database, no network, no clock, no randomness.
 
 pub mod account;
-pub mod authorized_ips;
 pub mod audit;
+pub mod authorized_ips;
 pub mod entity;
 pub mod error;
 pub mod groups;

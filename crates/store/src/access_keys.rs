@@ -9,11 +9,11 @@ use tessera_domain::ports::{
     AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey, RepoError,
 };
 
+use crate::authorized_ips::{networks_column, stored_networks};
 use crate::db::{AnyConnection, lock_account, write_tx};
 use crate::error::{StoreError, found};
 use crate::schema::{access_keys, users};
 use crate::time::{from_db, to_db};
-use crate::authorized_ips::{networks_column, stored_networks};
 use crate::{Store, audit, epoch};
 
 #[derive(Queryable, Selectable)]

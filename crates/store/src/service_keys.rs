@@ -13,11 +13,11 @@ use tessera_domain::ports::{
 };
 use tessera_domain::roles::RoleId;
 
+use crate::authorized_ips::{networks_column, stored_networks};
 use crate::db::{AnyConnection, MultiBackend, lock_account, write_tx};
 use crate::error::{StoreError, found};
 use crate::schema::{service_key_roles, service_keys, users};
 use crate::time::{from_db, to_db};
-use crate::authorized_ips::{networks_column, stored_networks};
 use crate::{Store, audit, epoch, like_pattern};
 
 #[derive(Queryable, Selectable)]

@@ -362,11 +362,27 @@ async fn every_method_answers_as_its_schema_says(app: TestApp) {
     call("DelSubUser", &[("subuser_id", &id)]).await;
     call("GetKeys", &[("key_id", "nope")]).await;
     // The authorized-IP methods (the harness calls from the loopback: the entries keep it).
-    call("AddAuthorizedAccountIP", &[("authorized_ip", "127.0.0.0/8"), ("description", "d")]).await;
-    call("AddAuthorizedAccountIP", &[("authorized_ip", "192.0.2.9"), ("allowed", "false")]).await;
+    call(
+        "AddAuthorizedAccountIP",
+        &[("authorized_ip", "127.0.0.0/8"), ("description", "d")],
+    )
+    .await;
+    call(
+        "AddAuthorizedAccountIP",
+        &[("authorized_ip", "192.0.2.9"), ("allowed", "false")],
+    )
+    .await;
     call("GetAuthorizedAccountIPs", &[]).await;
-    call("CheckAuthorizedAccountIP", &[("authorized_ip", "127.0.0.1")]).await;
-    call("CheckAuthorizedAccountIP", &[("authorized_ip", "203.0.113.1")]).await;
+    call(
+        "CheckAuthorizedAccountIP",
+        &[("authorized_ip", "127.0.0.1")],
+    )
+    .await;
+    call(
+        "CheckAuthorizedAccountIP",
+        &[("authorized_ip", "203.0.113.1")],
+    )
+    .await;
     call("CheckAuthorizedAccountIP", &[("authorized_ip", "nope")]).await;
     call("DelAuthorizedAccountIP", &[("authorized_ip", "all")]).await;
     call("DelAuthorizedAccountIP", &[("authorized_ip", "all")]).await;

@@ -3,8 +3,8 @@
 //! succeeded.
 
 use tessera_app::{
-    AddAuthorizedIp, AppError, CreateServiceKey, DeleteAuthorizedIps, IpTarget, CreateSubuser, PolicyInput, Principal, ResourceGroupInput,
-    UpdateAccount, UpdateSubuser,
+    AddAuthorizedIp, AppError, CreateServiceKey, CreateSubuser, DeleteAuthorizedIps, IpTarget,
+    PolicyInput, Principal, ResourceGroupInput, UpdateAccount, UpdateSubuser,
 };
 use tessera_domain::Secret;
 use tessera_domain::authorized_ips::Network;

@@ -18,8 +18,8 @@ use tessera_domain::ids::{
 };
 use tessera_domain::policy::{PolicyIndex, Subject};
 use tessera_domain::ports::{
-    AccessKeyRepo, AccountRepo, AuthorizedIpRepo, AuthzRepo, DnsResolver, GeneratedKeyPair, KeyPairGenerator, ServiceKeyRepo,
-    UserRepo,
+    AccessKeyRepo, AccountRepo, AuthorizedIpRepo, AuthzRepo, DnsResolver, GeneratedKeyPair,
+    KeyPairGenerator, ServiceKeyRepo, UserRepo,
 };
 use tessera_domain::roles::{RoleId, ids as role_ids};
 use tessera_domain::user::UserStatus;

@@ -345,7 +345,8 @@ impl App {
             credential,
             reason: AppError::AddressNotAuthorized.to_string(),
         };
-        self.telemetry.auth_failed(FailureKind::AddressNotAuthorized);
+        self.telemetry
+            .auth_failed(FailureKind::AddressNotAuthorized);
         self.audit_failure(&refusal, meta, now);
         Err(AppError::AddressNotAuthorized)
     }

@@ -686,8 +686,7 @@ fn concurrent_guesses_never_test_more_than_the_limit() {
 
 fn listed(network: &str, allowed: bool) -> tessera_domain::authorized_ips::AuthorizedIp {
     tessera_domain::authorized_ips::AuthorizedIp {
-        network: tessera_domain::authorized_ips::Network::parse("authorized_ip", network)
-            .unwrap(),
+        network: tessera_domain::authorized_ips::Network::parse("authorized_ip", network).unwrap(),
         allowed,
         description: None,
         created: now(),
@@ -708,7 +707,12 @@ fn an_access_key_is_refused_from_an_address_its_account_does_not_admit_cached_or
     m.authorized_ips
         .expect_list_authorized_ips()
         .withf(|a| *a == ACME)
-        .returning(|_| Ok(vec![listed("192.0.2.0/24", true), listed("192.0.2.66", false)]));
+        .returning(|_| {
+            Ok(vec![
+                listed("192.0.2.0/24", true),
+                listed("192.0.2.66", false),
+            ])
+        });
     // One event per address (each is the first of its kind in the fold window).
     m.audit
         .expect_append_audit()
@@ -730,7 +734,8 @@ fn an_access_key_is_refused_from_an_address_its_account_does_not_admit_cached_or
         AppError::AddressNotAuthorized
     );
     // From inside: admitted, and cached.
-    app.authenticate(&token, &from_address("192.0.2.1")).unwrap();
+    app.authenticate(&token, &from_address("192.0.2.1"))
+        .unwrap();
     assert!(
         app.authenticate_cached(&token, &from_address("192.0.2.1"))
             .is_some()

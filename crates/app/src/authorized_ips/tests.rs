@@ -90,7 +90,12 @@ fn managing_the_list_needs_account_settings_write_and_reading_it_read() {
     // Support holds Account Settings read only.
     let support = principal(4, &[ids::SUPPORT]);
     let refused = app
-        .add_authorized_ip(&support, &from("192.0.2.10"), ACME, add("192.0.2.0/24", true, true))
+        .add_authorized_ip(
+            &support,
+            &from("192.0.2.10"),
+            ACME,
+            add("192.0.2.0/24", true, true),
+        )
         .unwrap_err();
     assert!(matches!(refused, AppError::Forbidden(_)), "{refused:?}");
     let refused = app
@@ -124,14 +129,19 @@ fn managing_the_list_needs_account_settings_write_and_reading_it_read() {
 #[test]
 fn another_accounts_list_is_not_found() {
     let mut m = Mocks::new();
-    m.accounts.expect_get_account().returning(|_| {
-        Err(RepoError::NotFound)
-    });
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Err(RepoError::NotFound));
     m.authorized_ips.expect_add_authorized_ip().times(0);
     let app = m.app();
     assert_eq!(
-        app.add_authorized_ip(&owner(), &from("192.0.2.10"), CHILD, add("192.0.2.0/24", true, true))
-            .unwrap_err(),
+        app.add_authorized_ip(
+            &owner(),
+            &from("192.0.2.10"),
+            CHILD,
+            add("192.0.2.0/24", true, true)
+        )
+        .unwrap_err(),
         AppError::NotFound(Entity::Account)
     );
     assert_eq!(
@@ -152,24 +162,44 @@ fn an_allow_list_that_excludes_the_callers_address_needs_force() {
         .returning(|_, _, _, _| Ok(()));
     let app = m.app();
     assert_eq!(
-        app.add_authorized_ip(&owner(), &from("203.0.113.9"), ACME, add("192.0.2.0/24", true, false))
-            .unwrap_err(),
+        app.add_authorized_ip(
+            &owner(),
+            &from("203.0.113.9"),
+            ACME,
+            add("192.0.2.0/24", true, false)
+        )
+        .unwrap_err(),
         AppError::WouldLockOut("203.0.113.9".into())
     );
     assert_eq!(
-        app.add_authorized_ip(&owner(), &RequestMeta::default(), ACME, add("192.0.2.0/24", true, false))
-            .unwrap_err(),
+        app.add_authorized_ip(
+            &owner(),
+            &RequestMeta::default(),
+            ACME,
+            add("192.0.2.0/24", true, false)
+        )
+        .unwrap_err(),
         AppError::WouldLockOut("unknown".into()),
         "an unknown address is refused by any list"
     );
     assert_eq!(
-        app.add_authorized_ip(&owner(), &from("203.0.113.9"), ACME, add("203.0.113.0/24", false, false))
-            .unwrap_err(),
+        app.add_authorized_ip(
+            &owner(),
+            &from("203.0.113.9"),
+            ACME,
+            add("203.0.113.0/24", false, false)
+        )
+        .unwrap_err(),
         AppError::WouldLockOut("203.0.113.9".into()),
         "a deny entry covering the caller too"
     );
-    app.add_authorized_ip(&owner(), &from("203.0.113.9"), ACME, add("192.0.2.0/24", true, true))
-        .unwrap();
+    app.add_authorized_ip(
+        &owner(),
+        &from("203.0.113.9"),
+        ACME,
+        add("192.0.2.0/24", true, true),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -181,10 +211,20 @@ fn entries_that_keep_the_callers_address_admitted_need_no_force() {
         .times(2)
         .returning(|_, _, _, _| Ok(()));
     let app = m.app();
-    app.add_authorized_ip(&owner(), &from("192.0.2.10"), ACME, add("198.51.100.0/24", true, false))
-        .unwrap();
-    app.add_authorized_ip(&owner(), &from("192.0.2.10"), ACME, add("192.0.2.66", false, false))
-        .unwrap();
+    app.add_authorized_ip(
+        &owner(),
+        &from("192.0.2.10"),
+        ACME,
+        add("198.51.100.0/24", true, false),
+    )
+    .unwrap();
+    app.add_authorized_ip(
+        &owner(),
+        &from("192.0.2.10"),
+        ACME,
+        add("192.0.2.66", false, false),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -210,7 +250,12 @@ fn a_parent_changing_a_childs_list_is_not_locked_out_by_it() {
         .times(1)
         .returning(|_, _, _, _| Ok(()));
     m.app()
-        .add_authorized_ip(&owner(), &from("203.0.113.9"), CHILD, add("192.0.2.0/24", true, false))
+        .add_authorized_ip(
+            &owner(),
+            &from("203.0.113.9"),
+            CHILD,
+            add("192.0.2.0/24", true, false),
+        )
         .unwrap();
 }
 
@@ -231,13 +276,23 @@ fn the_limit_and_a_duplicate_are_named() {
         .returning(|_, _, _, _| Err(RepoError::Conflict(Field::AuthorizedIp)));
     let app = m.app();
     assert_eq!(
-        app.add_authorized_ip(&owner(), &from("192.0.2.1"), ACME, add("192.0.2.0/24", true, true))
-            .unwrap_err(),
+        app.add_authorized_ip(
+            &owner(),
+            &from("192.0.2.1"),
+            ACME,
+            add("192.0.2.0/24", true, true)
+        )
+        .unwrap_err(),
         AppError::TooManyAuthorizedIps(1000)
     );
     assert_eq!(
-        app.add_authorized_ip(&owner(), &from("192.0.2.1"), ACME, add("192.0.2.0/24", true, true))
-            .unwrap_err(),
+        app.add_authorized_ip(
+            &owner(),
+            &from("192.0.2.1"),
+            ACME,
+            add("192.0.2.0/24", true, true)
+        )
+        .unwrap_err(),
         AppError::Conflict(Field::AuthorizedIp)
     );
 }
@@ -342,7 +397,10 @@ fn removing_the_allow_entry_that_admits_the_caller_needs_force() {
     let mut m = Mocks::new();
     listing(
         &mut m,
-        vec![entry("192.0.2.0/24", true, 20), entry("198.51.100.0/24", true, 10)],
+        vec![
+            entry("192.0.2.0/24", true, 20),
+            entry("198.51.100.0/24", true, 10),
+        ],
     );
     m.authorized_ips
         .expect_delete_authorized_ips()
@@ -437,7 +495,10 @@ fn a_check_names_the_deciding_entry() {
     let mut m = Mocks::new();
     listing(
         &mut m,
-        vec![entry("10.0.0.0/8", true, 30), entry("10.1.0.0/16", false, 20)],
+        vec![
+            entry("10.0.0.0/8", true, 30),
+            entry("10.1.0.0/16", false, 20),
+        ],
     );
     let app = m.app();
     let c = app

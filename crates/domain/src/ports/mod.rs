@@ -6,8 +6,8 @@
 mod access_keys;
 mod accounts;
 mod attempts;
-mod authorized_ips;
 mod audit;
+mod authorized_ips;
 mod error;
 mod groups;
 mod paging;

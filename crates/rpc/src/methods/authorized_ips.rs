@@ -4,13 +4,15 @@
 //! would refuse the caller's own address.
 
 use serde::Deserialize;
-use tessera_app::{AddAuthorizedIp, App, AuthorizedIpFilter, DeleteAuthorizedIps, IpTarget, Principal};
+use tessera_app::{
+    AddAuthorizedIp, App, AuthorizedIpFilter, DeleteAuthorizedIps, IpTarget, Principal,
+};
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::authorized_ips::{Network, parse_address};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::answers::{AuthorizedIpCheck, AuthorizedIpPage, Removed, Done};
+use crate::answers::{AuthorizedIpCheck, AuthorizedIpPage, Done, Removed};
 use crate::error::RpcError;
 use crate::params::{self, Params};
 use crate::views::AuthorizedIpView;

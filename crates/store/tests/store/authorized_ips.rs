@@ -76,7 +76,12 @@ fn entries_round_trip_stay_in_their_account_and_bump_the_epoch(db: &TestDatabase
     // `allowed` narrows a removal.
     assert_eq!(
         store
-            .delete_authorized_ips(acme, &[v4.network, v6.network], Some(false), &audit_in(acme, "authorized_ip.delete"))
+            .delete_authorized_ips(
+                acme,
+                &[v4.network, v6.network],
+                Some(false),
+                &audit_in(acme, "authorized_ip.delete")
+            )
             .unwrap(),
         1
     );
@@ -88,7 +93,10 @@ fn entries_round_trip_stay_in_their_account_and_bump_the_epoch(db: &TestDatabase
         3
     );
     assert_eq!(
-        audited.iter().filter(|a| *a == "authorized_ip.delete").count(),
+        audited
+            .iter()
+            .filter(|a| *a == "authorized_ip.delete")
+            .count(),
         1
     );
 }
@@ -193,7 +201,10 @@ fn keys_keep_their_allowed_ips(db: &TestDatabase) {
         )
         .unwrap();
     assert_eq!(key.allowed_ips, nets);
-    assert!(store.authz_epoch().unwrap() > epoch, "a new condition drops cached principals");
+    assert!(
+        store.authz_epoch().unwrap() > epoch,
+        "a new condition drops cached principals"
+    );
     assert_eq!(
         store.find_access_key(&id).unwrap().unwrap().key.allowed_ips,
         nets
