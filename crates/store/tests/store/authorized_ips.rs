@@ -171,7 +171,7 @@ fn keys_keep_their_allowed_ips(db: &TestDatabase) {
     let made = account(&store, "acme");
     let acme = made.account.id;
     let owner = made.owner.id;
-    let id = "AKABCDEFGHIJ01234567".parse().unwrap();
+    let id: tessera_domain::ids::AccessKeyId = "AKABCDEFGHIJ01234567".parse().unwrap();
     store
         .create_access_key(
             &NewAccessKey {
