@@ -12,6 +12,7 @@ Exits non-zero on the first failure.
 """
 
 import argparse
+import datetime
 import json
 import os
 import subprocess
@@ -47,6 +48,47 @@ def step(name, call):
     if "error" in result:
         sys.exit(f"{name} failed")
     return result["result"]
+
+
+def authorized_ips(api):
+    """The four authorized-IP methods, as the client calls them. The script connects from the
+    loopback, so its allow entries keep 127.0.0.1 admitted (the client cannot send `force`)."""
+    step("AddAuthorizedAccountIP", lambda: api.add_authorized_account_ip(
+        "127.0.0.0/8", description="the smoke test's own address"))
+    step("AddAuthorizedAccountIP (deny)", lambda: api.add_authorized_account_ip(
+        "192.0.2.66", allowed=False))
+    step("AddAuthorizedAccountIP (another network)", lambda: api.add_authorized_account_ip(
+        "198.51.100.0/24", allowed=True))
+    listed = step("GetAuthorizedAccountIPs", lambda: api.get_authorized_account_ips())
+    assert [e["authorized_ip"] for e in listed] == [
+        "127.0.0.0/8", "192.0.2.66", "198.51.100.0/24"], listed
+    assert all(isinstance(e["created"], datetime.datetime) for e in listed), listed
+    denied = step("GetAuthorizedAccountIPs (deny entries)",
+                  lambda: api.get_authorized_account_ips(allowed=False, count=10, offset=0))
+    assert [e["authorized_ip"] for e in denied] == ["192.0.2.66"], denied
+    containing = step("GetAuthorizedAccountIPs (containing)",
+                      lambda: api.get_authorized_account_ips(contains_ip="127.0.0.1"))
+    assert [e["description"] for e in containing] == ["the smoke test's own address"], containing
+    answer = api.check_authorized_account_ip("127.0.0.1")
+    print(f"CheckAuthorizedAccountIP: {answer}")
+    assert answer == {"result": True, "authorized_ip": "127.0.0.0/8"}, answer
+    answer = api.check_authorized_account_ip("192.0.2.66")
+    print(f"CheckAuthorizedAccountIP (denied): {answer}")
+    assert answer == {"result": False, "authorized_ip": "192.0.2.66"}, answer
+    assert api.check_authorized_account_ip("203.0.113.1")["result"] is False
+    try:
+        api.del_authorized_account_ip(authorized_ip="127.0.0.0/8")
+        sys.exit("removing the entry that admits the caller was accepted without force")
+    except VoximplantException as e:
+        print(f"DelAuthorizedAccountIP (own address): VoximplantException code={e.code} msg={e}")
+        assert e.code == 101, e.code
+    removed = step("DelAuthorizedAccountIP (containing)",
+                   lambda: api.del_authorized_account_ip(contains_ip="192.0.2.66", allowed=False))
+    assert removed == 1, removed
+    removed = step("DelAuthorizedAccountIP (all)",
+                   lambda: api.del_authorized_account_ip(authorized_ip="all"))
+    assert removed == 2, removed
+    assert step("GetAuthorizedAccountIPs (empty)", lambda: api.get_authorized_account_ips()) == []
 
 
 def main():
@@ -102,6 +144,7 @@ def main():
             print(f"GetKeys (deleted key): VoximplantException code={e.code}")
             assert e.code == 100, e.code
         step("DelSubUser", lambda: api.del_sub_user(subuser_id))
+        authorized_ips(api)
         print("voximplant smoke test: OK")
 
 

@@ -3,6 +3,7 @@
 use serde_json::json;
 use tessera_domain::Entity;
 use tessera_domain::audit::RequestMeta;
+use tessera_domain::authorized_ips::check_key_allowed_ips;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
 use tessera_domain::keys::{AccessKey, KeyValidity, MAX_ACCESS_KEYS_PER_USER, access_token};
 use tessera_domain::permissions::{Capability, Permission};
@@ -189,8 +190,8 @@ impl App {
             .map_err(AppError::from_repo(Entity::AccessKey))
     }
 
-    /// Changes status (`active`/`inactive`), name or validity; deactivation, or a new
-    /// validity, takes effect on the next request.
+    /// Changes status (`active`/`inactive`), name, validity or `allowed_ips`; deactivation, a new
+    /// validity and new `allowed_ips` take effect on the next request.
     ///
     /// # Errors
     /// `NotFound(Entity::AccessKey)`; `Forbidden`; `Invalid` (a bad name, or a validity
@@ -218,6 +219,9 @@ impl App {
                 .map_err(AppError::from_repo(Entity::AccessKey))?;
             self.check_validity_change(account, current.validity, changes.validity)?;
         }
+        if let Some(networks) = &changes.allowed_ips {
+            check_key_allowed_ips(networks)?;
+        }
         let audit = self.audit_record(
             principal,
             meta,
@@ -225,7 +229,11 @@ impl App {
             "access_key.update",
             None,
             with_validity(
-                json!({ "status": changes.status, "name": changes.name }),
+                json!({
+                    "status": changes.status,
+                    "name": changes.name,
+                    "allowed_ips": changes.allowed_ips,
+                }),
                 &changes.validity,
             ),
         );

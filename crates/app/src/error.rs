@@ -99,6 +99,18 @@ pub enum AppError {
     /// A subuser changing its own password did not give the old one.
     #[error("old_subuser_password is required to change your own password")]
     OldPasswordRequired,
+    /// The credential is good, but not from this client address: its account's authorized IPs
+    /// (or its key's `allowed_ips`) do not admit it.
+    #[error("the client address is not authorized for this account")]
+    AddressNotAuthorized,
+    /// The change would make the account's authorized IPs refuse the address making it.
+    #[error(
+        "this change would refuse your own address ({0}); repeat it with force to make it anyway"
+    )]
+    WouldLockOut(String),
+    /// The account's authorized-IP list is full.
+    #[error("an account may list at most {0} authorized IPs")]
+    TooManyAuthorizedIps(u32),
     /// Too many sign-ins are in progress (or this client address has its share of them):
     /// retry shortly.
     #[error("too many sign-ins in progress; retry in {retry_after_secs} s")]

@@ -144,6 +144,7 @@ mod tests {
             created_at: new.created_at,
             last_used_at: None,
             validity: new.validity,
+            allowed_ips: Vec::new(),
         }
     }
 
@@ -457,6 +458,7 @@ mod tests {
             created_at: now(),
             last_used_at: None,
             validity: ends(None, end),
+            allowed_ips: Vec::new(),
         };
         let keys = vec![key(1, Some(now())), key(2, Some(days(1))), key(3, None)];
         m.access_keys

@@ -3,6 +3,7 @@
 mod access_keys;
 mod accounts;
 pub mod auth;
+mod authorized_ips;
 mod authz;
 mod bootstrap;
 mod catalog;
@@ -23,9 +24,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
-    AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthzRepo, Clock, DnsResolver, Health,
-    IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo, ServiceKeyRepo, SessionRepo,
-    SsoRepo, UserGroupRepo, UserRepo,
+    AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo,
+    ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
 };
 
 use crate::auth::AuditFolder;
@@ -38,6 +39,9 @@ use crate::telemetry::Telemetry;
 pub use access_keys::CreatedAccessKey;
 pub use accounts::{CreateChildAccount, UpdateAccount};
 pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken};
+pub use authorized_ips::{
+    AddAuthorizedIp, AuthorizedIpFilter, AuthorizedIpPage, DeleteAuthorizedIps, IpTarget,
+};
 pub use bootstrap::{AccessKeySecret, BootstrapCredentials, BootstrapSettings, ServiceKeySecret};
 pub use error::{AppError, AppResult, AuthFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
@@ -74,6 +78,8 @@ pub struct Ports {
     pub authz: Arc<dyn AuthzRepo>,
     /// SSO connectors.
     pub sso: Arc<dyn SsoRepo>,
+    /// Accounts' authorized-IP lists.
+    pub authorized_ips: Arc<dyn AuthorizedIpRepo>,
     /// DNS TXT lookups.
     pub dns: Arc<dyn DnsResolver>,
     /// Storage readiness.
@@ -118,6 +124,7 @@ impl Ports {
             + ResourceGroupRepo
             + AuthzRepo
             + SsoRepo
+            + AuthorizedIpRepo
             + Health
             + 'static,
     {
@@ -133,6 +140,7 @@ impl Ports {
             resource_groups: storage.clone(),
             authz: storage.clone(),
             sso: storage.clone(),
+            authorized_ips: storage.clone(),
             health: storage.clone(),
             dns: system.dns,
             hasher: system.hasher,

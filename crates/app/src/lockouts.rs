@@ -30,7 +30,7 @@ pub struct Lockout {
 }
 
 impl App {
-    fn lockout_of(&self, account: AccountId, login: &str) -> AppResult<Lockout> {
+    pub(crate) fn lockout_of(&self, account: AccountId, login: &str) -> AppResult<Lockout> {
         let limits = self.settings.rate_limits;
         let now = self.ports.clock.now();
         let count = self.ports.attempts.attempt_count(

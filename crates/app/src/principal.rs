@@ -1,6 +1,7 @@
 //! Who is calling: an authenticated principal and what the engine needs to decide for it.
 
 use tessera_domain::audit::{Actor, ActorKind};
+use tessera_domain::authorized_ips::AddressRule;
 use tessera_domain::ids::{AccessKeyId, AccountId, ServiceKeyId, UserId};
 use tessera_domain::policy::{PolicyIndex, PolicyRule, Subject};
 use tessera_domain::roles::RoleId;
@@ -27,6 +28,9 @@ pub struct Principal {
     pub credential: Credential,
     /// What the policy engine decides on.
     pub subject: Subject,
+    /// The addresses it may be used from: its account's authorized IPs and its key's own
+    /// `allowed_ips` (checked on every request, the cached ones included).
+    pub addresses: AddressRule,
 }
 
 impl Principal {
@@ -48,6 +52,7 @@ impl Principal {
                 policies: PolicyIndex::compile(account, policies),
                 key_roles: None,
             },
+            addresses: AddressRule::default(),
         }
     }
 

@@ -4,6 +4,7 @@ use serde_json::json;
 use tessera_domain::Entity;
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
+use tessera_domain::authorized_ips::check_key_allowed_ips;
 use tessera_domain::ids::{AccountId, ServiceKeyId};
 use tessera_domain::keys::{KeyValidity, ServiceKey, check_key_name};
 use tessera_domain::permissions::{Capability, Permission};
@@ -269,14 +270,15 @@ impl App {
         Ok((key, own))
     }
 
-    /// Renames or re-describes a key, or changes its validity (from the next request on). A
-    /// change that lets the key work at a moment it would not have (a later or no expiry, an
-    /// earlier or no start) issues it anew: on one's own key, it needs every role of the key,
-    /// as creating it would.
+    /// Renames or re-describes a key, changes its validity or sets its `allowed_ips` (from the
+    /// next request on). A change that lets the key work at a moment it would not have (a later
+    /// or no expiry, an earlier or no start) issues it anew: on one's own key, it needs every
+    /// role of the key, as creating it would.
     ///
     /// # Errors
-    /// `Invalid` for a bad name or a validity [`KeyValidity::check`] refuses; `NotFound`;
-    /// `Forbidden`; `RoleNotGrantable` for one's own key whose roles one no longer holds.
+    /// `Invalid` for a bad name, `allowed_ips`, or a validity [`KeyValidity::check`] refuses;
+    /// `NotFound`; `Forbidden`; `RoleNotGrantable` for one's own key whose roles one no longer
+    /// holds.
     pub fn update_service_key(
         &self,
         principal: &Principal,
@@ -290,6 +292,9 @@ impl App {
         }
         if let Some(Some(d)) = &changes.description {
             check_description(d)?;
+        }
+        if let Some(networks) = &changes.allowed_ips {
+            check_key_allowed_ips(networks)?;
         }
         let (key, own) = self.authorize_key_change(principal, account, id)?;
         let mut changes = changes;
@@ -311,14 +316,17 @@ impl App {
             account,
             "service_key.update",
             None,
-            with_validity(json!({ "name": changes.name }), &changes.validity),
+            with_validity(
+                json!({ "name": changes.name, "allowed_ips": changes.allowed_ips }),
+                &changes.validity,
+            ),
         );
         let updated = self
             .ports
             .service_keys
             .update_service_key(account, id, &changes, &audit)
             .map_err(AppError::from_repo(Entity::ServiceKey));
-        if revalidated {
+        if revalidated || changes.allowed_ips.is_some() {
             self.invalidating(updated)
         } else {
             updated

@@ -38,6 +38,7 @@ failure_kinds! {
     LockedLogin = "locked_login", "A password sign-in for a login locked after too many failures.";
     LockedAddress = "locked_address", "Any authentication from a client address locked after too many failures.";
     SsoRequired = "sso_required", "A password sign-in for a user whose email domain signs in through SSO.";
+    AddressNotAuthorized = "address_not_authorized", "A credential (or a password sign-in) used from a client address its account's authorized IPs, or its key's `allowed_ips`, do not admit.";
     Malformed = "malformed", "A credential of no accepted shape (a `tsr_` token, Basic pair, `X-Auth-Key` or `api_key` that does not parse).";
     BadSecret = "bad_secret", "An access key id that does not exist, or whose secret is wrong, or a key that is not of the `X-Auth-Email` user or the legacy `account_id`/`account_name` given — one kind, so that a metrics reader cannot tell which key ids exist.";
     InactiveKey = "inactive_key", "An access key that is not active.";

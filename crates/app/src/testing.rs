@@ -8,9 +8,9 @@ use tessera_domain::keys::ServiceKey;
 use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
     AttemptCount, AttemptKey, AttemptRepo, MockAccessKeyRepo, MockAccountRepo, MockAuditRepo,
-    MockAuthzRepo, MockClock, MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator,
-    MockPasswordHasher, MockResourceGroupRepo, MockServiceKeyRepo, MockSessionRepo, MockSsoRepo,
-    MockUserGroupRepo, MockUserRepo, RepoError, Reservation,
+    MockAuthorizedIpRepo, MockAuthzRepo, MockClock, MockDnsResolver, MockHealth, MockIdGenerator,
+    MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo, MockServiceKeyRepo,
+    MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo, RepoError, Reservation,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -36,6 +36,7 @@ pub struct Mocks {
     pub resource_groups: MockResourceGroupRepo,
     pub authz: MockAuthzRepo,
     pub sso: MockSsoRepo,
+    pub authorized_ips: MockAuthorizedIpRepo,
     pub dns: MockDnsResolver,
     pub health: MockHealth,
     pub hasher: MockPasswordHasher,
@@ -61,6 +62,7 @@ impl Mocks {
             resource_groups: MockResourceGroupRepo::new(),
             authz: MockAuthzRepo::new(),
             sso: MockSsoRepo::new(),
+            authorized_ips: MockAuthorizedIpRepo::new(),
             dns: MockDnsResolver::new(),
             health: MockHealth::new(),
             hasher: MockPasswordHasher::new(),
@@ -71,7 +73,12 @@ impl Mocks {
         }
     }
 
-    pub fn app(self) -> App {
+    pub fn app(mut self) -> App {
+        // After the test's own expectations (mockall takes the first that matches): an account
+        // lists no authorized IPs unless the test says otherwise.
+        self.authorized_ips
+            .expect_list_authorized_ips()
+            .returning(|_| Ok(Vec::new()));
         App::new(
             Ports {
                 accounts: Arc::new(self.accounts),
@@ -85,6 +92,7 @@ impl Mocks {
                 resource_groups: Arc::new(self.resource_groups),
                 authz: Arc::new(self.authz),
                 sso: Arc::new(self.sso),
+                authorized_ips: Arc::new(self.authorized_ips),
                 dns: Arc::new(self.dns),
                 health: Arc::new(self.health),
                 hasher: Arc::new(self.hasher),
@@ -148,6 +156,7 @@ pub fn service_key(id: ServiceKeyId, owner: Option<i64>, roles: &[RoleId]) -> Se
         roles: roles.to_vec(),
         created_at: now(),
         validity: tessera_domain::keys::KeyValidity::default(),
+        allowed_ips: Vec::new(),
     }
 }
 

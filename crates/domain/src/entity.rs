@@ -28,6 +28,8 @@ pub enum Entity {
     Policy,
     /// An SSO connector.
     SsoConnector,
+    /// An entry of an account's authorized-IP list.
+    AuthorizedIp,
     /// An object whose kind the request did not make known (a malformed id in a path).
     Object,
 }
@@ -48,6 +50,7 @@ impl Entity {
             Self::PermissionGroup => "permission group",
             Self::Policy => "policy",
             Self::SsoConnector => "sso connector",
+            Self::AuthorizedIp => "authorized ip",
             Self::Object => "object",
         }
     }
@@ -74,6 +77,8 @@ pub enum Field {
     PolicyId,
     /// A resource group named twice in one policy.
     ResourceGroup,
+    /// A network an account's authorized-IP list holds already.
+    AuthorizedIp,
     /// A value the database found duplicated where no rule above names it.
     Value,
 }
@@ -89,6 +94,7 @@ impl Field {
             Self::PermissionGroup => "permission group",
             Self::PolicyId => "policy id",
             Self::ResourceGroup => "resource group",
+            Self::AuthorizedIp => "authorized_ip",
             Self::Value => "value",
         }
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Secret;
+use crate::authorized_ips::Network;
 use crate::error::DomainError;
 use crate::ids::{AccessKeyId, AccountId, ServiceKeyId, UserId};
 use crate::roles::RoleId;
@@ -29,6 +30,9 @@ pub struct ServiceKey {
     pub created_at: DateTime<Utc>,
     /// When it works.
     pub validity: KeyValidity,
+    /// The only networks it may be used from, besides its account's list (empty: no condition
+    /// of its own).
+    pub allowed_ips: Vec<Network>,
 }
 
 /// Longest key name.
@@ -299,6 +303,9 @@ pub struct AccessKey {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it works.
     pub validity: KeyValidity,
+    /// The only networks it may be used from, besides its account's list (empty: no condition
+    /// of its own).
+    pub allowed_ips: Vec<Network>,
 }
 
 /// Access keys a user may hold at once (rotation: one old, one new).

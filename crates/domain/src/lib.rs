@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod authorized_ips;
 pub mod entity;
 pub mod error;
 pub mod groups;

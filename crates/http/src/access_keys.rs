@@ -36,6 +36,9 @@ pub struct AccessKeyView {
     pub not_before: Option<DateTime<Utc>>,
     /// Refused from this time on (`null`: never expires).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The only networks the key may be used from, besides the account's authorized IPs
+    /// (empty: no condition of its own).
+    pub allowed_ips: Vec<String>,
 }
 
 impl Listed for AccessKeyView {
@@ -58,6 +61,7 @@ impl From<AccessKey> for AccessKeyView {
             last_used_at: k.last_used_at,
             not_before: k.validity.not_before,
             expires_at: k.validity.expires_at,
+            allowed_ips: crate::authorized_ips::shown(&k.allowed_ips),
         }
     }
 }
@@ -121,6 +125,11 @@ pub struct UpdateAccessKeyBody {
     #[serde(default, deserialize_with = "body_time_or_null")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// The only networks (addresses or CIDRs, IPv4 or IPv6) the key may be used from, besides
+    /// the account's authorized IPs; `[]` lifts the condition. In effect from the next request.
+    #[validate(length(max = 50, message = "at most 50 networks"))]
+    #[schema(max_items = 50)]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 impl crate::extract::RequestBody for UpdateAccessKeyBody {}
@@ -232,7 +241,8 @@ pub async fn get_access_key(
     Ok(Envelope::ok(AccessKeyView::from(key)).respond())
 }
 
-/// Activates, deactivates or renames an access key, or changes when it works.
+/// Activates, deactivates or renames an access key, changes when it works, or sets the networks
+/// it may be used from.
 #[utoipa::path(tag = "Access keys", params(("account_id" = i64, Path), ("user_id" = i64, Path), ("key_id" = String, Path)),
     request_body = UpdateAccessKeyBody,
     responses((status = 200, body = Envelope<AccessKeyView>), (status = 400), (status = 403), (status = 404)),
@@ -256,6 +266,7 @@ pub async fn update_access_key(
             not_before: b.not_before,
             expires_at: b.expires_at,
         },
+        allowed_ips: crate::authorized_ips::allowed_ips(b.allowed_ips)?,
     };
     let key = run(&app, move |app| {
         app.update_access_key(

@@ -208,6 +208,9 @@ impl From<AppError> for ApiError {
             AppError::AccountTooDeep(_) => ApiError::new(StatusCode::CONFLICT, 7, message),
             AppError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, 0, message),
             AppError::RoleNotGrantable(_) => ApiError::new(StatusCode::FORBIDDEN, 2, message),
+            AppError::AddressNotAuthorized => ApiError::new(StatusCode::FORBIDDEN, 3, message),
+            AppError::WouldLockOut(_) => ApiError::new(StatusCode::CONFLICT, 8, message),
+            AppError::TooManyAuthorizedIps(_) => ApiError::new(StatusCode::CONFLICT, 9, message),
             AppError::Unauthenticated(failure) => {
                 let detail = match failure {
                     AuthFailure::Failed => 0,

@@ -3,6 +3,7 @@
 pub mod access_keys;
 pub mod accounts;
 pub mod audit;
+pub mod authorized_ips;
 pub mod client_address;
 pub mod envelope;
 pub mod extract;
@@ -76,6 +77,10 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(sso::update_sso)
                 .service(sso::delete_sso)
                 .service(sso::begin_verification)
+                .service(authorized_ips::list_authorized_ips)
+                .service(authorized_ips::add_authorized_ip)
+                .service(authorized_ips::delete_authorized_ips)
+                .service(authorized_ips::check_authorized_ip)
                 .service(iam::catalog::list_roles)
                 .service(iam::catalog::list_role_groups)
                 .service(iam::catalog::list_permission_groups)

@@ -51,6 +51,7 @@ impl Modify for SecuritySchemes {
         (name = "Access keys", description = "Restcomm API access keys"),
         (name = "Service keys", description = "RSA service keys (the method API's CreateKey & co.)"),
         (name = "SSO", description = "Cloudflare SSO connectors and domain verification"),
+        (name = "Authorized IPs", description = "The addresses an account's credentials may be used from (allow and deny entries, IPv4 and IPv6)"),
         (name = "Roles", description = "The role catalog"),
         (name = "Permission groups", description = "Cloudflare permission groups"),
         (name = "Resource groups", description = "Cloudflare resource groups"),

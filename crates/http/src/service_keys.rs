@@ -41,6 +41,9 @@ pub struct ServiceKeyView {
     pub not_before: Option<DateTime<Utc>>,
     /// Its JWTs are refused from this time on (`null`: never expires).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The only networks the key may be used from, besides the account's authorized IPs
+    /// (empty: no condition of its own).
+    pub allowed_ips: Vec<String>,
 }
 
 impl From<ServiceKey> for ServiceKeyView {
@@ -54,6 +57,7 @@ impl From<ServiceKey> for ServiceKeyView {
             created_at: k.created_at,
             not_before: k.validity.not_before,
             expires_at: k.validity.expires_at,
+            allowed_ips: crate::authorized_ips::shown(&k.allowed_ips),
         }
     }
 }
@@ -127,6 +131,11 @@ pub struct UpdateServiceKeyBody {
     #[serde(default, deserialize_with = "body_time_or_null")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// The only networks (addresses or CIDRs, IPv4 or IPv6) the key may be used from, besides
+    /// the account's authorized IPs; `[]` lifts the condition. In effect from the next request.
+    #[validate(length(max = 50, message = "at most 50 networks"))]
+    #[schema(max_items = 50)]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 impl crate::extract::RequestBody for UpdateServiceKeyBody {}
@@ -234,7 +243,8 @@ pub async fn get_key(
     Ok(Envelope::ok(ServiceKeyView::from(key)).respond())
 }
 
-/// Renames or re-describes a key, or changes when it works.
+/// Renames or re-describes a key, changes when it works, or sets the networks it may be used
+/// from.
 #[utoipa::path(tag = "Service keys", params(("account_id" = i64, Path), ("key_id" = String, Path)),
     request_body = UpdateServiceKeyBody,
     responses((status = 200, body = Envelope<ServiceKeyView>), (status = 400), (status = 403), (status = 404)),
@@ -258,6 +268,7 @@ pub async fn update_key(
             not_before: b.not_before,
             expires_at: b.expires_at,
         },
+        allowed_ips: crate::authorized_ips::allowed_ips(b.allowed_ips)?,
     };
     let key = run(&app, move |app| {
         app.update_service_key(&caller.0, &meta, AccountId(account), id, changes)

@@ -10,7 +10,7 @@ use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::RpcError;
-use crate::views::{KeyInfo, KeyView, RoleGroupView, RoleView, SubUserView};
+use crate::views::{AuthorizedIpView, KeyInfo, KeyView, RoleGroupView, RoleView, SubUserView};
 
 /// `{"result": 1}`: the method did what it was asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -82,6 +82,36 @@ pub struct RoleGroups {
     pub result: Vec<RoleGroupView>,
 }
 
+/// DelAuthorizedAccountIP's answer: `{"result": N}`, how many entries went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Removed {
+    /// Entries removed (0 when none matched).
+    #[schema(minimum = 0)]
+    pub result: u64,
+}
+
+/// GetAuthorizedAccountIPs' answer: one page of entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuthorizedIpPage {
+    /// The page.
+    pub result: Vec<AuthorizedIpView>,
+    /// Entries matching, over every page.
+    pub total_count: i64,
+    /// Entries on this page.
+    pub count: usize,
+}
+
+/// CheckAuthorizedAccountIP's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuthorizedIpCheck {
+    /// Whether the address may call.
+    pub result: bool,
+    /// The entry that decided: the deny entry that refuses it, or the allow entry that admits
+    /// it; absent when none matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorized_ip: Option<String>,
+}
+
 /// A refused call: `{"error": {"code", "msg"}}`, with HTTP 200 like every answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct MethodError {
@@ -130,4 +160,7 @@ answered! {
     KeyPageOrError => KeyPage;
     RolesOrError => Roles;
     RoleGroupsOrError => RoleGroups;
+    RemovedOrError => Removed;
+    AuthorizedIpPageOrError => AuthorizedIpPage;
+    AuthorizedIpCheckOrError => AuthorizedIpCheck;
 }

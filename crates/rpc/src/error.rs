@@ -129,6 +129,12 @@ fn domain(e: &DomainError) -> RpcError {
     }
 }
 
+impl From<DomainError> for RpcError {
+    fn from(e: DomainError) -> Self {
+        domain(&e)
+    }
+}
+
 impl From<AppError> for RpcError {
     fn from(e: AppError) -> Self {
         use codes::*;
@@ -148,6 +154,7 @@ impl From<AppError> for RpcError {
                 | Entity::PermissionGroup
                 | Entity::Policy
                 | Entity::SsoConnector
+                | Entity::AuthorizedIp
                 | Entity::Object => RpcError::new(INVALID_ARGUMENT, msg),
             },
             AppError::Conflict(field) => match field {
@@ -159,12 +166,16 @@ impl From<AppError> for RpcError {
                 | Field::PermissionGroup
                 | Field::PolicyId
                 | Field::ResourceGroup
+                | Field::AuthorizedIp
                 | Field::Value => RpcError::new(INVALID_ARGUMENT, msg),
             },
             AppError::LastOwner
             | AppError::InUse(_)
             | AppError::TooManyChildAccounts(_)
-            | AppError::AccountTooDeep(_) => RpcError::new(INVALID_ARGUMENT, msg),
+            | AppError::AccountTooDeep(_)
+            | AppError::TooManyAuthorizedIps(_) => RpcError::new(INVALID_ARGUMENT, msg),
+            AppError::WouldLockOut(_) => RpcError::invalid("force", msg),
+            AppError::AddressNotAuthorized => RpcError::new(AUTH_FAILED, msg),
             AppError::Forbidden(_) | AppError::SsoRequired(_) => RpcError::new(FORBIDDEN, msg),
             AppError::RoleNotGrantable(_) => RpcError::new(INVALID_ROLE_SET, msg),
             AppError::Unauthenticated(failure) => {

@@ -106,7 +106,7 @@ mod documented {
 
     use super::*;
     use crate::answers::*;
-    use crate::methods::{keys, roles, subusers};
+    use crate::methods::{authorized_ips, keys, roles, subusers};
 
     macro_rules! documented {
         ($($fn_name:ident, $path:literal, $name:literal, $module:ident, $params:ty, $answer:ty, $or:ty, $summary:literal;)+) => {
@@ -153,6 +153,10 @@ mod documented {
         get_key_roles, "/platform_api/GetKeyRoles", "GetKeyRoles", keys, keys::GetKeyRolesParams, Roles, RolesOrError, "Gets roles of the specified key.";
         get_roles, "/platform_api/GetRoles", "GetRoles", roles, roles::GetRolesParams, Roles, RolesOrError, "Gets all roles.";
         get_role_groups, "/platform_api/GetRoleGroups", "GetRoleGroups", roles, roles::GetRoleGroupsParams, RoleGroups, RoleGroupsOrError, "Gets role groups.";
+        add_authorized_account_ip, "/platform_api/AddAuthorizedAccountIP", "AddAuthorizedAccountIP", authorized_ips, authorized_ips::AddAuthorizedIpParams, Done, DoneOrError, "Adds an IPv4 (or IPv6) address or network to the allow or deny list.";
+        del_authorized_account_ip, "/platform_api/DelAuthorizedAccountIP", "DelAuthorizedAccountIP", authorized_ips, authorized_ips::DelAuthorizedIpParams, Removed, RemovedOrError, "Removes addresses or networks from the allow or deny list.";
+        get_authorized_account_ips, "/platform_api/GetAuthorizedAccountIPs", "GetAuthorizedAccountIPs", authorized_ips, authorized_ips::GetAuthorizedIpsParams, AuthorizedIpPage, AuthorizedIpPageOrError, "Gets the allow and deny lists.";
+        check_authorized_account_ip, "/platform_api/CheckAuthorizedAccountIP", "CheckAuthorizedAccountIP", authorized_ips, authorized_ips::CheckAuthorizedIpParams, AuthorizedIpCheck, AuthorizedIpCheckOrError, "Tests whether an address is allowed or denied.";
     }
 }
 

@@ -1,11 +1,42 @@
-//! Result shapes: `RoleView`, `RoleGroupView`, `SubUserView`, `KeyView`, `KeyInfo`.
+//! Result shapes: `RoleView`, `RoleGroupView`, `SubUserView`, `KeyView`, `KeyInfo`,
+//! `AuthorizedIpView`.
 
 use serde::Serialize;
 use tessera_app::CreatedServiceKey;
+use tessera_domain::authorized_ips::AuthorizedIp;
 use tessera_domain::keys::ServiceKey;
 use tessera_domain::roles::{Role, RoleGroup, RoleId};
 use tessera_domain::user::User;
 use utoipa::ToSchema;
+
+/// The API's date-time format: UTC, `YYYY-MM-DD HH:MM:SS`.
+const API_DATE_TIME: &str = "%Y-%m-%d %H:%M:%S";
+
+/// An entry of the account's authorized IPs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuthorizedIpView {
+    /// The address (`192.0.2.1`) or network (`192.0.2.0/24`).
+    pub authorized_ip: String,
+    /// `true`: allowed; `false`: denied.
+    pub allowed: bool,
+    /// What it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When it was added, UTC, `YYYY-MM-DD HH:MM:SS`.
+    #[schema(example = "2026-11-30 12:00:00")]
+    pub created: String,
+}
+
+impl From<&AuthorizedIp> for AuthorizedIpView {
+    fn from(e: &AuthorizedIp) -> Self {
+        Self {
+            authorized_ip: e.network.to_string(),
+            allowed: e.allowed,
+            description: e.description.clone(),
+            created: e.created.format(API_DATE_TIME).to_string(),
+        }
+    }
+}
 
 /// A role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

@@ -9,6 +9,7 @@ use tessera_domain::ports::{
     AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey, RepoError,
 };
 
+use crate::authorized_ips::{networks_column, stored_networks};
 use crate::db::{AnyConnection, lock_account, write_tx};
 use crate::error::{StoreError, found};
 use crate::schema::{access_keys, users};
@@ -27,6 +28,7 @@ struct KeyRow {
     last_used_at: Option<NaiveDateTime>,
     not_before: Option<NaiveDateTime>,
     expires_at: Option<NaiveDateTime>,
+    allowed_ips: Option<String>,
 }
 
 impl KeyRow {
@@ -47,6 +49,7 @@ impl KeyRow {
                 not_before: self.not_before.map(from_db),
                 expires_at: self.expires_at.map(from_db),
             },
+            allowed_ips: stored_networks(self.allowed_ips.as_deref())?,
         })
     }
 }
@@ -197,9 +200,22 @@ impl AccessKeyRepo for Store {
                         Some(n) => n.as_deref(),
                         None => current.name.as_deref(),
                     }),
+                    access_keys::allowed_ips.eq(networks_column(
+                        changes
+                            .allowed_ips
+                            .as_deref()
+                            .unwrap_or(current.allowed_ips.as_slice()),
+                    )),
                 ))
                 .execute(c)?;
-            if changes.status.is_some_and(|s| s != current.status) || validity != current.validity {
+            let allowed_ips_changed = changes
+                .allowed_ips
+                .as_ref()
+                .is_some_and(|n| *n != current.allowed_ips);
+            if allowed_ips_changed
+                || changes.status.is_some_and(|s| s != current.status)
+                || validity != current.validity
+            {
                 epoch::bump(c)?;
             }
             audit::insert(c, &with_target(audit, id))?;

@@ -4,6 +4,7 @@ mod access_keys;
 mod accounts;
 mod attempts;
 mod audit;
+mod authorized_ips;
 pub mod db;
 mod epoch;
 mod error;

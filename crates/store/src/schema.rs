@@ -50,6 +50,7 @@ diesel::table! {
         created_at -> Timestamp,
         not_before -> Nullable<Timestamp>,
         expires_at -> Nullable<Timestamp>,
+        allowed_ips -> Nullable<Text>,
     }
 }
 
@@ -72,6 +73,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         not_before -> Nullable<Timestamp>,
         expires_at -> Nullable<Timestamp>,
+        allowed_ips -> Nullable<Text>,
     }
 }
 
@@ -184,6 +186,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    authorized_ips (account_id, network) {
+        account_id -> BigInt,
+        network -> Text,
+        allowed -> Bool,
+        description -> Nullable<Text>,
+        created -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(service_keys -> accounts (account_id));
@@ -216,4 +228,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     authz_epoch,
     auth_attempts,
+    authorized_ips,
 );

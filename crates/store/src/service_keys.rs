@@ -13,6 +13,7 @@ use tessera_domain::ports::{
 };
 use tessera_domain::roles::RoleId;
 
+use crate::authorized_ips::{networks_column, stored_networks};
 use crate::db::{AnyConnection, MultiBackend, lock_account, write_tx};
 use crate::error::{StoreError, found};
 use crate::schema::{service_key_roles, service_keys, users};
@@ -30,6 +31,7 @@ struct KeyRow {
     created_at: NaiveDateTime,
     not_before: Option<NaiveDateTime>,
     expires_at: Option<NaiveDateTime>,
+    allowed_ips: Option<String>,
 }
 
 impl KeyRow {
@@ -49,6 +51,7 @@ impl KeyRow {
                 not_before: self.not_before.map(from_db),
                 expires_at: self.expires_at.map(from_db),
             },
+            allowed_ips: stored_networks(self.allowed_ips.as_deref())?,
         })
     }
 }
@@ -321,9 +324,20 @@ impl ServiceKeyRepo for Store {
                         Some(d) => d.as_deref(),
                         None => current.description.as_deref(),
                     }),
+                    service_keys::allowed_ips.eq(networks_column(
+                        changes
+                            .allowed_ips
+                            .as_deref()
+                            .unwrap_or(current.allowed_ips.as_slice()),
+                    )),
                 ))
                 .execute(c)?;
-            if validity != current.validity {
+            if validity != current.validity
+                || changes
+                    .allowed_ips
+                    .as_ref()
+                    .is_some_and(|n| *n != current.allowed_ips)
+            {
                 epoch::bump(c)?;
             }
             audit::insert(c, &with_target(audit, id))?;

@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL`) Postgres.
 
 mod agreement;
+mod authorized_ips;
 mod authz;
 mod bootstrap;
 mod cloudflare_compat;

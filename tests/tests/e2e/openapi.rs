@@ -108,6 +108,10 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
         "post",
         "/v1/accounts/{account_id}/sso_connectors/{sso_connector_id}/begin_verification",
     ),
+    ("get", "/v1/accounts/{account_id}/authorized_ips"),
+    ("post", "/v1/accounts/{account_id}/authorized_ips"),
+    ("delete", "/v1/accounts/{account_id}/authorized_ips"),
+    ("get", "/v1/accounts/{account_id}/authorized_ips/check"),
     ("post", "/v1/accounts/{account_id}/iam/authorize"),
     (
         "get",
@@ -136,6 +140,10 @@ const METHODS: &[&str] = &[
     "GetKeyRoles",
     "GetRoles",
     "GetRoleGroups",
+    "AddAuthorizedAccountIP",
+    "DelAuthorizedAccountIP",
+    "GetAuthorizedAccountIPs",
+    "CheckAuthorizedAccountIP",
 ];
 
 async fn document(app: &TestApp) -> Value {

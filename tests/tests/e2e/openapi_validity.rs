@@ -361,11 +361,36 @@ async fn every_method_answers_as_its_schema_says(app: TestApp) {
     // Refusals answer in the same document: the error branch of each schema.
     call("DelSubUser", &[("subuser_id", &id)]).await;
     call("GetKeys", &[("key_id", "nope")]).await;
+    // The authorized-IP methods (the harness calls from the loopback: the entries keep it).
+    call(
+        "AddAuthorizedAccountIP",
+        &[("authorized_ip", "127.0.0.0/8"), ("description", "d")],
+    )
+    .await;
+    call(
+        "AddAuthorizedAccountIP",
+        &[("authorized_ip", "192.0.2.9"), ("allowed", "false")],
+    )
+    .await;
+    call("GetAuthorizedAccountIPs", &[]).await;
+    call(
+        "CheckAuthorizedAccountIP",
+        &[("authorized_ip", "127.0.0.1")],
+    )
+    .await;
+    call(
+        "CheckAuthorizedAccountIP",
+        &[("authorized_ip", "203.0.113.1")],
+    )
+    .await;
+    call("CheckAuthorizedAccountIP", &[("authorized_ip", "nope")]).await;
+    call("DelAuthorizedAccountIP", &[("authorized_ip", "all")]).await;
+    call("DelAuthorizedAccountIP", &[("authorized_ip", "all")]).await;
 
     let mut methods: Vec<&str> = answers.iter().map(|(m, _)| *m).collect();
     methods.sort_unstable();
     methods.dedup();
-    assert_eq!(methods.len(), 16, "{methods:?}");
+    assert_eq!(methods.len(), 20, "{methods:?}");
     for (method, answer) in &answers {
         let pointer = method_answer_pointer(method);
         let schema = doc.pointer(&pointer).expect("documented");

@@ -231,6 +231,20 @@ async fn every_list_route_ends_and_misses_nothing_under_the_sdk_rules(app: TestA
         )
         .await;
     }
+    // Authorized IPs that keep the harness's own address (the loopback) admitted.
+    for (network, allowed) in [
+        ("127.0.0.0/8", true),
+        ("192.0.2.66", false),
+        ("2001:db8::/32", true),
+    ] {
+        create(
+            &app,
+            &owner,
+            "/v1/accounts/1/authorized_ips",
+            json!({"authorized_ip": network, "allowed": allowed}),
+        )
+        .await;
+    }
 
     let (status, doc) = app.get_json("/openapi.json").await;
     assert_eq!(status, 200);

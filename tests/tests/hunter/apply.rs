@@ -3,10 +3,11 @@
 //! succeeded.
 
 use tessera_app::{
-    AppError, CreateServiceKey, CreateSubuser, PolicyInput, Principal, ResourceGroupInput,
-    UpdateAccount, UpdateSubuser,
+    AddAuthorizedIp, AppError, CreateServiceKey, CreateSubuser, DeleteAuthorizedIps, IpTarget,
+    PolicyInput, Principal, ResourceGroupInput, UpdateAccount, UpdateSubuser,
 };
 use tessera_domain::Secret;
+use tessera_domain::authorized_ips::Network;
 use tessera_domain::groups::MemberStatus;
 use tessera_domain::ids::AccountId;
 use tessera_domain::keys::{KeyStatus, KeyValidity, ValidityChange};
@@ -33,6 +34,20 @@ pub const POOL: [(Capability, Level); 12] = [
     (Capability::Recordings, Level::Write),
     (Capability::TrProvisioning, Level::Write),
 ];
+
+/// The networks the authorized-IP actions pick from; every hunt call comes from
+/// `world::CLIENT_IP` (192.0.2.1), inside the first two and outside the others.
+pub const NETWORKS: [&str; 5] = [
+    "192.0.2.0/24",
+    "192.0.2.1",
+    "198.51.100.0/24",
+    "2001:db8::/32",
+    "0.0.0.0/0",
+];
+
+fn network(n: u8) -> Network {
+    Network::parse("net", NETWORKS[usize::from(n) % NETWORKS.len()]).expect("a network")
+}
 
 /// A credential a step handed out, or a credential of someone else it changed: the invariants
 /// check who may do that.
@@ -480,6 +495,82 @@ impl World {
                 app.clear_lockout(p, &m, account, t.id).map(|_| {
                     handed = Handed::Unlocked(i);
                 })
+            }
+            Action::AddAuthorizedIp {
+                net,
+                allowed,
+                force,
+            } => app
+                .add_authorized_ip(
+                    p,
+                    &m,
+                    account,
+                    AddAuthorizedIp {
+                        network: network(*net),
+                        allowed: *allowed,
+                        description: Some(format!("hunt {}", self.counter)),
+                        force: *force,
+                    },
+                )
+                .map(|_| ()),
+            Action::DeleteAuthorizedIps {
+                net,
+                allowed,
+                force,
+            } => app
+                .delete_authorized_ips(
+                    p,
+                    &m,
+                    account,
+                    DeleteAuthorizedIps {
+                        target: net.map_or(IpTarget::All, |n| IpTarget::Network(network(n))),
+                        allowed: *allowed,
+                        force: *force,
+                    },
+                )
+                .map(|_| ()),
+            Action::SetKeyAllowedIps { key, access, nets } => {
+                let allowed_ips: Vec<Network> = {
+                    let mut list: Vec<Network> = nets.iter().map(|n| network(*n)).collect();
+                    list.sort_unstable();
+                    list.dedup();
+                    list
+                };
+                if *access {
+                    let (_, t) = user_of(*key);
+                    match &t.access_key {
+                        Some((id, _)) => app
+                            .update_access_key(
+                                p,
+                                &m,
+                                account,
+                                t.id,
+                                id,
+                                AccessKeyChanges {
+                                    allowed_ips: Some(allowed_ips),
+                                    ..AccessKeyChanges::default()
+                                },
+                            )
+                            .map(|_| ()),
+                        None => Ok(()),
+                    }
+                } else {
+                    match pick(&self.keys, *key) {
+                        Some((_, k)) => app
+                            .update_service_key(
+                                p,
+                                &m,
+                                account,
+                                k.id,
+                                ServiceKeyChanges {
+                                    allowed_ips: Some(allowed_ips),
+                                    ..ServiceKeyChanges::default()
+                                },
+                            )
+                            .map(|_| ()),
+                        None => Ok(()),
+                    }
+                }
             }
             Action::SetChildActive { active } => app
                 .update_account(

@@ -21,6 +21,11 @@
 //!    lists, the owners shown with keys, group members, key lists.
 //! 6. Nothing of another account is ever visible: lists answer only the account asked, and a
 //!    principal that cannot see an account gets "not found" for it.
+//!
+//! Per step, for the address conditions:
+//! 7. An account's authorized IPs change only by a caller holding Account Settings write
+//!    there; a key's `allowed_ips` only by its own user (not through a service key) or by a
+//!    caller that could manage the key (and, for an access key, its user).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,7 +38,7 @@ use tessera_domain::ports::ListQuery;
 use tessera_domain::roles::{Role, RoleId};
 
 use crate::apply::{Handed, POOL};
-use crate::world::{View, Who, World};
+use crate::world::{Addresses, View, Who, World};
 
 /// The permissions the oracle evaluates: the pool policies use, plus what roles grant
 /// unevenly.
@@ -339,6 +344,66 @@ impl World {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Invariant 7 for one step.
+    pub fn check_addresses(
+        &self,
+        caller: &Principal,
+        before: &Addresses,
+        after: &Addresses,
+        seen: &Snapshot,
+        describe: &str,
+    ) {
+        for (account, list) in &after.accounts {
+            if before.accounts.get(account) != Some(list) {
+                let grant = (Permission::write(Capability::AccountSettings), None);
+                assert!(
+                    decide(&caller.subject, *account, &self.ancestors(*account), &grant).allowed,
+                    "the authorized IPs of account {account} changed by a caller without \
+                     Account Settings write there: {describe}"
+                );
+            }
+        }
+        let itself = |user: usize| {
+            let rec = &self.users[user];
+            caller.user_id == Some(rec.id)
+                && caller.account_id == rec.account
+                && !matches!(caller.credential, tessera_app::Credential::ServiceKey(_))
+        };
+        let manages = |view: &View| {
+            policy::check_permissions(
+                &caller.subject,
+                view.account,
+                &self.ancestors(view.account),
+                manage_set(view).highest(),
+            )
+            .allowed
+        };
+        for (i, nets) in &after.service_keys {
+            if before.service_keys.get(i).is_some_and(|b| b != nets) {
+                let Some(b) = seen.principals.get(&Who::Key(*i)) else {
+                    continue;
+                };
+                assert!(
+                    b.view.owner.is_some_and(itself) || manages(&b.view),
+                    "the allowed_ips of service key {i} changed by a caller that cannot manage \
+                     it: {describe}"
+                );
+            }
+        }
+        for (i, nets) in &after.access_keys {
+            if before.access_keys.get(i).is_some_and(|b| b != nets) {
+                let Some(b) = seen.principals.get(&Who::User(*i)) else {
+                    continue;
+                };
+                assert!(
+                    itself(*i) || manages(&b.view),
+                    "the allowed_ips of user {i}'s access key changed by a caller that cannot \
+                     manage the user: {describe}"
+                );
             }
         }
     }

@@ -44,6 +44,7 @@ impl StateMachineTest for Hunter {
             caller.account_id
         };
         let before = world.snapshot();
+        let addresses = world.addresses();
         let ran = world.run(&caller, account, &step.action);
         let after = world.snapshot();
         let describe = format!(
@@ -51,6 +52,7 @@ impl StateMachineTest for Hunter {
             step.action, step.caller, caller.credential, ran.result
         );
         world.check_step(&caller, &before, &after, ran.handed, &describe);
+        world.check_addresses(&caller, &addresses, &world.addresses(), &before, &describe);
         if ran.result.is_ok() {
             world.stats.succeeded += 1;
         }

@@ -148,6 +148,25 @@ pub enum Action {
     ClearLockout {
         target: u8,
     },
+    /// Adds network number `net` (of `apply::NETWORKS`) to the account's authorized IPs.
+    AddAuthorizedIp {
+        net: u8,
+        allowed: bool,
+        force: bool,
+    },
+    /// Removes network number `net` (every entry when `None`) from the account's authorized
+    /// IPs, allow or deny entries only when `allowed` says so.
+    DeleteAuthorizedIps {
+        net: Option<u8>,
+        allowed: Option<bool>,
+        force: bool,
+    },
+    /// Sets the `allowed_ips` of a user's access key (`access`) or of a service key.
+    SetKeyAllowedIps {
+        key: u8,
+        access: bool,
+        nets: Vec<u8>,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -264,6 +283,12 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<bool>().prop_map(|active| Action::SetChildActive { active }),
         1 => Just(Action::CreateChildAccount),
         1 => idx().prop_map(|target| Action::ClearLockout { target }),
+        2 => (idx(), any::<bool>(), prop::bool::weighted(0.2))
+            .prop_map(|(net, allowed, force)| Action::AddAuthorizedIp { net, allowed, force }),
+        1 => (prop::option::weighted(0.8, idx()), prop::option::of(any::<bool>()), prop::bool::weighted(0.2))
+            .prop_map(|(net, allowed, force)| Action::DeleteAuthorizedIps { net, allowed, force }),
+        1 => (idx(), any::<bool>(), prop::collection::vec(idx(), 0..3))
+            .prop_map(|(key, access, nets)| Action::SetKeyAllowedIps { key, access, nets }),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! objects the hunt created (so that steps can name them), the callers' credentials, and the
 //! oracle's view of every principal (read straight from storage, decided by the engine).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
@@ -18,8 +19,8 @@ use tessera_domain::ids::{
 use tessera_domain::keys::KeyState;
 use tessera_domain::policy::{PolicyIndex, Subject};
 use tessera_domain::ports::{
-    AccountRepo, AuthzRepo, DnsResolver, GeneratedKeyPair, KeyPairGenerator, ServiceKeyRepo,
-    UserRepo,
+    AccessKeyRepo, AccountRepo, AuthorizedIpRepo, AuthzRepo, DnsResolver, GeneratedKeyPair,
+    KeyPairGenerator, ServiceKeyRepo, UserRepo,
 };
 use tessera_domain::roles::{RoleId, ids as role_ids};
 use tessera_domain::user::UserStatus;
@@ -103,10 +104,26 @@ pub struct Stats {
     pub succeeded: usize,
 }
 
-/// The request metadata of every hunt call (no client address: the address limit stays out
-/// of the way).
+/// The client address of every hunt call: inside some of the networks the authorized-IP
+/// actions add (`apply::NETWORKS`), outside others.
+pub const CLIENT_IP: &str = "192.0.2.1";
+
+/// The request metadata of every hunt call (the address limit is raised out of the way in
+/// [`World::new`]).
 pub fn meta() -> RequestMeta {
-    RequestMeta::default()
+    RequestMeta {
+        client_ip: Some(CLIENT_IP.into()),
+        request_id: None,
+    }
+}
+
+/// The address conditions storage holds: each account's authorized IPs, each service key's
+/// and each user's access key's `allowed_ips` (by index), as text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Addresses {
+    pub accounts: BTreeMap<AccountId, Vec<(String, bool)>>,
+    pub service_keys: BTreeMap<usize, Vec<String>>,
+    pub access_keys: BTreeMap<usize, Vec<String>>,
 }
 
 impl World {
@@ -135,6 +152,12 @@ impl World {
         let settings = Settings {
             max_users_per_account: 40,
             max_service_keys_per_owner: 8,
+            // Every call comes from one address: refused credentials (deleted users and keys)
+            // must not lock it, or the hunt would stop hunting.
+            rate_limits: tessera_app::RateLimits {
+                per_address: u32::MAX,
+                ..tessera_app::RateLimits::default()
+            },
             ..Settings::default()
         };
         let app = App::new(ports, settings);
@@ -332,6 +355,39 @@ impl World {
     pub fn fresh_login(&mut self) -> String {
         self.counter += 1;
         format!("user{:04}", self.counter)
+    }
+
+    /// The address conditions storage holds now.
+    pub fn addresses(&self) -> Addresses {
+        let shown = |nets: &[tessera_domain::authorized_ips::Network]| {
+            nets.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        let mut out = Addresses::default();
+        for account in [self.root, self.child] {
+            let list = self
+                .store
+                .list_authorized_ips(account)
+                .expect("authorized IPs")
+                .into_iter()
+                .map(|e| (e.network.to_string(), e.allowed))
+                .collect();
+            out.accounts.insert(account, list);
+        }
+        for (i, k) in self.keys.iter().enumerate() {
+            if let Ok(key) = self.store.get_service_key(k.account, k.id) {
+                out.service_keys.insert(i, shown(&key.allowed_ips));
+            }
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            let key = u
+                .access_key
+                .as_ref()
+                .and_then(|(id, _)| self.store.get_access_key(u.account, u.id, id).ok());
+            if let Some(key) = key {
+                out.access_keys.insert(i, shown(&key.allowed_ips));
+            }
+        }
+        out
     }
 
     /// The other account than `account`.

@@ -40,6 +40,25 @@ impl App {
                 return Err(full);
             }
         };
+        if !self.sign_in_address_admitted(cmd.account_id, meta)? {
+            // Answered as a wrong password, after the same work: an address outside the list
+            // learns neither whether the password was right nor that the list exists, and
+            // cannot lock the login out. Counted under the address only.
+            self.ports.hasher.waste_time(&cmd.password);
+            self.count_token_failure(address, now);
+            let refusal = Refusal {
+                account: self
+                    .account_active(cmd.account_id)?
+                    .then_some(cmd.account_id),
+                who,
+                credential: "password",
+                reason: AppError::AddressNotAuthorized.to_string(),
+            };
+            self.telemetry
+                .auth_failed(FailureKind::AddressNotAuthorized);
+            self.audit_failure(&refusal, meta, now);
+            return Err(AppError::Unauthenticated(AuthFailure::Failed));
+        }
         let reserved = match self.reserve_attempt(Some(&login_key), address, now)? {
             Ok(r) => r,
             Err(lock) => {

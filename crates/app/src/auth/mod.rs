@@ -11,6 +11,7 @@ mod login;
 pub(crate) mod usage;
 mod verify;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -188,6 +189,11 @@ const KIND_SESSION: u8 = 3;
 const KIND_EMAIL_KEY: u8 = 4;
 const KIND_LEGACY: u8 = 5;
 
+/// The request's client address, as the adapter decided it (`None`: unknown).
+pub(crate) fn client_address(meta: &RequestMeta) -> Option<IpAddr> {
+    meta.client_ip.as_deref().and_then(|a| a.parse().ok())
+}
+
 fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
@@ -241,6 +247,10 @@ impl App {
             return None;
         }
         let principal = self.cache.get(&cache_key(presented), now)?;
+        if !principal.addresses.admits(client_address(meta)) {
+            // Refused: [`App::authenticate`] refuses it again, and audits the refusal.
+            return None;
+        }
         if let Credential::AccessKey(id) = &principal.credential {
             self.usage.note(id, now);
         }
@@ -275,31 +285,70 @@ impl App {
             return hit;
         }
         let now = self.ports.clock.now();
-        if !self.cache.is_fresh(now) {
-            self.sync_authz()?;
-        }
-        let generation = self.cache.generation();
-        match self.verify(presented, now)? {
-            Ok((principal, expires_at)) => {
-                let principal = Arc::new(principal);
-                if let Credential::AccessKey(id) = &principal.credential {
-                    self.usage.note(id, now);
+        let principal = match self.cache.get(&cache_key(presented), now) {
+            // Cached, but not from this address: refused below.
+            Some(cached) => cached,
+            None => {
+                if !self.cache.is_fresh(now) {
+                    self.sync_authz()?;
                 }
-                self.cache.insert(
-                    cache_key(presented),
-                    principal.clone(),
-                    generation,
-                    expires_at,
-                );
-                Ok(principal)
+                let generation = self.cache.generation();
+                match self.verify(presented, now)? {
+                    Ok((principal, expires_at)) => {
+                        let principal = Arc::new(principal);
+                        self.cache.insert(
+                            cache_key(presented),
+                            principal.clone(),
+                            generation,
+                            expires_at,
+                        );
+                        principal
+                    }
+                    Err(refused) => {
+                        self.telemetry.auth_failed(refused.kind);
+                        self.count_token_failure(meta.client_ip.as_deref(), now);
+                        self.audit_failure(&refused.audited(), meta, now);
+                        return Err(AppError::Unauthenticated(refused.failure));
+                    }
+                }
             }
-            Err(refused) => {
-                self.telemetry.auth_failed(refused.kind);
-                self.count_token_failure(meta.client_ip.as_deref(), now);
-                self.audit_failure(&refused.audited(), meta, now);
-                Err(AppError::Unauthenticated(refused.failure))
-            }
+        };
+        self.admit_address(&principal, meta, now)?;
+        if let Credential::AccessKey(id) = &principal.credential {
+            self.usage.note(id, now);
         }
+        Ok(principal)
+    }
+
+    /// Refuses (and audits) a principal whose account's authorized IPs or key's `allowed_ips`
+    /// do not admit the request's client address.
+    ///
+    /// # Errors
+    /// `AddressNotAuthorized`.
+    fn admit_address(
+        &self,
+        principal: &Principal,
+        meta: &RequestMeta,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        if principal.addresses.admits(client_address(meta)) {
+            return Ok(());
+        }
+        let credential = match principal.credential {
+            Credential::Session => "session",
+            Credential::AccessKey(_) => "access_key",
+            Credential::ServiceKey(_) => "service_key",
+        };
+        let refusal = Refusal {
+            account: Some(principal.account_id),
+            who: principal.actor().id,
+            credential,
+            reason: AppError::AddressNotAuthorized.to_string(),
+        };
+        self.telemetry
+            .auth_failed(FailureKind::AddressNotAuthorized);
+        self.audit_failure(&refusal, meta, now);
+        Err(AppError::AddressNotAuthorized)
     }
 
     /// Reads the authorization epoch, dropping cached principals when it moved.

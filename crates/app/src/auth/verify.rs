@@ -233,12 +233,14 @@ impl App {
             Err(kind) => return Ok(fail(kind, Some(account))),
         };
         let subject = self.user_subject(account, &user, None)?;
+        let addresses = self.address_rule(account, found.key.allowed_ips)?;
         Ok(Ok((
             Principal {
                 account_id: account,
                 user_id: Some(user.id),
                 credential: Credential::AccessKey(id.clone()),
                 subject,
+                addresses,
             },
             user,
             found.key.validity.expires_at,
@@ -277,12 +279,14 @@ impl App {
             }
         };
         let subject = self.user_subject(session.account_id, &user, None)?;
+        let addresses = self.address_rule(session.account_id, Vec::new())?;
         Ok(Ok((
             Principal {
                 account_id: session.account_id,
                 user_id: Some(user.id),
                 credential: Credential::Session,
                 subject,
+                addresses,
             },
             Some(session.expires_at),
         )))
@@ -354,12 +358,14 @@ impl App {
                 .single(),
             found.key.validity.expires_at,
         );
+        let addresses = self.address_rule(account, found.key.allowed_ips.clone())?;
         Ok(Ok((
             Principal {
                 account_id: account,
                 user_id: found.key.owner,
                 credential: Credential::ServiceKey(found.key.id),
                 subject,
+                addresses,
             },
             expires_at,
         )))

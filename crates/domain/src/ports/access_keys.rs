@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
+use crate::authorized_ips::Network;
 use crate::ids::{AccessKeyId, AccountId, UserId};
 use crate::keys::{AccessKey, KeyStatus, KeyValidity, ValidityChange};
 
@@ -34,6 +35,8 @@ pub struct AccessKeyChanges {
     pub name: Option<Option<String>>,
     /// New ends of its validity (checked by the use case); only the ends named are written.
     pub validity: ValidityChange,
+    /// New `allowed_ips` (`Some(vec![])` clears them).
+    pub allowed_ips: Option<Vec<Network>>,
 }
 
 /// An access key with its secret's digest, for authentication.

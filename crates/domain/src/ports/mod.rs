@@ -7,6 +7,7 @@ mod access_keys;
 mod accounts;
 mod attempts;
 mod audit;
+mod authorized_ips;
 mod error;
 mod groups;
 mod paging;
@@ -23,6 +24,7 @@ pub use accounts::{
 };
 pub use attempts::{AttemptCount, AttemptKey, AttemptRepo, Reservation};
 pub use audit::{AuditFilter, AuditRepo};
+pub use authorized_ips::AuthorizedIpRepo;
 pub use error::RepoError;
 pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use paging::{ExpiryFilter, ListQuery, Page};
@@ -42,6 +44,8 @@ pub use accounts::MockAccountRepo;
 pub use attempts::MockAttemptRepo;
 #[cfg(feature = "mocks")]
 pub use audit::MockAuditRepo;
+#[cfg(feature = "mocks")]
+pub use authorized_ips::MockAuthorizedIpRepo;
 #[cfg(feature = "mocks")]
 pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
 #[cfg(feature = "mocks")]

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
+use crate::authorized_ips::Network;
 use crate::ids::{AccountId, ServiceKeyId, UserId};
 use crate::keys::{KeyValidity, ServiceKey, ValidityChange};
 use crate::roles::RoleId;
@@ -39,6 +40,8 @@ pub struct ServiceKeyChanges {
     pub description: Option<Option<String>>,
     /// New ends of its validity (checked by the use case); only the ends named are written.
     pub validity: ValidityChange,
+    /// New `allowed_ips` (`Some(vec![])` clears them).
+    pub allowed_ips: Option<Vec<Network>>,
 }
 
 /// A service key with its public key, for verifying JWTs.

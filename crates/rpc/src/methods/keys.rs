@@ -125,6 +125,7 @@ pub fn update_key(
         name: a.key_name,
         description: a.description.map(|d| Some(d).filter(|d| !d.is_empty())),
         validity: ValidityChange::default(),
+        allowed_ips: None,
     };
     app.update_service_key(p, meta, p.account_id, key_id(&a.key_id)?, changes)?;
     Ok(Done::ONE)

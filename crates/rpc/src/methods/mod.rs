@@ -1,6 +1,8 @@
-//! The 16 RoleSystem methods: their typed parameters and the use case each runs. The method
+//! The 16 RoleSystem methods and the 4 authorized-IP methods: their typed parameters and the
+//! use case each runs. The method
 //! adapter decides nothing: each use case checks its own permission, as it does for REST.
 
+pub mod authorized_ips;
 pub mod keys;
 pub mod roles;
 pub mod subusers;
@@ -61,6 +63,10 @@ methods! {
     GetKeyRoles => keys::get_key_roles;
     GetRoles => roles::get_roles;
     GetRoleGroups => roles::get_role_groups;
+    AddAuthorizedAccountIP => authorized_ips::add_authorized_account_ip;
+    DelAuthorizedAccountIP => authorized_ips::del_authorized_account_ip;
+    GetAuthorizedAccountIPs => authorized_ips::get_authorized_account_ips;
+    CheckAuthorizedAccountIP => authorized_ips::check_authorized_account_ip;
 }
 
 impl FromStr for Method {
@@ -141,8 +147,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sixteen_methods_each_parse_by_name() {
-        assert_eq!(Method::ALL.len(), 16);
+    fn every_method_parses_by_name() {
+        assert_eq!(Method::ALL.len(), 20);
         for m in Method::ALL {
             assert_eq!(m.name().parse::<Method>().unwrap(), *m);
         }

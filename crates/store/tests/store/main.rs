@@ -4,6 +4,7 @@
 mod accounts;
 mod attempts;
 mod audit;
+mod authorized_ips;
 mod fixtures;
 mod groups;
 mod keys;

@@ -37,6 +37,7 @@ const TABLES: &[&str] = &[
     "accounts",
     "audit_events",
     "auth_attempts",
+    "authorized_ips",
     "authz_epoch",
     "policies",
     "policy_permission_groups",
@@ -66,7 +67,7 @@ fn migrations_create_every_table_and_run_down_and_up_again(db: &TestDatabase) {
         }
     }
     assert!(tables(db).is_empty(), "down.sql leaves {:?}", tables(db));
-    assert_eq!(db.db.migrate().unwrap().len(), 3);
+    assert_eq!(db.db.migrate().unwrap().len(), 4);
     assert_eq!(tables(db), TABLES);
     assert!(
         db.db.migrate().unwrap().is_empty(),
@@ -101,7 +102,8 @@ fn every_schema_column_exists(db: &TestDatabase) {
         sso_connectors,
         audit_events,
         authz_epoch,
-        auth_attempts
+        auth_attempts,
+        authorized_ips
     );
 }
 
