@@ -66,7 +66,7 @@ fn migrations_create_every_table_and_run_down_and_up_again(db: &TestDatabase) {
         }
     }
     assert!(tables(db).is_empty(), "down.sql leaves {:?}", tables(db));
-    assert_eq!(db.db.migrate().unwrap().len(), 3);
+    assert_eq!(db.db.migrate().unwrap().len(), 4);
     assert_eq!(tables(db), TABLES);
     assert!(
         db.db.migrate().unwrap().is_empty(),
