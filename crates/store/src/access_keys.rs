@@ -184,16 +184,16 @@ impl AccessKeyRepo for Store {
             let target = access_keys::table.filter(access_keys::id.eq(id.as_str()));
             // Only the ends named: a concurrent change of the other end is not undone.
             if let Some(at) = changes.validity.not_before {
-                diesel::update(target.clone())
+                diesel::update(target)
                     .set(access_keys::not_before.eq(at.map(to_db)))
                     .execute(c)?;
             }
             if let Some(at) = changes.validity.expires_at {
-                diesel::update(target.clone())
+                diesel::update(target)
                     .set(access_keys::expires_at.eq(at.map(to_db)))
                     .execute(c)?;
             }
-            diesel::update(target.clone())
+            diesel::update(target)
                 .set((
                     access_keys::status.eq(changes.status.unwrap_or(current.status).as_str()),
                     access_keys::name.eq(match &changes.name {

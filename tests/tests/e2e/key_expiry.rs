@@ -120,7 +120,7 @@ async fn an_expiry_set_on_one_instance_holds_on_the_other(app: TestApp) {
             "POST",
             KEYS,
             Some(&owner),
-            Some(json!({"roles": ["Developer"]})),
+            Some(json!({"roles": ["Admin"]})),
         )
         .await;
     assert_eq!(status, 200, "{key}");

@@ -32,6 +32,9 @@ fn jwt_kind(failure: AuthFailure) -> FailureKind {
     }
 }
 
+/// An access key's principal, its user and the key's `expires_at`, or why it was refused.
+type KeyVerified = Result<(Principal, User, Option<DateTime<Utc>>), Refused>;
+
 /// Why a key is refused at `now`, if it is: before its `not_before` or past its `expires_at`.
 fn outside_validity(
     validity: &KeyValidity,
@@ -202,7 +205,7 @@ impl App {
         id: &AccessKeyId,
         secret: &Secret,
         now: DateTime<Utc>,
-    ) -> AppResult<Result<(Principal, User, Option<DateTime<Utc>>), Refused>> {
+    ) -> AppResult<KeyVerified> {
         let refused = |failure, kind, account| {
             Err(Refused {
                 failure,
