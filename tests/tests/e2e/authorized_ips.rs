@@ -708,39 +708,27 @@ async fn the_methods_answer_as_the_official_client_expects(app: TestApp) {
         (answer["total_count"].as_i64(), answer["count"].as_i64()),
         (Some(3), Some(1))
     );
-    let answer = rpc_from(
-        &app,
-        at,
-        &token,
-        "CheckAuthorizedAccountIP",
-        &[("authorized_ip", "192.0.2.99")],
-    )
-    .await;
-    assert_eq!(
-        answer,
-        json!({"result": false, "authorized_ip": "192.0.2.99"})
-    );
-    let answer = rpc_from(
-        &app,
-        at,
-        &token,
-        "CheckAuthorizedAccountIP",
-        &[("authorized_ip", "192.0.2.5")],
-    )
-    .await;
-    assert_eq!(
-        answer,
-        json!({"result": true, "authorized_ip": "192.0.2.0/24"})
-    );
-    let answer = rpc_from(
-        &app,
-        at,
-        &token,
-        "CheckAuthorizedAccountIP",
-        &[("authorized_ip", "203.0.113.1")],
-    )
-    .await;
-    assert_eq!(answer, json!({"result": false}));
+    for (ip, expected) in [
+        (
+            "192.0.2.99",
+            json!({"result": false, "authorized_ip": "192.0.2.99"}),
+        ),
+        (
+            "192.0.2.5",
+            json!({"result": true, "authorized_ip": "192.0.2.0/24"}),
+        ),
+        ("203.0.113.1", json!({"result": false})),
+    ] {
+        let answer = rpc_from(
+            &app,
+            at,
+            &token,
+            "CheckAuthorizedAccountIP",
+            &[("authorized_ip", ip)],
+        )
+        .await;
+        assert_eq!(answer, expected, "{ip}");
+    }
     // Errors: required, malformed, both targets, lockout without force.
     for (method, params, code) in [
         ("AddAuthorizedAccountIP", vec![], 134),
