@@ -63,6 +63,19 @@ impl App {
             .map_err(AppError::from_repo(Entity::Account))
     }
 
+    /// The caller's own account: its id, name, email, active flag and creation time. A basic
+    /// method (Voximplant's `GetAccountInfo`): every principal reads its own account, whatever
+    /// its roles — a service key without roles included; nothing of another account.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn own_account(&self, principal: &Principal) -> AppResult<Account> {
+        self.ports
+            .accounts
+            .get_account(principal.account_id)
+            .map_err(AppError::from_repo(Entity::Account))
+    }
+
     /// The caller's account and, with Manage Enterprise Accounts read, its children.
     ///
     /// # Errors

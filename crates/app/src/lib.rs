@@ -7,6 +7,7 @@ mod authorized_ips;
 mod authz;
 mod bootstrap;
 mod catalog;
+mod credential_report;
 mod error;
 mod explain;
 mod groups;
@@ -41,6 +42,9 @@ pub use accounts::{CreateChildAccount, UpdateAccount};
 pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken};
 pub use authorized_ips::{
     AddAuthorizedIp, AuthorizedIpFilter, AuthorizedIpPage, DeleteAuthorizedIps, IpTarget,
+};
+pub use credential_report::{
+    CredentialKind, CredentialReport, CredentialRow, CredentialStatus, MAX_UNUSED_DAYS, ReportFilter,
 };
 pub use bootstrap::{AccessKeySecret, BootstrapCredentials, BootstrapSettings, ServiceKeySecret};
 pub use error::{AppError, AppResult, AuthFailure};

@@ -157,6 +157,8 @@ pub fn service_key(id: ServiceKeyId, owner: Option<i64>, roles: &[RoleId]) -> Se
         created_at: now(),
         validity: tessera_domain::keys::KeyValidity::default(),
         allowed_ips: Vec::new(),
+        last_used_at: None,
+        last_used_from: None,
     }
 }
 
@@ -172,6 +174,8 @@ pub fn user(id: i64, login: &str, roles: &[RoleId]) -> User {
         roles: roles.to_vec(),
         created_at: now(),
         updated_at: now(),
+        last_sign_in_at: None,
+        last_sign_in_from: None,
     }
 }
 

@@ -33,6 +33,10 @@ pub struct ServiceKey {
     /// The only networks it may be used from, besides its account's list (empty: no condition
     /// of its own).
     pub allowed_ips: Vec<Network>,
+    /// Last use (kept to within a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The client address of that use.
+    pub last_used_from: Option<String>,
 }
 
 /// Longest key name.
@@ -306,6 +310,8 @@ pub struct AccessKey {
     /// The only networks it may be used from, besides its account's list (empty: no condition
     /// of its own).
     pub allowed_ips: Vec<Network>,
+    /// The client address of that use.
+    pub last_used_from: Option<String>,
 }
 
 /// Access keys a user may hold at once (rotation: one old, one new).

@@ -230,6 +230,10 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Last password sign-in.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// The client address of that sign-in.
+    pub last_sign_in_from: Option<String>,
 }
 
 impl User {

@@ -39,6 +39,8 @@ pub struct AccessKeyView {
     /// The only networks the key may be used from, besides the account's authorized IPs
     /// (empty: no condition of its own).
     pub allowed_ips: Vec<String>,
+    /// The client address of that use.
+    pub last_used_from: Option<String>,
 }
 
 impl Listed for AccessKeyView {
@@ -62,6 +64,7 @@ impl From<AccessKey> for AccessKeyView {
             not_before: k.validity.not_before,
             expires_at: k.validity.expires_at,
             allowed_ips: crate::authorized_ips::shown(&k.allowed_ips),
+            last_used_from: k.last_used_from,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod authorized_ips;
 pub mod client_address;
+pub mod credential_report;
 pub mod envelope;
 pub mod extract;
 pub mod fallback;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(users::effective_permissions)
                 .service(lockouts::get_lockout)
                 .service(lockouts::clear_lockout)
+                .service(credential_report::credential_report)
                 .service(access_keys::list_access_keys)
                 .service(access_keys::create_access_key)
                 .service(access_keys::get_access_key)

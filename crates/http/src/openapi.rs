@@ -50,6 +50,7 @@ impl Modify for SecuritySchemes {
         (name = "Users", description = "Restcomm-style users"),
         (name = "Access keys", description = "Restcomm API access keys"),
         (name = "Service keys", description = "RSA service keys (the method API's CreateKey & co.)"),
+        (name = "Credential report", description = "Every user and key with status, creation, last use and expiry (JSON or CSV)"),
         (name = "SSO", description = "Cloudflare SSO connectors and domain verification"),
         (name = "Authorized IPs", description = "The addresses an account's credentials may be used from (allow and deny entries, IPv4 and IPv6)"),
         (name = "Roles", description = "The role catalog"),

@@ -22,6 +22,21 @@ pub enum UserStatusDoc {
     Pending,
 }
 
+/// What a credential report row describes.
+#[derive(ToSchema)]
+#[schema(as = CredentialType)]
+pub enum CredentialTypeDoc {
+    /// `user`: a user and its password sign-in.
+    #[schema(rename = "user")]
+    User,
+    /// `access_key`.
+    #[schema(rename = "access_key")]
+    AccessKey,
+    /// `service_key`.
+    #[schema(rename = "service_key")]
+    ServiceKey,
+}
+
 /// An access key's status.
 #[derive(ToSchema)]
 #[schema(as = KeyStatus)]

@@ -44,6 +44,10 @@ pub struct ServiceKeyView {
     /// The only networks the key may be used from, besides the account's authorized IPs
     /// (empty: no condition of its own).
     pub allowed_ips: Vec<String>,
+    /// Last use (kept to within a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The client address of that use.
+    pub last_used_from: Option<String>,
 }
 
 impl From<ServiceKey> for ServiceKeyView {
@@ -58,6 +62,8 @@ impl From<ServiceKey> for ServiceKeyView {
             not_before: k.validity.not_before,
             expires_at: k.validity.expires_at,
             allowed_ips: crate::authorized_ips::shown(&k.allowed_ips),
+            last_used_at: k.last_used_at,
+            last_used_from: k.last_used_from,
         }
     }
 }

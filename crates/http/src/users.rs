@@ -42,6 +42,10 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Last password sign-in.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// The client address of that sign-in.
+    pub last_sign_in_from: Option<String>,
 }
 
 /// Role names of role ids.
@@ -80,6 +84,8 @@ impl From<User> for UserView {
             roles: role_names(&u.roles),
             created_at: u.created_at,
             updated_at: u.updated_at,
+            last_sign_in_at: u.last_sign_in_at,
+            last_sign_in_from: u.last_sign_in_from,
         }
     }
 }

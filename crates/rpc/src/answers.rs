@@ -10,7 +10,9 @@ use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::RpcError;
-use crate::views::{AuthorizedIpView, KeyInfo, KeyView, RoleGroupView, RoleView, SubUserView};
+use crate::views::{
+    AccountInfoView, AuthorizedIpView, KeyInfo, KeyView, RoleGroupView, RoleView, SubUserView,
+};
 
 /// `{"result": 1}`: the method did what it was asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -112,6 +114,13 @@ pub struct AuthorizedIpCheck {
     pub authorized_ip: Option<String>,
 }
 
+/// GetAccountInfo's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AccountInfo {
+    /// The caller's account.
+    pub result: AccountInfoView,
+}
+
 /// A refused call: `{"error": {"code", "msg"}}`, with HTTP 200 like every answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct MethodError {
@@ -163,4 +172,5 @@ answered! {
     RemovedOrError => Removed;
     AuthorizedIpPageOrError => AuthorizedIpPage;
     AuthorizedIpCheckOrError => AuthorizedIpCheck;
+    AccountInfoOrError => AccountInfo;
 }

@@ -106,7 +106,7 @@ mod documented {
 
     use super::*;
     use crate::answers::*;
-    use crate::methods::{authorized_ips, keys, roles, subusers};
+    use crate::methods::{account, authorized_ips, keys, roles, subusers};
 
     macro_rules! documented {
         ($($fn_name:ident, $path:literal, $name:literal, $module:ident, $params:ty, $answer:ty, $or:ty, $summary:literal;)+) => {
@@ -157,6 +157,7 @@ mod documented {
         del_authorized_account_ip, "/platform_api/DelAuthorizedAccountIP", "DelAuthorizedAccountIP", authorized_ips, authorized_ips::DelAuthorizedIpParams, Removed, RemovedOrError, "Removes addresses or networks from the allow or deny list.";
         get_authorized_account_ips, "/platform_api/GetAuthorizedAccountIPs", "GetAuthorizedAccountIPs", authorized_ips, authorized_ips::GetAuthorizedIpsParams, AuthorizedIpPage, AuthorizedIpPageOrError, "Gets the allow and deny lists.";
         check_authorized_account_ip, "/platform_api/CheckAuthorizedAccountIP", "CheckAuthorizedAccountIP", authorized_ips, authorized_ips::CheckAuthorizedIpParams, AuthorizedIpCheck, AuthorizedIpCheckOrError, "Tests whether an address is allowed or denied.";
+        get_account_info, "/platform_api/GetAccountInfo", "GetAccountInfo", account, account::GetAccountInfoParams, AccountInfo, AccountInfoOrError, "Gets the account's info: id, name, email, active flag, creation time.";
     }
 }
 

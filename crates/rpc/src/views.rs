@@ -1,8 +1,9 @@
 //! Result shapes: `RoleView`, `RoleGroupView`, `SubUserView`, `KeyView`, `KeyInfo`,
-//! `AuthorizedIpView`.
+//! `AuthorizedIpView`, `AccountInfoView`.
 
 use serde::Serialize;
 use tessera_app::CreatedServiceKey;
+use tessera_domain::account::Account;
 use tessera_domain::authorized_ips::AuthorizedIp;
 use tessera_domain::keys::ServiceKey;
 use tessera_domain::roles::{Role, RoleGroup, RoleId};
@@ -209,6 +210,38 @@ impl From<&CreatedServiceKey> for KeyInfo {
     }
 }
 
+/// The form of Voximplant times: `YYYY-MM-DD HH:MM:SS`, UTC (what the official clients parse).
+const VOX_TIME: &str = "%Y-%m-%d %H:%M:%S";
+
+/// An account, as `GetAccountInfo` answers it: Voximplant's `AccountInfoType` without the
+/// billing fields (balance, currency, billing limits) Tessera does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AccountInfoView {
+    /// Id.
+    pub account_id: i64,
+    /// Name.
+    pub account_name: String,
+    /// Contact email.
+    pub account_email: String,
+    /// Whether the account is active.
+    pub active: bool,
+    /// Creation time, UTC, `YYYY-MM-DD HH:MM:SS`.
+    #[schema(example = "2026-11-30 12:00:00")]
+    pub created: String,
+}
+
+impl From<&Account> for AccountInfoView {
+    fn from(a: &Account) -> Self {
+        Self {
+            account_id: a.id.0,
+            account_name: a.name.clone(),
+            account_email: a.email.clone(),
+            active: a.active,
+            created: a.created_at.format(VOX_TIME).to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tessera_domain::roles::{ROLES, ids};
@@ -257,5 +290,32 @@ mod tests {
             ]
         );
         assert!(catalog(ROLES, Some("Nope")).is_empty());
+    }
+
+    #[test]
+    fn account_info_shows_times_as_the_official_client_parses_them() {
+        use chrono::TimeZone;
+        let account = Account {
+            id: tessera_domain::ids::AccountId(7),
+            name: "Acme".into(),
+            email: "acme@example.com".into(),
+            parent_id: None,
+            active: true,
+            created_at: chrono::Utc
+                .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+                .unwrap()
+                .checked_add_signed(chrono::TimeDelta::milliseconds(678))
+                .unwrap(),
+        };
+        assert_eq!(
+            serde_json::to_value(AccountInfoView::from(&account)).unwrap(),
+            serde_json::json!({
+                "account_id": 7,
+                "account_name": "Acme",
+                "account_email": "acme@example.com",
+                "active": true,
+                "created": "2026-01-02 03:04:05"
+            })
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! Access keys (secret digests only).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccessKeyId, AccountId, UserId};
 use tessera_domain::keys::{AccessKey, KeyStatus, KeyValidity};
 use tessera_domain::ports::{
-    AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey, RepoError,
+    AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey, RepoError, Used,
 };
 
 use crate::authorized_ips::{networks_column, stored_networks};
@@ -29,6 +29,7 @@ struct KeyRow {
     not_before: Option<NaiveDateTime>,
     expires_at: Option<NaiveDateTime>,
     allowed_ips: Option<String>,
+    last_used_from: Option<String>,
 }
 
 impl KeyRow {
@@ -50,6 +51,7 @@ impl KeyRow {
                 expires_at: self.expires_at.map(from_db),
             },
             allowed_ips: stored_networks(self.allowed_ips.as_deref())?,
+            last_used_from: self.last_used_from,
         })
     }
 }
@@ -159,6 +161,23 @@ impl AccessKeyRepo for Store {
             .collect()
     }
 
+    fn list_account_access_keys(&self, account: AccountId) -> Result<Vec<AccessKey>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let rows: Vec<KeyRow> = access_keys::table
+            .filter(access_keys::account_id.eq(account.0))
+            .order((
+                access_keys::user_id,
+                access_keys::created_at,
+                access_keys::id,
+            ))
+            .select(KeyRow::as_select())
+            .load(&mut *conn)
+            .map_err(StoreError::from)?;
+        rows.into_iter()
+            .map(|r| r.into_key().map_err(Into::into))
+            .collect()
+    }
+
     fn get_access_key(
         &self,
         account: AccountId,
@@ -248,15 +267,18 @@ impl AccessKeyRepo for Store {
         .map_err(Into::into)
     }
 
-    fn touch_access_keys(&self, uses: &[(AccessKeyId, DateTime<Utc>)]) -> Result<(), RepoError> {
+    fn touch_access_keys(&self, uses: &[Used<AccessKeyId>]) -> Result<(), RepoError> {
         if uses.is_empty() {
             return Ok(());
         }
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
-            for (id, at) in uses {
-                diesel::update(access_keys::table.filter(access_keys::id.eq(id.as_str())))
-                    .set(access_keys::last_used_at.eq(to_db(*at)))
+            for used in uses {
+                diesel::update(access_keys::table.filter(access_keys::id.eq(used.id.as_str())))
+                    .set((
+                        access_keys::last_used_at.eq(to_db(used.at)),
+                        access_keys::last_used_from.eq(used.from.as_deref()),
+                    ))
                     .execute(c)?;
             }
             Ok(())

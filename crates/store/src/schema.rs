@@ -29,6 +29,8 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
+        last_sign_in_from -> Nullable<Text>,
     }
 }
 
@@ -51,6 +53,8 @@ diesel::table! {
         not_before -> Nullable<Timestamp>,
         expires_at -> Nullable<Timestamp>,
         allowed_ips -> Nullable<Text>,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_from -> Nullable<Text>,
     }
 }
 
@@ -74,6 +78,7 @@ diesel::table! {
         not_before -> Nullable<Timestamp>,
         expires_at -> Nullable<Timestamp>,
         allowed_ips -> Nullable<Text>,
+        last_used_from -> Nullable<Text>,
     }
 }
 

@@ -9,7 +9,7 @@ use tessera_domain::ids::{AccountId, ServiceKeyId, UserId};
 use tessera_domain::keys::{KeyValidity, ServiceKey};
 use tessera_domain::ports::{
     ListQuery, NewServiceKey, Page, RepoError, RoleChange, ServiceKeyAuth, ServiceKeyChanges,
-    ServiceKeyRepo,
+    ServiceKeyRepo, Used,
 };
 use tessera_domain::roles::RoleId;
 
@@ -32,6 +32,8 @@ struct KeyRow {
     not_before: Option<NaiveDateTime>,
     expires_at: Option<NaiveDateTime>,
     allowed_ips: Option<String>,
+    last_used_at: Option<NaiveDateTime>,
+    last_used_from: Option<String>,
 }
 
 impl KeyRow {
@@ -52,6 +54,8 @@ impl KeyRow {
                 expires_at: self.expires_at.map(from_db),
             },
             allowed_ips: stored_networks(self.allowed_ips.as_deref())?,
+            last_used_at: self.last_used_at.map(from_db),
+            last_used_from: self.last_used_from,
         })
     }
 }
@@ -437,5 +441,24 @@ impl ServiceKeyRepo for Store {
                     .map_err(|_| RepoError::Internal(format!("service key id {id}")))
             })
             .collect()
+    }
+
+    fn touch_service_keys(&self, uses: &[Used<ServiceKeyId>]) -> Result<(), RepoError> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| {
+            for used in uses {
+                diesel::update(service_keys::table.filter(service_keys::id.eq(used.id.to_string())))
+                    .set((
+                        service_keys::last_used_at.eq(to_db(used.at)),
+                        service_keys::last_used_from.eq(used.from.as_deref()),
+                    ))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
     }
 }

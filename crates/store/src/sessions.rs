@@ -9,7 +9,7 @@ use tessera_domain::ports::{NewSession, RepoError, SessionRepo};
 
 use crate::db::write_tx;
 use crate::error::{StoreError, found};
-use crate::schema::sessions;
+use crate::schema::{sessions, users};
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch};
 
@@ -26,6 +26,16 @@ impl SessionRepo for Store {
                     sessions::expires_at.eq(to_db(session.expires_at)),
                 ))
                 .execute(c)?;
+            diesel::update(
+                users::table
+                    .filter(users::id.eq(session.user_id.0))
+                    .filter(users::account_id.eq(session.account_id.0)),
+            )
+            .set((
+                users::last_sign_in_at.eq(to_db(session.created_at)),
+                users::last_sign_in_from.eq(session.from.as_deref()),
+            ))
+            .execute(c)?;
             audit::insert(c, audit)?;
             Ok(())
         })

@@ -31,6 +31,8 @@ pub(crate) struct UserRow {
     status: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    last_sign_in_at: Option<NaiveDateTime>,
+    last_sign_in_from: Option<String>,
 }
 
 impl UserRow {
@@ -47,6 +49,8 @@ impl UserRow {
             roles,
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
+            last_sign_in_at: self.last_sign_in_at.map(from_db),
+            last_sign_in_from: self.last_sign_in_from,
         })
     }
 }

@@ -163,6 +163,7 @@ impl App {
                 user_id: user.id,
                 created_at: now,
                 expires_at,
+                from: meta.client_ip.clone(),
             },
             &audit,
         )?;

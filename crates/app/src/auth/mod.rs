@@ -25,6 +25,7 @@ use crate::App;
 use crate::error::{AppError, AppResult, AuthFailure};
 use crate::principal::{Credential, Principal};
 use crate::telemetry::FailureKind;
+use usage::KeyRef;
 pub(crate) use failures::{AuditFolder, Refusal};
 
 pub use limiter::RateLimits;
@@ -251,9 +252,7 @@ impl App {
             // Refused: [`App::authenticate`] refuses it again, and audits the refusal.
             return None;
         }
-        if let Credential::AccessKey(id) = &principal.credential {
-            self.usage.note(id, now);
-        }
+        self.note_use(&principal, meta, now);
         Some(Ok(principal))
     }
 
@@ -314,9 +313,7 @@ impl App {
             }
         };
         self.admit_address(&principal, meta, now)?;
-        if let Credential::AccessKey(id) = &principal.credential {
-            self.usage.note(id, now);
-        }
+        self.note_use(&principal, meta, now);
         Ok(principal)
     }
 
@@ -351,6 +348,18 @@ impl App {
         Err(AppError::AddressNotAuthorized)
     }
 
+    /// Notes that the principal's key (access or service key) was used now, from the
+    /// request's client address; the maintenance task writes it (at most once a minute per
+    /// key). Sessions are not noted: a password sign-in is recorded when it opens the session.
+    fn note_use(&self, principal: &Principal, meta: &RequestMeta, now: DateTime<Utc>) {
+        let key = match &principal.credential {
+            Credential::AccessKey(id) => KeyRef::Access(id.clone()),
+            Credential::ServiceKey(id) => KeyRef::Service(*id),
+            Credential::Session => return,
+        };
+        self.usage.note(&key, meta.client_ip.as_deref(), now);
+    }
+
     /// Reads the authorization epoch, dropping cached principals when it moved.
     ///
     /// # Errors
@@ -362,7 +371,7 @@ impl App {
     }
 
     /// Periodic upkeep (every few hundred milliseconds): reads the authorization epoch, writes
-    /// access keys' last use, and now and then removes expired sessions.
+    /// access and service keys' last use, and now and then removes expired sessions.
     ///
     /// # Errors
     /// Storage errors; the next run tries again.
@@ -370,8 +379,11 @@ impl App {
         self.flush_failures(self.ports.clock.now());
         self.sync_authz()?;
         let uses = self.usage.take();
-        if !uses.is_empty() {
-            self.ports.access_keys.touch_access_keys(&uses)?;
+        if !uses.access.is_empty() {
+            self.ports.access_keys.touch_access_keys(&uses.access)?;
+        }
+        if !uses.service.is_empty() {
+            self.ports.service_keys.touch_service_keys(&uses.service)?;
         }
         let now = self.ports.clock.now();
         let mut last = self.last_purge.lock();

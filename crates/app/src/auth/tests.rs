@@ -52,6 +52,7 @@ fn access_key(status: KeyStatus, secret: &str) -> AccessKeyAuth {
             validity: tessera_domain::keys::KeyValidity::default(),
             last_used_at: None,
             allowed_ips: Vec::new(),
+            last_used_from: None,
         },
         secret_digest: digest(secret).to_vec(),
     }
@@ -306,6 +307,8 @@ fn service_key(public_pem: &str, owner: Option<UserId>, roles: Vec<RoleId>) -> S
             created_at: now(),
             validity: tessera_domain::keys::KeyValidity::default(),
             allowed_ips: Vec::new(),
+            last_used_at: None,
+            last_used_from: None,
         },
         public_key_pem: public_pem.to_owned(),
     }

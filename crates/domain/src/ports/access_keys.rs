@@ -5,7 +5,7 @@ use crate::authorized_ips::Network;
 use crate::ids::{AccessKeyId, AccountId, UserId};
 use crate::keys::{AccessKey, KeyStatus, KeyValidity, ValidityChange};
 
-use super::RepoError;
+use super::{RepoError, Used};
 
 /// An access key about to be stored (the secret's digest only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +79,13 @@ pub trait AccessKeyRepo: Send + Sync {
         user: UserId,
     ) -> Result<Vec<AccessKey>, RepoError>;
 
+    /// Every access key of `account`, ordered by user then creation (for the credential
+    /// report: at most two per user).
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn list_account_access_keys(&self, account: AccountId) -> Result<Vec<AccessKey>, RepoError>;
+
     /// Key `id` of `user` in `account`.
     ///
     /// # Errors
@@ -116,9 +123,10 @@ pub trait AccessKeyRepo: Send + Sync {
         audit: &AuditRecord,
     ) -> Result<(), RepoError>;
 
-    /// Records when keys were last used (a batch, at most once a minute per key).
+    /// Records when, and from which client address, keys were last used (a batch, at most
+    /// once a minute per key); a key deleted meanwhile is skipped.
     ///
     /// # Errors
     /// Storage errors only.
-    fn touch_access_keys(&self, uses: &[(AccessKeyId, DateTime<Utc>)]) -> Result<(), RepoError>;
+    fn touch_access_keys(&self, uses: &[Used<AccessKeyId>]) -> Result<(), RepoError>;
 }

@@ -15,6 +15,7 @@ mod service_keys;
 mod sessions;
 mod sso;
 mod system;
+mod usage;
 mod users;
 
 pub use access_keys::{AccessKeyAuth, AccessKeyChanges, AccessKeyRepo, NewAccessKey};
@@ -34,6 +35,7 @@ pub use sso::{DnsResolver, SsoChanges, SsoRepo};
 pub use system::{
     Clock, GeneratedKeyPair, HashError, Health, IdGenerator, KeyPairGenerator, PasswordHasher,
 };
+pub use usage::Used;
 pub use users::{NewUser, RoleChange, UserChanges, UserRepo, UserWithSecret};
 
 #[cfg(feature = "mocks")]

@@ -6,7 +6,7 @@ use crate::ids::{AccountId, ServiceKeyId, UserId};
 use crate::keys::{KeyValidity, ServiceKey, ValidityChange};
 use crate::roles::RoleId;
 
-use super::{ListQuery, Page, RepoError, RoleChange};
+use super::{ListQuery, Page, RepoError, RoleChange, Used};
 
 /// A service key about to be stored (public half only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,4 +142,11 @@ pub trait ServiceKeyRepo: Send + Sync {
         user: UserId,
         roles: &[RoleId],
     ) -> Result<Vec<ServiceKeyId>, RepoError>;
+
+    /// Records when, and from which client address, keys were last used (a batch, at most
+    /// once a minute per key); a key deleted meanwhile is skipped.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn touch_service_keys(&self, uses: &[Used<ServiceKeyId>]) -> Result<(), RepoError>;
 }

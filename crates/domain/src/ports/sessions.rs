@@ -19,12 +19,15 @@ pub struct NewSession {
     pub created_at: DateTime<Utc>,
     /// Expiry.
     pub expires_at: DateTime<Utc>,
+    /// The client address it was opened from (recorded as the user's last sign-in).
+    pub from: Option<String>,
 }
 
 /// Password sessions.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait SessionRepo: Send + Sync {
-    /// Stores a session.
+    /// Stores a session and records it as the user's last sign-in (time and address), in one
+    /// transaction.
     ///
     /// # Errors
     /// Storage errors only.

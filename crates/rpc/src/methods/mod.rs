@@ -1,7 +1,8 @@
-//! The 16 RoleSystem methods and the 4 authorized-IP methods: their typed parameters and the
-//! use case each runs. The method
+//! The 16 RoleSystem methods, the 4 authorized-IP methods and `GetAccountInfo`: their typed
+//! parameters and the use case each runs. The method
 //! adapter decides nothing: each use case checks its own permission, as it does for REST.
 
+pub mod account;
 pub mod authorized_ips;
 pub mod keys;
 pub mod roles;
@@ -67,6 +68,7 @@ methods! {
     DelAuthorizedAccountIP => authorized_ips::del_authorized_account_ip;
     GetAuthorizedAccountIPs => authorized_ips::get_authorized_account_ips;
     CheckAuthorizedAccountIP => authorized_ips::check_authorized_account_ip;
+    GetAccountInfo => account::get_account_info;
 }
 
 impl FromStr for Method {
@@ -148,7 +150,7 @@ mod tests {
 
     #[test]
     fn every_method_parses_by_name() {
-        assert_eq!(Method::ALL.len(), 20);
+        assert_eq!(Method::ALL.len(), 21);
         for m in Method::ALL {
             assert_eq!(m.name().parse::<Method>().unwrap(), *m);
         }
