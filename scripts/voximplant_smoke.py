@@ -91,6 +91,23 @@ def authorized_ips(api):
     assert step("GetAuthorizedAccountIPs (empty)", lambda: api.get_authorized_account_ips()) == []
 
 
+def account_info(api, tmp, endpoint):
+    """GetAccountInfo, a basic method: the bootstrap key and a key without roles both read
+    their account, and the client turns `created` into an aware datetime."""
+    info = step("GetAccountInfo", lambda: api.get_account_info())
+    assert info["account_id"] == 1 and info["active"] is True, info
+    assert isinstance(info["created"], datetime.datetime), info["created"]
+    assert info["created"].tzinfo is not None, info["created"]
+    bare = step("CreateKey (no roles)", lambda: api.create_key(key_name="bare key"))
+    bare_file = tmp / "bare-key.json"
+    bare_file.write_text(json.dumps(bare[0]))
+    bare_api = VoximplantAPI(credentials_file_path=str(bare_file), endpoint=endpoint)
+    same = step("GetAccountInfo (a key without roles)",
+                lambda: bare_api.get_account_info(return_live_balance=False))
+    assert same == info, (same, info)
+    step("DeleteKey (no roles)", lambda: api.delete_key(bare[0]["key_id"]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", default=DEFAULT_BINARY)
@@ -122,6 +139,7 @@ def main():
         assert any(u["subuser_id"] == subuser_id for u in users), users
         step("GetRoles", lambda: api.get_roles(group_name="Restcomm"))
         step("GetRoleGroups", api.get_role_groups)
+        account_info(api, tmp, endpoint)
 
         # The new key's own credentials file works with the same client.
         new_credentials = tmp / "new-key.json"

@@ -6,6 +6,7 @@ mod authorized_ips;
 mod authz;
 mod bootstrap;
 mod cloudflare_compat;
+mod credential_report;
 mod expected_forms;
 mod hardening;
 mod hostile;

@@ -118,6 +118,7 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
         "/v1/accounts/{account_id}/users/{user_id}/effective_permissions",
     ),
     ("get", "/v1/accounts/{account_id}/audit_logs"),
+    ("get", "/v1/accounts/{account_id}/credential_report"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -144,6 +145,7 @@ const METHODS: &[&str] = &[
     "DelAuthorizedAccountIP",
     "GetAuthorizedAccountIPs",
     "CheckAuthorizedAccountIP",
+    "GetAccountInfo",
 ];
 
 async fn document(app: &TestApp) -> Value {

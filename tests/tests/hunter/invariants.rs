@@ -18,9 +18,10 @@
 //! 4. Every service key's effective permissions ⊆ its roles' permissions ∩ its owner's
 //!    current effective permissions.
 //! 5. Every object a deny hides from a principal is absent from every answer it gets: user
-//!    lists, the owners shown with keys, group members, key lists.
-//! 6. Nothing of another account is ever visible: lists answer only the account asked, and a
-//!    principal that cannot see an account gets "not found" for it.
+//!    lists, the owners shown with keys, group members, key lists, the credential report.
+//! 6. Nothing of another account is ever visible: lists and the credential report answer only
+//!    the account asked, a principal that cannot see an account gets "not found" for it, and
+//!    `GetAccountInfo` answers the principal's own account.
 //!
 //! Per step, for the address conditions:
 //! 7. An account's authorized IPs change only by a caller holding Account Settings write
@@ -29,7 +30,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tessera_app::{AppError, Principal};
+use tessera_app::{AppError, CredentialKind, Principal, ReportFilter};
 use tessera_domain::Entity;
 use tessera_domain::ids::AccountId;
 use tessera_domain::permissions::{Capability, PermSet, Permission};
@@ -486,6 +487,12 @@ impl World {
                     );
                 }
             }
+            self.check_report(i, &p, rec.account, &hidden);
+            assert_eq!(
+                self.app.own_account(&p).map(|a| a.id),
+                Ok(rec.account),
+                "user {i} read another account's info"
+            );
             for (account, group) in &self.user_groups {
                 if *account != rec.account {
                     continue;
@@ -514,6 +521,27 @@ impl World {
                     },
                 )
                 .allowed;
+            match self
+                .app
+                .credential_report(&p, other, ReportFilter::default())
+            {
+                Ok(report) => {
+                    assert!(sees_other, "user {i} read the report of an account it cannot see");
+                    assert_eq!(report.account_id, other);
+                    let theirs: BTreeSet<_> = self
+                        .users
+                        .iter()
+                        .filter(|u| u.account == other)
+                        .map(|u| u.id)
+                        .collect();
+                    assert!(report.rows.iter().all(|r| r.user_id.is_none_or(|u| theirs.contains(&u))));
+                }
+                Err(AppError::NotFound(Entity::Account)) => {}
+                Err(AppError::Forbidden(_)) => {
+                    assert!(sees_other, "an invisible account answered forbidden to user {i}");
+                }
+                Err(e) => panic!("the report of another account: {e:?}"),
+            }
             match self.app.list_subusers(&p, other, &everything) {
                 Ok(page) => {
                     assert!(sees_other, "user {i} listed an account it cannot see");
@@ -536,6 +564,57 @@ impl World {
                         "user {i} reached into an account it cannot see"
                     );
                 }
+            }
+        }
+    }
+
+    /// Invariants 5 and 6 on the credential report of user `i` (principal `p`) in its own
+    /// account: only that account's users and keys, none a deny hides from it (a hidden user
+    /// takes its keys with it).
+    fn check_report(
+        &self,
+        i: usize,
+        p: &Principal,
+        account: AccountId,
+        hidden: &dyn Fn(ResourceType, Permission, String) -> bool,
+    ) {
+        let Ok(report) = self
+            .app
+            .credential_report(p, account, ReportFilter::default())
+        else {
+            return;
+        };
+        let um_read = Permission::read(Capability::UserManagement);
+        let keys_read = Permission::read(Capability::ApiCredentials);
+        let ours: BTreeSet<_> = self
+            .users
+            .iter()
+            .filter(|u| u.account == account)
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(report.account_id, account);
+        for row in &report.rows {
+            if let Some(u) = row.user_id {
+                assert!(ours.contains(&u), "user {i}'s report shows user {u} of another account");
+                assert!(
+                    !hidden(ResourceType::User, um_read, u.to_string()),
+                    "user {i}'s report shows {row:?}, whose user a deny hides from it"
+                );
+            }
+            let kind = match row.kind {
+                CredentialKind::User => continue,
+                CredentialKind::AccessKey => ResourceType::AccessKey,
+                CredentialKind::ServiceKey => ResourceType::ServiceKey,
+            };
+            assert!(
+                !hidden(kind, keys_read, row.id.clone()),
+                "user {i}'s report shows {row:?}, which a deny hides from it"
+            );
+            if let Some(u) = row.user_id {
+                assert!(
+                    !hidden(ResourceType::User, keys_read, u.to_string()),
+                    "user {i}'s report shows {row:?}, whose user's credentials a deny hides"
+                );
             }
         }
     }

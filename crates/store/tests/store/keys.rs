@@ -5,7 +5,7 @@ use tessera_domain::keys::{KeyStatus, KeyValidity, ValidityChange};
 use tessera_domain::ports::{
     AccessKeyChanges, AccessKeyRepo, AuditFilter, AuditRepo, ExpiryFilter, ListQuery, NewAccessKey,
     NewServiceKey, NewSession, RepoError, RoleChange, ServiceKeyChanges, ServiceKeyRepo,
-    SessionRepo, UserRepo,
+    SessionRepo, Used, UserRepo,
 };
 use tessera_domain::roles::ids;
 use tessera_store::backend_tests;
@@ -261,7 +261,13 @@ fn access_keys_are_limited_per_user_and_keep_only_a_digest(db: &TestDatabase) {
         (off.status, off.name.as_deref()),
         (KeyStatus::Inactive, Some("key 1"))
     );
-    store.touch_access_keys(&[(a.id.clone(), at(500))]).unwrap();
+    store
+        .touch_access_keys(&[Used {
+            id: a.id.clone(),
+            at: at(500),
+            from: None,
+        }])
+        .unwrap();
     assert_eq!(
         store
             .get_access_key(acme, owner, &a.id)
@@ -293,6 +299,7 @@ fn sessions_are_found_by_digest_and_purged_when_expired(db: &TestDatabase) {
                     user_id: made.owner.id,
                     created_at: at(0),
                     expires_at: expires,
+                    from: None,
                 },
                 &audit_in(acme, "session.create"),
             )

@@ -8,6 +8,7 @@ mod authorized_ips;
 mod fixtures;
 mod groups;
 mod keys;
+mod last_use;
 mod migrations;
 mod pool;
 mod queries;
