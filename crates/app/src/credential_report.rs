@@ -239,7 +239,12 @@ impl App {
                 .list_service_keys(account, None, &query)?;
             let full = page.items.len() >= CHUNK as usize;
             after = page.items.last().map(|k| k.id.to_string());
-            rows.extend(page.items.into_iter().map(|k| CredentialRow {
+            // A key whose owner was deleted while the report was read goes with it.
+            let shown = page
+                .items
+                .into_iter()
+                .filter(|k| k.owner.is_none_or(|o| logins.contains_key(&o)));
+            rows.extend(shown.map(|k| CredentialRow {
                 kind: CredentialKind::ServiceKey,
                 id: k.id.to_string(),
                 user_id: k.owner,

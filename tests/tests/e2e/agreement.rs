@@ -64,9 +64,10 @@ enum Op {
     DeleteKey,
     Roles,
     RoleGroups,
+    AccountInfo,
 }
 
-const OPS: [Op; 21] = [
+const OPS: [Op; 22] = [
     Op::CreateUser,
     Op::ListUsers,
     Op::GetUser,
@@ -88,6 +89,7 @@ const OPS: [Op; 21] = [
     Op::DeleteKey,
     Op::Roles,
     Op::RoleGroups,
+    Op::AccountInfo,
 ];
 
 /// Who calls: its token and the user it acts as (a key's owner for a service key).
@@ -207,6 +209,7 @@ async fn rest(app: &TestApp, caller: &Caller, op: Op, t: &Target, tag: &str) -> 
         Op::DeleteKey => ("DELETE", key, None),
         Op::Roles => ("GET", "/v1/accounts/1/iam/roles".to_owned(), None),
         Op::RoleGroups => ("GET", "/v1/accounts/1/iam/role_groups".to_owned(), None),
+        Op::AccountInfo => ("GET", "/v1/accounts".to_owned(), None),
     };
     let (status, answer) = app.call(method, &path, Some(&caller.token), body).await;
     rest_outcome(status, &answer)
@@ -280,6 +283,7 @@ async fn rpc(app: &TestApp, caller: &Caller, op: Op, t: &Target, tag: &str) -> O
         Op::DeleteKey => ("DeleteKey", vec![("key_id", &t.key)]),
         Op::Roles => ("GetRoles", vec![]),
         Op::RoleGroups => ("GetRoleGroups", vec![]),
+        Op::AccountInfo => ("GetAccountInfo", vec![]),
     };
     let answer = app
         .rpc(Some(&caller.token), Via::Form, method, &params)

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use tessera_domain::Entity;
 use tessera_domain::ids::{AccountId, Hex32, PolicyId, ServiceKeyId, UserGroupId, UserId};
-use tessera_domain::keys::{AccessKey, KeyStatus};
+use tessera_domain::keys::{AccessKey, KeyStatus, ServiceKey};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::{Effect, PolicyRule, ResourceKey, ResourceType, Scope, ScopeObjects};
 use tessera_domain::ports::{Page, RepoError};
@@ -52,7 +52,6 @@ fn key(n: u128, owner: Option<i64>, created_days_ago: i64, used_days_ago: Option
     }
 }
 
-use tessera_domain::keys::ServiceKey;
 
 /// An account with the owner (1) and user 2, each with an access key; an account key and a
 /// key of user 2. Captures the hidden ids the lists were asked to leave out.
