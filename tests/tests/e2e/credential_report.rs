@@ -73,7 +73,8 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    rpc_ok(&app.rpc(Some(&app.owner_jwt()), Via::Form, "GetRoles", &[]).await);
+    let roles = app.rpc(Some(&app.owner_jwt()), Via::Form, "GetRoles", &[]).await;
+    assert!(rpc_ok(&roles).is_array(), "{roles}");
 
     let ak = until_used(&app, &owner, "access_key", &key_id).await;
     assert_eq!(ak["last_used_from"], "127.0.0.1");
@@ -389,7 +390,7 @@ async fn every_key_reads_its_own_account_info(app: TestApp) {
     let answer = app
         .rpc(Some(&bare), Via::Form, "GetAccountInfo", &[("return_live_balance", "true")])
         .await;
-    rpc_ok(&answer);
+    assert_eq!(rpc_ok(&answer)["account_id"], 1, "{answer}");
     let answer = app
         .rpc(Some(&bare), Via::Form, "GetAccountInfo", &[("return_live_balance", "maybe")])
         .await;
