@@ -219,9 +219,7 @@ pub async fn credential_report(
         return Ok(Envelope::ok(view).respond());
     }
     let body = to_csv(&view.rows).map_err(|e| {
-        ApiError::from(AppError::Internal(format!(
-            "the report did not write: {e}"
-        )))
+        ApiError::from(AppError::Internal(format!("the report did not write: {e}")))
     })?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

@@ -450,12 +450,14 @@ impl ServiceKeyRepo for Store {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             for used in uses {
-                diesel::update(service_keys::table.filter(service_keys::id.eq(used.id.to_string())))
-                    .set((
-                        service_keys::last_used_at.eq(to_db(used.at)),
-                        service_keys::last_used_from.eq(used.from.as_deref()),
-                    ))
-                    .execute(c)?;
+                diesel::update(
+                    service_keys::table.filter(service_keys::id.eq(used.id.to_string())),
+                )
+                .set((
+                    service_keys::last_used_at.eq(to_db(used.at)),
+                    service_keys::last_used_from.eq(used.from.as_deref()),
+                ))
+                .execute(c)?;
             }
             Ok(())
         })

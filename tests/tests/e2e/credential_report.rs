@@ -42,9 +42,14 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
     let before = report(&app, &owner, "").await;
     let admin = row(&before, "user", "1").expect("the owner");
     assert_eq!(admin["login"], "admin");
-    assert!(!admin["last_used_at"].is_null(), "the owner signed in: {admin}");
+    assert!(
+        !admin["last_used_at"].is_null(),
+        "the owner signed in: {admin}"
+    );
     assert_eq!(admin["last_used_from"], "127.0.0.1");
-    let alice_row = row(&before, "user", &alice.to_string()).expect("alice").clone();
+    let alice_row = row(&before, "user", &alice.to_string())
+        .expect("alice")
+        .clone();
     assert_eq!(
         (&alice_row["last_used_at"], &alice_row["status"]),
         (&Value::Null, &json!("active")),
@@ -65,7 +70,12 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
     let key_id = made["result"]["id"].as_str().unwrap().to_owned();
     let token = made["result"]["token"].as_str().unwrap().to_owned();
     let (status, _) = app
-        .call("GET", &format!("/v1/accounts/1/users/{alice}"), Some(&token), None)
+        .call(
+            "GET",
+            &format!("/v1/accounts/1/users/{alice}"),
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     // The bootstrap service key is used by the method API.
@@ -73,14 +83,20 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let roles = app.rpc(Some(&app.owner_jwt()), Via::Form, "GetRoles", &[]).await;
+    let roles = app
+        .rpc(Some(&app.owner_jwt()), Via::Form, "GetRoles", &[])
+        .await;
     assert!(rpc_ok(&roles).is_array(), "{roles}");
 
     let ak = until_used(&app, &owner, "access_key", &key_id).await;
     assert_eq!(ak["last_used_from"], "127.0.0.1");
     assert_eq!(
         (&ak["user_id"], &ak["login"], &ak["name"]),
-        (&json!(alice), &json!("alice"), &json!("=HYPERLINK(\"http://evil\",\"x\")")),
+        (
+            &json!(alice),
+            &json!("alice"),
+            &json!("=HYPERLINK(\"http://evil\",\"x\")")
+        ),
         "JSON carries the name as it is"
     );
     let sk = until_used(&app, &owner, "service_key", &service_key).await;
@@ -89,13 +105,24 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
     let after = report(&app, &owner, "").await;
     let alice_row = row(&after, "user", &alice.to_string()).unwrap();
     assert!(!alice_row["last_used_at"].is_null(), "{alice_row}");
-    assert!(after["rows"].as_array().unwrap().iter().all(|r| r["expires_at"].is_null()));
+    assert!(
+        after["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["expires_at"].is_null())
+    );
     assert_eq!(after["account_id"], 1);
     assert_eq!(after["unused_days"], Value::Null);
 
     // The objects' own answers show their last use too.
     let (_, key) = app
-        .call("GET", &format!("/v1/accounts/1/keys/{service_key}"), Some(&owner), None)
+        .call(
+            "GET",
+            &format!("/v1/accounts/1/keys/{service_key}"),
+            Some(&owner),
+            None,
+        )
         .await;
     assert!(!key["result"]["last_used_at"].is_null(), "{key}");
     assert_eq!(key["result"]["last_used_from"], "127.0.0.1");
@@ -109,7 +136,12 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
         .await;
     assert_eq!(keys["result"][0]["last_used_from"], "127.0.0.1", "{keys}");
     let (_, user) = app
-        .call("GET", &format!("/v1/accounts/1/users/{alice}"), Some(&owner), None)
+        .call(
+            "GET",
+            &format!("/v1/accounts/1/users/{alice}"),
+            Some(&owner),
+            None,
+        )
         .await;
     assert_eq!(user["result"]["last_sign_in_from"], "127.0.0.1", "{user}");
 
@@ -119,7 +151,13 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
         ("", &[("accept", "text/csv")][..]),
     ] {
         let res = app
-            .send("GET", &format!("{REPORT}{query}"), Some(&owner), headers, None)
+            .send(
+                "GET",
+                &format!("{REPORT}{query}"),
+                Some(&owner),
+                headers,
+                None,
+            )
             .await;
         assert_eq!(res.status().as_u16(), 200);
         assert_eq!(
@@ -153,7 +191,10 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
         assert_eq!(records.len(), after["rows"].as_array().unwrap().len());
         let ak = records.iter().find(|r| &r[1] == key_id.as_str()).unwrap();
         assert_eq!(&ak[4], "'=HYPERLINK(\"http://evil\",\"x\")");
-        assert_eq!((&ak[0], &ak[3], &ak[8]), ("access_key", "alice", "127.0.0.1"));
+        assert_eq!(
+            (&ak[0], &ak[3], &ak[8]),
+            ("access_key", "alice", "127.0.0.1")
+        );
         assert_eq!(&ak[9], "", "keys do not expire yet");
     }
     // `format=json` wins over Accept.
@@ -189,7 +230,12 @@ async fn reading_it_needs_user_management_and_api_credentials_read(app: TestApp)
     assert_eq!(status, 200);
     // A key without roles reads nothing.
     let created = app
-        .rpc(Some(&app.owner_jwt()), Via::Form, "CreateKey", &[("key_name", "bare")])
+        .rpc(
+            Some(&app.owner_jwt()),
+            Via::Form,
+            "CreateKey",
+            &[("key_name", "bare")],
+        )
         .await;
     let t = unix_now();
     let bare = jwt(&rpc_ok(&created)[0], t - 5, t + 60);
@@ -241,7 +287,12 @@ async fn another_accounts_report_is_not_found(app: TestApp) {
 
 async fn audit_count(app: &TestApp, token: &str) -> usize {
     let (status, body) = app
-        .call("GET", "/v1/accounts/1/audit_logs?per_page=1000", Some(token), None)
+        .call(
+            "GET",
+            "/v1/accounts/1/audit_logs?per_page=1000",
+            Some(token),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     body["result"].as_array().expect("events").len()
@@ -290,7 +341,11 @@ async fn unused_days_lists_only_keys(app: TestApp) {
     let owner = app.owner().await;
     let r = report(&app, &owner, "?unused_days=1").await;
     assert_eq!(r["unused_days"], 1);
-    assert_eq!(r["rows"], json!([]), "every key was made just now; users are left out");
+    assert_eq!(
+        r["rows"],
+        json!([]),
+        "every key was made just now; users are left out"
+    );
     let r = report(&app, &owner, "?unused_days=36500").await;
     assert_eq!(r["rows"], json!([]));
 }
@@ -336,10 +391,19 @@ async fn a_deny_on_a_user_hides_it_and_its_keys_from_the_report(app: TestApp) {
     assert!(row(&seen, "service_key", &hidden_service_key).is_none());
     assert!(row(&seen, "user", &admin.to_string()).is_some());
     let res = app
-        .send("GET", &format!("{REPORT}?format=csv"), Some(&admin_token), &[], None)
+        .send(
+            "GET",
+            &format!("{REPORT}?format=csv"),
+            Some(&admin_token),
+            &[],
+            None,
+        )
         .await;
     let text = res.text().await.unwrap();
-    assert!(!text.contains("hidden") && !text.contains(&hidden_key), "{text}");
+    assert!(
+        !text.contains("hidden") && !text.contains(&hidden_key),
+        "{text}"
+    );
     // The owner, not denied, still sees everything.
     let seen = report(&app, &owner, "").await;
     assert!(row(&seen, "access_key", &hidden_key).is_some());
@@ -348,7 +412,12 @@ async fn a_deny_on_a_user_hides_it_and_its_keys_from_the_report(app: TestApp) {
 async fn every_key_reads_its_own_account_info(app: TestApp) {
     let owner_jwt = app.owner_jwt();
     let created = app
-        .rpc(Some(&owner_jwt), Via::Form, "CreateKey", &[("key_name", "bare")])
+        .rpc(
+            Some(&owner_jwt),
+            Via::Form,
+            "CreateKey",
+            &[("key_name", "bare")],
+        )
         .await;
     let t = unix_now();
     let bare = jwt(&rpc_ok(&created)[0], t - 5, t + 60);
@@ -388,11 +457,21 @@ async fn every_key_reads_its_own_account_info(app: TestApp) {
     }
     // `return_live_balance` is a boolean, accepted and ignored.
     let answer = app
-        .rpc(Some(&bare), Via::Form, "GetAccountInfo", &[("return_live_balance", "true")])
+        .rpc(
+            Some(&bare),
+            Via::Form,
+            "GetAccountInfo",
+            &[("return_live_balance", "true")],
+        )
         .await;
     assert_eq!(rpc_ok(&answer)["account_id"], 1, "{answer}");
     let answer = app
-        .rpc(Some(&bare), Via::Form, "GetAccountInfo", &[("return_live_balance", "maybe")])
+        .rpc(
+            Some(&bare),
+            Via::Form,
+            "GetAccountInfo",
+            &[("return_live_balance", "maybe")],
+        )
         .await;
     assert_eq!(rpc_code(&answer), 101, "{answer}");
     assert!(
@@ -409,7 +488,9 @@ async fn every_key_reads_its_own_account_info(app: TestApp) {
     let child = app.child_account(&owner).await;
     let t = unix_now();
     let child_key = jwt(&child["service_key"], t - 5, t + 60);
-    let answer = app.rpc(Some(&child_key), Via::Form, "GetAccountInfo", &[]).await;
+    let answer = app
+        .rpc(Some(&child_key), Via::Form, "GetAccountInfo", &[])
+        .await;
     let info = rpc_ok(&answer);
     assert_eq!(info["account_id"], child["account_id"], "{answer}");
     assert_eq!(info["account_name"], "Child");

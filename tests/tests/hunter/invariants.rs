@@ -526,7 +526,10 @@ impl World {
                 .credential_report(&p, other, ReportFilter::default())
             {
                 Ok(report) => {
-                    assert!(sees_other, "user {i} read the report of an account it cannot see");
+                    assert!(
+                        sees_other,
+                        "user {i} read the report of an account it cannot see"
+                    );
                     assert_eq!(report.account_id, other);
                     let theirs: BTreeSet<_> = self
                         .users
@@ -534,11 +537,19 @@ impl World {
                         .filter(|u| u.account == other)
                         .map(|u| u.id)
                         .collect();
-                    assert!(report.rows.iter().all(|r| r.user_id.is_none_or(|u| theirs.contains(&u))));
+                    assert!(
+                        report
+                            .rows
+                            .iter()
+                            .all(|r| r.user_id.is_none_or(|u| theirs.contains(&u)))
+                    );
                 }
                 Err(AppError::NotFound(Entity::Account)) => {}
                 Err(AppError::Forbidden(_)) => {
-                    assert!(sees_other, "an invisible account answered forbidden to user {i}");
+                    assert!(
+                        sees_other,
+                        "an invisible account answered forbidden to user {i}"
+                    );
                 }
                 Err(e) => panic!("the report of another account: {e:?}"),
             }
@@ -595,7 +606,10 @@ impl World {
         assert_eq!(report.account_id, account);
         for row in &report.rows {
             if let Some(u) = row.user_id {
-                assert!(ours.contains(&u), "user {i}'s report shows user {u} of another account");
+                assert!(
+                    ours.contains(&u),
+                    "user {i}'s report shows user {u} of another account"
+                );
                 assert!(
                     !hidden(ResourceType::User, um_read, u.to_string()),
                     "user {i}'s report shows {row:?}, whose user a deny hides from it"

@@ -25,8 +25,8 @@ use crate::App;
 use crate::error::{AppError, AppResult, AuthFailure};
 use crate::principal::{Credential, Principal};
 use crate::telemetry::FailureKind;
-use usage::KeyRef;
 pub(crate) use failures::{AuditFolder, Refusal};
+use usage::KeyRef;
 
 pub use limiter::RateLimits;
 pub(crate) use limiter::login_key;

@@ -43,15 +43,23 @@ fn access_key(n: u8, user: i64, last_used_days_ago: Option<i64>) -> AccessKey {
     }
 }
 
-fn key(n: u128, owner: Option<i64>, created_days_ago: i64, used_days_ago: Option<i64>) -> ServiceKey {
+fn key(
+    n: u128,
+    owner: Option<i64>,
+    created_days_ago: i64,
+    used_days_ago: Option<i64>,
+) -> ServiceKey {
     ServiceKey {
         created_at: now() - TimeDelta::days(created_days_ago),
         last_used_at: used_days_ago.map(|d| now() - TimeDelta::days(d)),
         last_used_from: used_days_ago.map(|_| "2001:db8::1".to_owned()),
-        ..service_key(ServiceKeyId(uuid::Uuid::from_u128(n)), owner, &[ids::DEVELOPER])
+        ..service_key(
+            ServiceKeyId(uuid::Uuid::from_u128(n)),
+            owner,
+            &[ids::DEVELOPER],
+        )
     }
 }
-
 
 /// An account with the owner (1) and user 2, each with an access key; an account key and a
 /// key of user 2. Captures the hidden ids the lists were asked to leave out.
@@ -126,7 +134,10 @@ fn the_report_lists_every_user_then_access_keys_then_service_keys() {
     );
     assert_eq!(ak.last_used_from.as_deref(), Some("192.0.2.1"));
     let account_key = &report.rows[4];
-    assert_eq!((account_key.user_id, account_key.login.as_deref()), (None, None));
+    assert_eq!(
+        (account_key.user_id, account_key.login.as_deref()),
+        (None, None)
+    );
     assert_eq!(account_key.last_used_from.as_deref(), Some("2001:db8::1"));
     assert_eq!(report.rows[5].login.as_deref(), Some("second"));
     assert!(report.rows.iter().all(|r| r.expires_at.is_none()));

@@ -58,7 +58,10 @@ fn service_keys_record_their_last_use_and_its_address(db: &TestDatabase) {
     let idle = store
         .create_service_key(&service_key(acme, 2), 10, &audit_in(acme, "k"))
         .unwrap();
-    assert_eq!((used.last_used_at, used.last_used_from.as_deref()), (None, None));
+    assert_eq!(
+        (used.last_used_at, used.last_used_from.as_deref()),
+        (None, None)
+    );
     let events = audit_count(&store, acme);
     let gone = ServiceKeyId(uuid::Uuid::from_bytes([9; 16]));
     store
@@ -91,7 +94,13 @@ fn service_keys_record_their_last_use_and_its_address(db: &TestDatabase) {
         .list_service_keys(acme, None, &ListQuery::default())
         .unwrap();
     let idle_listed = listed.items.iter().find(|k| k.id == idle.id).unwrap();
-    assert_eq!((idle_listed.last_used_at, idle_listed.last_used_from.as_deref()), (None, None));
+    assert_eq!(
+        (
+            idle_listed.last_used_at,
+            idle_listed.last_used_from.as_deref()
+        ),
+        (None, None)
+    );
     assert!(store.find_service_key(gone).unwrap().is_none());
     // A use is no change: nothing is audited, and an empty batch writes nothing.
     assert_eq!(audit_count(&store, acme), events);
@@ -150,9 +159,15 @@ fn access_keys_record_their_address_and_list_per_account(db: &TestDatabase) {
         (all[2].last_used_at, all[2].last_used_from.as_deref()),
         (Some(at(700)), Some("198.51.100.4"))
     );
-    assert_eq!((all[1].last_used_at, all[1].last_used_from.as_deref()), (None, None));
     assert_eq!(
-        store.list_account_access_keys(other.account.id).unwrap().len(),
+        (all[1].last_used_at, all[1].last_used_from.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        store
+            .list_account_access_keys(other.account.id)
+            .unwrap()
+            .len(),
         1
     );
 }
