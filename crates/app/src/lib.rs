@@ -43,10 +43,11 @@ pub use auth::{LegacyAccount, LoginCommand, Presented, RateLimits, SessionToken}
 pub use authorized_ips::{
     AddAuthorizedIp, AuthorizedIpFilter, AuthorizedIpPage, DeleteAuthorizedIps, IpTarget,
 };
-pub use credential_report::{
-    CredentialKind, CredentialReport, CredentialRow, CredentialStatus, MAX_UNUSED_DAYS, ReportFilter,
-};
 pub use bootstrap::{AccessKeySecret, BootstrapCredentials, BootstrapSettings, ServiceKeySecret};
+pub use credential_report::{
+    CredentialKind, CredentialReport, CredentialRow, CredentialStatus, MAX_UNUSED_DAYS,
+    ReportFilter,
+};
 pub use error::{AppError, AppResult, AuthFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};
