@@ -220,7 +220,7 @@ impl App {
                     created_at: k.created_at,
                     last_used_at: k.last_used_at,
                     last_used_from: k.last_used_from,
-                    expires_at: None,
+                    expires_at: k.validity.expires_at,
                 }),
         );
         let hidden_keys = Self::hidden(principal, ResourceType::ServiceKey, KEYS_READ);
@@ -254,7 +254,7 @@ impl App {
                 created_at: k.created_at,
                 last_used_at: k.last_used_at,
                 last_used_from: k.last_used_from,
-                expires_at: None,
+                expires_at: k.validity.expires_at,
             }));
             if !full || after.is_none() {
                 break;

@@ -143,6 +143,7 @@ mod tests {
             status: KeyStatus::Active,
             created_at: new.created_at,
             last_used_at: None,
+            last_used_from: None,
             validity: new.validity,
             allowed_ips: Vec::new(),
         }
@@ -457,6 +458,7 @@ mod tests {
             status: KeyStatus::Active,
             created_at: now(),
             last_used_at: None,
+            last_used_from: None,
             validity: ends(None, end),
             allowed_ips: Vec::new(),
         };

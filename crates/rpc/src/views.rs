@@ -306,6 +306,7 @@ mod tests {
                 .unwrap()
                 .checked_add_signed(chrono::TimeDelta::milliseconds(678))
                 .unwrap(),
+            max_key_lifetime_days: None,
         };
         assert_eq!(
             serde_json::to_value(AccountInfoView::from(&account)).unwrap(),

@@ -63,7 +63,10 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
             "POST",
             &format!("/v1/accounts/1/users/{alice}/access_keys"),
             Some(&session),
-            Some(json!({"name": "=HYPERLINK(\"http://evil\",\"x\")"})),
+            Some(json!({
+                "name": "=HYPERLINK(\"http://evil\",\"x\")",
+                "expires_at": "2099-01-02T03:04:05Z"
+            })),
         )
         .await;
     assert_eq!(status, 200, "{made}");
@@ -105,12 +108,17 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
     let after = report(&app, &owner, "").await;
     let alice_row = row(&after, "user", &alice.to_string()).unwrap();
     assert!(!alice_row["last_used_at"].is_null(), "{alice_row}");
-    assert!(
-        after["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["expires_at"].is_null())
+    let expiring: Vec<_> = after["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["expires_at"].is_null())
+        .map(|r| (r["id"].clone(), r["expires_at"].clone()))
+        .collect();
+    assert_eq!(
+        expiring,
+        vec![(json!(key_id), json!("2099-01-02T03:04:05Z"))],
+        "only alice's key expires"
     );
     assert_eq!(after["account_id"], 1);
     assert_eq!(after["unused_days"], Value::Null);
@@ -195,7 +203,7 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
             (&ak[0], &ak[3], &ak[8]),
             ("access_key", "alice", "127.0.0.1")
         );
-        assert_eq!(&ak[9], "", "keys do not expire yet");
+        assert_eq!(&ak[9], "2099-01-02T03:04:05Z");
     }
     // `format=json` wins over Accept.
     let res = app

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use tessera_domain::Entity;
 use tessera_domain::ids::{AccountId, Hex32, PolicyId, ServiceKeyId, UserGroupId, UserId};
-use tessera_domain::keys::{AccessKey, KeyStatus, ServiceKey};
+use tessera_domain::keys::{AccessKey, KeyStatus, KeyValidity, ServiceKey};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::{Effect, PolicyRule, ResourceKey, ResourceType, Scope, ScopeObjects};
 use tessera_domain::ports::{Page, RepoError};
@@ -40,6 +40,12 @@ fn access_key(n: u8, user: i64, last_used_days_ago: Option<i64>) -> AccessKey {
         created_at: now() - TimeDelta::days(400),
         last_used_at: last_used_days_ago.map(|d| now() - TimeDelta::days(d)),
         last_used_from: last_used_days_ago.map(|_| "192.0.2.1".to_owned()),
+        // Key n expires in n days.
+        validity: KeyValidity {
+            not_before: None,
+            expires_at: Some(now() + TimeDelta::days(i64::from(n))),
+        },
+        allowed_ips: Vec::new(),
     }
 }
 
@@ -53,6 +59,10 @@ fn key(
         created_at: now() - TimeDelta::days(created_days_ago),
         last_used_at: used_days_ago.map(|d| now() - TimeDelta::days(d)),
         last_used_from: used_days_ago.map(|_| "2001:db8::1".to_owned()),
+        validity: KeyValidity {
+            not_before: None,
+            expires_at: (n == 11).then(|| now() + TimeDelta::days(90)),
+        },
         ..service_key(
             ServiceKeyId(uuid::Uuid::from_u128(n)),
             owner,
@@ -140,7 +150,18 @@ fn the_report_lists_every_user_then_access_keys_then_service_keys() {
     );
     assert_eq!(account_key.last_used_from.as_deref(), Some("2001:db8::1"));
     assert_eq!(report.rows[5].login.as_deref(), Some("second"));
-    assert!(report.rows.iter().all(|r| r.expires_at.is_none()));
+    let expiries: Vec<_> = report.rows.iter().map(|r| r.expires_at).collect();
+    assert_eq!(
+        expiries,
+        vec![
+            None,
+            None,
+            Some(now() + TimeDelta::days(1)),
+            Some(now() + TimeDelta::days(2)),
+            None,
+            Some(now() + TimeDelta::days(90)),
+        ]
+    );
 }
 
 #[test]
@@ -382,6 +403,7 @@ fn every_principal_reads_its_own_account_and_only_it() {
                 parent_id: None,
                 active: true,
                 created_at: now(),
+                max_key_lifetime_days: None,
             })
         });
     let app = m.app();

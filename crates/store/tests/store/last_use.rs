@@ -22,6 +22,7 @@ fn service_key(account: tessera_domain::ids::AccountId, n: u8) -> NewServiceKey 
         public_key_pem: "-----BEGIN PUBLIC KEY-----\n…".into(),
         roles: vec![ids::DEVELOPER],
         created_at: at(n.into()),
+        validity: tessera_domain::keys::KeyValidity::default(),
     }
 }
 
@@ -33,6 +34,7 @@ fn access_key(account: tessera_domain::ids::AccountId, user: UserId, n: u8) -> N
         name: None,
         secret_digest: vec![n; 32],
         created_at: at(n.into()),
+        validity: tessera_domain::keys::KeyValidity::default(),
     }
 }
 
