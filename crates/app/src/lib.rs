@@ -171,7 +171,7 @@ pub struct Settings {
     pub session_ttl_secs: i64,
     /// Failed-authentication limits.
     pub rate_limits: RateLimits,
-    /// How old the last read of the authorization epoch may be before cached principals are
+    /// How old the last read of the authorization versions may be before cached principals are
     /// distrusted, milliseconds.
     pub cache_staleness_ms: i64,
     /// How long a pending SSO verification may go unconfirmed before it fails, seconds.
@@ -209,6 +209,7 @@ pub struct App {
     ports: Ports,
     settings: Settings,
     cache: PrincipalCache,
+    versions: Mutex<crate::auth::versions::Versions>,
     local_locks: LocalLocks,
     gate: SignInGate,
     folder: AuditFolder,
@@ -223,6 +224,7 @@ impl App {
     pub fn new(ports: Ports, settings: Settings) -> Self {
         Self {
             cache: PrincipalCache::new(settings.cache_staleness_ms),
+            versions: Mutex::default(),
             local_locks: LocalLocks::default(),
             gate: SignInGate::new(settings.sign_in_queue, settings.sign_in_queue_per_address),
             folder: AuditFolder::new(settings.audit_fold_secs),

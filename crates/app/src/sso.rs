@@ -267,7 +267,7 @@ impl App {
             changed += 1;
         }
         if changed > 0 {
-            self.cache.invalidate();
+            self.after_change();
         }
         Ok(changed)
     }

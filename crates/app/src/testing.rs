@@ -60,7 +60,7 @@ impl Mocks {
             sessions: MockSessionRepo::new(),
             user_groups: MockUserGroupRepo::new(),
             resource_groups: MockResourceGroupRepo::new(),
-            authz: MockAuthzRepo::new(),
+            authz: unchanging_versions(),
             sso: MockSsoRepo::new(),
             authorized_ips: MockAuthorizedIpRepo::new(),
             dns: MockDnsResolver::new(),
@@ -250,4 +250,15 @@ impl AttemptRepo for MemoryAttempts {
                 since: *since,
             }))
     }
+}
+
+/// An authorization repository whose versions never move (tests of other use cases; a test of
+/// invalidation replaces it).
+pub fn unchanging_versions() -> MockAuthzRepo {
+    let mut authz = MockAuthzRepo::new();
+    authz.expect_authz_version().returning(|| Ok(1));
+    authz
+        .expect_authz_changes()
+        .returning(|_, _| Ok(Vec::new()));
+    authz
 }

@@ -9,6 +9,7 @@ pub mod probe;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;
+mod upkeep;
 
 /// Collapses an error into one line (libpq messages span several).
 #[must_use]

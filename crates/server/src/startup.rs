@@ -27,6 +27,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::cause::Cause;
 use crate::config::{ConfigError, Settings};
 use crate::credentials;
+use crate::upkeep;
 
 /// Where Swagger UI is; `/`, `/docs` and the REST API's root `/v1` redirect there.
 pub const DOCS: &str = "/docs/";
@@ -276,53 +277,6 @@ fn route_table(doc: &utoipa::openapi::OpenApi) -> RouteTable {
         .with("/platform_api/{method}", &rpc)
 }
 
-/// Runs the periodic upkeep (authorization epoch, key usage, expired sessions) every 250 ms
-/// until `stop` is set.
-fn spawn_maintenance(app: Arc<App>, stop: Arc<AtomicBool>) {
-    std::thread::Builder::new()
-        .name("tessera-maintenance".into())
-        .spawn(move || {
-            let mut failing = false;
-            while !stop.load(Ordering::Relaxed) {
-                match app.maintain() {
-                    Ok(()) if failing => {
-                        failing = false;
-                        tracing::info!("storage reachable again");
-                    }
-                    Ok(()) => {}
-                    Err(e) if !failing => {
-                        failing = true;
-                        tracing::warn!(error = %e, "maintenance failed; cached principals are not trusted until it succeeds");
-                    }
-                    Err(_) => {}
-                }
-                std::thread::sleep(Duration::from_millis(250));
-            }
-        })
-        .expect("spawn the maintenance thread");
-}
-
-/// Runs the SSO verifier every `interval` until `stop` is set.
-fn spawn_verifier(app: Arc<App>, stop: Arc<AtomicBool>, interval: Duration) {
-    std::thread::Builder::new()
-        .name("tessera-sso-verifier".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match app.verify_pending_sso() {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(connectors = n, "SSO verification statuses changed"),
-                    Err(e) => tracing::debug!(error = %e, "SSO verifier pass failed"),
-                }
-                let mut slept = Duration::ZERO;
-                while slept < interval && !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(100));
-                    slept += Duration::from_millis(100);
-                }
-            }
-        })
-        .expect("spawn the SSO verifier thread");
-}
-
 /// The commit this binary was built from (`build.rs`), or `unknown`.
 pub const GIT_COMMIT: &str = env!("TESSERA_GIT_COMMIT");
 
@@ -407,8 +361,9 @@ impl Application {
         register_metrics(&metrics, &wired, backend)
             .map_err(|e| StartupError::Server(format!("metrics: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
-        spawn_maintenance(wired.app.clone(), stop.clone());
-        spawn_verifier(
+        upkeep::spawn_maintenance(wired.app.clone(), stop.clone());
+        upkeep::spawn_change_listener(wired.app.clone(), wired.store.database(), stop.clone());
+        upkeep::spawn_verifier(
             wired.app.clone(),
             stop.clone(),
             Duration::from_secs(settings.sso.verify_interval_secs.max(1)),

@@ -235,7 +235,7 @@ impl AccessKeyRepo for Store {
                 || changes.status.is_some_and(|s| s != current.status)
                 || validity != current.validity
             {
-                epoch::bump(c)?;
+                epoch::bump(c, account)?;
             }
             audit::insert(c, &with_target(audit, id))?;
             load(c, account, user, id)
@@ -260,7 +260,7 @@ impl AccessKeyRepo for Store {
             )
             .execute(c)?;
             found(n)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &with_target(audit, id))?;
             Ok(())
         })

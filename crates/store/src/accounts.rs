@@ -219,7 +219,7 @@ impl AccountRepo for Store {
                 ))
                 .execute(c)?;
             if changes.active.is_some_and(|a| a != current.active) {
-                crate::epoch::bump(c)?;
+                crate::epoch::bump_subtree(c, id)?;
             }
             let mut record = audit.clone();
             record.target.get_or_insert_with(|| format!("account:{id}"));

@@ -75,7 +75,7 @@ impl AuthorizedIpRepo for Store {
                 ))
                 .execute(c)
                 .map_err(unique_as(Field::AuthorizedIp))?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, audit)?;
             Ok(())
         })
@@ -122,7 +122,7 @@ impl AuthorizedIpRepo for Store {
                     .filter(authorized_ips::network.eq_any(&gone)),
             )
             .execute(c)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             let mut record = audit.clone();
             if let Some(details) = record.details.as_object_mut() {
                 details.insert("removed".into(), serde_json::json!(gone));

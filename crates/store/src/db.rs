@@ -310,6 +310,8 @@ pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
     checkouts: Arc<Checkouts>,
+    /// How the pool connects, for connections kept outside it (the change listener).
+    connector: Arc<Manager>,
 }
 
 impl Database {
@@ -334,6 +336,10 @@ impl Database {
             url: url.clone(),
             connect_timeout_secs: options.connect_timeout.as_secs().max(1),
         };
+        let connector = Arc::new(Manager {
+            url: url.clone(),
+            connect_timeout_secs: manager.connect_timeout_secs,
+        });
         // One direct attempt first: a wrong URL or a server that is down fails at once, with
         // libpq's own message, instead of after the pool's retries.
         r2d2::ManageConnection::connect(&manager)
@@ -357,7 +363,17 @@ impl Database {
             pool,
             backend,
             checkouts: Arc::default(),
+            connector,
         })
+    }
+
+    /// A new connection outside the pool, configured as the pool's are.
+    ///
+    /// # Errors
+    /// `StoreError::Unavailable` when no connection can be made.
+    pub fn dedicated_connection(&self) -> Result<AnyConnection, StoreError> {
+        r2d2::ManageConnection::connect(&*self.connector)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     /// The backend in use.

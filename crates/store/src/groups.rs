@@ -238,7 +238,7 @@ impl ResourceGroupRepo for Store {
             .execute(c)
             .map_err(unique_as(Field::Name))?;
             found(n)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &with_target(audit, format!("resource_group:{id}")))?;
             load_resource_group(c, account, id)
         })
@@ -578,7 +578,7 @@ impl UserGroupRepo for Store {
             found(n)?;
             diesel::delete(policies::table.filter(policies::user_group_id.eq(&key))).execute(c)?;
             insert_policies(c, &key, policies_list)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &with_target(audit, format!("user_group:{id}")))?;
             load_user_group(c, account, id)
         })
@@ -600,7 +600,7 @@ impl UserGroupRepo for Store {
             )
             .execute(c)?;
             found(n)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &with_target(audit, format!("user_group:{id}")))?;
             Ok(())
         })
@@ -692,7 +692,7 @@ impl UserGroupRepo for Store {
             diesel::update(user_groups::table.filter(user_groups::id.eq(&key)))
                 .set(user_groups::modified_on.eq(to_db(at)))
                 .execute(c)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &with_target(audit, format!("user_group:{group}")))?;
             members_of(c, &key)
         })
@@ -721,7 +721,7 @@ impl UserGroupRepo for Store {
                     .filter(user_group_members::user_id.eq(user.0)),
             )
             .execute(c)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &with_target(audit, format!("user_group:{group}")))?;
             Ok(member)
         })
@@ -791,8 +791,17 @@ impl AuthzRepo for Store {
         Ok(rules)
     }
 
-    fn authz_epoch(&self) -> Result<i64, RepoError> {
+    fn authz_version(&self) -> Result<i64, RepoError> {
         let mut conn = self.db.conn()?;
-        epoch::current(&mut conn).map_err(Into::into)
+        epoch::latest(&mut conn).map_err(Into::into)
+    }
+
+    fn authz_changes(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<tessera_domain::ports::AuthzChange>, RepoError> {
+        let mut conn = self.db.conn()?;
+        epoch::changes(&mut conn, after, limit).map_err(Into::into)
     }
 }

@@ -6,10 +6,11 @@ mod attempts;
 mod audit;
 mod authorized_ips;
 pub mod db;
-mod epoch;
+pub mod epoch;
 mod error;
 mod groups;
 mod health;
+pub mod listen;
 pub mod schema;
 mod service_keys;
 mod sessions;
@@ -53,13 +54,13 @@ impl Store {
         Ok(schema::accounts::table.count().get_result(&mut *conn)?)
     }
 
-    /// The current authorization epoch (see the `authz_epoch` table).
+    /// The latest authorization version, over every account (see [`epoch`]).
     ///
     /// # Errors
     /// `StoreError::Unavailable` when the database cannot be reached.
-    pub fn authz_epoch(&self) -> Result<i64, StoreError> {
+    pub fn authz_version(&self) -> Result<i64, StoreError> {
         let mut conn = self.db.conn()?;
-        epoch::current(&mut conn)
+        epoch::latest(&mut conn)
     }
 }
 

@@ -177,8 +177,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    authz_epoch (id) {
-        id -> Integer,
+    authz_versions (account_id) {
+        account_id -> BigInt,
         version -> BigInt,
     }
 }
@@ -231,7 +231,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_group_members,
     sso_connectors,
     audit_events,
-    authz_epoch,
+    authz_versions,
     auth_attempts,
     authorized_ips,
 );

@@ -342,7 +342,7 @@ impl ServiceKeyRepo for Store {
                     .as_ref()
                     .is_some_and(|n| *n != current.allowed_ips)
             {
-                epoch::bump(c)?;
+                epoch::bump(c, account)?;
             }
             audit::insert(c, &with_target(audit, id))?;
             load(c, account, id)
@@ -387,7 +387,7 @@ impl ServiceKeyRepo for Store {
                     insert_roles(c, &key, roles)?;
                 }
             }
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &with_target(audit, id))?;
             load(c, account, id)
         })
@@ -409,7 +409,7 @@ impl ServiceKeyRepo for Store {
             )
             .execute(c)?;
             found(n)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &with_target(audit, id))?;
             Ok(())
         })

@@ -8,7 +8,7 @@ use tessera_domain::keys::Session;
 use tessera_domain::ports::{NewSession, RepoError, SessionRepo};
 
 use crate::db::write_tx;
-use crate::error::{StoreError, found};
+use crate::error::StoreError;
 use crate::schema::{sessions, users};
 use crate::time::{from_db, to_db};
 use crate::{Store, audit, epoch};
@@ -66,10 +66,15 @@ impl SessionRepo for Store {
     fn delete_session(&self, token_digest: &[u8], audit: &AuditRecord) -> Result<(), RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
-            let n = diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_digest)))
+            let account: Option<i64> = sessions::table
+                .filter(sessions::token_hash.eq(token_digest))
+                .select(sessions::account_id)
+                .first(c)
+                .optional()?;
+            let account = AccountId(account.ok_or(StoreError::Rule(RepoError::NotFound))?);
+            diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_digest)))
                 .execute(c)?;
-            found(n)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, audit)?;
             Ok(())
         })

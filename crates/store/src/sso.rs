@@ -138,7 +138,7 @@ impl SsoRepo for Store {
                     sso_connectors::updated_on.eq(to_db(changes.updated_on)),
                 ))
                 .execute(tx)?;
-            epoch::bump(tx)?;
+            epoch::bump(tx, account)?;
             audit::insert(tx, &with_target(audit, id))?;
             load(tx, account, id)
         })
@@ -160,7 +160,7 @@ impl SsoRepo for Store {
             )
             .execute(tx)?;
             found(n)?;
-            epoch::bump(tx)?;
+            epoch::bump(tx, account)?;
             audit::insert(tx, &with_target(audit, id))?;
             Ok(())
         })

@@ -418,7 +418,7 @@ impl UserRepo for Store {
                 || changes.password_hash.is_some()
                 || changes.roles.is_some()
             {
-                epoch::bump(c)?;
+                epoch::bump(c, account)?;
             }
             audit::insert(c, &audit_with_target(audit, format!("user:{id}")))?;
             load_user(c, account, id)
@@ -476,7 +476,7 @@ impl UserRepo for Store {
                 .set(users::updated_at.eq(to_db(at)))
                 .execute(c)?;
             ensure_an_active_owner(c, account)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &audit_with_target(audit, format!("user:{id}")))?;
             load_user(c, account, id)
         })
@@ -501,7 +501,7 @@ impl UserRepo for Store {
             found(n)?;
             count_users_by(c, account.0, -1)?;
             ensure_an_active_owner(c, account)?;
-            epoch::bump(c)?;
+            epoch::bump(c, account)?;
             audit::insert(c, &audit_with_target(audit, format!("user:{id}")))?;
             Ok(())
         })

@@ -2,19 +2,21 @@
 //! access at all.
 //!
 //! Freshness: an entry is used only while
-//! - it was made in the current *generation*; the generation moves on every local change that can
-//!   alter a decision and whenever the storage's authorization epoch moves (another instance
-//!   changed something), and
-//! - the epoch was read from storage less than `max_staleness` ago (one second): if storage cannot
-//!   be read, nothing is served from the cache, so no revocation outlives it by more than that.
+//! - no change to its principal's account was seen since it was built: a change evicts the
+//!   entries of the accounts it touched (and only those), and an entry built while any eviction
+//!   happened is not stored (it may have read what the change replaced), and
+//! - the authorization versions were read from storage less than `max_staleness` ago (one
+//!   second): if storage cannot be read, nothing is served from the cache, so no revocation
+//!   outlives it by more than that.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 use sha2::{Digest, Sha256};
+use tessera_domain::ids::AccountId;
 
 use crate::principal::Principal;
 
@@ -37,15 +39,21 @@ pub(crate) fn key(kind: u8, parts: &[&[u8]]) -> CacheKey {
 
 struct Entry {
     principal: Arc<Principal>,
-    generation: u64,
     expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<CacheKey, Entry>,
+    /// The keys of each account's entries, so that a change evicts them without a scan.
+    by_account: HashMap<AccountId, HashSet<CacheKey>>,
 }
 
 /// The cache.
 pub(crate) struct PrincipalCache {
-    entries: RwLock<HashMap<CacheKey, Entry>>,
+    entries: RwLock<Entries>,
+    /// Moves on every eviction: an entry built in an older generation is not stored.
     generation: AtomicU64,
-    epoch: AtomicI64,
     synced_at_ms: AtomicI64,
     max_staleness_ms: i64,
 }
@@ -53,9 +61,8 @@ pub(crate) struct PrincipalCache {
 impl PrincipalCache {
     pub(crate) fn new(max_staleness_ms: i64) -> Self {
         Self {
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries::default()),
             generation: AtomicU64::new(0),
-            epoch: AtomicI64::new(i64::MIN),
             synced_at_ms: AtomicI64::new(i64::MIN),
             max_staleness_ms,
         }
@@ -66,7 +73,7 @@ impl PrincipalCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Whether the epoch was read recently enough to trust cached entries.
+    /// Whether the versions were read recently enough to trust cached entries.
     pub(crate) fn is_fresh(&self, now: DateTime<Utc>) -> bool {
         now.timestamp_millis()
             .saturating_sub(self.synced_at_ms.load(Ordering::SeqCst))
@@ -77,14 +84,15 @@ impl PrincipalCache {
         if !self.is_fresh(now) {
             return None;
         }
-        let generation = self.generation();
         let entries = self.entries.read();
-        let entry = entries.get(key)?;
-        let valid = entry.generation == generation && entry.expires_at.is_none_or(|e| now < e);
-        valid.then(|| entry.principal.clone())
+        let entry = entries.by_key.get(key)?;
+        entry
+            .expires_at
+            .is_none_or(|e| now < e)
+            .then(|| entry.principal.clone())
     }
 
-    /// Stores an entry built in `generation`, unless the generation moved meanwhile.
+    /// Stores an entry built in `generation`, unless an eviction happened meanwhile.
     pub(crate) fn insert(
         &self,
         key: CacheKey,
@@ -96,105 +104,148 @@ impl PrincipalCache {
         if generation != self.generation() {
             return;
         }
-        if entries.len() >= CAPACITY {
-            entries.clear();
+        if entries.by_key.len() >= CAPACITY {
+            *entries = Entries::default();
         }
-        entries.insert(
+        entries
+            .by_account
+            .entry(principal.account_id)
+            .or_default()
+            .insert(key);
+        entries.by_key.insert(
             key,
             Entry {
                 principal,
-                generation,
                 expires_at,
             },
         );
     }
 
-    /// Drops every entry (a local change that can alter a decision).
-    pub(crate) fn invalidate(&self) {
+    /// Drops the entries of `accounts` (a change there can alter their decisions).
+    pub(crate) fn evict(&self, accounts: &[AccountId]) {
+        let mut entries = self.entries.write();
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.entries.write().clear();
+        for account in accounts {
+            if let Some(keys) = entries.by_account.remove(account) {
+                for key in keys {
+                    entries.by_key.remove(&key);
+                }
+            }
+        }
     }
 
-    /// Records the storage's epoch, read at `now`; a new epoch drops every entry.
-    pub(crate) fn sync(&self, epoch: i64, now: DateTime<Utc>) {
-        let previous = self.epoch.swap(epoch, Ordering::SeqCst);
-        if previous != epoch {
-            self.invalidate();
-        }
+    /// Drops every entry (what changed is unknown).
+    pub(crate) fn clear(&self) {
+        let mut entries = self.entries.write();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        *entries = Entries::default();
+    }
+
+    /// Records that the versions were read at `now`.
+    pub(crate) fn mark_synced(&self, now: DateTime<Utc>) {
         self.synced_at_ms
-            .store(now.timestamp_millis(), Ordering::SeqCst);
+            .fetch_max(now.timestamp_millis(), Ordering::SeqCst);
+    }
+
+    /// How many entries are held (tests and metrics).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.read().by_key.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
-    use tessera_domain::ids::{AccountId, UserId};
+    use tessera_domain::ids::UserId;
 
     use super::*;
     use crate::testing::now;
 
-    fn principal() -> Arc<Principal> {
-        Arc::new(Principal::user(AccountId(1), UserId(1), vec![], &[]))
+    fn principal(account: i64) -> Arc<Principal> {
+        Arc::new(Principal::user(AccountId(account), UserId(1), vec![], &[]))
     }
 
     #[test]
-    fn entries_need_a_recent_epoch() {
+    fn entries_need_a_recent_read_of_the_versions() {
         let cache = PrincipalCache::new(1000);
         let k = key(1, &[b"token"]);
-        cache.insert(k, principal(), cache.generation(), None);
+        cache.insert(k, principal(1), cache.generation(), None);
         assert!(cache.get(&k, now()).is_none(), "never synced");
-        cache.sync(7, now());
-        let g = cache.generation();
-        cache.insert(k, principal(), g, None);
+        cache.mark_synced(now());
         assert!(cache.get(&k, now()).is_some());
         assert!(
             cache
                 .get(&k, now() + TimeDelta::milliseconds(1001))
                 .is_none(),
-            "stale epoch"
+            "stale"
+        );
+        cache.mark_synced(now() - TimeDelta::seconds(5));
+        assert!(
+            cache.get(&k, now()).is_some(),
+            "an older read never moves the mark back"
         );
     }
 
     #[test]
-    fn a_new_epoch_or_a_local_change_drops_everything() {
+    fn a_change_evicts_its_accounts_entries_only() {
         let cache = PrincipalCache::new(1000);
-        cache.sync(1, now());
-        let k = key(1, &[b"token"]);
-        cache.insert(k, principal(), cache.generation(), None);
-        cache.sync(1, now());
-        assert!(cache.get(&k, now()).is_some(), "same epoch keeps entries");
-        cache.sync(2, now());
-        assert!(cache.get(&k, now()).is_none());
-        cache.insert(k, principal(), cache.generation(), None);
-        cache.invalidate();
-        assert!(cache.get(&k, now()).is_none());
+        cache.mark_synced(now());
+        let (a1, a2, b) = (key(1, &[b"a1"]), key(1, &[b"a2"]), key(1, &[b"b"]));
+        cache.insert(a1, principal(1), cache.generation(), None);
+        cache.insert(a2, principal(1), cache.generation(), None);
+        cache.insert(b, principal(2), cache.generation(), None);
+        cache.evict(&[AccountId(1), AccountId(3)]);
+        assert!(cache.get(&a1, now()).is_none());
+        assert!(cache.get(&a2, now()).is_none());
+        assert!(cache.get(&b, now()).is_some(), "account 2 is untouched");
+        assert_eq!(cache.len(), 1);
+        cache.clear();
+        assert!(cache.get(&b, now()).is_none());
+        assert_eq!(cache.len(), 0);
     }
 
     #[test]
-    fn an_entry_built_before_a_change_is_not_stored() {
+    fn an_entry_built_before_any_eviction_is_not_stored() {
         let cache = PrincipalCache::new(1000);
-        cache.sync(1, now());
+        cache.mark_synced(now());
         let k = key(1, &[b"token"]);
         let before = cache.generation();
-        cache.invalidate();
-        cache.insert(k, principal(), before, None);
+        // Another account's change: the entry may still have read this one's old rows in the
+        // same moment; storing nothing is always safe.
+        cache.evict(&[AccountId(9)]);
+        cache.insert(k, principal(1), before, None);
         assert!(cache.get(&k, now()).is_none());
+        cache.insert(k, principal(1), cache.generation(), None);
+        assert!(cache.get(&k, now()).is_some());
+    }
+
+    #[test]
+    fn a_reinserted_key_is_evicted_with_its_account() {
+        let cache = PrincipalCache::new(1000);
+        cache.mark_synced(now());
+        let k = key(1, &[b"token"]);
+        for _ in 0..3 {
+            cache.insert(k, principal(1), cache.generation(), None);
+        }
+        cache.evict(&[AccountId(1)]);
+        assert!(cache.get(&k, now()).is_none());
+        assert!(cache.entries.read().by_account.is_empty());
     }
 
     #[test]
     fn entries_expire_with_their_credential() {
         let cache = PrincipalCache::new(1000);
-        cache.sync(1, now());
+        cache.mark_synced(now());
         let k = key(2, &[b"jwt"]);
         cache.insert(
             k,
-            principal(),
+            principal(1),
             cache.generation(),
             Some(now() + TimeDelta::seconds(1)),
         );
         assert!(cache.get(&k, now()).is_some());
-        cache.sync(1, now() + TimeDelta::seconds(2));
+        cache.mark_synced(now() + TimeDelta::seconds(2));
         assert!(cache.get(&k, now() + TimeDelta::seconds(2)).is_none());
     }
 

@@ -202,7 +202,7 @@ impl App {
             .sessions
             .delete_session(&digest(token.expose()), &audit)
             .map_err(AppError::from_repo(Entity::Session))?;
-        self.cache.invalidate();
+        self.after_change();
         Ok(())
     }
 }

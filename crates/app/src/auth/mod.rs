@@ -5,11 +5,13 @@
 pub(crate) mod cache;
 mod failures;
 pub(crate) mod gate;
+mod invalidation;
 mod jwt;
 pub(crate) mod limiter;
 mod login;
 pub(crate) mod usage;
 mod verify;
+pub(crate) mod versions;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -360,17 +362,7 @@ impl App {
         self.usage.note(&key, meta.client_ip.as_deref(), now);
     }
 
-    /// Reads the authorization epoch, dropping cached principals when it moved.
-    ///
-    /// # Errors
-    /// `Unavailable` when storage cannot be reached.
-    pub fn sync_authz(&self) -> AppResult<()> {
-        let epoch = self.ports.authz.authz_epoch()?;
-        self.cache.sync(epoch, self.ports.clock.now());
-        Ok(())
-    }
-
-    /// Periodic upkeep (every few hundred milliseconds): reads the authorization epoch, writes
+    /// Periodic upkeep (every few hundred milliseconds): reads the authorization versions, writes
     /// access and service keys' last use, and now and then removes expired sessions.
     ///
     /// # Errors

@@ -176,10 +176,10 @@ impl App {
     }
 
     /// Passes `result` through; on success drops cached principals, since the change may alter
-    /// a decision (other instances follow through the authorization epoch).
+    /// a decision (other instances follow through the authorization versions).
     pub(crate) fn invalidating<T>(&self, result: AppResult<T>) -> AppResult<T> {
         if result.is_ok() {
-            self.cache.invalidate();
+            self.after_change();
         }
         result
     }

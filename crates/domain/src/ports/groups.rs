@@ -191,9 +191,26 @@ pub trait AuthzRepo: Send + Sync {
         user: UserId,
     ) -> Result<Vec<PolicyRule>, RepoError>;
 
-    /// The authorization epoch (bumped by every change that can alter a decision).
+    /// The latest authorization version (0 before any change): every change that can alter a
+    /// decision in an account stamps that account with a new, larger version.
     ///
     /// # Errors
     /// `Unavailable` when the database cannot be reached.
-    fn authz_epoch(&self) -> Result<i64, RepoError>;
+    fn authz_version(&self) -> Result<i64, RepoError>;
+
+    /// The accounts stamped with a version above `after`, oldest first, at most `limit` (an
+    /// account appears once, with its latest version).
+    ///
+    /// # Errors
+    /// `Unavailable` when the database cannot be reached.
+    fn authz_changes(&self, after: i64, limit: usize) -> Result<Vec<AuthzChange>, RepoError>;
+}
+
+/// An account whose authorization data changed, and the version that change stamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthzChange {
+    /// The account.
+    pub account: AccountId,
+    /// Its version now.
+    pub version: i64,
 }

@@ -27,7 +27,7 @@ pub use attempts::{AttemptCount, AttemptKey, AttemptRepo, Reservation};
 pub use audit::{AuditFilter, AuditRepo};
 pub use authorized_ips::AuthorizedIpRepo;
 pub use error::RepoError;
-pub use groups::{AuthzRepo, ResourceGroupRepo, UserGroupRepo};
+pub use groups::{AuthzChange, AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use paging::{ExpiryFilter, ListQuery, Page};
 pub use service_keys::{NewServiceKey, ServiceKeyAuth, ServiceKeyChanges, ServiceKeyRepo};
 pub use sessions::{NewSession, SessionRepo};

@@ -44,7 +44,7 @@ fn entries_round_trip_stay_in_their_account_and_bump_the_epoch(db: &TestDatabase
     let store = db.store();
     let acme = account(&store, "acme").account.id;
     let other = account(&store, "other").account.id;
-    let epoch = store.authz_epoch().unwrap();
+    let epoch = store.authz_version().unwrap();
     let v4 = entry("192.0.2.0/24", true, 2);
     let v6 = entry("2001:db8::/32", false, 1);
     let host = AuthorizedIp {
@@ -56,7 +56,7 @@ fn entries_round_trip_stay_in_their_account_and_bump_the_epoch(db: &TestDatabase
             .add_authorized_ip(acme, e, 1000, &audit_in(acme, "authorized_ip.add"))
             .unwrap();
     }
-    assert!(store.authz_epoch().unwrap() >= epoch + 3, "each addition");
+    assert!(store.authz_version().unwrap() >= epoch + 3, "each addition");
     assert_eq!(
         store.list_authorized_ips(acme).unwrap(),
         vec![v6.clone(), v4.clone(), host.clone()],
@@ -64,14 +64,14 @@ fn entries_round_trip_stay_in_their_account_and_bump_the_epoch(db: &TestDatabase
     );
     assert_eq!(store.list_authorized_ips(other).unwrap(), vec![]);
     // Another account's removal touches nothing of this one, and writes nothing.
-    let before = store.authz_epoch().unwrap();
+    let before = store.authz_version().unwrap();
     assert_eq!(
         store
             .delete_authorized_ips(other, &[v4.network], None, &audit_in(other, "d"))
             .unwrap(),
         0
     );
-    assert_eq!(store.authz_epoch().unwrap(), before);
+    assert_eq!(store.authz_version().unwrap(), before);
     assert!(actions(&store, other).iter().all(|a| a != "d"));
     // `allowed` narrows a removal.
     assert_eq!(
@@ -85,7 +85,7 @@ fn entries_round_trip_stay_in_their_account_and_bump_the_epoch(db: &TestDatabase
             .unwrap(),
         1
     );
-    assert!(store.authz_epoch().unwrap() > before);
+    assert!(store.authz_version().unwrap() > before);
     assert_eq!(store.list_authorized_ips(acme).unwrap(), vec![v4, host]);
     let audited = actions(&store, acme);
     assert_eq!(
@@ -109,7 +109,7 @@ fn a_network_is_listed_once_per_account(db: &TestDatabase) {
     store
         .add_authorized_ip(acme, &e, 1000, &audit_in(acme, "a"))
         .unwrap();
-    let epoch = store.authz_epoch().unwrap();
+    let epoch = store.authz_version().unwrap();
     assert_eq!(
         store.add_authorized_ip(
             acme,
@@ -122,7 +122,7 @@ fn a_network_is_listed_once_per_account(db: &TestDatabase) {
         ),
         Err(RepoError::Conflict(Field::AuthorizedIp))
     );
-    assert_eq!(store.authz_epoch().unwrap(), epoch, "nothing changed");
+    assert_eq!(store.authz_version().unwrap(), epoch, "nothing changed");
     assert!(!actions(&store, acme).contains(&"again".to_owned()));
     assert_eq!(store.list_authorized_ips(acme).unwrap(), vec![e.clone()]);
     store
@@ -188,7 +188,7 @@ fn keys_keep_their_allowed_ips(db: &TestDatabase) {
         )
         .unwrap();
     let nets = vec![net("192.0.2.0/24"), net("2001:db8::1")];
-    let epoch = store.authz_epoch().unwrap();
+    let epoch = store.authz_version().unwrap();
     let key = store
         .update_access_key(
             acme,
@@ -203,7 +203,7 @@ fn keys_keep_their_allowed_ips(db: &TestDatabase) {
         .unwrap();
     assert_eq!(key.allowed_ips, nets);
     assert!(
-        store.authz_epoch().unwrap() > epoch,
+        store.authz_version().unwrap() > epoch,
         "a new condition drops cached principals"
     );
     assert_eq!(
@@ -254,7 +254,7 @@ fn keys_keep_their_allowed_ips(db: &TestDatabase) {
         )
         .unwrap();
     assert_eq!(service.allowed_ips, vec![], "none until set");
-    let epoch = store.authz_epoch().unwrap();
+    let epoch = store.authz_version().unwrap();
     let key = store
         .update_service_key(
             acme,
@@ -267,7 +267,7 @@ fn keys_keep_their_allowed_ips(db: &TestDatabase) {
         )
         .unwrap();
     assert_eq!(key.allowed_ips, vec![net("198.51.100.0/24")]);
-    assert!(store.authz_epoch().unwrap() > epoch);
+    assert!(store.authz_version().unwrap() > epoch);
     assert_eq!(
         store
             .find_service_key(service.id)

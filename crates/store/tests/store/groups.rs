@@ -171,7 +171,7 @@ fn user_groups_keep_policies_in_order_and_replace_them(db: &TestDatabase) {
     assert_eq!(made.policies[0].access, Effect::Deny);
     assert_eq!(made.policies[1].permission_groups.len(), 2);
     assert_eq!(store.get_user_group(acme, made.id).unwrap(), made);
-    let epoch = store.authz_epoch().unwrap();
+    let epoch = store.authz_version().unwrap();
     let replaced = store
         .replace_user_group(
             acme,
@@ -188,7 +188,7 @@ fn user_groups_keep_policies_in_order_and_replace_them(db: &TestDatabase) {
         vec![PolicyId(hex(12))]
     );
     assert_eq!(replaced.modified_on, at(7));
-    assert!(store.authz_epoch().unwrap() > epoch);
+    assert!(store.authz_version().unwrap() > epoch);
     let page = store.list_user_groups(acme, &ListQuery::default()).unwrap();
     assert_eq!((page.total, page.items[0].policies.len()), (1, 1));
     let other = account(&store, "other").account.id;

@@ -83,12 +83,12 @@ fn service_keys_round_trip_with_roles_and_change(db: &TestDatabase) {
         )
         .unwrap();
     assert_eq!(set.roles, vec![ids::ADMIN, ids::SUPPORT]);
-    let epoch = store.authz_epoch().unwrap();
+    let epoch = store.authz_version().unwrap();
     store
         .delete_service_key(acme, made.id, &audit_in(acme, "k"))
         .unwrap();
     assert!(
-        store.authz_epoch().unwrap() > epoch,
+        store.authz_version().unwrap() > epoch,
         "deleting a key moves the epoch"
     );
     assert!(store.find_service_key(made.id).unwrap().is_none());
@@ -355,7 +355,7 @@ fn key_validity_round_trips_and_changes_only_the_ends_named(db: &TestDatabase) {
             .validity,
         key.validity
     );
-    let epoch = store.authz_epoch().unwrap();
+    let epoch = store.authz_version().unwrap();
     let renamed = store
         .update_service_key(
             acme,
@@ -371,7 +371,7 @@ fn key_validity_round_trips_and_changes_only_the_ends_named(db: &TestDatabase) {
         renamed.validity, key.validity,
         "a rename keeps the validity"
     );
-    assert_eq!(store.authz_epoch().unwrap(), epoch, "and the epoch");
+    assert_eq!(store.authz_version().unwrap(), epoch, "and the epoch");
     let extended = store
         .update_service_key(
             acme,
@@ -388,7 +388,7 @@ fn key_validity_round_trips_and_changes_only_the_ends_named(db: &TestDatabase) {
         .unwrap();
     assert_eq!(extended.validity, validity(Some(10), Some(2000)));
     assert!(
-        store.authz_epoch().unwrap() > epoch,
+        store.authz_version().unwrap() > epoch,
         "a new validity moves the epoch: every instance drops its cached principals"
     );
     let opened = store
@@ -417,7 +417,7 @@ fn key_validity_round_trips_and_changes_only_the_ends_named(db: &TestDatabase) {
         store.find_access_key(&ak.id).unwrap().unwrap().key.validity,
         ak.validity
     );
-    let epoch = store.authz_epoch().unwrap();
+    let epoch = store.authz_version().unwrap();
     let changed = store
         .update_access_key(
             acme,
@@ -435,7 +435,7 @@ fn key_validity_round_trips_and_changes_only_the_ends_named(db: &TestDatabase) {
         .unwrap();
     assert_eq!(changed.validity, validity(Some(5), None));
     assert_eq!(changed.name.as_deref(), Some("key 1"));
-    assert!(store.authz_epoch().unwrap() > epoch);
+    assert!(store.authz_version().unwrap() > epoch);
     assert_eq!(
         store.list_access_keys(acme, owner).unwrap()[0].validity,
         changed.validity

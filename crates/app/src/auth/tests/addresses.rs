@@ -99,7 +99,6 @@ fn an_access_key_is_refused_from_an_address_its_account_does_not_admit_cached_or
 #[test]
 fn a_keys_own_allowed_ips_are_checked_besides_the_accounts_list() {
     let mut m = Mocks::new();
-    m.authz.expect_authz_epoch().returning(|| Ok(1));
     m.access_keys.expect_find_access_key().returning(|_| {
         let mut k = access_key(KeyStatus::Active, "s3cret");
         k.key.allowed_ips = vec![

@@ -169,7 +169,6 @@ fn a_service_key_outside_its_validity_refuses_its_jwts_and_its_cached_principal_
     let public = pair.public_pem.clone();
     let mut m = Mocks::new();
     let clock = moving_clock(&mut m);
-    m.authz.expect_authz_epoch().returning(|| Ok(1));
     m.service_keys
         .expect_find_service_key()
         .returning(move |_| {

@@ -1,0 +1,69 @@
+//! Keeping cached principals true to storage: after a change here, on every poll, and when
+//! another instance's change is pushed (Postgres notifications), the accounts whose versions
+//! moved have their cached principals evicted — only theirs.
+
+use tessera_domain::ids::AccountId;
+
+use super::versions::MAX_CHANGES;
+use crate::{App, AppResult};
+
+impl App {
+    /// Reads the authorization versions this instance has not acted on and evicts the cached
+    /// principals of the accounts they stamp (all of them when too many changed at once).
+    ///
+    /// # Errors
+    /// `Unavailable` when storage cannot be reached; the cache then stops serving within
+    /// its staleness bound.
+    pub fn sync_authz(&self) -> AppResult<()> {
+        let now = self.ports.clock.now();
+        let mut versions = self.versions.lock();
+        match versions.floor() {
+            None => {
+                let latest = self.ports.authz.authz_version()?;
+                // Nothing cached can predate this read by more than the staleness bound, and
+                // nothing is served before the first read: start clean.
+                self.cache.clear();
+                versions.start(latest, now);
+            }
+            Some(floor) => {
+                let changes = self.ports.authz.authz_changes(floor, MAX_CHANGES + 1)?;
+                if changes.len() > MAX_CHANGES {
+                    let latest = self.ports.authz.authz_version()?;
+                    self.cache.clear();
+                    versions.start(latest, now);
+                } else {
+                    let evict = versions.record(&changes, now);
+                    if !evict.is_empty() {
+                        self.cache.evict(&evict);
+                    }
+                }
+            }
+        }
+        self.cache.mark_synced(now);
+        Ok(())
+    }
+
+    /// Another instance changed `accounts` (a push notification, delivered at commit): evicts
+    /// their cached principals at once, then reads the versions.
+    ///
+    /// # Errors
+    /// As [`App::sync_authz`].
+    pub fn authz_changed(&self, accounts: &[AccountId]) -> AppResult<()> {
+        self.cache.evict(accounts);
+        self.sync_authz()
+    }
+
+    /// What changed elsewhere can no longer be known (the notification connection was lost or
+    /// just made): drops every cached principal.
+    pub fn authz_unknown(&self) {
+        self.cache.clear();
+    }
+
+    /// After a change made here: reads the versions at once (evicting what the change touched);
+    /// when they cannot be read, drops everything.
+    pub(crate) fn after_change(&self) {
+        if self.sync_authz().is_err() {
+            self.cache.clear();
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Push invalidation on Postgres: a connection of its own, outside the pool, that `LISTEN`s on
+//! [`epoch::CHANNEL`] and reports the accounts whose authorization data changed, as soon as
+//! their transactions commit.
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use tessera_domain::ids::AccountId;
+
+use crate::db::{AnyConnection, Backend, Database};
+use crate::epoch;
+use crate::error::StoreError;
+
+/// How often the connection's socket is read for notifications while waiting (no query is
+/// sent: reading is local unless something arrived).
+const POLL_EVERY: Duration = Duration::from_millis(2);
+
+/// What a wait saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// A new connection now listens: whatever changed while there was none is unknown, so the
+    /// caller drops everything it cached.
+    Connected,
+    /// These accounts changed (each once, in the order first heard).
+    Changed(Vec<AccountId>),
+    /// Nothing within the wait.
+    Quiet,
+}
+
+/// The listener: reconnects by itself on the next wait after an error.
+pub struct ChangeListener {
+    db: Database,
+    conn: Option<PgConnection>,
+}
+
+impl std::fmt::Debug for ChangeListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeListener")
+            .field("connected", &self.conn.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChangeListener {
+    /// A listener over `db`, or `None` on SQLite (which has no notifications: instances poll).
+    #[must_use]
+    pub fn new(db: &Database) -> Option<Self> {
+        (db.backend() == Backend::Postgres).then(|| Self {
+            db: db.clone(),
+            conn: None,
+        })
+    }
+
+    /// Waits up to `timeout` for notifications (connecting first when there is no
+    /// connection: that answers [`Heard::Connected`] at once).
+    ///
+    /// # Errors
+    /// `Unavailable` or `Query` when the connection cannot be made or was lost; the next call
+    /// connects again.
+    pub fn wait(&mut self, timeout: Duration) -> Result<Heard, StoreError> {
+        let Some(conn) = self.conn.as_mut() else {
+            let AnyConnection::Postgresql(mut conn) = self.db.dedicated_connection()? else {
+                return Err(StoreError::Unavailable("not a Postgres database".into()));
+            };
+            conn.batch_execute(&format!("LISTEN {}", epoch::CHANNEL))?;
+            self.conn = Some(conn);
+            return Ok(Heard::Connected);
+        };
+        let deadline = Instant::now() + timeout;
+        let mut changed: Vec<AccountId> = Vec::new();
+        loop {
+            let mut lost = None;
+            for note in conn.notifications_iter() {
+                match note {
+                    Ok(note) if note.channel == epoch::CHANNEL => {
+                        if let Ok(id) = note.payload.parse::<i64>() {
+                            if !changed.contains(&AccountId(id)) {
+                                changed.push(AccountId(id));
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        lost = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = lost {
+                self.conn = None;
+                return Err(e.into());
+            }
+            if !changed.is_empty() {
+                return Ok(Heard::Changed(changed));
+            }
+            if Instant::now() >= deadline {
+                // Reading the socket does not notice a server that went away: ask it.
+                if let Err(e) = conn.batch_execute("SELECT 1") {
+                    self.conn = None;
+                    return Err(e.into());
+                }
+                return Ok(Heard::Quiet);
+            }
+            std::thread::sleep(POLL_EVERY);
+        }
+    }
+}
