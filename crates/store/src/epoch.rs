@@ -2,8 +2,9 @@
 //! alter a decision in an account (roles, statuses, keys, groups, policies, authorized IPs,
 //! SSO connectors) stamps that account's row with a new, larger version inside its own
 //! transaction. Instances read the versions they have not seen and evict what they cached for
-//! those accounts only; on Postgres the change also `NOTIFY`s [`CHANNEL`] with the account id
-//! (delivered at commit), so instances need not wait for their next read.
+//! those accounts only; on Postgres the change also `NOTIFY`s the schema's channel
+//! ([`CHANNEL_SQL`]) with the account id (delivered at commit), so instances need not wait for
+//! their next read.
 //!
 //! No row is shared by all accounts: a change in one account locks only that account's row,
 //! and Postgres's versions come from a sequence, which never waits for other transactions.
@@ -17,11 +18,14 @@ use crate::db::AnyConnection;
 use crate::error::StoreError;
 use crate::schema::authz_versions;
 
-/// The Postgres notification channel; the payload is the account id in decimal.
-pub const CHANNEL: &str = "tessera_authz";
+/// The SQL that names this database schema's notification channel: `tessera_authz_` and the
+/// MD5 of `current_schema()`, so that Tessera deployments sharing a Postgres database in
+/// different schemas (or tests running side by side) never hear each other. The payload is
+/// the account id in decimal.
+pub(crate) const CHANNEL_SQL: &str = "'tessera_authz_' || md5(current_schema())";
 
 /// Stamps `account` with a new authorization version, inside the caller's write transaction
-/// (and, on Postgres, notifies [`CHANNEL`] at commit).
+/// (and, on Postgres, notifies the schema's channel at commit).
 ///
 /// # Errors
 /// Query errors.
@@ -35,8 +39,7 @@ pub fn bump(conn: &mut AnyConnection, account: AccountId) -> Result<(), StoreErr
             )
             .bind::<BigInt, _>(account.0)
             .execute(c)?;
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<diesel::sql_types::Text, _>(CHANNEL)
+            diesel::sql_query(format!("SELECT pg_notify({CHANNEL_SQL}, $1)"))
                 .bind::<diesel::sql_types::Text, _>(account.0.to_string())
                 .execute(c)?;
         }

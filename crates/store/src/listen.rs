@@ -1,11 +1,12 @@
 //! Push invalidation on Postgres: a connection of its own, outside the pool, that `LISTEN`s on
-//! [`epoch::CHANNEL`] and reports the accounts whose authorization data changed, as soon as
+//! the schema's channel ([`epoch::CHANNEL_SQL`]) and reports the accounts whose authorization data changed, as soon as
 //! their transactions commit.
 
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
+use diesel::prelude::*;
 use tessera_domain::ids::AccountId;
 
 use crate::db::{AnyConnection, Backend, Database};
@@ -32,6 +33,7 @@ pub enum Heard {
 pub struct ChangeListener {
     db: Database,
     conn: Option<PgConnection>,
+    channel: String,
 }
 
 impl std::fmt::Debug for ChangeListener {
@@ -49,6 +51,7 @@ impl ChangeListener {
         (db.backend() == Backend::Postgres).then(|| Self {
             db: db.clone(),
             conn: None,
+            channel: String::new(),
         })
     }
 
@@ -63,7 +66,17 @@ impl ChangeListener {
             let AnyConnection::Postgresql(mut conn) = self.db.dedicated_connection()? else {
                 return Err(StoreError::Unavailable("not a Postgres database".into()));
             };
-            conn.batch_execute(&format!("LISTEN {}", epoch::CHANNEL))?;
+            #[derive(QueryableByName)]
+            struct Channel {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                channel: String,
+            }
+            let Channel { channel } =
+                diesel::sql_query(format!("SELECT {} AS channel", epoch::CHANNEL_SQL))
+                    .get_result(&mut conn)?;
+            // An identifier of letters, digits and `_` only: no quoting needed.
+            conn.batch_execute(&format!("LISTEN {channel}"))?;
+            self.channel = channel;
             self.conn = Some(conn);
             return Ok(Heard::Connected);
         };
@@ -73,7 +86,7 @@ impl ChangeListener {
             let mut lost = None;
             for note in conn.notifications_iter() {
                 match note {
-                    Ok(note) if note.channel == epoch::CHANNEL => {
+                    Ok(note) if note.channel == self.channel => {
                         if let Ok(id) = note.payload.parse::<i64>() {
                             if !changed.contains(&AccountId(id)) {
                                 changed.push(AccountId(id));

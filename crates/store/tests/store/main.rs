@@ -15,3 +15,4 @@ mod queries;
 mod sqlite_build;
 mod sso;
 mod users;
+mod versions;

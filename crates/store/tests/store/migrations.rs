@@ -38,7 +38,7 @@ const TABLES: &[&str] = &[
     "audit_events",
     "auth_attempts",
     "authorized_ips",
-    "authz_epoch",
+    "authz_versions",
     "policies",
     "policy_permission_groups",
     "policy_resource_groups",
@@ -110,7 +110,7 @@ fn every_schema_column_exists(db: &TestDatabase) {
         user_group_members,
         sso_connectors,
         audit_events,
-        authz_epoch,
+        authz_versions,
         auth_attempts,
         authorized_ips
     );
