@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -169,11 +169,18 @@ pub struct Manager {
     connect_timeout_secs: u64,
 }
 
-impl r2d2::ManageConnection for Manager {
-    type Connection = AnyConnection;
-    type Error = diesel::r2d2::Error;
+/// A connection as the pool keeps it: with the moment it last came back.
+pub struct Tracked {
+    conn: AnyConnection,
+    returned_at: Option<Instant>,
+}
 
-    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+/// A connection that came back this recently is taken as alive without asking the server (the
+/// checkout's `SELECT 1` is a round trip per request otherwise); an older one is pinged.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+impl Manager {
+    fn connect_any(&self) -> Result<AnyConnection, diesel::r2d2::Error> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
                 let url = with_connect_timeout(url, self.connect_timeout_secs);
@@ -193,13 +200,28 @@ impl r2d2::ManageConnection for Manager {
             }
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+impl r2d2::ManageConnection for Manager {
+    type Connection = Tracked;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Tracked, Self::Error> {
+        Ok(Tracked {
+            conn: self.connect_any()?,
+            returned_at: None,
+        })
     }
 
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        conn.is_broken()
+    fn is_valid(&self, conn: &mut Tracked) -> Result<(), Self::Error> {
+        if conn.returned_at.is_some_and(|t| t.elapsed() < TRUSTED_FOR) {
+            return Ok(());
+        }
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Tracked) -> bool {
+        conn.conn.is_broken()
     }
 }
 
@@ -228,8 +250,27 @@ impl r2d2::HandleError<diesel::r2d2::Error> for LogErrors {
     }
 }
 
-/// A pooled connection.
-pub type PooledConn = r2d2::PooledConnection<Manager>;
+/// A pooled connection (dereferences to the connection); back to the pool when dropped.
+pub struct PooledConn(r2d2::PooledConnection<Manager>);
+
+impl std::ops::Deref for PooledConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.0.conn
+    }
+}
+
+impl std::ops::DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.0.conn
+    }
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        self.0.returned_at = Some(Instant::now());
+    }
+}
 
 /// Creates `dir` (and its missing parents) readable by the owner only (mode 0700). A directory
 /// that exists already keeps its mode (it may be shared: `/tmp`), with a warning — once per
@@ -372,7 +413,8 @@ impl Database {
     /// # Errors
     /// `StoreError::Unavailable` when no connection can be made.
     pub fn dedicated_connection(&self) -> Result<AnyConnection, StoreError> {
-        r2d2::ManageConnection::connect(&*self.connector)
+        self.connector
+            .connect_any()
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
@@ -436,10 +478,10 @@ impl Database {
     /// (a timeout counted too).
     fn checkout(&self, timeout: Duration) -> Result<PooledConn, StoreError> {
         if let Some(conn) = self.pool.try_get() {
-            return Ok(conn);
+            return Ok(PooledConn(conn));
         }
         self.checkouts.waits.fetch_add(1, Ordering::Relaxed);
-        self.pool.get_timeout(timeout).map_err(|e| {
+        self.pool.get_timeout(timeout).map(PooledConn).map_err(|e| {
             self.checkouts.timeouts.fetch_add(1, Ordering::Relaxed);
             StoreError::Unavailable(e.to_string())
         })

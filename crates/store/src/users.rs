@@ -166,20 +166,20 @@ pub(crate) fn load_user(
     account: AccountId,
     id: UserId,
 ) -> Result<User, StoreError> {
-    let row: UserRow = users::table
+    // The user and its roles in one round trip: a row per role (one with no role when it has
+    // none).
+    let rows: Vec<(UserRow, Option<i64>)> = users::table
+        .left_join(user_roles::table)
         .filter(users::id.eq(id.0))
         .filter(users::account_id.eq(account.0))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::Rule(RepoError::NotFound))?;
-    // One user: `= ?` rather than `IN (…)`, so the statement is prepared once and cached.
-    let roles = user_roles::table
-        .filter(user_roles::user_id.eq(id.0))
         .order(user_roles::role_id)
-        .select(user_roles::role_id)
-        .load::<i64>(conn)?
+        .select((UserRow::as_select(), user_roles::role_id.nullable()))
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let (row, first) = rows.next().ok_or(StoreError::Rule(RepoError::NotFound))?;
+    let roles = first
         .into_iter()
+        .chain(rows.filter_map(|(_, role)| role))
         .map(RoleId)
         .collect();
     row.into_user(roles)
