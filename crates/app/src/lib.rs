@@ -56,7 +56,7 @@ pub use principal::{Credential, Principal};
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
 pub use sso::UpdateSso;
 pub use subusers::{CreateSubuser, UpdateSubuser};
-pub use telemetry::{Counts, FailureKind, GateCounts};
+pub use telemetry::{Counts, EvictionCounts, FailureKind, GateCounts};
 
 /// The adapters the use cases run on.
 #[derive(Clone)]

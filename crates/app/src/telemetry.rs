@@ -73,6 +73,20 @@ pub struct GateCounts {
     pub capacity: u64,
 }
 
+/// How cached principals were evicted, since start: each count is one eviction of one or more
+/// accounts' principals (or of all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EvictionCounts {
+    /// Another instance's change, pushed by a Postgres notification.
+    pub pushed: u64,
+    /// A change found by reading the versions (the poll, a request finding the cache stale,
+    /// or a change made here).
+    pub read: u64,
+    /// Everything dropped: what changed was unknown (the listener lost or made its
+    /// connection, too many changes at once, versions unreadable after a change).
+    pub all: u64,
+}
+
 /// A snapshot of the counts, for an adapter to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counts {
@@ -82,6 +96,8 @@ pub struct Counts {
     pub denials: Vec<(Capability, u64)>,
     /// The sign-in gate.
     pub gate: GateCounts,
+    /// Evictions from the principal cache.
+    pub evictions: EvictionCounts,
 }
 
 /// The counters.
@@ -90,6 +106,9 @@ pub(crate) struct Telemetry {
     denials: Vec<AtomicU64>,
     pub(crate) gate_admitted: AtomicU64,
     pub(crate) gate_rejected: AtomicU64,
+    pub(crate) evicted_pushed: AtomicU64,
+    pub(crate) evicted_read: AtomicU64,
+    pub(crate) evicted_all: AtomicU64,
 }
 
 impl Default for Telemetry {
@@ -99,6 +118,9 @@ impl Default for Telemetry {
             denials: Capability::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             gate_admitted: AtomicU64::new(0),
             gate_rejected: AtomicU64::new(0),
+            evicted_pushed: AtomicU64::new(0),
+            evicted_read: AtomicU64::new(0),
+            evicted_all: AtomicU64::new(0),
         }
     }
 }
@@ -137,6 +159,11 @@ impl Telemetry {
                 rejected: read(&self.gate_rejected),
                 in_progress: u64::try_from(in_progress).unwrap_or(u64::MAX),
                 capacity: u64::try_from(capacity).unwrap_or(u64::MAX),
+            },
+            evictions: EvictionCounts {
+                pushed: read(&self.evicted_pushed),
+                read: read(&self.evicted_read),
+                all: read(&self.evicted_all),
             },
         }
     }

@@ -168,6 +168,14 @@ const GATE_CAPACITY: Spec = Spec::gauge(
     "Password sign-ins admitted at once (auth.sign_in_queue)",
 );
 
+const EVICTIONS: Spec = Spec::counter(
+    "tessera_principal_evictions_total",
+    "Evictions from the principal cache, by what caused them (pushed: another instance's change \
+     notified by Postgres; read: a change found in the authorization versions; all: everything \
+     dropped, what changed being unknown)",
+)
+.by("source");
+
 /// Registers what the use cases count (`App::counts`, read once per scrape).
 ///
 /// # Errors
@@ -181,6 +189,7 @@ pub fn register_app(registry: &Registry, app: Arc<App>) -> prometheus::Result<()
             GATE_DECISIONS,
             GATE_IN_PROGRESS,
             GATE_CAPACITY,
+            EVICTIONS,
         ],
         Box::new(move || app.counts()),
         |c| {
@@ -193,6 +202,11 @@ pub fn register_app(registry: &Registry, app: Arc<App>) -> prometheus::Result<()
                 ]),
                 GATE_IN_PROGRESS.single(f(c.gate.in_progress)),
                 GATE_CAPACITY.single(f(c.gate.capacity)),
+                EVICTIONS.labelled([
+                    ("pushed", f(c.evictions.pushed)),
+                    ("read", f(c.evictions.read)),
+                    ("all", f(c.evictions.all)),
+                ]),
             ]
         },
     )

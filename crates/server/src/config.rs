@@ -110,6 +110,10 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     /// Seconds to wait for a connection.
     pub connect_timeout_secs: u64,
+    /// Milliseconds between reads of the authorization versions (and of key usage writes):
+    /// how instances learn of each other's changes on SQLite; on Postgres a safety net behind
+    /// push notifications. 50 to 60,000.
+    pub poll_interval_ms: u64,
 }
 
 /// `[tls]`.

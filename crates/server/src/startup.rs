@@ -361,7 +361,11 @@ impl Application {
         register_metrics(&metrics, &wired, backend)
             .map_err(|e| StartupError::Server(format!("metrics: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
-        upkeep::spawn_maintenance(wired.app.clone(), stop.clone());
+        upkeep::spawn_maintenance(
+            wired.app.clone(),
+            stop.clone(),
+            Duration::from_millis(settings.database.poll_interval_ms.clamp(50, 60_000)),
+        );
         upkeep::spawn_change_listener(wired.app.clone(), wired.store.database(), stop.clone());
         upkeep::spawn_verifier(
             wired.app.clone(),

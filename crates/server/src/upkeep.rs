@@ -10,9 +10,10 @@ use tessera_app::App;
 use tessera_store::Database;
 use tessera_store::listen::{ChangeListener, Heard};
 
-/// Runs the periodic upkeep every 250 ms until `stop` is set. On Postgres it is the safety net
+/// Runs the periodic upkeep every `every` (`database.poll_interval_ms`, 250 ms) until `stop` is
+/// set. On Postgres it is the safety net
 /// behind the change listener; on SQLite it is how instances learn of each other's changes.
-pub(crate) fn spawn_maintenance(app: Arc<App>, stop: Arc<AtomicBool>) {
+pub(crate) fn spawn_maintenance(app: Arc<App>, stop: Arc<AtomicBool>, every: Duration) {
     std::thread::Builder::new()
         .name("tessera-maintenance".into())
         .spawn(move || {
@@ -30,7 +31,7 @@ pub(crate) fn spawn_maintenance(app: Arc<App>, stop: Arc<AtomicBool>) {
                     }
                     Err(_) => {}
                 }
-                std::thread::sleep(Duration::from_millis(250));
+                std::thread::sleep(every);
             }
         })
         .expect("spawn the maintenance thread");
@@ -57,12 +58,13 @@ pub(crate) fn spawn_change_listener(app: Arc<App>, db: &Database, stop: Arc<Atom
                     }
                     Ok(Heard::Connected) => {
                         app.authz_unknown();
+                        let _ignored = app.sync_authz();
                         if failing {
                             failing = false;
                             tracing::info!("change listener connected again");
                         }
                     }
-                    Ok(Heard::Quiet) => {}
+                    Ok(Heard::Quiet) => app.authz_quiet(),
                     Err(e) => {
                         app.authz_unknown();
                         if !failing {

@@ -18,6 +18,7 @@ mod openapi;
 mod openapi_validity;
 mod ops;
 mod peers;
+mod push_invalidation;
 mod rest_accounts;
 mod rest_errors;
 mod rest_iam;

@@ -2,6 +2,8 @@
 //! another instance's change is pushed (Postgres notifications), the accounts whose versions
 //! moved have their cached principals evicted — only theirs.
 
+use std::sync::atomic::Ordering;
+
 use tessera_domain::ids::AccountId;
 
 use super::versions::MAX_CHANGES;
@@ -20,21 +22,22 @@ impl App {
         match versions.floor() {
             None => {
                 let latest = self.ports.authz.authz_version()?;
-                // Nothing cached can predate this read by more than the staleness bound, and
-                // nothing is served before the first read: start clean.
-                self.cache.clear();
+                // Nothing is served before the first read (or after starting over): start
+                // clean.
+                self.clear_all();
                 versions.start(latest, now);
             }
             Some(floor) => {
                 let changes = self.ports.authz.authz_changes(floor, MAX_CHANGES + 1)?;
                 if changes.len() > MAX_CHANGES {
                     let latest = self.ports.authz.authz_version()?;
-                    self.cache.clear();
+                    self.clear_all();
                     versions.start(latest, now);
                 } else {
                     let evict = versions.record(&changes, now);
                     if !evict.is_empty() {
                         self.cache.evict(&evict);
+                        self.telemetry.evicted_read.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
@@ -50,20 +53,35 @@ impl App {
     /// As [`App::sync_authz`].
     pub fn authz_changed(&self, accounts: &[AccountId]) -> AppResult<()> {
         self.cache.evict(accounts);
+        self.telemetry
+            .evicted_pushed
+            .fetch_add(1, Ordering::Relaxed);
         self.sync_authz()
+    }
+
+    /// The listening connection is alive and heard nothing: nothing changed, so cached
+    /// principals stay trusted (without this, each would be re-read once a second when the poll
+    /// is slow).
+    pub fn authz_quiet(&self) {
+        self.cache.mark_synced(self.ports.clock.now());
     }
 
     /// What changed elsewhere can no longer be known (the notification connection was lost or
     /// just made): drops every cached principal.
     pub fn authz_unknown(&self) {
+        self.clear_all();
+    }
+
+    fn clear_all(&self) {
         self.cache.clear();
+        self.telemetry.evicted_all.fetch_add(1, Ordering::Relaxed);
     }
 
     /// After a change made here: reads the versions at once (evicting what the change touched);
     /// when they cannot be read, drops everything.
     pub(crate) fn after_change(&self) {
         if self.sync_authz().is_err() {
-            self.cache.clear();
+            self.clear_all();
         }
     }
 }
