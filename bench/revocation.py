@@ -10,6 +10,7 @@ Started by bench/revocation.sh, which runs two instances on one database."""
 
 import http.client
 import json
+import random
 import statistics
 import sys
 import time
@@ -54,6 +55,8 @@ def main():
         for _ in range(3):
             status, body = b.call("GET", read, token)
             assert status == 200, (status, body)
+        # A random moment: trials must not fall into step with B's poll.
+        time.sleep(random.uniform(0, 0.3))
         status, body = a.call("DELETE", f"/v1/accounts/{account}/users/{user}/access_keys/{made['id']}", owner)
         assert status == 200, (status, body)
         deleted = time.perf_counter()

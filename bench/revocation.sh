@@ -24,10 +24,10 @@ if [[ -z "${TESSERA__DATABASE__URL:-}" ]]; then
 fi
 start() {
   local port="$1"
-  TESSERA__DATA_DIR="$tmp/data" TESSERA__SERVER__BIND="127.0.0.1:$port" TESSERA__LOG__LEVEL=warn \
+  TESSERA__DATA_DIR="$tmp/data" TESSERA__SERVER__BIND="127.0.0.1:$port" TESSERA__LOG__LEVEL=${LOG_LEVEL:-warn} \
     "$bin" &
   pids+=($!)
-  for _ in $(seq 150); do
+  for _ in $(seq 600); do
     curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && return 0
     sleep 0.2
   done
