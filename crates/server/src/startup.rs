@@ -27,6 +27,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::cause::Cause;
 use crate::config::{ConfigError, Settings};
 use crate::credentials;
+use crate::shutdown::{Draining, close_when_draining, stop_on_signals};
 use crate::upkeep;
 
 /// Where Swagger UI is; `/`, `/docs` and the REST API's root `/v1` redirect there.
@@ -316,6 +317,7 @@ pub struct Application {
     tls: bool,
     backend: Backend,
     stop: Arc<AtomicBool>,
+    draining: Draining,
 }
 
 impl Application {
@@ -378,6 +380,8 @@ impl Application {
                 .map_err(|e| StartupError::Server(format!("metrics: {e}")))?,
         );
         let metrics_data = web::Data::new(metrics);
+        let draining = Draining::default();
+        let draining_data = web::Data::new(draining.clone());
         let max_body = settings.server.max_body_bytes;
         let body_limits = web::Data::new(BodyLimits {
             max_bytes: max_body,
@@ -404,6 +408,7 @@ impl Application {
                 .app_data(routes_data.clone())
                 .app_data(inline_reads.clone())
                 .app_data(body_limits.clone())
+                .app_data(draining_data.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::Data::new(tessera_rpc::BodyLimit(max_body)))
                 // Before the REST scope, which would answer `/v1` itself with a 404.
@@ -421,6 +426,7 @@ impl Application {
                 .default_service(web::to(no_route))
                 .wrap(from_fn(hygiene))
                 .wrap(from_fn(secure_headers))
+                .wrap(from_fn(close_when_draining))
                 .wrap(from_fn(observe))
         };
         let workers = if settings.server.workers == 0 {
@@ -431,7 +437,9 @@ impl Application {
         let server = HttpServer::new(factory)
             .on_connect(tessera_http::protocol::on_connect)
             .workers(workers)
-            .shutdown_timeout(settings.server.shutdown_timeout_secs);
+            .shutdown_timeout(settings.server.shutdown_timeout_secs)
+            // `run` installs its own (crate::shutdown): SIGTERM also closes kept-alive connections.
+            .disable_signals();
         let tls = tls_config.is_some();
         let server = match tls_config {
             Some(config) => server.listen_rustls_0_23(listener, config),
@@ -448,6 +456,7 @@ impl Application {
             tls,
             backend,
             stop,
+            draining,
         })
     }
 
@@ -475,12 +484,14 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM (in-flight requests drain) or `handle().stop()`.
+    /// Serves until SIGTERM (in-flight requests drain, responses close their connections),
+    /// SIGINT or SIGQUIT (at once), or `handle().stop()`.
     ///
     /// # Errors
-    /// IO errors of the server.
+    /// IO errors of the server, or signal handlers that cannot be installed.
     pub async fn run(self) -> std::io::Result<()> {
         let scheme = if self.tls { "https" } else { "http" };
+        stop_on_signals(self.server.handle(), self.draining.clone())?;
         // The server starts (binds its workers, installs its signal handlers) when first polled:
         // spawn it and let it take that first step before announcing it.
         let running = actix_web::rt::spawn(self.server);

@@ -444,14 +444,16 @@ impl Database {
         }
     }
 
-    /// Applies pending migrations; returns the names of those applied.
+    /// Applies pending migrations; returns the names of those applied. On Postgres, instances
+    /// starting together on one database migrate it one after the other (an advisory lock on
+    /// the schema): the first applies what is pending, the others then find nothing to apply.
     ///
     /// # Errors
     /// `StoreError::Migration` when a migration fails.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
         let applied = match &mut *conn {
-            AnyConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
+            AnyConnection::Postgresql(c) => return migrate_postgres(c),
             AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
         }
         .map_err(|e| StoreError::Migration(e.to_string()))?;
@@ -513,6 +515,31 @@ pub fn write_tx<T>(
             Err(e)
         }
     }
+}
+
+/// The advisory-lock class (`pg_advisory_lock(class, key)`) of schema migrations; the key is
+/// the schema migrated, so that migrations of different schemas never wait on each other.
+const MIGRATION_LOCK_CLASS: i32 = 0x7473_6D67;
+
+/// Runs the pending Postgres migrations holding the schema's migration lock (session-level:
+/// diesel runs each migration in a transaction of its own), released whatever happens.
+fn migrate_postgres(c: &mut PgConnection) -> Result<Vec<String>, StoreError> {
+    let lock = |c: &mut PgConnection, function: &str| {
+        diesel::sql_query(format!(
+            "SELECT {function}($1, hashtext(coalesce(current_schema(), '')))"
+        ))
+        .bind::<diesel::sql_types::Integer, _>(MIGRATION_LOCK_CLASS)
+        .execute(c)
+    };
+    lock(c, "pg_advisory_lock").map_err(|e| StoreError::Migration(e.to_string()))?;
+    let applied = c
+        .run_pending_migrations(PG_MIGRATIONS)
+        .map(|applied| applied.iter().map(ToString::to_string).collect())
+        .map_err(|e| StoreError::Migration(e.to_string()));
+    let unlocked = lock(c, "pg_advisory_unlock");
+    let applied = applied?;
+    unlocked.map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(applied)
 }
 
 /// Serialises changes that must see a consistent set of an account's owners: on Postgres, locks

@@ -65,9 +65,21 @@ impl TestDatabase {
     ///
     /// # Panics
     /// When `TEST_DATABASE_URL` is unset and `TESSERA_REQUIRE_POSTGRES=1`, or when the database
-    /// cannot be reached.
+    /// cannot be reached or migrated.
     #[must_use]
     pub fn postgres() -> Option<Self> {
+        let fresh = Self::postgres_unmigrated()?;
+        fresh.db.migrate().expect("migrate postgres");
+        Some(fresh)
+    }
+
+    /// Like [`TestDatabase::postgres`], but with no migration applied: an empty schema.
+    ///
+    /// # Panics
+    /// When `TEST_DATABASE_URL` is unset and `TESSERA_REQUIRE_POSTGRES=1`, or when the database
+    /// cannot be reached.
+    #[must_use]
+    pub fn postgres_unmigrated() -> Option<Self> {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
             assert!(
                 std::env::var("TESSERA_REQUIRE_POSTGRES").as_deref() != Ok("1"),
@@ -93,7 +105,6 @@ impl TestDatabase {
             },
         )
         .expect("open postgres");
-        db.migrate().expect("migrate postgres");
         Some(Self {
             url,
             db,

@@ -3,7 +3,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tessera_domain::ports::UserRepo;
 use tessera_store::db::AnyConnection;
 use tessera_store::testing::TestDatabase;
-use tessera_store::{Backend, backend_tests};
+use tessera_store::{Backend, Database, PoolOptions, backend_tests};
 
 const PG: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -146,6 +146,35 @@ fn the_user_count_migration_counts_existing_users(db: &TestDatabase) {
         3,
         "the owner and two users"
     );
+}
+
+/// Instances started together on an empty Postgres database each migrate it as they start: they
+/// take turns, so none fails, and every migration is applied once.
+#[test]
+fn instances_migrating_one_postgres_database_at_once_take_turns() {
+    const INSTANCES: usize = 4;
+    let Some(empty) = TestDatabase::postgres_unmigrated() else {
+        return;
+    };
+    let barrier = std::sync::Barrier::new(INSTANCES);
+    let results: Vec<_> = std::thread::scope(|s| {
+        let instances: Vec<_> = (0..INSTANCES)
+            .map(|_| {
+                s.spawn(|| {
+                    let db = Database::open(&empty.url, &PoolOptions::default()).unwrap();
+                    barrier.wait();
+                    db.migrate()
+                })
+            })
+            .collect();
+        instances.into_iter().map(|i| i.join().unwrap()).collect()
+    });
+    let applied: usize = results
+        .into_iter()
+        .map(|r| r.expect("every instance migrates").len())
+        .sum();
+    assert_eq!(applied, migration_count(), "each migration applied once");
+    assert_eq!(tables(&empty), TABLES);
 }
 
 backend_tests!(
