@@ -690,3 +690,4 @@ fn concurrent_guesses_never_test_more_than_the_limit() {
 
 mod addresses;
 mod expiry;
+mod last_use;
