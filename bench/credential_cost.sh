@@ -38,12 +38,19 @@ callgrind_control --instr=on "$server" >/dev/null
 python3 "$root/bench/credential_cost.py" "$base" "$tmp/data/initial-credentials.json" \
   --callgrind "$server" "$out" --requests "$requests"
 
-printf '\n%-16s %14s %22s\n' kind "Ir/request" "authenticate_cached"
+# Inclusive instructions per request of the first function whose line holds the text $1.
+per_request() {
+  awk -v pat="$1" -v n="$requests" '!found && index($0, pat) {gsub(",", "", $1); print int($1 / n); found = 1}
+    END {if (!found) print 0}' "$annotated"
+}
+printf '\n%-16s %11s %22s %20s %16s\n' kind "Ir/request" "Caller::from_request" "authenticate_cached" "sha256 compress"
 for kind in access_key session service_key_jwt; do
-  dump="$(grep -l "^desc: Trigger: Client Request: $kind\$\|^desc: Trigger: .*$kind" "$out"/callgrind.out* | head -1)"
+  dump="$(grep -l "^desc: Trigger: dump $kind\$" "$out"/callgrind.out*)"
   total="$(awk '/^summary:/ {print $2}' "$dump")"
-  auth="$(callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null \
-    | awk '/::authenticate_cached \[/ {gsub(",", "", $1); print $1; exit}')"
-  printf '%-16s %14d %22d   %s\n' "$kind" "$((total / requests))" "$(( ${auth:-0} / requests ))" "$dump"
+  annotated="$dump.inclusive.txt"
+  callgrind_annotate --inclusive=yes --threshold=100 "$dump" >"$annotated" 2>/dev/null
+  printf '%-16s %11d %22d %20d %16d\n' "$kind" "$((total / requests))" \
+    "$(per_request 'tessera_http::extract::Caller as actix_web::extract::FromRequest>::from_request [')" \
+    "$(per_request '::authenticate_cached [')" "$(per_request 'sha2::sha256::compress256 [')"
 done
-echo "dumps kept in $out"
+echo "dumps (and callgrind_annotate --inclusive=yes of each) kept in $out"
