@@ -118,6 +118,22 @@ impl Presented {
     }
 }
 
+/// A request header's value as text, when it is visible ASCII (tab allowed): what
+/// `http::HeaderValue::to_str` accepts, checked without a branch per byte so that the compiler
+/// checks many bytes at once (a service-key JWT is some 500 bytes, read on every request). The
+/// adapters read the credential headers through it for [`Presented::from_headers`].
+#[must_use]
+pub fn header_text(value: &[u8]) -> Option<&str> {
+    let invisible = value
+        .iter()
+        .map(|&b| u8::from(!(b' '..=b'~').contains(&b) && b != b'\t'))
+        .fold(0u8, |n, bad| n | bad);
+    if invisible != 0 {
+        return None;
+    }
+    std::str::from_utf8(value).ok()
+}
+
 /// A password sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginCommand {

@@ -103,7 +103,11 @@ fn a_cached_access_key_is_recorded_once_a_minute_from_the_address_of_that_use() 
         ]
     );
     assert!(service.lock().is_empty());
-    assert_eq!(lookups.load(Ordering::SeqCst), 1, "every other use was a hit");
+    assert_eq!(
+        lookups.load(Ordering::SeqCst),
+        1,
+        "every other use was a hit"
+    );
 }
 
 #[test]
@@ -183,7 +187,10 @@ fn a_cached_service_key_jwt_is_recorded_once_a_minute_and_a_session_never() {
 fn a_principal_claims_a_use_once_a_minute_and_never_runs_ahead_of_the_tracker() {
     let last = usage::LastUse::default();
     assert!(last.claim(at(0)), "never recorded");
-    assert!(!last.claim(at(0)), "claimed: concurrent requests do not all go on");
+    assert!(
+        !last.claim(at(0)),
+        "claimed: concurrent requests do not all go on"
+    );
     assert!(!last.claim(at(59)));
     assert!(last.claim(at(60)));
     // The tracker answered an earlier use (through another principal of the key).
