@@ -52,7 +52,8 @@ def request(conn, method, path, token=None, body=None):
 
 
 def callgrind(*args):
-    subprocess.run(["callgrind_control", *args], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["callgrind_control", *args], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
 
 
 def main():
