@@ -6,6 +6,8 @@ use tessera_domain::ids::{AccessKeyId, AccountId, ServiceKeyId, UserId};
 use tessera_domain::policy::{PolicyIndex, PolicyRule, Subject};
 use tessera_domain::roles::RoleId;
 
+use crate::auth::usage::LastUse;
+
 /// The credential a principal authenticated with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
@@ -31,6 +33,9 @@ pub struct Principal {
     /// The addresses it may be used from: its account's authorized IPs and its key's own
     /// `allowed_ips` (checked on every request, the cached ones included).
     pub addresses: AddressRule,
+    /// When the use of its key (access or service key) was last recorded: a cached principal
+    /// skips the usage tracker within a minute of it.
+    pub(crate) last_use: LastUse,
 }
 
 impl Principal {
@@ -53,6 +58,7 @@ impl Principal {
                 key_roles: None,
             },
             addresses: AddressRule::default(),
+            last_use: LastUse::default(),
         }
     }
 

@@ -85,7 +85,11 @@ impl FromRequest for Reads {
 /// Reads the credential of a request (the forms [`Presented::from_headers`] accepts).
 #[must_use]
 pub fn presented(req: &HttpRequest) -> Option<Presented> {
-    Presented::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
+    Presented::from_headers(|name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| tessera_app::auth::header_text(v.as_bytes()))
+    })
 }
 
 /// The authenticated caller.
@@ -345,6 +349,19 @@ mod tests {
         );
         assert!(!has_nul_escape(br#"{"a": "\u0001"}"#));
         assert!(!has_nul_escape(b"{}"));
+    }
+
+    #[test]
+    fn credential_headers_are_read_as_header_values_read_themselves() {
+        use actix_web::http::header::HeaderValue;
+        for b in 0..=u8::MAX {
+            let bytes = [b'x', b, b'y'];
+            let ours = tessera_app::auth::header_text(&bytes);
+            match HeaderValue::from_bytes(&bytes) {
+                Ok(value) => assert_eq!(ours, value.to_str().ok(), "byte {b:#04x}"),
+                Err(_) => assert_eq!(ours, None, "byte {b:#04x}"),
+            }
+        }
     }
 
     #[derive(Debug, serde::Deserialize, Validate)]

@@ -14,9 +14,11 @@ use crate::error::RpcError;
 use crate::params::Params;
 
 fn presented(req: &HttpRequest, params: &Params) -> Result<Presented, RpcError> {
-    if let Some(found) =
-        Presented::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
-    {
+    if let Some(found) = Presented::from_headers(|name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| tessera_app::auth::header_text(v.as_bytes()))
+    }) {
         return Ok(found);
     }
     let api_key = params.get("api_key").filter(|k| !k.is_empty());

@@ -599,6 +599,30 @@ fn credentials_are_read_from_the_same_headers_by_every_adapter() {
 }
 
 #[test]
+fn header_text_takes_visible_ascii_and_tab_only() {
+    for b in 0..=u8::MAX {
+        let value = [b'a', b, b'z'];
+        let visible = b == b'\t' || (32..127).contains(&b);
+        assert_eq!(header_text(&value).is_some(), visible, "byte {b:#04x}");
+    }
+    let jwt = format!(
+        "Bearer {}.{}.{}",
+        "e".repeat(40),
+        "p".repeat(100),
+        "s-_".repeat(114)
+    );
+    assert_eq!(header_text(jwt.as_bytes()), Some(jwt.as_str()));
+    let mut late = jwt.into_bytes();
+    late.push(0x80);
+    assert_eq!(
+        header_text(&late),
+        None,
+        "a bad byte at the end of a long value"
+    );
+    assert_eq!(header_text(b""), Some(""));
+}
+
+#[test]
 fn a_deactivated_ancestor_refuses_the_credentials_of_every_descendant() {
     let mut m = Mocks::new();
     with_key(&mut m, KeyStatus::Active, UserStatus::Active);
@@ -686,3 +710,4 @@ fn concurrent_guesses_never_test_more_than_the_limit() {
 mod addresses;
 mod expiry;
 mod invalidation;
+mod last_use;

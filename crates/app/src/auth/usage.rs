@@ -1,7 +1,14 @@
 //! When, and from which client address, keys were last used: noted on every authentication,
 //! written at most once a minute per key, in batches, by the maintenance task.
+//!
+//! A request whose principal comes from the cache first asks the principal's [`LastUse`] (one
+//! atomic load): within a minute of the key's last recorded use nothing more happens, with no
+//! lock and no allocation. Only the first request after that minute goes on to the
+//! [`UsageTracker`], which remembers every key's last recorded use under a lock and queues the
+//! writes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::Mutex;
@@ -30,6 +37,48 @@ pub(crate) struct Uses {
 /// (costing at most one extra write per key).
 const MAX_REMEMBERED: usize = 100_000;
 
+/// How often a key's use is recorded, at most.
+const INTERVAL: TimeDelta = TimeDelta::minutes(1);
+
+/// When the use of a principal's key was last recorded (as far as this principal knows), in
+/// Unix milliseconds: a cached principal answers "recorded less than a minute ago" by itself,
+/// lock-free. It is never later than the tracker's own time for the key, so it never skips a
+/// write that the tracker would make.
+#[derive(Debug)]
+pub(crate) struct LastUse(AtomicI64);
+
+impl Default for LastUse {
+    fn default() -> Self {
+        Self(AtomicI64::new(i64::MIN))
+    }
+}
+
+impl Clone for LastUse {
+    fn clone(&self) -> Self {
+        Self(AtomicI64::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl LastUse {
+    /// Whether a use at `now` should go on to the tracker: the key's use was last recorded a
+    /// minute ago or more. Among concurrent requests, one only goes on.
+    pub(crate) fn claim(&self, now: DateTime<Utc>) -> bool {
+        let now = now.timestamp_millis();
+        let last = self.0.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < INTERVAL.num_milliseconds() {
+            return false;
+        }
+        self.0
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Records what the tracker answered: when the key's use was last recorded.
+    pub(crate) fn set(&self, recorded: DateTime<Utc>) {
+        self.0.store(recorded.timestamp_millis(), Ordering::Relaxed);
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct UsageTracker {
     written: Mutex<HashMap<KeyRef, DateTime<Utc>>>,
@@ -38,13 +87,16 @@ pub(crate) struct UsageTracker {
 
 impl UsageTracker {
     /// Notes a use from `from`; queues a write when the last one is a minute old or more.
-    pub(crate) fn note(&self, key: &KeyRef, from: Option<&str>, now: DateTime<Utc>) {
+    /// Answers when the key's use was last recorded (`now` when this use was).
+    pub(crate) fn note(
+        &self,
+        key: &KeyRef,
+        from: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
         let mut written = self.written.lock();
-        if written
-            .get(key)
-            .is_some_and(|t| now - *t < TimeDelta::minutes(1))
-        {
-            return;
+        if let Some(t) = written.get(key).filter(|t| now - **t < INTERVAL) {
+            return *t;
         }
         if written.len() > MAX_REMEMBERED {
             written.clear();
@@ -64,6 +116,7 @@ impl UsageTracker {
                 from,
             }),
         }
+        now
     }
 
     /// The queued writes.

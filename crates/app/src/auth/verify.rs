@@ -12,6 +12,7 @@ use tessera_domain::policy::{PolicyIndex, Subject};
 use tessera_domain::roles::{RoleId, ids as role_ids};
 use tessera_domain::user::{User, UserStatus};
 
+use super::usage::LastUse;
 use super::{LegacyAccount, MAX_ACCOUNT_DEPTH, Presented, Refused, Verified, digest, jwt, refuse};
 use crate::App;
 use crate::error::{AppResult, AuthFailure};
@@ -244,6 +245,7 @@ impl App {
                 credential: Credential::AccessKey(id.clone()),
                 subject,
                 addresses,
+                last_use: LastUse::default(),
             },
             user,
             found.key.validity.expires_at,
@@ -290,6 +292,7 @@ impl App {
                 credential: Credential::Session,
                 subject,
                 addresses,
+                last_use: LastUse::default(),
             },
             Some(session.expires_at),
         )))
@@ -369,6 +372,7 @@ impl App {
                 credential: Credential::ServiceKey(found.key.id),
                 subject,
                 addresses,
+                last_use: LastUse::default(),
             },
             expires_at,
         )))
