@@ -14,8 +14,11 @@ use crate::epoch;
 use crate::error::StoreError;
 
 /// How often the connection's socket is read for notifications while waiting (no query is
-/// sent: reading is local unless something arrived).
-const POLL_EVERY: Duration = Duration::from_millis(2);
+/// sent: reading is local unless something arrived). diesel does not lend out the socket to
+/// block on, so this bounds how late a notification is seen: measured, 2 ms let the very next
+/// request through a balancer meet an instance that had not yet heard in 39 of 50 changes,
+/// 0.5 ms in 6 of 50 at about 3 % of a core when idle; 1 ms sits between.
+const POLL_EVERY: Duration = Duration::from_millis(1);
 
 /// What a wait saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
