@@ -120,8 +120,9 @@ def check_client_address(lb, owner, user_id, n):
 
 
 # The bound within which every instance must follow a change made through another: cached
-# principals are dropped when the authorization epoch moves, which each instance reads every
-# 250 ms, and never trusted once the epoch is older than a second (docs/authorization.md).
+# principals of an account are evicted when a change there is pushed (Postgres NOTIFY) or read
+# from the authorization versions (every 250 ms), and never trusted once the versions were last
+# read more than a second ago (docs/authorization.md).
 BOUND_S = 1.0
 
 

@@ -97,8 +97,8 @@ pub trait AccessKeyRepo: Send + Sync {
         id: &AccessKeyId,
     ) -> Result<AccessKey, RepoError>;
 
-    /// Changes status, name or validity (a new status or validity moves the authorization
-    /// epoch).
+    /// Changes status, name or validity (a new status or validity stamps the account's
+    /// authorization version).
     ///
     /// # Errors
     /// `NotFound` as for [`AccessKeyRepo::get_access_key`].

@@ -4,8 +4,8 @@ use crate::ids::AccountId;
 
 use super::RepoError;
 
-/// Accounts' authorized-IP lists. Every change bumps the authorization epoch in its own
-/// transaction: cached principals carry the list, and must not outlive a change.
+/// Accounts' authorized-IP lists. Every change stamps the account's authorization version in
+/// its own transaction: cached principals carry the list, and must not outlive a change.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait AuthorizedIpRepo: Send + Sync {
     /// Adds an entry, unless the account already holds `limit` entries.

@@ -96,8 +96,8 @@ pub trait ServiceKeyRepo: Send + Sync {
         query: &ListQuery,
     ) -> Result<Page<ServiceKey>, RepoError>;
 
-    /// Renames or re-describes a key, or changes its validity (which moves the authorization
-    /// epoch).
+    /// Renames or re-describes a key, or changes its validity (which stamps the account's
+    /// authorization version).
     ///
     /// # Errors
     /// `NotFound` as for [`ServiceKeyRepo::get_service_key`].

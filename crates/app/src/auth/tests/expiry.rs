@@ -144,7 +144,7 @@ fn a_cached_access_key_stops_at_its_expiry() {
     let app = m.app();
     let token = bearer(&format!("tsr_{KEY_ID}_s3cret"));
     app.authenticate(&token, &meta()).unwrap();
-    // The upkeep reads the (unchanged) epoch as time goes by: the entry stays trusted.
+    // The upkeep reads the (unchanged) versions as time goes by: the entry stays trusted.
     clock.store(9_999, Ordering::SeqCst);
     app.sync_authz().unwrap();
     app.authenticate(&token, &meta()).unwrap();

@@ -55,7 +55,7 @@ fn from(address: &str) -> RequestMeta {
     }
 }
 
-/// Moves the clock to `seconds` and reads the epoch (cached principals need a recent one).
+/// Moves the clock to `seconds` and reads the versions (cached principals need a recent read).
 fn move_to(app: &App, clock: &AtomicI64, seconds: i64) {
     clock.store(seconds, Ordering::SeqCst);
     app.sync_authz().unwrap();
