@@ -51,11 +51,7 @@ pub(crate) fn spawn_change_listener(app: Arc<App>, db: &Database, stop: Arc<Atom
             let mut failing = false;
             while !stop.load(Ordering::Relaxed) {
                 match listener.wait(Duration::from_millis(500)) {
-                    Ok(Heard::Changed(accounts)) => {
-                        if let Err(e) = app.authz_changed(&accounts) {
-                            tracing::debug!(error = %e, "reading versions after a notification failed");
-                        }
-                    }
+                    Ok(Heard::Changed(accounts)) => app.authz_changed(&accounts),
                     Ok(Heard::Connected) => {
                         app.authz_unknown();
                         let _ignored = app.sync_authz();
@@ -64,7 +60,12 @@ pub(crate) fn spawn_change_listener(app: Arc<App>, db: &Database, stop: Arc<Atom
                             tracing::info!("change listener connected again");
                         }
                     }
-                    Ok(Heard::Quiet) => app.authz_quiet(),
+                    // Half a second without news: read the versions anyway (a query on an index
+                    // that usually answers nothing), so that the cache is trusted only while the
+                    // database answers the pool too, whatever the poll interval.
+                    Ok(Heard::Quiet) => {
+                        let _ignored = app.sync_authz();
+                    }
                     Err(e) => {
                         app.authz_unknown();
                         if !failing {

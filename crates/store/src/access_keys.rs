@@ -198,6 +198,7 @@ impl AccessKeyRepo for Store {
     ) -> Result<AccessKey, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
+            crate::db::lock_text_row(c, "access_keys", id.as_str())?;
             let current = load(c, account, user, id)?;
             let validity = changes.validity.apply(current.validity);
             let target = access_keys::table.filter(access_keys::id.eq(id.as_str()));

@@ -205,6 +205,9 @@ impl AccountRepo for Store {
     ) -> Result<Account, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
+            // Read under the row's lock: a concurrent rename must not write back an active
+            // flag a deactivation just changed.
+            crate::db::lock_account(c, id.0)?;
             let current = load_account(c, id)?;
             let lifetime = changes
                 .max_key_lifetime_days
@@ -220,6 +223,9 @@ impl AccountRepo for Store {
                 .execute(c)?;
             if changes.active.is_some_and(|a| a != current.active) {
                 crate::epoch::bump_subtree(c, id)?;
+            } else if changes.name.as_ref().is_some_and(|n| *n != current.name) {
+                // The legacy credential (account name + API key) names it.
+                crate::epoch::bump(c, id)?;
             }
             let mut record = audit.clone();
             record.target.get_or_insert_with(|| format!("account:{id}"));

@@ -542,6 +542,26 @@ fn migrate_postgres(c: &mut PgConnection) -> Result<Vec<String>, StoreError> {
     Ok(applied)
 }
 
+/// Locks one row of `table` (keyed by a text `id` column) until the transaction ends, on
+/// Postgres, so that a read-modify-write of it is not undone by a concurrent one (nor decides
+/// from a stale read whether to stamp the authorization version); SQLite's write transactions
+/// are serial already. `table` is a constant of the caller's, never input.
+///
+/// # Errors
+/// Query errors.
+pub fn lock_text_row(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    id: &str,
+) -> Result<(), StoreError> {
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::sql_query(format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Serialises changes that must see a consistent set of an account's owners: on Postgres, locks
 /// the account's row until the transaction ends; SQLite's write transactions are serial already.
 ///

@@ -32,10 +32,13 @@ pub(crate) const CHANNEL_SQL: &str = "'tessera_authz_' || md5(current_schema())"
 pub fn bump(conn: &mut AnyConnection, account: AccountId) -> Result<(), StoreError> {
     match conn {
         AnyConnection::Postgresql(c) => {
+            // On conflict the version is taken again once the row is locked, so that a change
+            // waiting behind another account-mate's never stamps a smaller version than the
+            // one that committed first.
             diesel::sql_query(
                 "INSERT INTO authz_versions (account_id, version) \
                  VALUES ($1, nextval('authz_version_seq')) \
-                 ON CONFLICT (account_id) DO UPDATE SET version = EXCLUDED.version",
+                 ON CONFLICT (account_id) DO UPDATE SET version = nextval('authz_version_seq')",
             )
             .bind::<BigInt, _>(account.0)
             .execute(c)?;

@@ -305,6 +305,7 @@ impl ServiceKeyRepo for Store {
     ) -> Result<ServiceKey, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
+            crate::db::lock_text_row(c, "service_keys", &id.to_string())?;
             let current = load(c, account, id)?;
             let validity = changes.validity.apply(current.validity);
             let target = service_keys::table

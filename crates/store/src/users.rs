@@ -414,9 +414,11 @@ impl UserRepo for Store {
             if changes.status.is_some() || changes.roles.is_some() {
                 ensure_an_active_owner(c, account)?;
             }
+            // The email too: the `X-Auth-Email` credential names it.
             if changes.status.is_some()
                 || changes.password_hash.is_some()
                 || changes.roles.is_some()
+                || changes.email.is_some()
             {
                 epoch::bump(c, account)?;
             }

@@ -3,8 +3,9 @@
 //!
 //! Freshness: an entry is used only while
 //! - no change to its principal's account was seen since it was built: a change evicts the
-//!   entries of the accounts it touched (and only those), and an entry built while any eviction
-//!   happened is not stored (it may have read what the change replaced), and
+//!   entries of the accounts it touched (and only those), and an entry built while its own
+//!   account was evicted is not stored (it may have read what the change replaced); other
+//!   accounts' evictions do not touch it, and
 //! - the authorization versions were read from storage less than `max_staleness` ago (one
 //!   second): if storage cannot be read, nothing is served from the cache, so no revocation
 //!   outlives it by more than that.
@@ -47,12 +48,21 @@ struct Entries {
     by_key: HashMap<CacheKey, Entry>,
     /// The keys of each account's entries, so that a change evicts them without a scan.
     by_account: HashMap<AccountId, HashSet<CacheKey>>,
+    /// The generation at which each account was last evicted (only since `cleared_at`).
+    evicted_at: HashMap<AccountId, u64>,
+    /// The generation at which everything was last dropped.
+    cleared_at: u64,
 }
+
+/// Most accounts whose last eviction is remembered; past it, everything in flight is refused
+/// (as after a clear) and the memory starts over.
+const EVICTIONS_KEPT: usize = 100_000;
 
 /// The cache.
 pub(crate) struct PrincipalCache {
     entries: RwLock<Entries>,
-    /// Moves on every eviction: an entry built in an older generation is not stored.
+    /// Moves on every eviction: an entry built before its account's last eviction is not
+    /// stored.
     generation: AtomicU64,
     synced_at_ms: AtomicI64,
     max_staleness_ms: i64,
@@ -92,7 +102,8 @@ impl PrincipalCache {
             .then(|| entry.principal.clone())
     }
 
-    /// Stores an entry built in `generation`, unless an eviction happened meanwhile.
+    /// Stores an entry built from `generation` on, unless its account was evicted (or
+    /// everything dropped) meanwhile.
     pub(crate) fn insert(
         &self,
         key: CacheKey,
@@ -101,11 +112,21 @@ impl PrincipalCache {
         expires_at: Option<DateTime<Utc>>,
     ) {
         let mut entries = self.entries.write();
-        if generation != self.generation() {
+        let evicted = entries
+            .evicted_at
+            .get(&principal.account_id)
+            .copied()
+            .unwrap_or(0)
+            .max(entries.cleared_at);
+        if evicted > generation {
             return;
         }
         if entries.by_key.len() >= CAPACITY {
-            *entries = Entries::default();
+            let cleared_at = entries.cleared_at;
+            *entries = Entries {
+                cleared_at,
+                ..Entries::default()
+            };
         }
         entries
             .by_account
@@ -124,8 +145,13 @@ impl PrincipalCache {
     /// Drops the entries of `accounts` (a change there can alter their decisions).
     pub(crate) fn evict(&self, accounts: &[AccountId]) {
         let mut entries = self.entries.write();
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        let now = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        if entries.evicted_at.len() + accounts.len() > EVICTIONS_KEPT {
+            entries.evicted_at.clear();
+            entries.cleared_at = now;
+        }
         for account in accounts {
+            entries.evicted_at.insert(*account, now);
             if let Some(keys) = entries.by_account.remove(account) {
                 for key in keys {
                     entries.by_key.remove(&key);
@@ -137,14 +163,17 @@ impl PrincipalCache {
     /// Drops every entry (what changed is unknown).
     pub(crate) fn clear(&self) {
         let mut entries = self.entries.write();
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        *entries = Entries::default();
+        let now = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        *entries = Entries {
+            cleared_at: now,
+            ..Entries::default()
+        };
     }
 
     /// Records that the versions were read at `now`.
     pub(crate) fn mark_synced(&self, now: DateTime<Utc>) {
         self.synced_at_ms
-            .fetch_max(now.timestamp_millis(), Ordering::SeqCst);
+            .store(now.timestamp_millis(), Ordering::SeqCst);
     }
 
     /// How many entries are held (tests and metrics).
@@ -182,8 +211,8 @@ mod tests {
         );
         cache.mark_synced(now() - TimeDelta::seconds(5));
         assert!(
-            cache.get(&k, now()).is_some(),
-            "an older read never moves the mark back"
+            cache.get(&k, now()).is_none(),
+            "the last read is what counts"
         );
     }
 
@@ -206,18 +235,40 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_built_before_any_eviction_is_not_stored() {
+    fn an_entry_built_before_its_accounts_eviction_is_not_stored() {
         let cache = PrincipalCache::new(1000);
         cache.mark_synced(now());
         let k = key(1, &[b"token"]);
         let before = cache.generation();
-        // Another account's change: the entry may still have read this one's old rows in the
-        // same moment; storing nothing is always safe.
+        // Another account's change does not spoil an entry being built.
         cache.evict(&[AccountId(9)]);
+        cache.insert(k, principal(1), before, None);
+        assert!(cache.get(&k, now()).is_some());
+        // Its own account's change does: it may have read what the change replaced.
+        let before = cache.generation();
+        cache.evict(&[AccountId(1)]);
         cache.insert(k, principal(1), before, None);
         assert!(cache.get(&k, now()).is_none());
         cache.insert(k, principal(1), cache.generation(), None);
         assert!(cache.get(&k, now()).is_some());
+        // Everything dropped: nothing built before goes in.
+        let before = cache.generation();
+        cache.clear();
+        cache.insert(key(1, &[b"other"]), principal(2), before, None);
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn remembered_evictions_are_bounded() {
+        let cache = PrincipalCache::new(1000);
+        cache.mark_synced(now());
+        let before = cache.generation();
+        let many: Vec<AccountId> = (0..=EVICTIONS_KEPT as i64).map(AccountId).collect();
+        cache.evict(&many);
+        assert!(cache.entries.read().evicted_at.len() <= EVICTIONS_KEPT + 1);
+        // Forgetting is conservative: what was in flight is refused.
+        cache.insert(key(1, &[b"t"]), principal(5_000_000), before, None);
+        assert_eq!(cache.len(), 0);
     }
 
     #[test]

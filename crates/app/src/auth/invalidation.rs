@@ -17,8 +17,29 @@ impl App {
     /// `Unavailable` when storage cannot be reached; the cache then stops serving within
     /// its staleness bound.
     pub fn sync_authz(&self) -> AppResult<()> {
+        let versions = self.versions.lock();
+        self.sync_locked(versions)
+    }
+
+    /// Like [`App::sync_authz`], unless another thread is reading the versions right now: then
+    /// nothing (the request goes on without trusting the cache, which stays unfresh until that
+    /// read ends), so that requests never queue behind a slow read.
+    ///
+    /// # Errors
+    /// As [`App::sync_authz`].
+    pub(crate) fn sync_unless_busy(&self) -> AppResult<()> {
+        match self.versions.try_lock() {
+            Some(versions) => self.sync_locked(versions),
+            None => Ok(()),
+        }
+    }
+
+    fn sync_locked(
+        &self,
+        mut versions: parking_lot::MutexGuard<'_, super::versions::Versions>,
+    ) -> AppResult<()> {
+        // Taken under the lock, so that the marks and the freshness move forward only.
         let now = self.ports.clock.now();
-        let mut versions = self.versions.lock();
         match versions.floor() {
             None => {
                 let latest = self.ports.authz.authz_version()?;
@@ -47,23 +68,13 @@ impl App {
     }
 
     /// Another instance changed `accounts` (a push notification, delivered at commit): evicts
-    /// their cached principals at once, then reads the versions.
-    ///
-    /// # Errors
-    /// As [`App::sync_authz`].
-    pub fn authz_changed(&self, accounts: &[AccountId]) -> AppResult<()> {
+    /// their cached principals at once. No read: the next poll records the versions (and
+    /// evicts once more, harmlessly), so a burst of notifications costs no queries.
+    pub fn authz_changed(&self, accounts: &[AccountId]) {
         self.cache.evict(accounts);
         self.telemetry
             .evicted_pushed
             .fetch_add(1, Ordering::Relaxed);
-        self.sync_authz()
-    }
-
-    /// The listening connection is alive and heard nothing: nothing changed, so cached
-    /// principals stay trusted (without this, each would be re-read once a second when the poll
-    /// is slow).
-    pub fn authz_quiet(&self) {
-        self.cache.mark_synced(self.ports.clock.now());
     }
 
     /// What changed elsewhere can no longer be known (the notification connection was lost or

@@ -307,7 +307,7 @@ impl App {
             Some(cached) => cached,
             None => {
                 if !self.cache.is_fresh(now) {
-                    self.sync_authz()?;
+                    self.sync_unless_busy()?;
                 }
                 let generation = self.cache.generation();
                 match self.verify(presented, now)? {

@@ -62,7 +62,7 @@ impl Versions {
         let mut evict = Vec::new();
         for c in changes {
             let known = self.acted.get(&c.account).copied();
-            if known.is_none_or(|v| v < c.version) {
+            if known != Some(c.version) {
                 self.acted.insert(c.account, c.version);
                 if !evict.contains(&c.account) {
                     evict.push(c.account);

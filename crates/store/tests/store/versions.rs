@@ -91,12 +91,21 @@ fn deactivating_an_account_stamps_its_subtree(db: &TestDatabase) {
     changed.sort_by_key(|a| a.0);
     assert_eq!(changed, vec![parent, child, grandchild]);
     assert!(!changed.contains(&other));
-    // A rename alters no decision: no stamp.
+    // A rename stamps the account alone (the legacy credential names the account).
     let now = store.authz_version().unwrap();
     let rename = AccountChanges {
         name: Some("renamed".into()),
         ..AccountChanges::default()
     };
+    store
+        .update_account(other, &rename, &audit_in(other, "account.update"))
+        .unwrap();
+    assert_eq!(
+        changed_accounts(&store.authz_changes(now, 100).unwrap()),
+        vec![other]
+    );
+    // The same name again alters nothing: no stamp.
+    let now = store.authz_version().unwrap();
     store
         .update_account(other, &rename, &audit_in(other, "account.update"))
         .unwrap();
@@ -117,8 +126,9 @@ fn uncommitted_change(db: &TestDatabase, account: AccountId) -> AnyConnection {
     conn
 }
 
-/// Whether some session of this test's database waits for a lock.
-fn someone_waits_for_a_lock(db: &TestDatabase) -> bool {
+/// Whether some session of this test's database waits for a lock, running a query that
+/// mentions `table`.
+fn someone_waits_for_a_lock(db: &TestDatabase, table: &str) -> bool {
     #[derive(QueryableByName)]
     struct Waiting {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -130,8 +140,9 @@ fn someone_waits_for_a_lock(db: &TestDatabase) -> bool {
     let w: Waiting = diesel::sql_query(
         "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
          WHERE NOT l.granted AND a.datname = current_database() \
-         AND a.query LIKE '%authz_versions%'",
+         AND a.query LIKE '%' || $1 || '%'",
     )
+    .bind::<diesel::sql_types::Text, _>(table)
     .get_result(&mut conn)
     .unwrap();
     w.n > 0
@@ -168,7 +179,7 @@ fn a_change_in_one_account_never_waits_for_an_uncommitted_change_in_another() {
         done.send(()).unwrap();
     });
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !someone_waits_for_a_lock(&db) {
+    while !someone_waits_for_a_lock(&db, "authz_versions") {
         assert!(Instant::now() < deadline, "the change in A never waited");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -231,4 +242,43 @@ fn notifications_name_the_account_at_commit_and_never_on_rollback() {
 #[test]
 fn sqlite_has_no_listener() {
     assert!(ChangeListener::new(&TestDatabase::sqlite().db).is_none());
+}
+
+#[test]
+fn a_rename_racing_a_deactivation_never_reactivates_the_account() {
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    let store = db.store();
+    let child = account(&store, "child").account.id;
+    // The deactivation is in flight: its row is changed and locked, not yet committed.
+    let mut deactivation = db.db.dedicated_connection().unwrap();
+    deactivation.batch_execute("BEGIN").unwrap();
+    diesel::sql_query("UPDATE accounts SET active = false WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(child.0)
+        .execute(&mut deactivation)
+        .unwrap();
+    let (done, finished) = mpsc::channel();
+    let s = store.clone();
+    std::thread::spawn(move || {
+        let rename = AccountChanges {
+            name: Some("renamed".into()),
+            ..AccountChanges::default()
+        };
+        done.send(s.update_account(child, &rename, &audit_in(child, "account.update")))
+            .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !someone_waits_for_a_lock(&db, "accounts") {
+        assert!(Instant::now() < deadline, "the rename never waited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    deactivation.batch_execute("COMMIT").unwrap();
+    let renamed = finished
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap()
+        .unwrap();
+    assert_eq!(renamed.name, "renamed");
+    assert!(!renamed.active, "the rename wrote back a stale active flag");
+    assert!(!store.get_account(child).unwrap().active);
 }
