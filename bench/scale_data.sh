@@ -9,7 +9,9 @@
 #
 # Needs wrk, curl, python3 (standard library only), and the sqlite3 CLI or psql. On Postgres it
 # also creates the database `<name>_small` beside the given one (a copy, see 4.) and drops it at
-# exit; the given database is left seeded. About 12 minutes per backend on 2 cores.
+# exit; the given database is left seeded. About 15 minutes per backend on 2 cores.
+# SCALE_KEEP=DIR keeps both databases for a look afterwards (SQLite: DIR/small and DIR/large;
+# Postgres: `<name>_small` is not dropped).
 #
 #   1. A release server starts on an empty database: it migrates and bootstraps account 1.
 #   2. Through the API: two child accounts of account 1, "hundred" and "million" (their
@@ -75,8 +77,15 @@ cleanup() {
   kill "$server" 2>/dev/null || true
   [[ -n "$server_small" ]] && kill "$server_small" 2>/dev/null || true
   wait 2>/dev/null || true
+  if [[ -n "${SCALE_KEEP:-}" ]]; then
+    mkdir -p "$SCALE_KEEP"
+    [[ -d "$tmp/data" ]] && mv "$tmp/data" "$SCALE_KEEP/large"
+    [[ -d "$tmp/data-small" ]] && mv "$tmp/data-small" "$SCALE_KEEP/small"
+  fi
   rm -rf "$tmp"
-  [[ -n "$db_url" ]] && psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $small_db" 2>/dev/null || true
+  if [[ -n "$db_url" && -z "${SCALE_KEEP:-}" ]]; then
+    psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $small_db" 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
 
@@ -375,9 +384,9 @@ measure() {
   local t="$threads"
   if [[ "$3" == login ]]; then dur="$login_duration"; t="$connections"; fi
   local url="${url_of[$1]}${path_of[$2 $3]}" script="${script_of[$2 $3]}"
-  wrk -t"$t" -c"$connections" -d1s -s "$script" "$url" >/dev/null
+  wrk -t"$t" -c"$connections" -d1s --timeout 30s -s "$script" "$url" >/dev/null
   sleep 0.5   # what the warm-up left in flight
-  out="$(wrk -t"$t" -c"$connections" -d"$dur" --latency -s "$script" "$url")"
+  out="$(wrk -t"$t" -c"$connections" -d"$dur" --timeout 30s --latency -s "$script" "$url")"
   if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
     printf '%s: not every answer was a 2xx\n%s\n' "$key" "$out" >&2
     exit 1
