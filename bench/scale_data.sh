@@ -421,18 +421,26 @@ for r in $(seq "$rounds"); do
 done
 
 echo
-echo "backend: $backend; median over $rounds rounds of wrk's p50 and p99, ms (wrk -t$threads -c$connections)"
-printf '%-10s %-8s %10s %10s %10s %10s   %s\n' request account "small p50" "p99" "large p50" "p99" "requests small / large"
+echo "backend: $backend; ms, the median over $rounds rounds of wrk's p50 and of its p99 (wrk -t$threads -c$connections);"
+echo "large/small: the median over the rounds of one round's large p50 ÷ its small p50"
+# ratio "A1 A2 …" "B1 B2 …" — the median of B_i ÷ A_i.
+ratio() {
+  paste <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) | awk '{print $2 / $1}' |
+    sort -g | awk '{v[NR]=$1} END {printf "%.2f", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
+}
+printf '%-10s %-8s %10s %10s %10s %10s %12s   %s\n' request account "small p50" "p99" "large p50" "p99" \
+  "large/small" "requests small / large"
 for name in hundred million seeded; do
   for op in "${ops[@]}"; do
-    s50="-" s99="-" ns="-"
+    s50="-" s99="-" ns="-" q="-"
     if [[ -n "${p50s[small $name $op]:-}" ]]; then
       s50="$(median <<<"${p50s[small $name $op]}")"
       s99="$(median <<<"${p99s[small $name $op]}")"
       ns="${requests[small $name $op]}"
+      q="$(ratio "${p50s[small $name $op]}" "${p50s[large $name $op]}")"
     fi
-    printf '%-10s %-8s %10s %10s %10s %10s   %s / %s\n' "$op" "$name" "$s50" "$s99" \
-      "$(median <<<"${p50s[large $name $op]}")" "$(median <<<"${p99s[large $name $op]}")" \
+    printf '%-10s %-8s %10s %10s %10s %10s %12s   %s / %s\n' "$op" "$name" "$s50" "$s99" \
+      "$(median <<<"${p50s[large $name $op]}")" "$(median <<<"${p99s[large $name $op]}")" "$q" \
       "$ns" "${requests[large $name $op]}"
   done
 done
