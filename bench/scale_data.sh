@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Data at scale: does a request cost more when the database holds 10,000 accounts × 100 users
-# (and one account of 1,000,000 users) than when it holds three accounts?
+# (and one account of 1,000,000 users) than when it holds three accounts? (bench/paging.sh
+# measures pages as one account grows, cursor against offset; this one, the same requests as
+# the number of accounts grows. Results: docs/benchmarks.md, "Data at scale".)
 #
 #   cargo build --release -p tessera-server
 #   bench/scale_data.sh                                                    # SQLite
@@ -9,7 +11,7 @@
 #
 # Needs wrk, curl, python3 (standard library only), and the sqlite3 CLI or psql. On Postgres it
 # also creates the database `<name>_small` beside the given one (a copy, see 4.) and drops it at
-# exit; the given database is left seeded. About 15 minutes per backend on 2 cores.
+# exit; the given database is left seeded. 15–20 minutes per backend on 2 cores.
 # SCALE_KEEP=DIR keeps both databases for a look afterwards (SQLite: DIR/small and DIR/large;
 # Postgres: `<name>_small` is not dropped).
 #
@@ -75,7 +77,7 @@ base_small="http://127.0.0.1:$port_small"
 server_small=""
 cleanup() {
   kill "$server" 2>/dev/null || true
-  [[ -n "$server_small" ]] && kill "$server_small" 2>/dev/null || true
+  if [[ -n "$server_small" ]]; then kill "$server_small" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   if [[ -n "${SCALE_KEEP:-}" ]]; then
     mkdir -p "$SCALE_KEEP"
