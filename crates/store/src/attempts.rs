@@ -88,20 +88,30 @@ impl AttemptRepo for Store {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             let mut counted: Vec<String> = Vec::with_capacity(keys.len());
-            for k in keys {
-                ensure_row(c, &k.key, cutoff)?;
-                if count_one(c, &k.key, k.max, cutoff, at)? {
-                    counted.push(k.key.clone());
-                    continue;
+            'keys: for k in keys {
+                // A concurrent success (or purge) may delete the row between making sure of it
+                // and counting: then make sure again (each try sees a newer snapshot).
+                for _ in 0..3 {
+                    ensure_row(c, &k.key, cutoff)?;
+                    if count_one(c, &k.key, k.max, cutoff, at)? {
+                        counted.push(k.key.clone());
+                        continue 'keys;
+                    }
+                    let since: Option<chrono::NaiveDateTime> = auth_attempts::table
+                        .find(&k.key)
+                        .select(auth_attempts::window_start)
+                        .first(c)
+                        .optional()?;
+                    if let Some(since) = since {
+                        give_back(c, &counted)?;
+                        return Ok(Reservation::Locked {
+                            until: from_db(since) + window,
+                        });
+                    }
                 }
-                give_back(c, &counted)?;
-                let since: chrono::NaiveDateTime = auth_attempts::table
-                    .find(&k.key)
-                    .select(auth_attempts::window_start)
-                    .first(c)?;
-                return Ok(Reservation::Locked {
-                    until: from_db(since) + window,
-                });
+                return Err(StoreError::Unavailable(
+                    "the attempt counter kept vanishing under concurrent sign-ins".into(),
+                ));
             }
             Ok(Reservation::Granted)
         })

@@ -116,7 +116,42 @@ fn concurrent_reservations_never_pass_the_limit(db: &TestDatabase) {
     assert_eq!(granted, 5);
 }
 
+/// Successful sign-ins clear a login's counter while others reserve attempts on it: a
+/// reservation never fails because the row vanished between its statements.
+fn reservations_survive_concurrent_clears(db: &TestDatabase) {
+    let store = db.store();
+    std::thread::scope(|s| {
+        let clearer = s.spawn(|| {
+            for _ in 0..300 {
+                store.clear_attempts("login:1:busy").unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        });
+        let reservers: Vec<_> = (0..2)
+            .map(|_| {
+                let store = store.clone();
+                s.spawn(move || {
+                    (0..300)
+                        .filter(|_| {
+                            store
+                                .reserve_attempt(&[key("login:1:busy", 1_000_000)], 900, t0())
+                                .is_err()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        let failed: usize = reservers.into_iter().map(|r| r.join().unwrap()).sum();
+        clearer.join().unwrap();
+        assert_eq!(
+            failed, 0,
+            "reservations failed while the counter was being cleared"
+        );
+    });
+}
+
 backend_tests!(
+    reservations_survive_concurrent_clears,
     attempts_lock_at_the_limit_until_the_window_ends,
     a_locked_key_counts_nothing_under_the_others,
     released_and_cleared_attempts_no_longer_count,
