@@ -95,6 +95,17 @@ fn counted_all(app: &App) -> u64 {
     app.counts().auth_failures.iter().map(|(_, n)| n).sum()
 }
 
+/// A clock the test moves, in milliseconds after `now()`.
+pub(super) fn moving_clock(m: &mut Mocks) -> StdArc<std::sync::atomic::AtomicI64> {
+    let offset = StdArc::new(std::sync::atomic::AtomicI64::new(0));
+    let o = offset.clone();
+    m.clock.checkpoint();
+    m.clock
+        .expect_now()
+        .returning(move || now() + TimeDelta::milliseconds(o.load(Ordering::SeqCst)));
+    offset
+}
+
 fn bearer(token: &str) -> Presented {
     Presented::Bearer(Secret::new(token))
 }

@@ -1,22 +1,9 @@
 //! Keys outside their validity: refused like a deleted key, each with its own reason, counted
 //! and audited; a cached principal stops at its key's `expires_at`.
 
-use std::sync::atomic::AtomicI64;
-
 use tessera_domain::keys::KeyValidity;
 
 use super::*;
-
-/// A clock the test moves, in milliseconds after `now()`.
-fn moving_clock(m: &mut Mocks) -> StdArc<AtomicI64> {
-    let offset = StdArc::new(AtomicI64::new(0));
-    let o = offset.clone();
-    m.clock.checkpoint();
-    m.clock
-        .expect_now()
-        .returning(move || now() + TimeDelta::milliseconds(o.load(Ordering::SeqCst)));
-    offset
-}
 
 /// Mocks for `with_key`'s access key, valid as `validity` says.
 fn with_key_valid(m: &mut Mocks, validity: KeyValidity) -> StdArc<AtomicUsize> {

@@ -1,23 +1,10 @@
 //! Last use of keys on cache hits: recorded at most once a minute per key, within a minute of
 //! the truth, by the maintenance task; the requests in between ask only the cached principal.
 
-use std::sync::atomic::AtomicI64;
-
 use tessera_domain::ids::AccessKeyId;
 use tessera_domain::ports::Used;
 
 use super::*;
-
-/// A clock the test moves, in seconds after `now()`.
-fn moving_clock(m: &mut Mocks) -> StdArc<AtomicI64> {
-    let offset = StdArc::new(AtomicI64::new(0));
-    let o = offset.clone();
-    m.clock.checkpoint();
-    m.clock
-        .expect_now()
-        .returning(move || now() + TimeDelta::seconds(o.load(Ordering::SeqCst)));
-    offset
-}
 
 type Written<T> = StdArc<parking_lot::Mutex<Vec<Used<T>>>>;
 
@@ -56,8 +43,8 @@ fn from(address: &str) -> RequestMeta {
 }
 
 /// Moves the clock to `seconds` and reads the versions (cached principals need a recent read).
-fn move_to(app: &App, clock: &AtomicI64, seconds: i64) {
-    clock.store(seconds, Ordering::SeqCst);
+fn move_to(app: &App, clock: &std::sync::atomic::AtomicI64, seconds: i64) {
+    clock.store(seconds * 1000, Ordering::SeqCst);
     app.sync_authz().unwrap();
 }
 
