@@ -40,28 +40,28 @@ impl App {
     ) -> AppResult<()> {
         // Taken under the lock, so that the marks and the freshness move forward only.
         let now = self.ports.clock.now();
-        match versions.floor() {
-            None => {
-                let latest = self.ports.authz.authz_version()?;
-                // Nothing is served before the first read (or after starting over): start
-                // clean.
-                self.clear_all();
-                versions.start(latest, now);
-            }
+        // Never read, or too many changes at once to act on one by one: start over.
+        let start_over = match versions.floor() {
+            None => true,
             Some(floor) => {
                 let changes = self.ports.authz.authz_changes(floor, MAX_CHANGES + 1)?;
                 if changes.len() > MAX_CHANGES {
-                    let latest = self.ports.authz.authz_version()?;
-                    self.clear_all();
-                    versions.start(latest, now);
+                    true
                 } else {
                     let evict = versions.record(&changes, now);
                     if !evict.is_empty() {
                         self.cache.evict(&evict);
                         self.telemetry.evicted_read.fetch_add(1, Ordering::Relaxed);
                     }
+                    false
                 }
             }
+        };
+        if start_over {
+            let latest = self.ports.authz.authz_version()?;
+            // Nothing is served before the first read (or after starting over): start clean.
+            self.clear_all();
+            versions.start(latest, now);
         }
         self.cache.mark_synced(now);
         Ok(())
