@@ -1,7 +1,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use tessera_domain::audit::{Actor, AuditRecord, Outcome};
 use tessera_domain::ids::AccountId;
-use tessera_domain::ports::{AccountRepo, BootstrappedAccount, NewAccount, NewUser};
+use tessera_domain::ports::{
+    AccountRepo, AuditFilter, AuditRepo, BootstrappedAccount, NewAccount, NewUser,
+};
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, UserStatus};
 use tessera_store::Store;
@@ -63,4 +65,18 @@ pub fn new_user(account: AccountId, login: &str, roles: &[RoleId]) -> NewUser {
         roles: roles.to_vec(),
         created_at: at(1),
     }
+}
+
+/// How many audit events `account` has (up to 1000).
+pub fn audit_count(store: &Store, account: AccountId) -> usize {
+    store
+        .list_audit(
+            account,
+            &AuditFilter {
+                limit: 1000,
+                ..AuditFilter::default()
+            },
+        )
+        .unwrap()
+        .len()
 }

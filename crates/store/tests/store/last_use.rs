@@ -3,14 +3,14 @@
 
 use tessera_domain::ids::{AccessKeyId, ServiceKeyId, UserId};
 use tessera_domain::ports::{
-    AccessKeyRepo, AuditFilter, AuditRepo, ListQuery, NewAccessKey, NewServiceKey, NewSession,
-    ServiceKeyRepo, SessionRepo, Used, UserRepo,
+    AccessKeyRepo, ListQuery, NewAccessKey, NewServiceKey, NewSession, ServiceKeyRepo, SessionRepo,
+    Used, UserRepo,
 };
 use tessera_domain::roles::ids;
 use tessera_store::backend_tests;
 use tessera_store::testing::TestDatabase;
 
-use crate::fixtures::{account, at, audit_in, new_user};
+use crate::fixtures::{account, at, audit_count, audit_in, new_user};
 
 fn service_key(account: tessera_domain::ids::AccountId, n: u8) -> NewServiceKey {
     NewServiceKey {
@@ -36,19 +36,6 @@ fn access_key(account: tessera_domain::ids::AccountId, user: UserId, n: u8) -> N
         created_at: at(n.into()),
         validity: tessera_domain::keys::KeyValidity::default(),
     }
-}
-
-fn audit_count(store: &tessera_store::Store, account: tessera_domain::ids::AccountId) -> usize {
-    store
-        .list_audit(
-            account,
-            &AuditFilter {
-                limit: 1000,
-                ..AuditFilter::default()
-            },
-        )
-        .unwrap()
-        .len()
 }
 
 fn service_keys_record_their_last_use_and_its_address(db: &TestDatabase) {

@@ -1,7 +1,6 @@
 use std::sync::Barrier;
 use tessera_domain::Field;
 
-use tessera_domain::ids::AccountId;
 use tessera_domain::ports::{
     AuditFilter, AuditRepo, ListQuery, RepoError, RoleChange, UserChanges, UserRepo,
 };
@@ -10,20 +9,7 @@ use tessera_domain::user::{Login, UserStatus};
 use tessera_store::backend_tests;
 use tessera_store::testing::TestDatabase;
 
-use crate::fixtures::{account, at, audit_in, new_user};
-
-fn audit_count(store: &tessera_store::Store, account: AccountId) -> usize {
-    store
-        .list_audit(
-            account,
-            &AuditFilter {
-                limit: 1000,
-                ..AuditFilter::default()
-            },
-        )
-        .unwrap()
-        .len()
-}
+use crate::fixtures::{account, at, audit_count, audit_in, new_user};
 
 fn created_users_read_back_with_their_roles(db: &TestDatabase) {
     let store = db.store();
