@@ -1,18 +1,20 @@
 //! Connections: one diesel `MultiConnection` over Postgres and SQLite, an r2d2 pool whose manager
-//! picks the backend from the URL scheme, embedded migrations and write transactions.
+//! picks the backend from the URL scheme, and embedded migrations. Write transactions and row
+//! locks live in `tx.rs`, re-exported here.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::StoreError;
+pub use crate::tx::{lock_account, lock_text_row, write_tx};
 
 mod any {
     // The derive generates public items (the `MultiBackend` backend among them) without docs.
@@ -490,33 +492,6 @@ impl Database {
     }
 }
 
-/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so that the writer lock is
-/// taken up front and `busy_timeout` applies), a plain `BEGIN` on Postgres. Rolls back on error.
-///
-/// # Errors
-/// Whatever `f` returns, or the transaction's own failure.
-pub fn write_tx<T>(
-    conn: &mut AnyConnection,
-    f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    match conn {
-        AnyConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
-        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
-    match f(conn) {
-        Ok(value) => {
-            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(e) => {
-            <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
-            Err(e)
-        }
-    }
-}
-
 /// The advisory-lock class (`pg_advisory_lock(class, key)`) of schema migrations; the key is
 /// the schema migrated, so that migrations of different schemas never wait on each other.
 const MIGRATION_LOCK_CLASS: i32 = 0x7473_6D67;
@@ -540,40 +515,6 @@ fn migrate_postgres(c: &mut PgConnection) -> Result<Vec<String>, StoreError> {
     let applied = applied?;
     unlocked.map_err(|e| StoreError::Migration(e.to_string()))?;
     Ok(applied)
-}
-
-/// Locks one row of `table` (keyed by a text `id` column) until the transaction ends, on
-/// Postgres, so that a read-modify-write of it is not undone by a concurrent one (nor decides
-/// from a stale read whether to stamp the authorization version); SQLite's write transactions
-/// are serial already. `table` is a constant of the caller's, never input.
-///
-/// # Errors
-/// Query errors.
-pub fn lock_text_row(
-    conn: &mut AnyConnection,
-    table: &'static str,
-    id: &str,
-) -> Result<(), StoreError> {
-    if let AnyConnection::Postgresql(c) = conn {
-        diesel::sql_query(format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(c)?;
-    }
-    Ok(())
-}
-
-/// Serialises changes that must see a consistent set of an account's owners: on Postgres, locks
-/// the account's row until the transaction ends; SQLite's write transactions are serial already.
-///
-/// # Errors
-/// Query errors.
-pub fn lock_account(conn: &mut AnyConnection, account_id: i64) -> Result<(), StoreError> {
-    if let AnyConnection::Postgresql(c) = conn {
-        diesel::sql_query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::BigInt, _>(account_id)
-            .execute(c)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod service_keys;
 mod sessions;
 mod sso;
 mod time;
+mod tx;
 mod users;
 
 #[cfg(feature = "test-support")]
