@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
-    DnsResolver, Health, IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo, Sealer,
     ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
 };
 
@@ -97,6 +97,8 @@ pub struct Ports {
     pub ids: Arc<dyn IdGenerator>,
     /// RSA key pairs.
     pub key_pairs: Arc<dyn KeyPairGenerator>,
+    /// Secrets kept encrypted at rest.
+    pub sealer: Arc<dyn Sealer>,
 }
 
 /// The ports no database serves: DNS, hashing, time, randomness, key generation.
@@ -112,6 +114,8 @@ pub struct SystemPorts {
     pub ids: Arc<dyn IdGenerator>,
     /// RSA key pairs.
     pub key_pairs: Arc<dyn KeyPairGenerator>,
+    /// Secrets kept encrypted at rest.
+    pub sealer: Arc<dyn Sealer>,
 }
 
 impl Ports {
@@ -152,6 +156,7 @@ impl Ports {
             clock: system.clock,
             ids: system.ids,
             key_pairs: system.key_pairs,
+            sealer: system.sealer,
         }
     }
 }

@@ -9,8 +9,9 @@ use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
     AttemptCount, AttemptKey, AttemptRepo, MockAccessKeyRepo, MockAccountRepo, MockAuditRepo,
     MockAuthorizedIpRepo, MockAuthzRepo, MockClock, MockDnsResolver, MockHealth, MockIdGenerator,
-    MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo, MockServiceKeyRepo,
-    MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo, RepoError, Reservation,
+    MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo, MockSealer,
+    MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo, RepoError,
+    Reservation,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -43,6 +44,7 @@ pub struct Mocks {
     pub clock: MockClock,
     pub ids: MockIdGenerator,
     pub key_pairs: MockKeyPairGenerator,
+    pub sealer: MockSealer,
     pub settings: Settings,
 }
 
@@ -69,6 +71,7 @@ impl Mocks {
             clock,
             ids: MockIdGenerator::new(),
             key_pairs: MockKeyPairGenerator::new(),
+            sealer: MockSealer::new(),
             settings: Settings::default(),
         }
     }
@@ -99,6 +102,7 @@ impl Mocks {
                 clock: Arc::new(self.clock),
                 ids: Arc::new(self.ids),
                 key_pairs: Arc::new(self.key_pairs),
+                sealer: Arc::new(self.sealer),
             },
             self.settings,
         )

@@ -348,6 +348,41 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How a session was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// A password alone.
+    Password,
+    /// A password and a TOTP (or recovery) code.
+    PasswordTotp,
+    /// The account's identity provider (SSO).
+    Sso,
+}
+
+impl SignInMethod {
+    /// Wire and storage name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::PasswordTotp => "password_totp",
+            Self::Sso => "sso",
+        }
+    }
+
+    /// Parses a storage name.
+    ///
+    /// # Errors
+    /// `Invalid` naming `method`.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        [Self::Password, Self::PasswordTotp, Self::Sso]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| DomainError::invalid("method", format!("unknown sign-in method {s}")))
+    }
+}
+
 /// Prefix of a session token.
 pub const SESSION_TOKEN_PREFIX: &str = "tss_";
 

@@ -62,6 +62,38 @@ pub struct Settings {
     pub sso: SsoSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The key sealing secrets at rest.
+    #[serde(default)]
+    pub secrets: SecretsSettings,
+}
+
+/// `[secrets]`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSettings {
+    /// The current key (32 bytes, base64 or hex); empty = `<data_dir>/secrets.key`.
+    #[serde(default)]
+    pub key: String,
+    /// Keys it replaced, still accepted for opening.
+    #[serde(default)]
+    pub previous_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for SecretsSettings {
+    /// Never prints a key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsSettings")
+            .field(
+                "key",
+                &if self.key.is_empty() {
+                    "(data dir)"
+                } else {
+                    "(set)"
+                },
+            )
+            .field("previous_keys", &self.previous_keys.len())
+            .finish()
+    }
 }
 
 /// `[sso]`.

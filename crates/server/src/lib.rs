@@ -6,6 +6,7 @@ pub mod config;
 pub mod credentials;
 pub mod dns;
 pub mod probe;
+pub mod secrets;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

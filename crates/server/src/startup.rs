@@ -144,6 +144,23 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             Arc::new(crate::dns::NoDns(e))
         }
     };
+    let (sealer, key_source) = crate::secrets::load_sealer(&settings.secrets, &settings.data_dir)?;
+    match &key_source {
+        crate::secrets::KeySource::Generated(path) => tracing::warn!(
+            path = %path.display(),
+            key_id = sealer.current_key_id(),
+            "generated the secrets key sealing IdP client secrets and TOTP seeds; back it up (losing it loses them) or set secrets.key"
+        ),
+        crate::secrets::KeySource::File(path) => {
+            tracing::info!(path = %path.display(), key_id = sealer.current_key_id(), "secrets key read");
+        }
+        crate::secrets::KeySource::Configured => {
+            tracing::info!(
+                key_id = sealer.current_key_id(),
+                "secrets key from secrets.key"
+            );
+        }
+    }
     let ports = Ports::with_storage(
         &Arc::new(store.clone()),
         SystemPorts {
@@ -152,6 +169,7 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             clock: Arc::new(SystemClock),
             ids: Arc::new(OsRandom::new()),
             key_pairs: Arc::new(AwsLcKeyPairs),
+            sealer: Arc::new(sealer),
         },
     );
     let app = App::new(

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
-use tessera_app::infra::{Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock};
+use tessera_app::infra::{
+    AesGcmSealer, Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock,
+};
 use tessera_app::{
     App, BootstrapSettings, CreateChildAccount, CreateSubuser, LoginCommand, Ports, Presented,
     Principal, Settings, SystemPorts,
@@ -27,6 +29,7 @@ use tessera_domain::user::UserStatus;
 use tessera_store::Store;
 use tessera_store::testing::TestDatabase;
 use tessera_tests::{PASSWORD, jwt, unix_now};
+use zeroize::Zeroizing;
 
 use crate::model::{Caller, Cred, Start};
 
@@ -147,6 +150,7 @@ impl World {
                 clock: Arc::new(SystemClock),
                 ids: Arc::new(OsRandom::new()),
                 key_pairs: Arc::new(OneKeyPair(key_pair())),
+                sealer: Arc::new(AesGcmSealer::new(&Zeroizing::new([7; 32]), &[])),
             },
         );
         let settings = Settings {

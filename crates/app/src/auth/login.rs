@@ -5,9 +5,9 @@ use std::sync::atomic::Ordering;
 use chrono::TimeDelta;
 use serde_json::json;
 use tessera_domain::audit::{Actor, ActorKind, AuditRecord, Outcome, RequestMeta};
-use tessera_domain::keys::SESSION_TOKEN_PREFIX;
+use tessera_domain::keys::{SESSION_TOKEN_PREFIX, SignInMethod};
 use tessera_domain::ports::NewSession;
-use tessera_domain::user::{Login, UserStatus};
+use tessera_domain::user::{Login, User, UserStatus};
 use tessera_domain::{Entity, Secret};
 
 use super::limiter::login_key;
@@ -137,13 +137,28 @@ impl App {
             self.audit_failure(&refusal, meta, now);
             return Err(refused);
         }
+        self.open_session(meta, &user, SignInMethod::Password)
+    }
+
+    /// Opens a session for `user` (whose sign-in has been checked in full) and audits it as
+    /// `session.create` with how it was opened.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub(crate) fn open_session(
+        &self,
+        meta: &RequestMeta,
+        user: &User,
+        method: SignInMethod,
+    ) -> AppResult<SessionToken> {
+        let now = self.ports.clock.now();
         let token = Secret::new(format!(
             "{SESSION_TOKEN_PREFIX}{}",
             self.ports.ids.secret().expose()
         ));
         let expires_at = now + TimeDelta::seconds(self.settings.session_ttl_secs);
         let audit = AuditRecord {
-            account_id: Some(cmd.account_id),
+            account_id: Some(user.account_id),
             actor: Actor {
                 kind: ActorKind::User,
                 id: user.id.to_string(),
@@ -154,23 +169,24 @@ impl App {
             client_ip: meta.client_ip.clone(),
             request_id: meta.request_id.clone(),
             at: now,
-            details: json!({ "expires_at": expires_at }),
+            details: json!({ "expires_at": expires_at, "method": method.as_str() }),
         };
         self.ports.sessions.create_session(
             &NewSession {
                 token_digest: digest(token.expose()).to_vec(),
-                account_id: cmd.account_id,
+                account_id: user.account_id,
                 user_id: user.id,
                 created_at: now,
                 expires_at,
                 from: meta.client_ip.clone(),
+                method,
             },
             &audit,
         )?;
         Ok(SessionToken {
             token,
             expires_at,
-            account_id: cmd.account_id,
+            account_id: user.account_id,
             user_id: user.id,
         })
     }

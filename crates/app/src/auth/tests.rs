@@ -477,6 +477,7 @@ fn signing_in_stores_only_the_tokens_digest() {
         .withf(|s, a| {
             s.token_digest == digest("tss_abc").to_vec()
                 && s.expires_at == now() + TimeDelta::seconds(3600)
+                && s.method == tessera_domain::keys::SignInMethod::Password
                 && a.action == "session.create"
         })
         .times(1)

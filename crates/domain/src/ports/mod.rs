@@ -11,6 +11,7 @@ mod authorized_ips;
 mod error;
 mod groups;
 mod paging;
+mod sealing;
 mod service_keys;
 mod sessions;
 mod sso;
@@ -29,6 +30,7 @@ pub use authorized_ips::AuthorizedIpRepo;
 pub use error::RepoError;
 pub use groups::{AuthzChange, AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use paging::{ExpiryFilter, ListQuery, Page};
+pub use sealing::{SealError, Sealer};
 pub use service_keys::{NewServiceKey, ServiceKeyAuth, ServiceKeyChanges, ServiceKeyRepo};
 pub use sessions::{NewSession, SessionRepo};
 pub use sso::{DnsResolver, SsoChanges, SsoRepo};
@@ -50,6 +52,8 @@ pub use audit::MockAuditRepo;
 pub use authorized_ips::MockAuthorizedIpRepo;
 #[cfg(feature = "mocks")]
 pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
+#[cfg(feature = "mocks")]
+pub use sealing::MockSealer;
 #[cfg(feature = "mocks")]
 pub use service_keys::MockServiceKeyRepo;
 #[cfg(feature = "mocks")]

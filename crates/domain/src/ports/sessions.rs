@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
 use crate::ids::{AccountId, UserId};
-use crate::keys::Session;
+use crate::keys::{Session, SignInMethod};
 
 use super::RepoError;
 
@@ -21,6 +21,8 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
     /// The client address it was opened from (recorded as the user's last sign-in).
     pub from: Option<String>,
+    /// How it was opened.
+    pub method: SignInMethod,
 }
 
 /// Password sessions.

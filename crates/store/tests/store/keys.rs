@@ -1,7 +1,7 @@
 use std::sync::Barrier;
 
 use tessera_domain::ids::{AccessKeyId, ServiceKeyId, UserId};
-use tessera_domain::keys::{KeyStatus, KeyValidity, ValidityChange};
+use tessera_domain::keys::{KeyStatus, KeyValidity, SignInMethod, ValidityChange};
 use tessera_domain::ports::{
     AccessKeyChanges, AccessKeyRepo, AuditFilter, AuditRepo, ExpiryFilter, ListQuery, NewAccessKey,
     NewServiceKey, NewSession, RepoError, RoleChange, ServiceKeyChanges, ServiceKeyRepo,
@@ -300,6 +300,7 @@ fn sessions_are_found_by_digest_and_purged_when_expired(db: &TestDatabase) {
                     created_at: at(0),
                     expires_at: expires,
                     from: None,
+                    method: SignInMethod::Password,
                 },
                 &audit_in(acme, "session.create"),
             )

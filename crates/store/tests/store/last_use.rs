@@ -2,6 +2,7 @@
 //! batches); a session records its user's last sign-in in the transaction that opens it.
 
 use tessera_domain::ids::{AccessKeyId, ServiceKeyId, UserId};
+use tessera_domain::keys::SignInMethod;
 use tessera_domain::ports::{
     AccessKeyRepo, ListQuery, NewAccessKey, NewServiceKey, NewSession, ServiceKeyRepo, SessionRepo,
     Used, UserRepo,
@@ -176,6 +177,7 @@ fn a_session_records_its_users_last_sign_in(db: &TestDatabase) {
                     created_at: at(i64::from(n) * 100),
                     expires_at: at(10_000),
                     from: from.map(str::to_owned),
+                    method: SignInMethod::Password,
                 },
                 &audit_in(a, "session.create"),
             )
