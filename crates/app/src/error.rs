@@ -43,6 +43,53 @@ pub enum AuthFailure {
     KeyNotYetValid,
 }
 
+/// Why an SSO sign-in was refused. Each is audited as `sso.login`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SsoFailure {
+    /// No enabled, verified connector with an identity provider serves the domain.
+    #[error("no SSO sign-in is configured for this domain")]
+    NotConfigured,
+    /// The `state` is unknown, used, or expired (or the code is missing).
+    #[error("this sign-in is unknown, used or expired; start again")]
+    InvalidState,
+    /// The callback came to another browser than the one that started the sign-in.
+    #[error("this sign-in was started in another browser; start again")]
+    WrongBrowser,
+    /// The IdP answered the callback with an error (`access_denied`…).
+    #[error("the identity provider refused the sign-in: {0}")]
+    IdpDenied(String),
+    /// The IdP's token endpoint refused the code.
+    #[error("the identity provider refused the authorization code: {0}")]
+    CodeRefused(String),
+    /// The ID token failed verification.
+    #[error("the ID token is not valid: {0}")]
+    InvalidIdToken(String),
+    /// The ID token has no email in the connector's claim.
+    #[error("the ID token carries no '{0}' claim")]
+    EmailMissing(String),
+    /// The email is outside the connector's domain.
+    #[error("the email is not in {0}")]
+    EmailOutsideDomain(String),
+    /// The IdP says the email is not verified.
+    #[error("the identity provider has not verified the email")]
+    EmailNotVerified,
+    /// No user has the email in the account (and the connector creates none).
+    #[error("no user of the account has this email")]
+    NoUser,
+    /// The user (or the account) is not active.
+    #[error("the user is not active")]
+    UserInactive,
+    /// Several active users share the email.
+    #[error("several users of the account have this email")]
+    AmbiguousEmail,
+    /// This address (or the connector) has too many sign-ins in progress.
+    #[error("too many SSO sign-ins in progress; retry later")]
+    TooManySignIns,
+    /// The IdP cannot be reached or answered something unusable.
+    #[error("the identity provider is unavailable: {0}")]
+    IdpUnavailable(String),
+}
+
 /// A use case's failure.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AppError {
@@ -93,6 +140,9 @@ pub enum AppError {
         "the subuser's keys {0:?} hold these roles; remove them from the keys first or use force"
     )]
     KeysHoldRoles(Vec<String>),
+    /// An SSO sign-in was refused.
+    #[error(transparent)]
+    Sso(#[from] SsoFailure),
     /// Password sign-in is refused for this user's email domain: it signs in through SSO.
     #[error("password sign-in is disabled for {0}: sign in through its SSO connector")]
     SsoRequired(String),

@@ -26,8 +26,8 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
-    DnsResolver, Health, IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo, Sealer,
-    ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, OidcRelyingParty, PasswordHasher,
+    ResourceGroupRepo, Sealer, ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
 };
 
 use crate::auth::AuditFolder;
@@ -48,13 +48,16 @@ pub use credential_report::{
     CredentialKind, CredentialReport, CredentialRow, CredentialStatus, MAX_UNUSED_DAYS,
     ReportFilter,
 };
-pub use error::{AppError, AppResult, AuthFailure};
+pub use error::{AppError, AppResult, AuthFailure, SsoFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};
 pub use lockouts::Lockout;
 pub use principal::{Credential, Principal};
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
-pub use sso::UpdateSso;
+pub use sso::{
+    BeginSso, CompleteSso, CreateSso, IdpUpdate, SsoRedirect, SsoSession, SsoTarget, UpdateSso,
+    binding_cookie_name,
+};
 pub use subusers::{CreateSubuser, UpdateSubuser};
 pub use telemetry::{Counts, EvictionCounts, FailureKind, GateCounts};
 
@@ -99,6 +102,8 @@ pub struct Ports {
     pub key_pairs: Arc<dyn KeyPairGenerator>,
     /// Secrets kept encrypted at rest.
     pub sealer: Arc<dyn Sealer>,
+    /// Customers' OpenID Connect providers.
+    pub oidc: Arc<dyn OidcRelyingParty>,
 }
 
 /// The ports no database serves: DNS, hashing, time, randomness, key generation.
@@ -116,6 +121,8 @@ pub struct SystemPorts {
     pub key_pairs: Arc<dyn KeyPairGenerator>,
     /// Secrets kept encrypted at rest.
     pub sealer: Arc<dyn Sealer>,
+    /// Customers' OpenID Connect providers.
+    pub oidc: Arc<dyn OidcRelyingParty>,
 }
 
 impl Ports {
@@ -157,6 +164,7 @@ impl Ports {
             ids: system.ids,
             key_pairs: system.key_pairs,
             sealer: system.sealer,
+            oidc: system.oidc,
         }
     }
 }
@@ -181,6 +189,12 @@ pub struct Settings {
     pub cache_staleness_ms: i64,
     /// How long a pending SSO verification may go unconfirmed before it fails, seconds.
     pub sso_verification_timeout_secs: i64,
+    /// Whether connectors may name `http://` issuers (development and tests only).
+    pub sso_allow_http_issuers: bool,
+    /// SSO sign-ins in progress one client address may have.
+    pub sso_logins_per_address: u32,
+    /// SSO sign-ins in progress one connector may have.
+    pub sso_logins_per_connector: u32,
     /// Identical authentication failures from one address within this many seconds are
     /// audited as one event with a count.
     pub audit_fold_secs: i64,
@@ -201,6 +215,9 @@ impl Default for Settings {
             rate_limits: RateLimits::default(),
             cache_staleness_ms: 1000,
             sso_verification_timeout_secs: 86_400,
+            sso_allow_http_issuers: false,
+            sso_logins_per_address: 20,
+            sso_logins_per_connector: 10_000,
             audit_fold_secs: 60,
             sign_in_queue: 16,
             sign_in_queue_per_address: 2,

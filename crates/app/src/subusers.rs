@@ -91,7 +91,7 @@ fn check_optional(
 }
 
 /// Sorted, without duplicates, each in the catalog.
-fn checked_roles(roles: &[RoleId]) -> AppResult<Vec<RoleId>> {
+pub(crate) fn checked_roles(roles: &[RoleId]) -> AppResult<Vec<RoleId>> {
     let mut roles = roles.to_vec();
     roles.sort_unstable();
     roles.dedup();
@@ -349,11 +349,12 @@ impl App {
         )
     }
 
-    /// Self-service may not move an email into or out of a domain whose SSO connector is
-    /// enforced: that would escape (or hijack) the domain's sign-in through SSO.
+    /// Self-service may not move an email into or out of a domain an SSO connector of the
+    /// account has verified: that would escape (or hijack) the domain's sign-in through SSO,
+    /// now or once the connector is enabled.
     fn check_own_email_change(&self, target: &User, new: Option<&str>) -> AppResult<()> {
         for email in [target.email.as_deref(), new].into_iter().flatten() {
-            if let Some(domain) = self.enforced_sso_domain(target.account_id, email)? {
+            if let Some(domain) = self.verified_sso_domain(target.account_id, email)? {
                 return Err(DomainError::invalid(
                     "email",
                     format!(

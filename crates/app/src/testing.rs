@@ -9,9 +9,9 @@ use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
     AttemptCount, AttemptKey, AttemptRepo, MockAccessKeyRepo, MockAccountRepo, MockAuditRepo,
     MockAuthorizedIpRepo, MockAuthzRepo, MockClock, MockDnsResolver, MockHealth, MockIdGenerator,
-    MockKeyPairGenerator, MockPasswordHasher, MockResourceGroupRepo, MockSealer,
-    MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo, RepoError,
-    Reservation,
+    MockKeyPairGenerator, MockOidcRelyingParty, MockPasswordHasher, MockResourceGroupRepo,
+    MockSealer, MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo,
+    RepoError, Reservation,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -45,6 +45,7 @@ pub struct Mocks {
     pub ids: MockIdGenerator,
     pub key_pairs: MockKeyPairGenerator,
     pub sealer: MockSealer,
+    pub oidc: MockOidcRelyingParty,
     pub settings: Settings,
 }
 
@@ -72,6 +73,7 @@ impl Mocks {
             ids: MockIdGenerator::new(),
             key_pairs: MockKeyPairGenerator::new(),
             sealer: MockSealer::new(),
+            oidc: MockOidcRelyingParty::new(),
             settings: Settings::default(),
         }
     }
@@ -103,6 +105,7 @@ impl Mocks {
                 ids: Arc::new(self.ids),
                 key_pairs: Arc::new(self.key_pairs),
                 sealer: Arc::new(self.sealer),
+                oidc: Arc::new(self.oidc),
             },
             self.settings,
         )

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use tessera_app::{AppError, AuthFailure};
+use tessera_app::{AppError, AuthFailure, SsoFailure};
 use tessera_domain::DomainError;
 use utoipa::ToSchema;
 
@@ -191,6 +191,30 @@ fn domain_error(e: &DomainError) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, detail, message)
 }
 
+/// A refused SSO sign-in: one code per kind of failure the operator can act on.
+fn sso_error(failure: &SsoFailure, message: String) -> ApiError {
+    let (status, detail) = match failure {
+        SsoFailure::NotConfigured => (StatusCode::NOT_FOUND, 1),
+        SsoFailure::InvalidState => (StatusCode::BAD_REQUEST, 8),
+        SsoFailure::WrongBrowser => (StatusCode::BAD_REQUEST, 9),
+        SsoFailure::IdpDenied(_) => (StatusCode::UNAUTHORIZED, 8),
+        SsoFailure::CodeRefused(_) | SsoFailure::InvalidIdToken(_) => (StatusCode::UNAUTHORIZED, 9),
+        SsoFailure::EmailMissing(_) => (StatusCode::FORBIDDEN, 4),
+        SsoFailure::EmailOutsideDomain(_) => (StatusCode::FORBIDDEN, 5),
+        SsoFailure::EmailNotVerified => (StatusCode::FORBIDDEN, 6),
+        SsoFailure::NoUser | SsoFailure::AmbiguousEmail => (StatusCode::FORBIDDEN, 7),
+        SsoFailure::UserInactive => (StatusCode::FORBIDDEN, 8),
+        SsoFailure::TooManySignIns => {
+            return ApiError {
+                retry_after: Some(60),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 1, message)
+            };
+        }
+        SsoFailure::IdpUnavailable(_) => (StatusCode::BAD_GATEWAY, 0),
+    };
+    ApiError::new(status, detail, message)
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         let message = e.to_string();
@@ -229,6 +253,7 @@ impl From<AppError> for ApiError {
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 0, message)
             },
             AppError::OldPasswordRequired => ApiError::new(StatusCode::BAD_REQUEST, 7, message),
+            AppError::Sso(failure) => sso_error(failure, message),
             AppError::Overloaded { retry_after_secs } => ApiError {
                 retry_after: Some(*retry_after_secs),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, 1, message)

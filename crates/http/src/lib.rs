@@ -23,6 +23,7 @@ mod serde_util;
 pub mod service_keys;
 pub mod sessions;
 pub mod sso;
+pub mod sso_signin;
 pub mod users;
 
 use actix_web::web;
@@ -79,6 +80,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(sso::update_sso)
                 .service(sso::delete_sso)
                 .service(sso::begin_verification)
+                .service(sso_signin::sso_login)
+                .service(sso_signin::sso_callback)
                 .service(authorized_ips::list_authorized_ips)
                 .service(authorized_ips::add_authorized_ip)
                 .service(authorized_ips::delete_authorized_ips)

@@ -45,6 +45,17 @@ pub struct SessionView {
     pub user_id: i64,
 }
 
+impl From<&tessera_app::SessionToken> for SessionView {
+    fn from(s: &tessera_app::SessionToken) -> Self {
+        Self {
+            token: s.token.expose().to_owned(),
+            expires_at: s.expires_at,
+            account_id: s.account_id.0,
+            user_id: s.user_id.0,
+        }
+    }
+}
+
 /// Signs in with a password.
 #[utoipa::path(tag = "Sessions", request_body = LoginBody,
     responses((status = 200, body = Envelope<SessionView>), (status = 400), (status = 401), (status = 429)))]
@@ -73,13 +84,7 @@ pub async fn create_session(
             return Err(refused);
         }
     };
-    Ok(Envelope::ok(SessionView {
-        token: s.token.expose().to_owned(),
-        expires_at: s.expires_at,
-        account_id: s.account_id.0,
-        user_id: s.user_id.0,
-    })
-    .respond())
+    Ok(Envelope::ok(SessionView::from(&s)).respond())
 }
 
 /// How long a refused sign-in (429, 503) waits before it is answered: the `Retry-After` of a

@@ -6,9 +6,11 @@ use tessera_domain::Entity;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_app::{App, AppError, UpdateSso};
+use tessera_app::{App, AppError, CreateSso, IdpUpdate, UpdateSso};
+use tessera_domain::Secret;
 use tessera_domain::ids::{AccountId, SsoConnectorId};
-use tessera_domain::sso::{SsoConnector, VerificationStatus};
+use tessera_domain::roles::RoleId;
+use tessera_domain::sso::{IdpConfig, IdpInput, SsoConnector, VerificationStatus};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -41,6 +43,89 @@ pub struct VerificationView {
     pub status: VerificationStatus,
 }
 
+/// A connector's identity provider as shown (the client secret never is).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdpView {
+    /// `oidc`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The issuer (its discovery document is `<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// Tessera's client id at the IdP.
+    pub client_id: String,
+    /// Always `true`: a client secret is stored (sealed); it is never shown.
+    pub client_secret_set: bool,
+    /// Scopes asked for.
+    pub scopes: Vec<String>,
+    /// The ID token claim holding the email.
+    pub email_claim: String,
+    /// Users signing in for the first time are created with this role; `null`: only existing
+    /// users sign in.
+    #[schema(value_type = Option<i64>)]
+    pub jit_role_id: Option<RoleId>,
+}
+
+impl From<IdpConfig> for IdpView {
+    fn from(c: IdpConfig) -> Self {
+        Self {
+            kind: tessera_domain::sso::IDP_TYPE_OIDC,
+            issuer: c.settings.issuer,
+            client_id: c.settings.client_id,
+            client_secret_set: true,
+            scopes: c.settings.scopes,
+            email_claim: c.settings.email_claim,
+            jit_role_id: c.settings.jit_role,
+        }
+    }
+}
+
+/// A connector's identity provider as set (Tessera extension; Cloudflare's fields keep their
+/// shape).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdpBody {
+    /// `oidc`.
+    #[serde(rename = "type")]
+    #[schema(example = "oidc")]
+    pub kind: String,
+    /// The issuer URL (`https`), exactly as the ID tokens' `iss`.
+    #[validate(length(min = 1, max = 2000, message = "must be 1 to 2000 characters"))]
+    pub issuer: String,
+    /// Tessera's client id at the IdP.
+    #[validate(length(min = 1, max = 255, message = "must be 1 to 255 characters"))]
+    pub client_id: String,
+    /// The client secret (write-only; stored sealed). Required the first time; omitted on
+    /// update keeps the current one.
+    #[schema(value_type = Option<String>, format = Password)]
+    pub client_secret: Option<Secret>,
+    /// Scopes (`openid` is always asked); default `openid email profile`.
+    #[serde(default)]
+    #[validate(length(max = 20, message = "at most 20 scopes"))]
+    pub scopes: Vec<String>,
+    /// The ID token claim holding the email; default `email`.
+    pub email_claim: Option<String>,
+    /// Create users signing in for the first time, with this role (never Owner; one the caller
+    /// may grant); omitted or `null`: only existing users sign in.
+    #[schema(value_type = Option<i64>)]
+    pub jit_role_id: Option<RoleId>,
+}
+
+impl From<IdpBody> for IdpUpdate {
+    fn from(b: IdpBody) -> Self {
+        Self {
+            input: IdpInput {
+                kind: b.kind,
+                issuer: b.issuer,
+                client_id: b.client_id,
+                scopes: b.scopes,
+                email_claim: b.email_claim,
+                jit_role: b.jit_role_id,
+            },
+            client_secret: b.client_secret,
+        }
+    }
+}
+
 /// An SSO connector.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SsoView {
@@ -58,6 +143,9 @@ pub struct SsoView {
     pub use_fedramp_language: bool,
     /// Verification.
     pub verification: VerificationView,
+    /// The identity provider users sign in through (Tessera extension); absent until set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp: Option<IdpView>,
 }
 
 impl From<SsoConnector> for SsoView {
@@ -73,6 +161,7 @@ impl From<SsoConnector> for SsoView {
                 code: c.verification_code,
                 status: c.verification_status,
             },
+            idp: c.idp.map(IdpView::from),
         }
     }
 }
@@ -94,6 +183,9 @@ pub struct CreateSsoBody {
     /// FedRAMP language at sign-in.
     #[serde(default)]
     pub use_fedramp_language: bool,
+    /// The identity provider users sign in through (Tessera extension).
+    #[validate(nested)]
+    pub idp: Option<IdpBody>,
 }
 
 impl crate::extract::RequestBody for CreateSsoBody {}
@@ -105,6 +197,11 @@ pub struct UpdateSsoBody {
     pub enabled: Option<bool>,
     /// FedRAMP language at sign-in.
     pub use_fedramp_language: Option<bool>,
+    /// A new identity provider (Tessera extension); `null` removes it.
+    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+    #[validate(nested)]
+    #[schema(value_type = Option<IdpBody>)]
+    pub idp: Option<Option<IdpBody>>,
 }
 
 impl crate::extract::RequestBody for UpdateSsoBody {}
@@ -151,9 +248,12 @@ pub async fn create_sso(
             &caller.0,
             &meta,
             account,
-            &b.email_domain,
-            b.begin_verification,
-            b.use_fedramp_language,
+            CreateSso {
+                email_domain: b.email_domain,
+                begin_verification: b.begin_verification,
+                use_fedramp_language: b.use_fedramp_language,
+                idp: b.idp.map(IdpUpdate::from),
+            },
         )
     })
     .await?;
@@ -197,9 +297,11 @@ pub async fn update_sso(
     let (account, id) = path.into_inner();
     let id = sso_id(&id)?;
     let meta = request_meta(&req);
+    let b = body.0;
     let cmd = UpdateSso {
-        enabled: body.0.enabled,
-        use_fedramp_language: body.0.use_fedramp_language,
+        enabled: b.enabled,
+        use_fedramp_language: b.use_fedramp_language,
+        idp: b.idp.map(|i| i.map(IdpUpdate::from)),
     };
     let c = run(&app, move |app| {
         app.update_sso(&caller.0, &meta, AccountId(account), id, cmd)

@@ -1,7 +1,7 @@
 //! Voximplant error objects and the one mapping from `AppError` to their codes.
 
 use serde::Serialize;
-use tessera_app::{AppError, AuthFailure};
+use tessera_app::{AppError, AuthFailure, SsoFailure};
 use tessera_domain::DomainError;
 use tessera_domain::{Entity, Field};
 
@@ -199,6 +199,23 @@ impl From<AppError> for RpcError {
             AppError::KeysHoldRoles(_) => RpcError::new(KEYS_HOLD_ROLES, msg),
             AppError::OldPasswordRequired => RpcError::new(OLD_PASSWORD_REQUIRED, msg),
             AppError::Overloaded { .. } => RpcError::new(UNAVAILABLE, msg),
+            // SSO sign-in is a browser flow of the REST API; no method reaches it.
+            AppError::Sso(failure) => match failure {
+                SsoFailure::TooManySignIns => RpcError::new(RATE_LIMIT, msg),
+                SsoFailure::IdpUnavailable(_) => RpcError::new(UNAVAILABLE, msg),
+                SsoFailure::NotConfigured
+                | SsoFailure::InvalidState
+                | SsoFailure::WrongBrowser
+                | SsoFailure::IdpDenied(_)
+                | SsoFailure::CodeRefused(_)
+                | SsoFailure::InvalidIdToken(_)
+                | SsoFailure::EmailMissing(_)
+                | SsoFailure::EmailOutsideDomain(_)
+                | SsoFailure::EmailNotVerified
+                | SsoFailure::NoUser
+                | SsoFailure::UserInactive
+                | SsoFailure::AmbiguousEmail => RpcError::new(AUTH_FAILED, msg),
+            },
             AppError::Unavailable(_) => RpcError::new(
                 UNAVAILABLE,
                 "Service unavailable: the database cannot be reached; retry later",

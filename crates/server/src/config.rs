@@ -106,6 +106,24 @@ pub struct SsoSettings {
     pub verify_interval_secs: u64,
     /// Seconds before a pending verification fails.
     pub verification_timeout_secs: i64,
+    /// Admit identity providers over plain `http` and on loopback or private addresses
+    /// (development and tests only: it lets connector settings reach the internal network).
+    #[serde(default)]
+    pub allow_local_idp: bool,
+    /// SSO sign-ins in progress one client address may have.
+    #[serde(default = "default_logins_per_address")]
+    pub sign_ins_per_address: u32,
+    /// SSO sign-ins in progress one connector may have.
+    #[serde(default = "default_logins_per_connector")]
+    pub sign_ins_per_connector: u32,
+}
+
+fn default_logins_per_address() -> u32 {
+    20
+}
+
+fn default_logins_per_connector() -> u32 {
+    10_000
 }
 
 /// `[server]`.
@@ -130,6 +148,10 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<String>,
     /// `x-forwarded-for` or `forwarded`: the header the trusted proxies maintain.
     pub forwarded_header: String,
+    /// The URL clients reach Tessera at (`https://iam.example.com`): SSO's callback is
+    /// `<public_url>/v1/sso/callback`. Empty: the request's own scheme and host.
+    #[serde(default)]
+    pub public_url: String,
 }
 
 /// `[database]`.
@@ -327,6 +349,15 @@ impl Settings {
             )));
         }
         self.client_address()?;
+        let public = self.server.public_url.trim();
+        if !public.is_empty()
+            && (!(public.starts_with("https://") || public.starts_with("http://"))
+                || public.contains(['?', '#', ' ']))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "server.public_url: '{public}' is not an http(s) URL without query or fragment"
+            )));
+        }
         if self.database.pool_size == 0 {
             return Err(ConfigError::Invalid(
                 "database.pool_size must be at least 1".into(),

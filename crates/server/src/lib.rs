@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod dns;
+pub mod idp;
 pub mod probe;
 pub mod secrets;
 pub mod shutdown;

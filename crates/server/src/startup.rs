@@ -144,6 +144,19 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             Arc::new(crate::dns::NoDns(e))
         }
     };
+    let oidc: Arc<dyn tessera_domain::ports::OidcRelyingParty> =
+        match crate::idp::OpenIdConnect::new(settings.sso.allow_local_idp) {
+            Ok(o) => Arc::new(o),
+            Err(e) => {
+                tracing::warn!(error = %e, "no OpenID Connect client: SSO sign-in will answer 502");
+                Arc::new(crate::idp::NoOidc(e))
+            }
+        };
+    if settings.sso.allow_local_idp {
+        tracing::warn!(
+            "sso.allow_local_idp is on: identity providers may be reached over http and on private addresses"
+        );
+    }
     let (sealer, key_source) = crate::secrets::load_sealer(&settings.secrets, &settings.data_dir)?;
     match &key_source {
         crate::secrets::KeySource::Generated(path) => tracing::warn!(
@@ -170,6 +183,7 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             ids: Arc::new(OsRandom::new()),
             key_pairs: Arc::new(AwsLcKeyPairs),
             sealer: Arc::new(sealer),
+            oidc,
         },
     );
     let app = App::new(
@@ -185,6 +199,9 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             },
             cache_staleness_ms: 1000,
             sso_verification_timeout_secs: settings.sso.verification_timeout_secs,
+            sso_allow_http_issuers: settings.sso.allow_local_idp,
+            sso_logins_per_address: settings.sso.sign_ins_per_address,
+            sso_logins_per_connector: settings.sso.sign_ins_per_connector,
             audit_fold_secs: auth.audit_fold_secs,
             sign_in_queue: if auth.sign_in_queue == 0 {
                 concurrency.saturating_mul(8)
@@ -405,6 +422,9 @@ impl Application {
             max_bytes: max_body,
             timeout: Duration::from_secs(settings.server.body_timeout_secs.max(1)),
         });
+        let public_url = web::Data::new(tessera_http::sso_signin::PublicUrl(
+            Some(settings.server.public_url.trim().to_owned()).filter(|u| !u.is_empty()),
+        ));
         let doc = openapi();
         let routes_data = web::Data::new(route_table(&doc));
         // Single-object reads run inline on the workers when the database is embedded and a
@@ -423,6 +443,7 @@ impl Application {
                 .app_data(metrics_data.clone())
                 .app_data(rpc_metrics.clone())
                 .app_data(client_address.clone())
+                .app_data(public_url.clone())
                 .app_data(routes_data.clone())
                 .app_data(inline_reads.clone())
                 .app_data(body_limits.clone())

@@ -15,6 +15,7 @@ pub mod schema;
 mod service_keys;
 mod sessions;
 mod sso;
+mod sso_logins;
 mod time;
 mod tx;
 mod users;

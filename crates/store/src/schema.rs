@@ -157,6 +157,24 @@ diesel::table! {
         verification_status -> Text,
         created_on -> Timestamp,
         updated_on -> Timestamp,
+        idp -> Nullable<Text>,
+        idp_client_secret -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    sso_logins (state_digest) {
+        state_digest -> Binary,
+        connector_id -> Text,
+        account_id -> BigInt,
+        nonce -> Text,
+        sealed_verifier -> Binary,
+        binding_digest -> Binary,
+        redirect_uri -> Text,
+        return_to -> Text,
+        client_ip -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -214,6 +232,7 @@ diesel::joinable!(policy_resource_groups -> resource_groups (resource_group_id))
 diesel::joinable!(user_group_members -> user_groups (user_group_id));
 diesel::joinable!(user_group_members -> users (user_id));
 diesel::joinable!(sso_connectors -> accounts (account_id));
+diesel::joinable!(sso_logins -> sso_connectors (connector_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -230,6 +249,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     policy_resource_groups,
     user_group_members,
     sso_connectors,
+    sso_logins,
     audit_events,
     authz_versions,
     auth_attempts,

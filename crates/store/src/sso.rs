@@ -1,14 +1,14 @@
-//! SSO connectors.
+//! SSO connectors (with their identity provider, its client secret sealed).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use tessera_domain::Field;
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccountId, SsoConnectorId};
 use tessera_domain::ports::{RepoError, SsoChanges, SsoRepo};
-use tessera_domain::sso::{SsoConnector, VerificationStatus};
+use tessera_domain::sso::{IdpConfig, IdpSettings, SsoConnector, SsoLogin, VerificationStatus};
 
-use crate::db::{AnyConnection, write_tx};
+use crate::db::{AnyConnection, lock_text_row, write_tx};
 use crate::error::{StoreError, found, unique_as};
 use crate::schema::sso_connectors;
 use crate::time::{from_db, to_db};
@@ -26,6 +26,22 @@ struct Row {
     verification_status: String,
     created_on: NaiveDateTime,
     updated_on: NaiveDateTime,
+    idp: Option<String>,
+    idp_client_secret: Option<Vec<u8>>,
+}
+
+/// The provider's columns of `idp`: settings as JSON, the sealed secret.
+fn idp_columns(idp: Option<&IdpConfig>) -> Result<(Option<String>, Option<Vec<u8>>), StoreError> {
+    match idp {
+        Some(c) => Ok((
+            Some(
+                serde_json::to_string(&c.settings)
+                    .map_err(|e| StoreError::Corrupt(format!("idp settings: {e}")))?,
+            ),
+            Some(c.sealed_client_secret.clone()),
+        )),
+        None => Ok((None, None)),
+    }
 }
 
 impl Row {
@@ -42,7 +58,35 @@ impl Row {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_on: from_db(self.created_on),
             updated_on: from_db(self.updated_on),
+            idp: match (self.idp, self.idp_client_secret) {
+                (Some(json), Some(sealed_client_secret)) => Some(IdpConfig {
+                    settings: serde_json::from_str::<IdpSettings>(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("sso idp of {}: {e}", self.id)))?,
+                    sealed_client_secret,
+                }),
+                _ => None,
+            },
         })
+    }
+}
+
+/// Refuses a verified domain that another account's connector has verified (the unique index
+/// enforces it too; this names the conflict before the insert or update).
+fn check_domain_free(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    domain: &str,
+) -> Result<(), StoreError> {
+    let taken: i64 = sso_connectors::table
+        .filter(sso_connectors::email_domain.eq(domain))
+        .filter(sso_connectors::account_id.ne(account.0))
+        .filter(sso_connectors::verification_status.eq(VerificationStatus::Verified.as_str()))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        Err(StoreError::Rule(RepoError::Conflict(Field::EmailDomain)))
+    } else {
+        Ok(())
     }
 }
 
@@ -78,7 +122,9 @@ fn rows(rows: Vec<Row>) -> Result<Vec<SsoConnector>, RepoError> {
 impl SsoRepo for Store {
     fn create_sso(&self, c: &SsoConnector, audit: &AuditRecord) -> Result<SsoConnector, RepoError> {
         let mut conn = self.db.conn()?;
+        let (idp, idp_client_secret) = idp_columns(c.idp.as_ref())?;
         write_tx(&mut conn, |tx| {
+            check_domain_free(tx, c.account_id, &c.email_domain)?;
             diesel::insert_into(sso_connectors::table)
                 .values((
                     sso_connectors::id.eq(c.id.to_string()),
@@ -90,6 +136,8 @@ impl SsoRepo for Store {
                     sso_connectors::verification_status.eq(c.verification_status.as_str()),
                     sso_connectors::created_on.eq(to_db(c.created_on)),
                     sso_connectors::updated_on.eq(to_db(c.updated_on)),
+                    sso_connectors::idp.eq(idp),
+                    sso_connectors::idp_client_secret.eq(idp_client_secret),
                 ))
                 .execute(tx)
                 .map_err(unique_as(Field::EmailDomain))?;
@@ -124,20 +172,32 @@ impl SsoRepo for Store {
     ) -> Result<SsoConnector, RepoError> {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |tx| {
+            lock_text_row(tx, "sso_connectors", &id.to_string())?;
             let current = load(tx, account, id)?;
+            let status = changes
+                .verification_status
+                .unwrap_or(current.verification_status);
+            if status == VerificationStatus::Verified {
+                check_domain_free(tx, account, &current.email_domain)?;
+            }
+            let idp = match &changes.idp {
+                Some(new) => new.as_ref(),
+                None => current.idp.as_ref(),
+            };
+            let (idp, idp_client_secret) = idp_columns(idp)?;
             diesel::update(sso_connectors::table.filter(sso_connectors::id.eq(id.to_string())))
                 .set((
                     sso_connectors::enabled.eq(changes.enabled.unwrap_or(current.enabled)),
                     sso_connectors::use_fedramp_language.eq(changes
                         .use_fedramp_language
                         .unwrap_or(current.use_fedramp_language)),
-                    sso_connectors::verification_status.eq(changes
-                        .verification_status
-                        .unwrap_or(current.verification_status)
-                        .as_str()),
+                    sso_connectors::verification_status.eq(status.as_str()),
                     sso_connectors::updated_on.eq(to_db(changes.updated_on)),
+                    sso_connectors::idp.eq(idp),
+                    sso_connectors::idp_client_secret.eq(idp_client_secret),
                 ))
-                .execute(tx)?;
+                .execute(tx)
+                .map_err(unique_as(Field::EmailDomain))?;
             epoch::bump(tx, account)?;
             audit::insert(tx, &with_target(audit, id))?;
             load(tx, account, id)
@@ -165,6 +225,41 @@ impl SsoRepo for Store {
             Ok(())
         })
         .map_err(Into::into)
+    }
+
+    fn find_verified_sso(&self, domain: &str) -> Result<Option<SsoConnector>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let found: Option<Row> = sso_connectors::table
+            .filter(sso_connectors::email_domain.eq(domain))
+            .filter(sso_connectors::verification_status.eq(VerificationStatus::Verified.as_str()))
+            .select(Row::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(StoreError::from)?;
+        found
+            .map(|r| r.into_connector().map_err(Into::into))
+            .transpose()
+    }
+
+    fn begin_sso_login(
+        &self,
+        login: &SsoLogin,
+        per_address: u32,
+        per_connector: u32,
+    ) -> Result<(), RepoError> {
+        crate::sso_logins::begin(&self.db, login, per_address, per_connector)
+    }
+
+    fn take_sso_login(
+        &self,
+        state_digest: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<SsoLogin>, RepoError> {
+        crate::sso_logins::take(&self.db, state_digest, now)
+    }
+
+    fn purge_sso_logins(&self, now: DateTime<Utc>) -> Result<u64, RepoError> {
+        crate::sso_logins::purge(&self.db, now)
     }
 
     fn pending_sso(&self) -> Result<Vec<SsoConnector>, RepoError> {

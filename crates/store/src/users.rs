@@ -242,6 +242,18 @@ fn filtered<'a>(
     q
 }
 
+/// Users of `rows` with their roles (one more query).
+fn with_roles(conn: &mut AnyConnection, rows: Vec<UserRow>) -> Result<Vec<User>, RepoError> {
+    let found: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut roles = roles_of(conn, &found)?;
+    rows.into_iter()
+        .map(|r| {
+            let user_roles = roles.remove(&r.id).unwrap_or_default();
+            r.into_user(user_roles).map_err(Into::into)
+        })
+        .collect()
+}
+
 impl UserRepo for Store {
     fn create_user(
         &self,
@@ -292,14 +304,21 @@ impl UserRepo for Store {
             .select(UserRow::as_select())
             .load(&mut *conn)
             .map_err(StoreError::from)?;
-        let found: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut roles = roles_of(&mut conn, &found)?;
-        rows.into_iter()
-            .map(|r| {
-                let user_roles = roles.remove(&r.id).unwrap_or_default();
-                r.into_user(user_roles).map_err(Into::into)
-            })
-            .collect()
+        with_roles(&mut conn, rows)
+    }
+
+    fn find_users_by_email(&self, account: AccountId, email: &str) -> Result<Vec<User>, RepoError> {
+        diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+        let mut conn = self.db.conn()?;
+        let rows: Vec<UserRow> = users::table
+            .filter(users::account_id.eq(account.0))
+            .filter(lower(users::email).eq(email.to_lowercase()))
+            .order(users::id)
+            .limit(10)
+            .select(UserRow::as_select())
+            .load(&mut *conn)
+            .map_err(StoreError::from)?;
+        with_roles(&mut conn, rows)
     }
 
     fn find_user_by_login(

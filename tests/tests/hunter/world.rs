@@ -151,6 +151,9 @@ impl World {
                 ids: Arc::new(OsRandom::new()),
                 key_pairs: Arc::new(OneKeyPair(key_pair())),
                 sealer: Arc::new(AesGcmSealer::new(&Zeroizing::new([7; 32]), &[])),
+                oidc: Arc::new(tessera_server::idp::NoOidc(
+                    "the hunt reaches no IdP".into(),
+                )),
             },
         );
         let settings = Settings {

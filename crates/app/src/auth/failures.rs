@@ -103,13 +103,25 @@ impl AuditFolder {
 impl App {
     /// Records a refused authentication (folded with identical ones from the same address).
     pub(crate) fn audit_failure(&self, refusal: &Refusal, meta: &RequestMeta, now: DateTime<Utc>) {
+        self.audit_refusal("auth.failure", refusal, meta, now);
+    }
+
+    /// Audits a refusal under `action` (`auth.failure`, `sso.login`), folding repeats like
+    /// `audit_failure`.
+    pub(crate) fn audit_refusal(
+        &self,
+        action: &str,
+        refusal: &Refusal,
+        meta: &RequestMeta,
+        now: DateTime<Utc>,
+    ) {
         let record = AuditRecord {
             account_id: refusal.account,
             actor: Actor {
                 kind: ActorKind::Anonymous,
                 id: refusal.who.clone(),
             },
-            action: "auth.failure".into(),
+            action: action.into(),
             target: None,
             outcome: Outcome::Failure,
             client_ip: meta.client_ip.clone(),

@@ -213,7 +213,7 @@ pub(crate) fn client_address(meta: &RequestMeta) -> Option<IpAddr> {
     meta.client_ip.as_deref().and_then(|a| a.parse().ok())
 }
 
-fn digest(secret: &str) -> [u8; 32] {
+pub(crate) fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
@@ -404,6 +404,7 @@ impl App {
         if last.is_none_or(|t| now - t > TimeDelta::minutes(10)) {
             *last = Some(now);
             self.ports.sessions.purge_expired_sessions(now)?;
+            self.ports.sso.purge_sso_logins(now)?;
             self.ports
                 .attempts
                 .purge_attempts(now - TimeDelta::seconds(self.settings.rate_limits.window_secs))?;

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
 use crate::ids::{AccountId, SsoConnectorId};
-use crate::sso::{SsoConnector, VerificationStatus};
+use crate::sso::{IdpConfig, SsoConnector, SsoLogin, VerificationStatus};
 
 use super::RepoError;
 
@@ -15,6 +15,8 @@ pub struct SsoChanges {
     pub use_fedramp_language: Option<bool>,
     /// New verification status.
     pub verification_status: Option<VerificationStatus>,
+    /// New identity provider (`Some(None)` removes it).
+    pub idp: Option<Option<IdpConfig>>,
     /// Change time.
     pub updated_on: DateTime<Utc>,
 }
@@ -25,7 +27,8 @@ pub trait SsoRepo: Send + Sync {
     /// Stores a connector.
     ///
     /// # Errors
-    /// `Conflict(Field::EmailDomain)` when the account has a connector for that domain.
+    /// `Conflict(Field::EmailDomain)` when the account has a connector for that domain, or
+    /// another account has verified it.
     fn create_sso(
         &self,
         connector: &SsoConnector,
@@ -47,7 +50,8 @@ pub trait SsoRepo: Send + Sync {
     /// Applies `changes` (the verifier's status changes too, audited as the system).
     ///
     /// # Errors
-    /// `NotFound`.
+    /// `NotFound`; `Conflict(Field::EmailDomain)` when marking it verified while another
+    /// account's connector has that domain verified (one domain, one account).
     fn update_sso(
         &self,
         account: AccountId,
@@ -72,6 +76,42 @@ pub trait SsoRepo: Send + Sync {
     /// # Errors
     /// Storage errors only.
     fn pending_sso(&self) -> Result<Vec<SsoConnector>, RepoError>;
+
+    /// The connector that has verified `domain` (lower case), in whichever account: at most
+    /// one account verifies a domain.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn find_verified_sso(&self, domain: &str) -> Result<Option<SsoConnector>, RepoError>;
+
+    /// Stores a sign-in in progress, unless `login.client_ip` already has `per_address` of them
+    /// unexpired or the connector has `per_connector` (checked and inserted atomically).
+    ///
+    /// # Errors
+    /// `LimitReached` when a limit is reached.
+    fn begin_sso_login(
+        &self,
+        login: &SsoLogin,
+        per_address: u32,
+        per_connector: u32,
+    ) -> Result<(), RepoError>;
+
+    /// Removes and returns the sign-in whose state has this digest, if it has not expired by
+    /// `now`: a state is consumed once, whatever happens next.
+    ///
+    /// # Errors
+    /// Storage errors only; an unknown, used or expired state is `Ok(None)`.
+    fn take_sso_login(
+        &self,
+        state_digest: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<SsoLogin>, RepoError>;
+
+    /// Removes sign-ins that expired before `now`; returns how many.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn purge_sso_logins(&self, now: DateTime<Utc>) -> Result<u64, RepoError>;
 }
 
 /// DNS lookups for domain verification.

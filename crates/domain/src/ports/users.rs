@@ -125,6 +125,13 @@ pub trait UserRepo: Send + Sync {
     /// Storage errors only.
     fn get_users(&self, account: AccountId, ids: &[UserId]) -> Result<Vec<User>, RepoError>;
 
+    /// The account's users whose email is `email` (compared case-insensitively), with their
+    /// roles; at most 10.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn find_users_by_email(&self, account: AccountId, email: &str) -> Result<Vec<User>, RepoError>;
+
     /// The user with this login in `account`, with its password hash.
     ///
     /// # Errors

@@ -14,5 +14,6 @@ mod pool;
 mod queries;
 mod sqlite_build;
 mod sso;
+mod sso_signin;
 mod users;
 mod versions;

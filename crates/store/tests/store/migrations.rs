@@ -47,6 +47,7 @@ const TABLES: &[&str] = &[
     "service_keys",
     "sessions",
     "sso_connectors",
+    "sso_logins",
     "user_group_members",
     "user_groups",
     "user_roles",

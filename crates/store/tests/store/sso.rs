@@ -7,7 +7,7 @@ use tessera_store::testing::TestDatabase;
 
 use crate::fixtures::{account, at, audit_in};
 
-fn connector(account: AccountId, n: u8, domain: &str) -> SsoConnector {
+pub fn connector(account: AccountId, n: u8, domain: &str) -> SsoConnector {
     let id = SsoConnectorId(Hex32([n; 16]));
     SsoConnector {
         id,
@@ -19,14 +19,16 @@ fn connector(account: AccountId, n: u8, domain: &str) -> SsoConnector {
         verification_status: VerificationStatus::Awaiting,
         created_on: at(n.into()),
         updated_on: at(n.into()),
+        idp: None,
     }
 }
 
-fn changes(status: Option<VerificationStatus>, enabled: Option<bool>) -> SsoChanges {
+pub fn changes(status: Option<VerificationStatus>, enabled: Option<bool>) -> SsoChanges {
     SsoChanges {
         enabled,
         use_fedramp_language: None,
         verification_status: status,
+        idp: None,
         updated_on: at(100),
     }
 }

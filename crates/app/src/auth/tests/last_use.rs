@@ -28,6 +28,7 @@ fn writes(m: &mut Mocks) -> (Written<AccessKeyId>, Written<ServiceKeyId>) {
     m.sessions
         .expect_purge_expired_sessions()
         .returning(|_| Ok(0));
+    m.sso.expect_purge_sso_logins().returning(|_| Ok(0));
     (access, service)
 }
 

@@ -243,6 +243,7 @@ fn own_email_may_not_leave_or_enter_an_enforced_sso_domain() {
             verification_status: VerificationStatus::Verified,
             created_on: crate::testing::now(),
             updated_on: crate::testing::now(),
+            idp: None,
         }])
     });
     m.users.expect_update_user().times(0);

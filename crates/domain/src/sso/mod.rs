@@ -1,6 +1,13 @@
 //! SSO connectors (Cloudflare): an email domain whose ownership is proven by a DNS TXT record.
-//! A verified, enabled connector makes its domain's users sign in through SSO: password sign-in
-//! is refused for them.
+//! A verified, enabled connector makes its domain's users sign in through SSO (its identity
+//! provider, `idp`): password sign-in is refused for them.
+
+mod idp;
+
+pub use idp::{
+    DEFAULT_EMAIL_CLAIM, IDP_TYPE_OIDC, IdpIdentity, IdpInput, IdpSettings, LOGIN_TTL_MINUTES,
+    MAX_CLIENT_SECRET_LEN, ReturnTo, SsoLogin, check_client_secret, parse_issuer,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,9 +76,26 @@ pub struct SsoConnector {
     pub created_on: DateTime<Utc>,
     /// Last change.
     pub updated_on: DateTime<Utc>,
+    /// The identity provider users sign in through; `None` until configured.
+    pub idp: Option<IdpConfig>,
+}
+
+/// A connector's identity provider and its sealed client secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpConfig {
+    /// The provider.
+    pub settings: IdpSettings,
+    /// The client secret, sealed (purpose `sso_client_secret:<connector id>`).
+    pub sealed_client_secret: Vec<u8>,
 }
 
 impl SsoConnector {
+    /// The sealing purpose of connector `id`'s client secret.
+    #[must_use]
+    pub fn secret_purpose(id: SsoConnectorId) -> String {
+        format!("sso_client_secret:{id}")
+    }
+
     /// The TXT value proving the domain for connector `id`.
     #[must_use]
     pub fn code_for(id: SsoConnectorId) -> String {

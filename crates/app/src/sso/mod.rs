@@ -1,17 +1,24 @@
 //! SSO connectors: domains whose users sign in through SSO once the domain is verified by a
-//! DNS TXT record and the connector is enabled.
+//! DNS TXT record and the connector is enabled; `signin` is the sign-in through the connector's
+//! identity provider.
+
+mod signin;
+
+pub use signin::{BeginSso, CompleteSso, SsoRedirect, SsoSession, SsoTarget, binding_cookie_name};
 
 use chrono::TimeDelta;
 use serde_json::json;
-use tessera_domain::DomainError;
 use tessera_domain::Entity;
 use tessera_domain::audit::{Actor, AuditRecord, Outcome, RequestMeta};
 use tessera_domain::ids::{AccountId, SsoConnectorId};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::{ResourceKey, ResourceType};
+use tessera_domain::ports::RepoError;
 use tessera_domain::ports::SsoChanges;
+use tessera_domain::sso::{IdpConfig, IdpInput, check_client_secret};
 use tessera_domain::sso::{SsoConnector, VerificationStatus, domain_of, parse_email_domain};
 use tessera_domain::user::User;
+use tessera_domain::{DomainError, Field, Secret};
 
 use crate::App;
 use crate::error::{AppError, AppResult};
@@ -21,12 +28,36 @@ const READ: Permission = Permission::read(Capability::AccountSettings);
 const WRITE: Permission = Permission::write(Capability::AccountSettings);
 
 /// Changes to a connector.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpdateSso {
     /// Enable (only once verified) or disable.
     pub enabled: Option<bool>,
     /// FedRAMP language.
     pub use_fedramp_language: Option<bool>,
+    /// A new identity provider; `Some(None)` removes it.
+    pub idp: Option<Option<IdpUpdate>>,
+}
+
+/// A new connector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateSso {
+    /// The email domain.
+    pub email_domain: String,
+    /// Start verification at once (status `pending`, else `awaiting`).
+    pub begin_verification: bool,
+    /// FedRAMP language at sign-in.
+    pub use_fedramp_language: bool,
+    /// The identity provider.
+    pub idp: Option<IdpUpdate>,
+}
+
+/// A connector's identity provider as an administrator sets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpUpdate {
+    /// The provider.
+    pub input: IdpInput,
+    /// The client secret; `None` keeps the current one (required the first time).
+    pub client_secret: Option<Secret>,
 }
 
 fn sso_key(id: SsoConnectorId) -> ResourceKey {
@@ -34,6 +65,45 @@ fn sso_key(id: SsoConnectorId) -> ResourceKey {
 }
 
 impl App {
+    /// Checks an identity provider and seals its secret for connector `id`; `current` is the
+    /// connector's present provider (whose secret is kept when none is given). A role given
+    /// to users created at sign-in must be one the principal may grant.
+    fn checked_idp(
+        &self,
+        principal: &Principal,
+        account: AccountId,
+        id: SsoConnectorId,
+        update: IdpUpdate,
+        current: Option<&IdpConfig>,
+    ) -> AppResult<IdpConfig> {
+        let settings = update.input.parse(self.settings.sso_allow_http_issuers)?;
+        if let Some(role) = settings.jit_role {
+            let roles = crate::subusers::checked_roles(&[role])?;
+            self.authorize_role_grants(principal, account, &roles)?;
+        }
+        let sealed_client_secret = match (update.client_secret, current) {
+            (Some(secret), _) => {
+                check_client_secret(secret.expose())?;
+                self.ports.sealer.seal(
+                    &SsoConnector::secret_purpose(id),
+                    secret.expose().as_bytes(),
+                )
+            }
+            (None, Some(current)) => current.sealed_client_secret.clone(),
+            (None, None) => {
+                return Err(DomainError::invalid(
+                    "idp.client_secret",
+                    "is required when the identity provider is first set",
+                )
+                .into());
+            }
+        };
+        Ok(IdpConfig {
+            settings,
+            sealed_client_secret,
+        })
+    }
+
     fn load_sso(&self, account: AccountId, id: SsoConnectorId) -> AppResult<SsoConnector> {
         self.ports
             .sso
@@ -51,13 +121,20 @@ impl App {
         principal: &Principal,
         meta: &RequestMeta,
         account: AccountId,
-        email_domain: &str,
-        begin_verification: bool,
-        use_fedramp_language: bool,
+        cmd: CreateSso,
     ) -> AppResult<SsoConnector> {
+        let CreateSso {
+            email_domain,
+            begin_verification,
+            use_fedramp_language,
+            idp,
+        } = cmd;
         self.authorize(principal, account, WRITE, None)?;
-        let domain = parse_email_domain(email_domain)?;
+        let domain = parse_email_domain(&email_domain)?;
         let id = SsoConnectorId(self.ports.ids.hex32());
+        let idp = idp
+            .map(|u| self.checked_idp(principal, account, id, u, None))
+            .transpose()?;
         let now = self.ports.clock.now();
         let connector = SsoConnector {
             id,
@@ -73,6 +150,7 @@ impl App {
             },
             created_on: now,
             updated_on: now,
+            idp,
         };
         let audit = self.audit_record(
             principal,
@@ -80,7 +158,11 @@ impl App {
             account,
             "sso_connector.create",
             None,
-            json!({ "email_domain": connector.email_domain, "begin_verification": begin_verification }),
+            json!({
+                "email_domain": connector.email_domain,
+                "begin_verification": begin_verification,
+                "idp": connector.idp.as_ref().map(|i| &i.settings),
+            }),
         );
         self.ports
             .sso
@@ -140,18 +222,34 @@ impl App {
             )
             .into());
         }
+        let idp = match cmd.idp {
+            Some(Some(update)) => Some(Some(self.checked_idp(
+                principal,
+                account,
+                id,
+                update,
+                current.idp.as_ref(),
+            )?)),
+            Some(None) => Some(None),
+            None => None,
+        };
         let audit = self.audit_record(
             principal,
             meta,
             account,
             "sso_connector.update",
             None,
-            json!({ "enabled": cmd.enabled, "use_fedramp_language": cmd.use_fedramp_language }),
+            json!({
+                "enabled": cmd.enabled,
+                "use_fedramp_language": cmd.use_fedramp_language,
+                "idp": idp.as_ref().map(|i| i.as_ref().map(|c| &c.settings)),
+            }),
         );
         let changes = SsoChanges {
             enabled: cmd.enabled,
             use_fedramp_language: cmd.use_fedramp_language,
             verification_status: None,
+            idp,
             updated_on: self.ports.clock.now(),
         };
         self.invalidating(
@@ -261,9 +359,33 @@ impl App {
                 updated_on: now,
                 ..SsoChanges::default()
             };
-            self.ports
+            match self
+                .ports
                 .sso
-                .update_sso(c.account_id, c.id, &changes, &audit)?;
+                .update_sso(c.account_id, c.id, &changes, &audit)
+            {
+                Ok(_) => {}
+                Err(RepoError::Conflict(Field::EmailDomain)) => {
+                    // Another account verified the domain first: one domain, one account.
+                    let failed = SsoChanges {
+                        verification_status: Some(VerificationStatus::Failed),
+                        updated_on: now,
+                        ..SsoChanges::default()
+                    };
+                    let audit = AuditRecord {
+                        action: "sso_connector.failed".into(),
+                        details: json!({
+                            "email_domain": c.email_domain,
+                            "reason": "the domain is verified by another account",
+                        }),
+                        ..audit
+                    };
+                    self.ports
+                        .sso
+                        .update_sso(c.account_id, c.id, &failed, &audit)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
             changed += 1;
         }
         if changed > 0 {
@@ -289,6 +411,21 @@ impl App {
             .iter()
             .any(|c| c.enforced() && c.email_domain == domain);
         Ok(enforced.then_some(domain))
+    }
+
+    /// The domain of `email` when a connector of `account` has verified it (enabled or not).
+    pub(crate) fn verified_sso_domain(
+        &self,
+        account: AccountId,
+        email: &str,
+    ) -> AppResult<Option<String>> {
+        let Some(domain) = domain_of(email) else {
+            return Ok(None);
+        };
+        let verified = self.ports.sso.list_sso(account)?.iter().any(|c| {
+            c.verification_status == VerificationStatus::Verified && c.email_domain == domain
+        });
+        Ok(verified.then_some(domain))
     }
 
     /// Refuses password sign-in when the user's email domain has an enabled, verified connector
@@ -325,6 +462,7 @@ mod tests {
             verification_status: status,
             created_on: now() - TimeDelta::seconds(age_secs),
             updated_on: now() - TimeDelta::seconds(age_secs),
+            idp: None,
         }
     }
 
@@ -390,7 +528,7 @@ mod tests {
                 SsoConnectorId(Hex32([9; 16])),
                 UpdateSso {
                     enabled: Some(true),
-                    use_fedramp_language: None,
+                    ..UpdateSso::default()
                 },
             )
             .unwrap_err();
