@@ -3,6 +3,8 @@
 //! identity provider.
 
 mod signin;
+#[cfg(test)]
+mod signin_tests;
 
 pub use signin::{BeginSso, CompleteSso, SsoRedirect, SsoSession, SsoTarget, binding_cookie_name};
 
