@@ -15,6 +15,7 @@ pub mod infra;
 mod key_validity;
 mod lockouts;
 mod principal;
+mod reseal;
 mod service_keys;
 mod sso;
 mod subusers;
@@ -53,6 +54,7 @@ pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};
 pub use lockouts::Lockout;
 pub use principal::{Credential, Principal};
+pub use reseal::Resealed;
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
 pub use sso::{
     BeginSso, CompleteSso, CreateSso, IdpUpdate, SsoRedirect, SsoSession, SsoTarget, UpdateSso,

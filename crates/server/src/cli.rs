@@ -58,6 +58,9 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Print the OpenAPI document (the same as GET /openapi.json).
     Openapi,
+    /// Manage the secrets key (see docs/security.md).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Clear a login's failed sign-ins and lift its lock (audited); works with the server
     /// stopped or running.
     Unlock {
@@ -68,6 +71,16 @@ pub enum Command {
         #[arg(long)]
         login: String,
     },
+}
+
+/// `secrets` subcommands.
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
+pub enum SecretsCommand {
+    /// Seal every stored secret again under the current `secrets.key` (after a rotation, before
+    /// dropping the old key from `secrets.previous_keys`).
+    Reseal,
+    /// Print a new random key (base64) for `secrets.key`.
+    Generate,
 }
 
 /// `serve`'s options: each overrides its setting from the files and the environment.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tessera_server::cli::{Cli, Command, HealthcheckArgs, ServeArgs};
+use tessera_server::cli::{Cli, Command, HealthcheckArgs, SecretsCommand, ServeArgs};
 use tessera_server::config::ConfigError;
 use tessera_server::config::Settings;
 use tessera_server::probe::{Target, probe};
@@ -41,6 +41,11 @@ fn main() -> ExitCode {
         Command::Healthcheck(args) => healthcheck(&settings, &args),
         Command::Openapi => openapi(),
         Command::Unlock { account, login } => unlock(&settings, account, &login),
+        Command::Secrets(SecretsCommand::Generate) => {
+            println!("{}", tessera_server::secrets::generate_key_text().as_str());
+            ExitCode::SUCCESS
+        }
+        Command::Secrets(SecretsCommand::Reseal) => reseal(&settings),
     }
 }
 
@@ -89,6 +94,23 @@ fn healthcheck(settings: &Settings, args: &HealthcheckArgs) -> ExitCode {
     ) {
         Ok(()) => {
             println!("{}: ready", target.url());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn reseal(settings: &Settings) -> ExitCode {
+    let wired = match wire(settings) {
+        Ok(w) => w,
+        Err(e) => return fail(&e),
+    };
+    match wired.app.reseal_secrets() {
+        Ok(done) => {
+            eprintln!(
+                "tessera: sealed {} client secret(s) again under the current key; {} already were",
+                done.client_secrets, done.current
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

@@ -262,6 +262,51 @@ impl SsoRepo for Store {
         crate::sso_logins::purge(&self.db, now)
     }
 
+    fn sealed_client_secrets(
+        &self,
+        after: Option<SsoConnectorId>,
+        limit: u32,
+    ) -> Result<Vec<(SsoConnectorId, Vec<u8>)>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let mut query = sso_connectors::table
+            .filter(sso_connectors::idp_client_secret.is_not_null())
+            .order(sso_connectors::id)
+            .limit(i64::from(limit))
+            .select((sso_connectors::id, sso_connectors::idp_client_secret))
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(sso_connectors::id.gt(after.to_string()));
+        }
+        let rows: Vec<(String, Option<Vec<u8>>)> =
+            query.load(&mut *conn).map_err(StoreError::from)?;
+        rows.into_iter()
+            .filter_map(|(id, sealed)| sealed.map(|s| (id, s)))
+            .map(|(id, sealed)| {
+                SsoConnectorId::parse(&id)
+                    .map(|id| (id, sealed))
+                    .map_err(|_| RepoError::Internal(format!("sso id {id}")))
+            })
+            .collect()
+    }
+
+    fn replace_client_secret(
+        &self,
+        id: SsoConnectorId,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, RepoError> {
+        let mut conn = self.db.conn()?;
+        let n = diesel::update(
+            sso_connectors::table
+                .filter(sso_connectors::id.eq(id.to_string()))
+                .filter(sso_connectors::idp_client_secret.eq(old)),
+        )
+        .set(sso_connectors::idp_client_secret.eq(new))
+        .execute(&mut *conn)
+        .map_err(StoreError::from)?;
+        Ok(n == 1)
+    }
+
     fn pending_sso(&self) -> Result<Vec<SsoConnector>, RepoError> {
         let mut conn = self.db.conn()?;
         let found: Vec<Row> = sso_connectors::table

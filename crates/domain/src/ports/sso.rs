@@ -107,6 +107,29 @@ pub trait SsoRepo: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<SsoLogin>, RepoError>;
 
+    /// Up to `limit` connectors' sealed client secrets, by connector id after `after`, for
+    /// re-sealing under a new key.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn sealed_client_secrets(
+        &self,
+        after: Option<SsoConnectorId>,
+        limit: u32,
+    ) -> Result<Vec<(SsoConnectorId, Vec<u8>)>, RepoError>;
+
+    /// Replaces connector `id`'s sealed client secret `old` by `new`; `false` when it is no
+    /// longer `old` (changed meanwhile: left alone).
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn replace_client_secret(
+        &self,
+        id: SsoConnectorId,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, RepoError>;
+
     /// Removes sign-ins that expired before `now`; returns how many.
     ///
     /// # Errors

@@ -1,0 +1,102 @@
+//! Re-sealing: after the secrets key is rotated, every sealed value is opened (under whichever
+//! key sealed it) and sealed again under the current key, so that the old key can be dropped.
+
+use tessera_domain::ids::SsoConnectorId;
+use tessera_domain::sso::SsoConnector;
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+
+/// What a re-sealing pass changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// IdP client secrets sealed again.
+    pub client_secrets: u64,
+    /// Values already under the current key.
+    pub current: u64,
+}
+
+/// Rows read per page.
+const PAGE: u32 = 500;
+
+impl App {
+    /// Seals every stored secret again under the current key (an operator's command, not an
+    /// API: it needs the server's configuration). A value changed meanwhile is left alone (it
+    /// was sealed under the current key by its change).
+    ///
+    /// # Errors
+    /// Storage errors; `Internal` naming a value no configured key opens.
+    pub fn reseal_secrets(&self) -> AppResult<Resealed> {
+        let mut done = Resealed::default();
+        let mut after: Option<SsoConnectorId> = None;
+        loop {
+            let page = self.ports.sso.sealed_client_secrets(after, PAGE)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(*last);
+            for (id, sealed) in page {
+                if self.ports.sealer.is_current(&sealed) {
+                    done.current += 1;
+                    continue;
+                }
+                let purpose = SsoConnector::secret_purpose(id);
+                let plain = self
+                    .ports
+                    .sealer
+                    .open(&purpose, &sealed)
+                    .map_err(|e| AppError::Internal(format!("{purpose}: {e}")))?;
+                let fresh = self.ports.sealer.seal(&purpose, &plain);
+                if self.ports.sso.replace_client_secret(id, &sealed, &fresh)? {
+                    done.client_secrets += 1;
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_domain::ids::Hex32;
+    use tessera_domain::ports::SealError;
+
+    use crate::testing::Mocks;
+
+    use super::*;
+
+    #[test]
+    fn old_values_are_sealed_again_and_current_ones_left_alone() {
+        let id = |n: u8| SsoConnectorId(Hex32([n; 16]));
+        let mut m = Mocks::new();
+        m.sso
+            .expect_sealed_client_secrets()
+            .returning(move |after, _| {
+                Ok(match after {
+                    None => vec![(id(1), b"old:a".to_vec()), (id(2), b"new:b".to_vec())],
+                    Some(_) => vec![],
+                })
+            });
+        m.sealer
+            .expect_is_current()
+            .returning(|s| s.starts_with(b"new:"));
+        m.sealer.expect_open().returning(|_, s| {
+            s.strip_prefix(b"old:")
+                .map(<[u8]>::to_vec)
+                .ok_or(SealError::UnknownKey)
+        });
+        m.sealer
+            .expect_seal()
+            .returning(|_, p| [b"new:".as_slice(), p].concat());
+        m.sso
+            .expect_replace_client_secret()
+            .withf(move |i, old, new| *i == id(1) && old == b"old:a" && new == b"new:a")
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        assert_eq!(
+            m.app().reseal_secrets().unwrap(),
+            Resealed {
+                client_secrets: 1,
+                current: 1
+            }
+        );
+    }
+}
