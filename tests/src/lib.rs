@@ -117,6 +117,12 @@ impl TestApp {
         let mut settings = self.settings.clone();
         settings.server.bind = "127.0.0.1:0".into();
         settings.data_dir = data_dir.clone();
+        // Replicas share one secrets key, as they must in production.
+        let key = self.data_dir.join(tessera_server::secrets::SECRETS_KEY_FILE);
+        if key.exists() {
+            std::fs::copy(&key, data_dir.join(tessera_server::secrets::SECRETS_KEY_FILE))
+                .expect("copy the secrets key");
+        }
         Self::serve(data_dir, settings, self.backend)
     }
 

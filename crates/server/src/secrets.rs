@@ -99,7 +99,10 @@ pub fn load_sealer(
     Ok((AesGcmSealer::new(&current, &previous), source))
 }
 
-/// Reads the data directory's key file, or writes a new one (0600, never overwriting).
+/// Reads the data directory's key file, or writes a new one (0600, never overwriting). Instances
+/// starting together on a shared data directory agree on one key: the new key is written whole
+/// into a file of this process and hard-linked into place, which fails when another instance
+/// linked its own first (then that one is read).
 fn key_file(data_dir: &Path) -> Result<(SecretsKey, KeySource), ConfigError> {
     let path = data_dir.join(SECRETS_KEY_FILE);
     let failed = |cause: std::io::Error| ConfigError::File {
@@ -108,31 +111,56 @@ fn key_file(data_dir: &Path) -> Result<(SecretsKey, KeySource), ConfigError> {
         path: path.clone(),
         cause: crate::cause::Cause(cause),
     };
-    match fs::read_to_string(&path) {
-        Ok(text) => {
-            let mode = fs::metadata(&path).map_err(failed)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "the secrets key file is readable by others; chmod 600 it");
-            }
-            let key = parse_key(&format!("{}", path.display()), &Zeroizing::new(text))?;
-            Ok((key, KeySource::File(path)))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    match read_key_file(&path).map_err(failed)? {
+        Some(key) => Ok((key, KeySource::File(path))),
+        None => {
             tessera_store::db::create_private_dir(data_dir).map_err(failed)?;
             let text = generate_key_text();
+            // A random name: containers sharing the volume may all be process 1.
+            let mut nonce = [0u8; 8];
+            SystemRandom::new()
+                .fill(&mut nonce)
+                .expect("the operating system's random source failed");
+            let mine = data_dir.join(format!(".{SECRETS_KEY_FILE}.{}", hex::encode(nonce)));
             let mut file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .open(&path)
+                .open(&mine)
                 .map_err(failed)?;
-            file.write_all(format!("{}\n", text.as_str()).as_bytes())
+            let written = file
+                .write_all(format!("{}\n", text.as_str()).as_bytes())
                 .and_then(|()| file.sync_all())
-                .map_err(failed)?;
-            let key = parse_key("the generated key", &text)?;
-            Ok((key, KeySource::Generated(path)))
+                .and_then(|()| fs::hard_link(&mine, &path));
+            let _ = fs::remove_file(&mine);
+            match written {
+                Ok(()) => Ok((parse_key("the generated key", &text)?, KeySource::Generated(path))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let key = read_key_file(&path)
+                        .map_err(failed)?
+                        .ok_or_else(|| failed(std::io::ErrorKind::NotFound.into()))?;
+                    Ok((key, KeySource::File(path)))
+                }
+                Err(e) => Err(failed(e)),
+            }
         }
-        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The key in `path`, `None` when there is no such file.
+fn read_key_file(path: &Path) -> std::io::Result<Option<SecretsKey>> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let mode = fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "the secrets key file is readable by others; chmod 600 it");
+            }
+            parse_key(&format!("{}", path.display()), &Zeroizing::new(text))
+                .map(Some)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -175,6 +203,31 @@ mod tests {
         let (second, source) = load_sealer(&settings("", &[]), &dir).unwrap();
         assert_eq!(source, KeySource::File(path));
         assert_eq!(second.open("p", &sealed).unwrap(), b"v");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn instances_starting_together_agree_on_one_generated_key() {
+        let dir = std::env::temp_dir().join(format!("tessera-secrets-race-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let sealers: Vec<AesGcmSealer> = (0..8)
+            .map(|_| {
+                let (dir, barrier) = (dir.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    load_sealer(&settings("", &[]), &dir).unwrap().0
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let ids: std::collections::BTreeSet<String> =
+            sealers.iter().map(AesGcmSealer::current_key_id).collect();
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        let leftovers = fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "only secrets.key remains");
         fs::remove_dir_all(&dir).unwrap();
     }
 
