@@ -12,6 +12,7 @@ import { createServer } from 'node:http';
 
 import Provider from 'oidc-provider';
 
+import { strictClientAuth } from './lib/client_auth.mjs';
 import { fail, loadConfig } from './lib/config.mjs';
 import { interactions, loadExistingGrant } from './lib/interactions.mjs';
 import { loadKeys } from './lib/keys.mjs';
@@ -110,6 +111,7 @@ provider.use(async (ctx, next) => {
 if (config.testControls) {
   provider.use(testControls({ tokenPath: provider.pathFor('token'), keys, issuer, clients: config.clients }));
 }
+provider.use(strictClientAuth({ tokenPath: provider.pathFor('token'), clients: config.clients }));
 provider.use(interactions(config));
 
 handler = provider.callback();

@@ -121,8 +121,8 @@ export function interactions(config) {
     }
 
     // action === 'confirm': grant exactly what the provider said is missing.
+    // The consent form has no fields (an empty post may come without a content type).
     if (prompt.name !== 'consent') ctx.throw(400, 'no consent is pending');
-    await readForm(ctx);
     const { details: missing } = prompt;
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)
