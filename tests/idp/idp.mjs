@@ -33,7 +33,10 @@ await new Promise((resolve, reject) => {
   server.once('error', reject);
   server.listen(config.port, '127.0.0.1', resolve);
 }).catch((err) => fail(`cannot listen on 127.0.0.1:${config.port}: ${err.message}`));
-const issuer = config.issuer ?? `http://127.0.0.1:${server.address().port}`;
+const issuer = `http://127.0.0.1:${server.address().port}`;
+if (config.issuer !== undefined && config.issuer !== issuer) {
+  fail(`issuer ${config.issuer} is not ${issuer}, where this provider listens (drop "issuer" or fix "port")`);
+}
 
 const users = new Map(config.users.map((u) => [u.sub, u]));
 const profileClaims = ['name', 'family_name', 'given_name', 'middle_name', 'nickname',

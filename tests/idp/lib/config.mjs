@@ -107,8 +107,9 @@ export function loadConfig(argv) {
 
   return {
     port,
-    // Fixed issuer (when the port is fixed); otherwise http://127.0.0.1:<the bound port>.
-    issuer: raw.issuer,
+    // The issuer is always http://127.0.0.1:<the bound port>; `issuer` in the file only states
+    // it (checked once bound), and `--port` on the command line overrides both.
+    issuer: args.port === undefined ? raw.issuer : undefined,
     clients,
     users,
     // Keys: the same `generation` with the same `keys_file` keeps the keys; a new generation
