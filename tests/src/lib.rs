@@ -2,6 +2,7 @@
 //! runs) on a free port with a fresh database, and talks to it over HTTP.
 
 pub mod dns;
+pub mod idp;
 pub mod metrics;
 pub mod proxy;
 mod rpc;

@@ -10,6 +10,7 @@ mod credential_report;
 mod expected_forms;
 mod hardening;
 mod hostile;
+mod idp_peer;
 mod key_expiry;
 mod links;
 mod lockout;
