@@ -147,7 +147,10 @@ impl Idp {
             issuer: String::new(),
             generation: 1,
             child,
-            http: reqwest::Client::new(),
+            http: {
+                tessera_server::idp::install_crypto_provider();
+                reqwest::Client::new()
+            },
         };
         idp.issuer = idp.wait_ready().await;
         idp.port = Url::parse(&idp.issuer)

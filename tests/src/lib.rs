@@ -119,15 +119,21 @@ impl TestApp {
         settings.server.bind = "127.0.0.1:0".into();
         settings.data_dir = data_dir.clone();
         // Replicas share one secrets key, as they must in production.
-        let key = self.data_dir.join(tessera_server::secrets::SECRETS_KEY_FILE);
+        let key = self
+            .data_dir
+            .join(tessera_server::secrets::SECRETS_KEY_FILE);
         if key.exists() {
-            std::fs::copy(&key, data_dir.join(tessera_server::secrets::SECRETS_KEY_FILE))
-                .expect("copy the secrets key");
+            std::fs::copy(
+                &key,
+                data_dir.join(tessera_server::secrets::SECRETS_KEY_FILE),
+            )
+            .expect("copy the secrets key");
         }
         Self::serve(data_dir, settings, self.backend)
     }
 
     fn serve(data_dir: PathBuf, settings: Settings, backend: Backend) -> Self {
+        tessera_server::idp::install_crypto_provider();
         let (tx, rx) = mpsc::channel();
         let s = settings.clone();
         let thread = std::thread::spawn(move || {

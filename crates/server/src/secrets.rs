@@ -134,7 +134,10 @@ fn key_file(data_dir: &Path) -> Result<(SecretsKey, KeySource), ConfigError> {
                 .and_then(|()| fs::hard_link(&mine, &path));
             let _ = fs::remove_file(&mine);
             match written {
-                Ok(()) => Ok((parse_key("the generated key", &text)?, KeySource::Generated(path))),
+                Ok(()) => Ok((
+                    parse_key("the generated key", &text)?,
+                    KeySource::Generated(path),
+                )),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let key = read_key_file(&path)
                         .map_err(failed)?

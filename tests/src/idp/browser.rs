@@ -75,6 +75,7 @@ impl IdpBrowser {
     /// When the HTTP client cannot be built.
     #[must_use]
     pub fn new() -> Self {
+        tessera_server::idp::install_crypto_provider();
         Self {
             http: reqwest::Client::builder()
                 .cookie_store(true)

@@ -30,3 +30,4 @@ mod rpc;
 mod sdk_paging;
 mod soundness;
 mod soundness_state;
+mod sso;

@@ -55,6 +55,12 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// Makes aws-lc-rs the process's default TLS provider when none is (reqwest builds its clients
+/// on the default one; Tessera never links ring).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// Resolves through the system, keeping only public addresses.
 struct PublicOnly;
 
@@ -98,6 +104,7 @@ impl Fetcher {
     /// # Errors
     /// A message when the TLS configuration cannot be built.
     pub fn new(allow_local: bool) -> Result<Self, String> {
+        install_crypto_provider();
         let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());

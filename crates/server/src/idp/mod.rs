@@ -30,7 +30,7 @@ use tessera_domain::Secret;
 use tessera_domain::ports::{AuthorizationRequest, IdpError, OidcRelyingParty};
 use tessera_domain::sso::{IdpIdentity, IdpSettings};
 
-pub use fetch::{Fetcher, is_public};
+pub use fetch::{Fetcher, install_crypto_provider, is_public};
 
 /// Every claim of the ID token beyond the standard ones, to read a connector's `email_claim`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,6 +89,8 @@ struct Provider {
     metadata_until: Instant,
     jwks_until: Instant,
     jwks_fetched: Instant,
+    /// When a token with an unknown key last forced a JWKS fetch.
+    forced_at: Option<Instant>,
 }
 
 /// The relying party, with its private runtime for the HTTP calls (use cases are synchronous).
@@ -153,10 +155,14 @@ impl OpenIdConnect {
             Some(p) if p.metadata_until > now => (p.metadata.clone(), p.metadata_until),
             _ => self.discover(issuer).await?,
         };
+        // A forced refresh is allowed once a second per issuer, whatever the cache says.
+        let forced = refresh_jwks
+            && cached.as_ref().is_none_or(|p| {
+                p.forced_at
+                    .is_none_or(|at| now.duration_since(at) >= JWKS_REFRESH_INTERVAL)
+            });
         let jwks_fresh = cached.as_ref().is_some_and(|p| {
-            p.jwks_until > now
-                && p.metadata.jwks_uri() == metadata.jwks_uri()
-                && !(refresh_jwks && now.duration_since(p.jwks_fetched) >= JWKS_REFRESH_INTERVAL)
+            p.jwks_until > now && p.metadata.jwks_uri() == metadata.jwks_uri() && !forced
         });
         let provider = match cached {
             Some(p) if jwks_fresh => Provider {
@@ -178,6 +184,11 @@ impl OpenIdConnect {
                     metadata_until,
                     jwks_until: now + Duration::from_secs(age),
                     jwks_fetched: now,
+                    forced_at: if forced {
+                        Some(now)
+                    } else {
+                        cached.as_ref().and_then(|p| p.forced_at)
+                    },
                 }
             }
         };
@@ -411,7 +422,14 @@ impl OidcRelyingParty for OpenIdConnect {
                 }
                 other => other,
             }
-            .map_err(|e| IdpError::InvalidIdToken(e.to_string()))
+            .map_err(|e| {
+                IdpError::InvalidIdToken(match e {
+                    ClaimsVerificationError::SignatureVerification(inner) => {
+                        format!("signature: {inner}")
+                    }
+                    other => other.to_string(),
+                })
+            })
         })?
     }
 }
