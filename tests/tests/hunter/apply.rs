@@ -63,6 +63,8 @@ pub enum Handed {
     ChildOf(AccountId),
     /// The sign-in lockout of user number `n` was cleared (its password may be guessed again).
     Unlocked(usize),
+    /// An SSO connector of the account now creates first-time users with this role.
+    JitRole(AccountId, tessera_domain::roles::RoleId),
 }
 
 /// What the registry learns from a step that succeeded.
@@ -490,6 +492,33 @@ impl World {
                 .map(|_| {
                     handed = Handed::ChildOf(account);
                 }),
+            Action::SetSsoIdp { role } => {
+                let jit_role = role.map(|r| role_set(&[r])[0]);
+                app.create_sso(
+                    p,
+                    &m,
+                    account,
+                    tessera_app::CreateSso {
+                        email_domain: format!("d{}.example", self.counter),
+                        idp: Some(tessera_app::IdpUpdate {
+                            input: tessera_domain::sso::IdpInput {
+                                kind: "oidc".into(),
+                                issuer: "https://idp.example.com".into(),
+                                client_id: "tessera".into(),
+                                jit_role,
+                                ..Default::default()
+                            },
+                            client_secret: Some(Secret::new("client-secret")),
+                        }),
+                        ..Default::default()
+                    },
+                )
+                .map(|_| {
+                    if let Some(role) = jit_role {
+                        handed = Handed::JitRole(account, role);
+                    }
+                })
+            }
             Action::ClearLockout { target } => {
                 let (i, t) = user_of(*target);
                 app.clear_lockout(p, &m, account, t.id).map(|_| {

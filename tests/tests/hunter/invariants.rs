@@ -297,6 +297,20 @@ impl World {
                     }
                 }
             }
+            Handed::JitRole(account, role) => {
+                let target = tessera_domain::roles::Role::by_id(role).expect("a catalog role");
+                assert!(
+                    policy::check_role_grant(
+                        &caller.subject,
+                        account,
+                        &self.ancestors(account),
+                        target
+                    )
+                    .allowed,
+                    "an SSO connector hands {role:?} to first-time users, set by a caller that may not \
+                     grant it: {describe}"
+                );
+            }
             Handed::Unlocked(user) => {
                 let rec = &self.users[user];
                 if let Some(b) = before.principals.get(&Who::User(user)) {

@@ -167,6 +167,11 @@ pub enum Action {
         access: bool,
         nets: Vec<u8>,
     },
+    /// Creates an SSO connector whose identity provider creates first-time users with role
+    /// number `role` (just in time), or with none.
+    SetSsoIdp {
+        role: Option<u8>,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -289,6 +294,7 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(net, allowed, force)| Action::DeleteAuthorizedIps { net, allowed, force }),
         1 => (idx(), any::<bool>(), prop::collection::vec(idx(), 0..3))
             .prop_map(|(key, access, nets)| Action::SetKeyAllowedIps { key, access, nets }),
+        1 => prop::option::weighted(0.8, role()).prop_map(|role| Action::SetSsoIdp { role }),
     ]
 }
 
