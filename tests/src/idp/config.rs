@@ -15,7 +15,9 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    fn as_str(self) -> &'static str {
+    /// The OAuth name: `client_secret_basic` or `client_secret_post`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Basic => "client_secret_basic",
             Self::Post => "client_secret_post",
@@ -33,7 +35,9 @@ pub enum SigningAlg {
 }
 
 impl SigningAlg {
-    fn as_str(self) -> &'static str {
+    /// The JOSE name: `RS256` or `ES256`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Rs256 => "RS256",
             Self::Es256 => "ES256",
