@@ -27,5 +27,6 @@ mod review;
 mod review_i12;
 mod rpc;
 mod sdk_paging;
+mod sessions;
 mod soundness;
 mod soundness_state;
