@@ -41,7 +41,9 @@ pub const CSRF_ORIGIN_CODE: u32 = 4035;
 /// The value of `Set-Cookie` that stores `token` until `expires_at` (seen from `now`).
 #[must_use]
 pub fn set_cookie(token: &Secret, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let max_age = (expires_at - now).num_seconds().max(0);
+    // Rounded up: the cookie never lapses before the session (and a session just opened reads
+    // as its whole lifetime).
+    let max_age = ((expires_at - now).num_milliseconds().max(0) + 999) / 1000;
     format!(
         "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Lax",
         token.expose()

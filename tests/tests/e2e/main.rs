@@ -28,5 +28,6 @@ mod review_i12;
 mod rpc;
 mod sdk_paging;
 mod sessions;
+mod signin;
 mod soundness;
 mod soundness_state;
