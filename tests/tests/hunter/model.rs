@@ -167,6 +167,20 @@ pub enum Action {
         access: bool,
         nets: Vec<u8>,
     },
+    /// Ends sessions of user `target` through the administrator's routes: all of them, or
+    /// session number `which` among every session the hunt can see (mostly the target's own,
+    /// sometimes another user's: ids an attacker sends).
+    EndUserSessions {
+        target: u8,
+        all: bool,
+        which: u8,
+    },
+    /// Ends the caller's own sessions: all of them, or session number `which` (picked like
+    /// `EndUserSessions` picks, among the caller's user's sessions and everyone's).
+    EndOwnSessions {
+        all: bool,
+        which: u8,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -289,6 +303,10 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(net, allowed, force)| Action::DeleteAuthorizedIps { net, allowed, force }),
         1 => (idx(), any::<bool>(), prop::collection::vec(idx(), 0..3))
             .prop_map(|(key, access, nets)| Action::SetKeyAllowedIps { key, access, nets }),
+        2 => (idx(), prop::bool::weighted(0.3), idx())
+            .prop_map(|(target, all, which)| Action::EndUserSessions { target, all, which }),
+        2 => (prop::bool::weighted(0.3), idx())
+            .prop_map(|(all, which)| Action::EndOwnSessions { all, which }),
     ]
 }
 
