@@ -160,8 +160,7 @@ pub fn check_origin(req: &HttpRequest) -> Result<(), ApiError> {
     let same_host = authority(&scheme, host) == authority(&own_scheme, info.host());
     // Behind a proxy that terminates TLS the connection is plain HTTP while the page is
     // HTTPS: the scheme counts only when this server knows it serves HTTPS.
-    let scheme_ok =
-        (scheme == "https" || scheme == "http") && (own_scheme != "https" || scheme == "https");
+    let scheme_ok = scheme == "https" || (scheme == "http" && own_scheme != "https");
     if same_host && scheme_ok && !host.contains('/') {
         Ok(())
     } else {

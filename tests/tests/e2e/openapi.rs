@@ -10,10 +10,7 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/sessions"),
     ("get", "/v1/sessions"),
     ("delete", "/v1/sessions/{session_id}"),
-    (
-        "get",
-        "/v1/accounts/{account_id}/users/{user_id}/sessions",
-    ),
+    ("get", "/v1/accounts/{account_id}/users/{user_id}/sessions"),
     (
         "delete",
         "/v1/accounts/{account_id}/users/{user_id}/sessions",

@@ -339,7 +339,7 @@ async fn an_administrator_lists_and_ends_another_users_sessions(app: TestApp) {
     );
     let events = app.audit_events(&owner, "session.delete").await;
     assert!(events.iter().any(|e| e["details"]["session_id"] == ida
-        && e["actor"]["id"] == owner_id.to_string()
+        && e["actor"]["id"] == json!(owner_id.to_string())
         && e["target"] == format!("user:{user}")));
 
     // Unknown users, malformed ids.
