@@ -49,7 +49,7 @@ pub enum LegacyAccount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presented {
     /// `Authorization: Bearer …`: a service-key JWT, an access-key token (`tsr_…`) or a session
-    /// token (`tss_…`).
+    /// token (`tss_…`; the REST adapter reads the session cookie as one too).
     Bearer(Secret),
     /// `Authorization: Basic base64(key_id:secret)`.
     Basic {
