@@ -17,6 +17,7 @@ mod lockouts;
 mod principal;
 mod reseal;
 mod service_keys;
+mod sessions;
 mod sso;
 mod subusers;
 mod telemetry;
@@ -56,6 +57,7 @@ pub use lockouts::Lockout;
 pub use principal::{Credential, Principal};
 pub use reseal::Resealed;
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
+pub use sessions::{EndedSessions, MAX_SESSIONS_PER_PAGE, UserSession};
 pub use sso::{
     BeginSso, CompleteSso, CreateSso, IdpUpdate, SsoRedirect, SsoSession, SsoTarget, UpdateSso,
     binding_cookie_name,

@@ -2,7 +2,7 @@
 
 use tessera_domain::audit::{Actor, ActorKind};
 use tessera_domain::authorized_ips::AddressRule;
-use tessera_domain::ids::{AccessKeyId, AccountId, ServiceKeyId, UserId};
+use tessera_domain::ids::{AccessKeyId, AccountId, Hex32, ServiceKeyId, SessionId, UserId};
 use tessera_domain::policy::{PolicyIndex, PolicyRule, Subject};
 use tessera_domain::roles::RoleId;
 
@@ -11,8 +11,8 @@ use crate::auth::usage::LastUse;
 /// The credential a principal authenticated with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
-    /// A password session.
-    Session,
+    /// A session (opened by a password sign-in, with or without a second factor, or SSO).
+    Session(SessionId),
     /// A Restcomm-style access key.
     AccessKey(AccessKeyId),
     /// A service key's JWT.
@@ -33,13 +33,19 @@ pub struct Principal {
     /// The addresses it may be used from: its account's authorized IPs and its key's own
     /// `allowed_ips` (checked on every request, the cached ones included).
     pub addresses: AddressRule,
-    /// When the use of its key (access or service key) was last recorded: a cached principal
-    /// skips the usage tracker within a minute of it.
+    /// When the use of its credential (session, access or service key) was last recorded: a
+    /// cached principal skips the usage tracker within a minute of it.
     pub(crate) last_use: LastUse,
 }
 
 impl Principal {
-    /// A user signed in with a password, holding `roles` and `policies`.
+    /// The id of the session that [`Principal::user`] names: one no stored session has (its
+    /// digits are all zeros, and stored ids are random).
+    pub const UNSTORED_SESSION: SessionId = SessionId(Hex32([0; 16]));
+
+    /// A user signed in through a session that is not stored ([`Principal::UNSTORED_SESSION`]),
+    /// holding `roles` and `policies`: for tests and tools that decide for a user without
+    /// signing it in.
     #[must_use]
     pub fn user(
         account: AccountId,
@@ -50,7 +56,7 @@ impl Principal {
         Self {
             account_id: account,
             user_id: Some(user),
-            credential: Credential::Session,
+            credential: Credential::Session(Self::UNSTORED_SESSION),
             subject: Subject {
                 account,
                 roles,
@@ -66,7 +72,7 @@ impl Principal {
     #[must_use]
     pub fn actor(&self) -> Actor {
         match &self.credential {
-            Credential::Session => Actor {
+            Credential::Session(_) => Actor {
                 kind: ActorKind::User,
                 id: self.user_id.map(|u| u.to_string()).unwrap_or_default(),
             },

@@ -169,6 +169,26 @@ pub fn service_key(id: ServiceKeyId, owner: Option<i64>, roles: &[RoleId]) -> Se
     }
 }
 
+/// A stored session of user `user` of ACME, opened with a password at `created_at`.
+pub fn stored_session(
+    id: u8,
+    user: i64,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> tessera_domain::keys::Session {
+    tessera_domain::keys::Session {
+        id: tessera_domain::ids::SessionId(tessera_domain::ids::Hex32([id; 16])),
+        account_id: ACME,
+        user_id: UserId(user),
+        created_at,
+        expires_at,
+        created_from: None,
+        method: tessera_domain::keys::SignInMethod::Password,
+        last_used_at: None,
+        last_used_from: None,
+    }
+}
+
 pub fn user(id: i64, login: &str, roles: &[RoleId]) -> User {
     User {
         id: UserId(id),

@@ -191,6 +191,12 @@ hex_id!(
     SsoConnectorId,
     "sso_connector_id"
 );
+hex_id!(
+    /// A session's public id: random, not derived from its token (which is stored only as a
+    /// digest), so that it can be shown, listed and named in a path without revealing anything.
+    SessionId,
+    "session_id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::Secret;
 use crate::authorized_ips::Network;
 use crate::error::DomainError;
-use crate::ids::{AccessKeyId, AccountId, ServiceKeyId, UserId};
+use crate::ids::{AccessKeyId, AccountId, ServiceKeyId, SessionId, UserId};
 use crate::roles::RoleId;
 
 /// A service key: an RSA key pair whose private half the client keeps; Tessera stores the public
@@ -335,9 +335,11 @@ pub fn parse_access_token(token: &str) -> Option<(AccessKeyId, Secret)> {
     (!secret.is_empty()).then(|| (id, Secret::new(secret)))
 }
 
-/// A password session.
+/// A session (its token is never stored: only its digest, which is not part of this view).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// Public id (random, unrelated to the token).
+    pub id: SessionId,
     /// Account.
     pub account_id: AccountId,
     /// User.
@@ -346,6 +348,14 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     /// Expiry.
     pub expires_at: DateTime<Utc>,
+    /// The client address it was opened from, when known.
+    pub created_from: Option<String>,
+    /// How it was opened.
+    pub method: SignInMethod,
+    /// Last use (kept to within a minute; `None` before the first).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The client address of that use.
+    pub last_used_from: Option<String>,
 }
 
 /// How a session was opened.

@@ -82,17 +82,48 @@ impl FromRequest for Reads {
     }
 }
 
-/// Reads the credential of a request (the forms [`Presented::from_headers`] accepts).
-#[must_use]
-pub fn presented(req: &HttpRequest) -> Option<Presented> {
-    Presented::from_headers(|name| {
+/// Where a request's credential came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A header ([`Presented::from_headers`]).
+    Header,
+    /// The session cookie ([`crate::session_cookie`]): its writes need the CSRF token.
+    Cookie,
+}
+
+/// Reads the credential of a request: the forms [`Presented::from_headers`] accepts, else the
+/// session cookie (a bearer session token).
+///
+/// # Errors
+/// 401 for a cookie that holds no session token or is sent twice with different values.
+pub fn presented_via(req: &HttpRequest) -> Result<Option<(Presented, Via)>, ApiError> {
+    let headers = Presented::from_headers(|name| {
         req.headers()
             .get(name)
             .and_then(|v| tessera_app::auth::header_text(v.as_bytes()))
-    })
+    });
+    if let Some(found) = headers {
+        return Ok(Some((found, Via::Header)));
+    }
+    Ok(crate::session_cookie::cookie_token(req.headers())?
+        .map(|token| (Presented::Bearer(token), Via::Cookie)))
 }
 
-/// The authenticated caller.
+/// Reads the credential of a request, as [`presented_via`] does (`None` for a cookie it
+/// refuses).
+#[must_use]
+pub fn presented(req: &HttpRequest) -> Option<Presented> {
+    presented_via(req).ok().flatten().map(|(p, _)| p)
+}
+
+/// Whether the request authenticates with the session cookie (no credential header).
+#[must_use]
+pub fn via_cookie(req: &HttpRequest) -> bool {
+    matches!(presented_via(req), Ok(Some((_, Via::Cookie))))
+}
+
+/// The authenticated caller. A write authenticated by the session cookie is refused (403)
+/// unless it passes the CSRF rule of [`crate::session_cookie`].
 pub struct Caller(pub Arc<Principal>);
 
 impl FromRequest for Caller {
@@ -105,10 +136,22 @@ impl FromRequest for Caller {
                 "no app".into(),
             )))));
         };
-        let Some(presented) = presented(req) else {
-            return Box::pin(ready(Err(ApiError::from(AppError::Unauthenticated(
-                AuthFailure::Missing,
-            )))));
+        let presented = match presented_via(req) {
+            Ok(Some((presented, Via::Header))) => presented,
+            Ok(Some((presented, Via::Cookie))) => {
+                if let Presented::Bearer(token) = &presented {
+                    if let Err(refused) = crate::session_cookie::check_csrf(req, token) {
+                        return Box::pin(ready(Err(refused)));
+                    }
+                }
+                presented
+            }
+            Ok(None) => {
+                return Box::pin(ready(Err(ApiError::from(AppError::Unauthenticated(
+                    AuthFailure::Missing,
+                )))));
+            }
+            Err(refused) => return Box::pin(ready(Err(refused))),
         };
         let meta = request_meta(req);
         if let Some(hit) = app.authenticate_cached(&presented, &meta) {

@@ -21,9 +21,12 @@ pub mod scrape;
 pub mod security;
 mod serde_util;
 pub mod service_keys;
+pub mod session_cookie;
 pub mod sessions;
+pub mod signin;
 pub mod sso;
 pub mod sso_signin;
+pub mod user_sessions;
 pub mod users;
 
 use actix_web::web;
@@ -40,8 +43,10 @@ fn path_config() -> web::PathConfig {
     })
 }
 
-/// Registers the operational endpoints and the REST API (`/v1`), each with its OpenAPI entry.
+/// Registers the operational endpoints, the sign-in page and the REST API (`/v1`), each
+/// operation with its OpenAPI entry.
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    signin::configure(cfg);
     cfg.app_data(path_config())
         .service(ops::healthz)
         .service(ops::readyz)
@@ -49,7 +54,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(
             scope::scope("/v1")
                 .service(sessions::create_session)
+                .service(sessions::list_sessions)
                 .service(sessions::delete_session)
+                .service(sessions::delete_own_session)
                 .service(accounts::list_accounts)
                 .service(accounts::create_account)
                 .service(accounts::get_account)
@@ -60,6 +67,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(users::update_user)
                 .service(users::delete_user)
                 .service(users::effective_permissions)
+                .service(user_sessions::list_user_sessions)
+                .service(user_sessions::delete_user_sessions)
+                .service(user_sessions::delete_user_session)
                 .service(lockouts::get_lockout)
                 .service(lockouts::clear_lockout)
                 .service(credential_report::credential_report)

@@ -10,7 +10,8 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 use crate::envelope::EnvelopeMessage;
 
 /// Adds the security schemes: bearer (JWT, access-key token, session token), basic (access key
-/// id and secret) and Cloudflare's `X-Auth-Email` + `X-Auth-Key`.
+/// id and secret), Cloudflare's `X-Auth-Email` + `X-Auth-Key`, and the session cookie the sign-in
+/// page sets.
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -32,6 +33,15 @@ impl Modify for SecuritySchemes {
             "x_auth_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Key"))),
         );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "tessera_session",
+                "The session cookie the sign-in page (`/signin`) sets; accepted wherever a \
+                 bearer session is, when no Authorization header is sent. Writes it \
+                 authenticates also need `X-CSRF-Token` (the sign-in's `csrf_token`).",
+            ))),
+        );
     }
 }
 
@@ -41,11 +51,14 @@ impl Modify for SecuritySchemes {
     info(
         title = "Tessera",
         description = "Identity and access management: a Cloudflare-compatible REST API under `/v1` \
-                       and a Voximplant-compatible method API under `/platform_api`.",
+                       and a Voximplant-compatible method API under `/platform_api`. \
+                       People sign in at [/signin](/signin) (password, one-time code, SSO): \
+                       the page shows the session token for API use and keeps the session \
+                       in a cookie.",
     ),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "Sessions", description = "Password sign-in"),
+        (name = "Sessions", description = "Sign-in, sign-out, and the sessions a user holds (listed and ended by the user, or by an administrator with User Management write)"),
         (name = "Accounts", description = "Account settings and child accounts"),
         (name = "Users", description = "Restcomm-style users"),
         (name = "Access keys", description = "Restcomm API access keys"),

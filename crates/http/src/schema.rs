@@ -61,6 +61,21 @@ pub enum MemberStatusDoc {
     Pending,
 }
 
+/// How a session was opened.
+#[derive(ToSchema)]
+#[schema(as = SignInMethod)]
+pub enum SignInMethodDoc {
+    /// `password`: a password alone.
+    #[schema(rename = "password")]
+    Password,
+    /// `password_totp`: a password and a one-time (or recovery) code.
+    #[schema(rename = "password_totp")]
+    PasswordTotp,
+    /// `sso`: the account's identity provider.
+    #[schema(rename = "sso")]
+    Sso,
+}
+
 /// A policy's access.
 #[derive(ToSchema)]
 #[schema(as = Access)]

@@ -190,9 +190,9 @@ pub async fn sso_callback(
             return Ok(response);
         }
     };
-    let view = SessionView::from(&done.session);
     let mut response = match done.return_to {
-        ReturnTo::Api | ReturnTo::Page => Envelope::ok(view).respond(),
+        ReturnTo::Api => Envelope::ok(SessionView::new(&done.session, false)).respond(),
+        ReturnTo::Page => crate::signin::signed_in_page(&SessionView::new(&done.session, true)),
     };
     response
         .add_removal_cookie(&expired_binding)

@@ -308,6 +308,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn route_table(doc: &utoipa::openapi::OpenApi) -> RouteTable {
     let rpc = [Method::GET, Method::POST];
     RouteTable::from_openapi(doc)
+        .with("/signin", &[Method::GET])
+        .with("/signin/signin.js", &[Method::GET])
+        .with("/signin/signin.css", &[Method::GET])
         .with("/platform_api", &rpc)
         .with("/platform_api/", &rpc)
         .with("/platform_api/{method}", &rpc)

@@ -85,10 +85,15 @@ diesel::table! {
 diesel::table! {
     sessions (token_hash) {
         token_hash -> Binary,
+        id -> Text,
         account_id -> BigInt,
         user_id -> BigInt,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        created_from -> Nullable<Text>,
+        method -> Text,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_from -> Nullable<Text>,
     }
 }
 

@@ -163,6 +163,10 @@ async fn every_printed_link_answers(app: TestApp) {
         ("{account_id}", creds["account_id"].to_string()),
         ("{user_id}", creds["owner"]["user_id"].to_string()),
         ("<Method>", "GetSubUsers".to_owned()),
+        (
+            "{session_id}",
+            "00000000000000000000000000000000".to_owned(),
+        ),
     ];
     let printed = [
         "http://127.0.0.1:8080".to_owned(),

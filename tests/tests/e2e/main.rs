@@ -28,6 +28,8 @@ mod review;
 mod review_i12;
 mod rpc;
 mod sdk_paging;
+mod sessions;
+mod signin;
 mod soundness;
 mod soundness_state;
 mod sso;

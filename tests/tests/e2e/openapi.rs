@@ -8,6 +8,17 @@ use tessera_tests::{TestApp, e2e};
 const SPEC_ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/sessions"),
     ("delete", "/v1/sessions"),
+    ("get", "/v1/sessions"),
+    ("delete", "/v1/sessions/{session_id}"),
+    ("get", "/v1/accounts/{account_id}/users/{user_id}/sessions"),
+    (
+        "delete",
+        "/v1/accounts/{account_id}/users/{user_id}/sessions",
+    ),
+    (
+        "delete",
+        "/v1/accounts/{account_id}/users/{user_id}/sessions/{session_id}",
+    ),
     ("get", "/v1/accounts"),
     ("post", "/v1/accounts"),
     ("get", "/v1/accounts/{account_id}"),

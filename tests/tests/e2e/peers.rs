@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tessera_tests::{DbBackend, TestApp};
 
 /// The tool's path, or `None` (after saying so) when it is missing and not required.
-fn tool(names: &[&str]) -> Option<PathBuf> {
+pub(crate) fn tool(names: &[&str]) -> Option<PathBuf> {
     let found = names.iter().find_map(|name| {
         std::env::var_os("PATH").and_then(|paths| {
             std::env::split_paths(&paths)
@@ -34,7 +34,7 @@ fn tool(names: &[&str]) -> Option<PathBuf> {
     found
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -176,9 +176,9 @@ async fn swagger_ui_runs_under_its_content_security_policy_in_chromium() {
 }
 
 /// chromedriver on a port of its own, stopped on drop.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for ChromeDriver {
@@ -188,7 +188,7 @@ impl Drop for ChromeDriver {
     }
 }
 
-fn start_chromedriver(binary: &PathBuf) -> ChromeDriver {
+pub(crate) fn start_chromedriver(binary: &PathBuf) -> ChromeDriver {
     let port = free_port();
     let child = Command::new(binary)
         .arg(format!("--port={port}"))
@@ -206,6 +206,40 @@ fn start_chromedriver(binary: &PathBuf) -> ChromeDriver {
         child,
         url: format!("http://127.0.0.1:{port}"),
     }
+}
+
+/// A WebDriver session of headless Chromium (`chromium`, through `driver`) with a profile of
+/// its own in `profile`.
+pub(crate) async fn connect_browser(
+    chromium: &std::path::Path,
+    driver: &ChromeDriver,
+    profile: &std::path::Path,
+) -> fantoccini::Client {
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--window-size=1280,2000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!("an object")
+    };
+    fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session")
 }
 
 /// The XPath of Swagger UI's block for the operation `method path`.
@@ -387,32 +421,7 @@ async fn swagger_ui_tries_out_rest_and_method_calls_in_chromium() {
         .to_owned();
     let driver = start_chromedriver(&chromedriver);
     let profile = app.data_dir.join("chromium-webdriver-profile");
-    let capabilities = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--window-size=1280,2000",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }
-    });
-    let Value::Object(capabilities) = capabilities else {
-        unreachable!("an object")
-    };
-    let browser =
-        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&driver.url)
-            .await
-            .expect("a WebDriver session");
+    let browser = connect_browser(&chromium, &driver, &profile).await;
     let outcome = drive_swagger_ui(&browser, &app.url("/docs/"), &token).await;
     let page = browser.source().await.unwrap_or_default();
     let _closed = browser.close().await;

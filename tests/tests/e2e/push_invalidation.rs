@@ -134,3 +134,72 @@ async fn a_revocation_on_one_instance_reaches_the_other_by_notification() {
     assert_eq!(status, 200, "{body}");
     until_status(&b, &other, &session, 403).await;
 }
+
+/// Ending a session on one instance reaches the other within a second: the user ends one of its
+/// sessions on A (`DELETE /v1/sessions/{id}`), an administrator ends all of them on A, and B —
+/// which reads the versions once a minute but hears Postgres's notifications — refuses each
+/// token the next moment, though it had it cached.
+#[tokio::test]
+async fn an_ended_session_fails_on_the_other_instance_within_a_second() {
+    let Some(a) = TestApp::spawn_with(DbBackend::Postgres, |s| {
+        s.database.poll_interval_ms = 60_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let b = a.another();
+    let owner = a.owner().await;
+    let user = a.create_user(&owner, "roaming", &[]).await;
+    let sign_in = || async {
+        let (status, body) = a
+            .call(
+                "POST",
+                "/v1/sessions",
+                None,
+                Some(json!({"account_id": 1, "login": "roaming", "password": tessera_tests::PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["result"]["token"].as_str().unwrap().to_owned(),
+            body["result"]["session_id"].as_str().unwrap().to_owned(),
+        )
+    };
+    let read = "/v1/sessions";
+    for _ in 0..3 {
+        let (kept, _) = sign_in().await;
+        let (ended, id) = sign_in().await;
+        // Cached on B, and trusted past a second (the listener's heartbeat keeps it fresh).
+        assert_eq!(b.call("GET", read, Some(&ended), None).await.0, 200);
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(b.call("GET", read, Some(&ended), None).await.0, 200);
+        let (status, body) = a
+            .call("DELETE", &format!("/v1/sessions/{id}"), Some(&kept), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        until_status(&b, read, &ended, 401).await;
+        assert_eq!(b.call("GET", read, Some(&kept), None).await.0, 200);
+    }
+    let (first, _) = sign_in().await;
+    let (second, _) = sign_in().await;
+    for token in [&first, &second] {
+        assert_eq!(b.call("GET", read, Some(token), None).await.0, 200);
+    }
+    let (status, body) = a
+        .call(
+            "DELETE",
+            &format!("/v1/accounts/1/users/{user}/sessions"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    until_status(&b, read, &first, 401).await;
+    until_status(&b, read, &second, 401).await;
+    let pushed = b.scrape().await.value_or_zero(PUSHED);
+    assert!(
+        pushed >= 4.0,
+        "the endings reached B by notification: {pushed}"
+    );
+}

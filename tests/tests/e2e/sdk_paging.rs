@@ -170,6 +170,11 @@ async fn every_list_route_ends_and_misses_nothing_under_the_sdk_rules(app: TestA
         );
     }
     let user = users[0];
+    // Sessions: the user's (listed by the owner) and the owner's own (another besides its own).
+    for _ in 0..3 {
+        app.login(1, "pager0", tessera_tests::PASSWORD).await;
+    }
+    app.owner().await;
     for _ in 0..2 {
         create(
             &app,

@@ -9,7 +9,7 @@ use tessera_app::{
 use tessera_domain::Secret;
 use tessera_domain::authorized_ips::Network;
 use tessera_domain::groups::MemberStatus;
-use tessera_domain::ids::AccountId;
+use tessera_domain::ids::{AccountId, SessionId};
 use tessera_domain::keys::{KeyStatus, KeyValidity, ValidityChange};
 use tessera_domain::permissions::{Capability, Level, Permission, groups as catalog};
 use tessera_domain::policy::{Effect, ResourceKey, ResourceType, Scope};
@@ -134,6 +134,26 @@ fn permission(n: u8) -> Permission {
 }
 
 impl World {
+    /// A session id for a step about user number `user`: mostly one of that user's live
+    /// sessions, one in eight times anyone's (another user's, or of another account), and an
+    /// id no session has when there is none to pick.
+    pub fn pick_session(&self, user: usize, n: u8) -> SessionId {
+        let sessions = self.sessions();
+        let mine: Vec<SessionId> = sessions
+            .get(&user)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        let everyone: Vec<SessionId> = sessions.values().flatten().copied().collect();
+        let list = if n >= 224 || mine.is_empty() {
+            everyone
+        } else {
+            mine
+        };
+        pick(&list, n).map_or(SessionId(tessera_domain::ids::Hex32([n; 16])), |(_, id)| {
+            *id
+        })
+    }
+
     pub fn policies(&self, specs: &[PolicySpec]) -> Vec<PolicyInput> {
         specs
             .iter()
@@ -599,6 +619,30 @@ impl World {
                             .map(|_| ()),
                         None => Ok(()),
                     }
+                }
+            }
+            Action::EndUserSessions { target, all, which } => {
+                let (i, t) = user_of(*target);
+                if *all {
+                    app.end_user_sessions(p, &m, account, t.id).map(|_| ())
+                } else {
+                    let id = self.pick_session(i, *which);
+                    app.end_user_session(p, &m, account, t.id, id).map(|_| ())
+                }
+            }
+            Action::EndOwnSessions { all, which } => {
+                if *all {
+                    app.end_own_sessions(p, &m).map(|_| ())
+                } else {
+                    let own = self
+                        .users
+                        .iter()
+                        .position(|u| Some(u.id) == p.user_id && u.account == p.account_id);
+                    let id = own.map_or_else(
+                        || self.pick_session(usize::from(*which), *which),
+                        |i| self.pick_session(i, *which),
+                    );
+                    app.end_own_session(p, &m, id).map(|_| ())
                 }
             }
             Action::SetChildActive { active } => app

@@ -27,6 +27,11 @@
 //! 7. An account's authorized IPs change only by a caller holding Account Settings write
 //!    there; a key's `allowed_ips` only by its own user (not through a service key) or by a
 //!    caller that could manage the key (and, for an access key, its user).
+//!
+//! Per step, for sessions:
+//! 8. A user's sessions end only by the user itself (its session or access key, not a service
+//!    key) or by a caller holding User Management write on it that could manage it; and the
+//!    session lists a principal gets hold only the user asked about, of the account asked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -423,6 +428,79 @@ impl World {
         }
     }
 
+    /// Invariant 8 for one step: sessions that ended (`before` but not `after`, still live)
+    /// were ended by their user or by a caller that may manage it.
+    pub fn check_sessions(
+        &self,
+        caller: &Principal,
+        before: &BTreeMap<usize, BTreeSet<tessera_domain::ids::SessionId>>,
+        after: &BTreeMap<usize, BTreeSet<tessera_domain::ids::SessionId>>,
+        seen: &Snapshot,
+        describe: &str,
+    ) {
+        for (i, ids) in before {
+            let kept = after.get(i);
+            if ids.iter().all(|id| kept.is_some_and(|k| k.contains(id))) {
+                continue;
+            }
+            let rec = &self.users[*i];
+            let itself = caller.user_id == Some(rec.id)
+                && caller.account_id == rec.account
+                && !matches!(caller.credential, tessera_app::Credential::ServiceKey(_));
+            if itself {
+                continue;
+            }
+            let Some(b) = seen.principals.get(&Who::User(*i)) else {
+                continue;
+            };
+            let ancestors = self.ancestors(rec.account);
+            let write = (
+                Permission::write(Capability::UserManagement),
+                Some(ResourceKey::new(ResourceType::User, rec.id)),
+            );
+            assert!(
+                decide(&caller.subject, rec.account, &ancestors, &write).allowed
+                    && policy::check_permissions(
+                        &caller.subject,
+                        rec.account,
+                        &ancestors,
+                        manage_set(&b.view).highest()
+                    )
+                    .allowed,
+                "sessions of user {i} ended by a caller that cannot manage it: {describe}"
+            );
+        }
+    }
+
+    /// Invariant 8 on the session lists of user `i` (principal `p`): every session listed is
+    /// the asked user's, in the asked account; another account it cannot see is not found.
+    fn check_session_lists(&self, i: usize, p: &Principal, sees_other: bool) {
+        let rec = &self.users[i];
+        for u in &self.users {
+            match self.app.list_user_sessions(p, u.account, u.id, 1000, 0) {
+                Ok(page) => {
+                    assert!(
+                        u.account == rec.account || sees_other,
+                        "user {i} listed sessions in an account it cannot see"
+                    );
+                    for s in &page.items {
+                        assert_eq!(
+                            (s.session.account_id, s.session.user_id),
+                            (u.account, u.id),
+                            "user {i} asked for user {}'s sessions and got another's",
+                            u.id
+                        );
+                    }
+                }
+                Err(AppError::NotFound(Entity::Account)) => {
+                    assert_ne!(u.account, rec.account, "its own account is visible");
+                }
+                Err(AppError::NotFound(Entity::User) | AppError::Forbidden(_)) => {}
+                Err(e) => panic!("listing sessions: {e:?}"),
+            }
+        }
+    }
+
     /// Invariant 4.
     pub fn check_keys(&self, now: &Snapshot) {
         for (who, seen) in &now.principals {
@@ -581,6 +659,7 @@ impl World {
                 }
                 Err(e) => panic!("listing another account: {e:?}"),
             }
+            self.check_session_lists(i, &p, sees_other);
             if !sees_other {
                 for u in self.users.iter().filter(|u| u.account == other) {
                     assert_eq!(

@@ -45,6 +45,7 @@ impl StateMachineTest for Hunter {
         };
         let before = world.snapshot();
         let addresses = world.addresses();
+        let sessions = world.sessions();
         let ran = world.run(&caller, account, &step.action);
         let after = world.snapshot();
         let describe = format!(
@@ -53,6 +54,7 @@ impl StateMachineTest for Hunter {
         );
         world.check_step(&caller, &before, &after, ran.handed, &describe);
         world.check_addresses(&caller, &addresses, &world.addresses(), &before, &describe);
+        world.check_sessions(&caller, &sessions, &world.sessions(), &before, &describe);
         if ran.result.is_ok() {
             world.stats.succeeded += 1;
         }

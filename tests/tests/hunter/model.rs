@@ -172,6 +172,20 @@ pub enum Action {
     SetSsoIdp {
         role: Option<u8>,
     },
+    /// Ends sessions of user `target` through the administrator's routes: all of them, or
+    /// session number `which` among every session the hunt can see (mostly the target's own,
+    /// sometimes another user's: ids an attacker sends).
+    EndUserSessions {
+        target: u8,
+        all: bool,
+        which: u8,
+    },
+    /// Ends the caller's own sessions: all of them, or session number `which` (picked like
+    /// `EndUserSessions` picks, among the caller's user's sessions and everyone's).
+    EndOwnSessions {
+        all: bool,
+        which: u8,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -295,6 +309,10 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (idx(), any::<bool>(), prop::collection::vec(idx(), 0..3))
             .prop_map(|(key, access, nets)| Action::SetKeyAllowedIps { key, access, nets }),
         1 => prop::option::weighted(0.8, role()).prop_map(|role| Action::SetSsoIdp { role }),
+        2 => (idx(), prop::bool::weighted(0.3), idx())
+            .prop_map(|(target, all, which)| Action::EndUserSessions { target, all, which }),
+        2 => (prop::bool::weighted(0.3), idx())
+            .prop_map(|(all, which)| Action::EndOwnSessions { all, which }),
     ]
 }
 

@@ -2,7 +2,7 @@
 //! objects the hunt created (so that steps can name them), the callers' credentials, and the
 //! oracle's view of every principal (read straight from storage, decided by the engine).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
@@ -16,13 +16,13 @@ use tessera_app::{
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{
-    AccessKeyId, AccountId, ResourceGroupId, ServiceKeyId, UserGroupId, UserId,
+    AccessKeyId, AccountId, ResourceGroupId, ServiceKeyId, SessionId, UserGroupId, UserId,
 };
 use tessera_domain::keys::KeyState;
 use tessera_domain::policy::{PolicyIndex, Subject};
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AuthorizedIpRepo, AuthzRepo, DnsResolver, GeneratedKeyPair,
-    KeyPairGenerator, ServiceKeyRepo, UserRepo,
+    KeyPairGenerator, ServiceKeyRepo, SessionPage, SessionRepo, UserRepo,
 };
 use tessera_domain::roles::{RoleId, ids as role_ids};
 use tessera_domain::user::UserStatus;
@@ -392,6 +392,32 @@ impl World {
                 .and_then(|(id, _)| self.store.get_access_key(u.account, u.id, id).ok());
             if let Some(key) = key {
                 out.access_keys.insert(i, shown(&key.allowed_ips));
+            }
+        }
+        out
+    }
+
+    /// The live sessions storage holds, per user (by index): what the session steps pick from
+    /// and what invariant 8 compares.
+    pub fn sessions(&self) -> BTreeMap<usize, BTreeSet<SessionId>> {
+        let now = chrono::Utc::now();
+        let mut out = BTreeMap::new();
+        for (i, u) in self.users.iter().enumerate() {
+            let page = self
+                .store
+                .list_sessions(
+                    u.account,
+                    u.id,
+                    now,
+                    SessionPage {
+                        limit: 1000,
+                        offset: 0,
+                    },
+                )
+                .expect("sessions");
+            let ids: BTreeSet<SessionId> = page.items.into_iter().map(|s| s.id).collect();
+            if !ids.is_empty() {
+                out.insert(i, ids);
             }
         }
         out

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use chrono::TimeDelta;
 use serde_json::json;
 use tessera_domain::audit::{Actor, ActorKind, AuditRecord, Outcome, RequestMeta};
+use tessera_domain::ids::SessionId;
 use tessera_domain::keys::{SESSION_TOKEN_PREFIX, SignInMethod};
 use tessera_domain::ports::NewSession;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -157,6 +158,7 @@ impl App {
             self.ports.ids.secret().expose()
         ));
         let expires_at = now + TimeDelta::seconds(self.settings.session_ttl_secs);
+        let id = SessionId(self.ports.ids.hex32());
         let audit = AuditRecord {
             account_id: Some(user.account_id),
             actor: Actor {
@@ -169,10 +171,15 @@ impl App {
             client_ip: meta.client_ip.clone(),
             request_id: meta.request_id.clone(),
             at: now,
-            details: json!({ "expires_at": expires_at, "method": method.as_str() }),
+            details: json!({
+                "session_id": id,
+                "expires_at": expires_at,
+                "method": method.as_str(),
+            }),
         };
         self.ports.sessions.create_session(
             &NewSession {
+                id,
                 token_digest: digest(token.expose()).to_vec(),
                 account_id: user.account_id,
                 user_id: user.id,
@@ -184,6 +191,7 @@ impl App {
             &audit,
         )?;
         Ok(SessionToken {
+            session_id: id,
             token,
             expires_at,
             account_id: user.account_id,
@@ -191,7 +199,7 @@ impl App {
         })
     }
 
-    /// Ends the session whose token the principal authenticated with.
+    /// Ends the session whose token the principal authenticated with; answers its id.
     ///
     /// # Errors
     /// `NotFound(Entity::Session)` when `token` is not a live session of this principal.
@@ -200,10 +208,11 @@ impl App {
         principal: &Principal,
         meta: &RequestMeta,
         token: &Secret,
-    ) -> AppResult<()> {
-        if principal.credential != Credential::Session
-            || !token.expose().starts_with(SESSION_TOKEN_PREFIX)
-        {
+    ) -> AppResult<SessionId> {
+        let Credential::Session(id) = principal.credential else {
+            return Err(AppError::NotFound(Entity::Session));
+        };
+        if !token.expose().starts_with(SESSION_TOKEN_PREFIX) {
             return Err(AppError::NotFound(Entity::Session));
         }
         let audit = self.audit_record(
@@ -212,13 +221,13 @@ impl App {
             principal.account_id,
             "session.delete",
             principal.user_id.map(|u| format!("user:{u}")),
-            json!({}),
+            json!({ "session_id": id }),
         );
         self.ports
             .sessions
             .delete_session(&digest(token.expose()), &audit)
             .map_err(AppError::from_repo(Entity::Session))?;
         self.after_change();
-        Ok(())
+        Ok(id)
     }
 }

@@ -3,6 +3,7 @@
 //! and password sessions. Failures are rate-limited and audited; principals are cached.
 
 pub(crate) mod cache;
+mod csrf;
 mod failures;
 pub(crate) mod gate;
 mod invalidation;
@@ -20,7 +21,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
-use tessera_domain::ids::{AccountId, UserId};
+use tessera_domain::ids::{AccountId, SessionId, UserId};
 use tessera_domain::keys::SESSION_TOKEN_PREFIX;
 
 use crate::App;
@@ -30,6 +31,7 @@ use crate::telemetry::FailureKind;
 pub(crate) use failures::{AuditFolder, Refusal};
 use usage::KeyRef;
 
+pub use csrf::{csrf_token, csrf_token_matches};
 pub use limiter::RateLimits;
 pub(crate) use limiter::login_key;
 
@@ -47,7 +49,7 @@ pub enum LegacyAccount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presented {
     /// `Authorization: Bearer …`: a service-key JWT, an access-key token (`tsr_…`) or a session
-    /// token (`tss_…`).
+    /// token (`tss_…`; the REST adapter reads the session cookie as one too).
     Bearer(Secret),
     /// `Authorization: Basic base64(key_id:secret)`.
     Basic {
@@ -150,7 +152,9 @@ pub struct LoginCommand {
 /// A new session's token, shown once.
 #[derive(Debug, Clone)]
 pub struct SessionToken {
-    /// `tss_…`; send as `Authorization: Bearer`.
+    /// The session's public id (what listings show and paths name).
+    pub session_id: SessionId,
+    /// `tss_…`; send as `Authorization: Bearer` (or as the session cookie).
     pub token: Secret,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
@@ -350,7 +354,7 @@ impl App {
             return Ok(());
         }
         let credential = match principal.credential {
-            Credential::Session => "session",
+            Credential::Session(_) => "session",
             Credential::AccessKey(_) => "access_key",
             Credential::ServiceKey(_) => "service_key",
         };
@@ -366,17 +370,19 @@ impl App {
         Err(AppError::AddressNotAuthorized)
     }
 
-    /// Notes that the principal's key (access or service key) was used now, from the
-    /// request's client address; the maintenance task writes it (at most once a minute per
-    /// key). Sessions are not noted: a password sign-in is recorded when it opens the session.
+    /// Notes that the principal's credential (session, access or service key) was used now,
+    /// from the request's client address; the maintenance task writes it (at most once a minute
+    /// per credential).
     ///
-    /// Within a minute of the key's last recorded use this is one atomic load on the principal
-    /// (no lock, no allocation): the cost of a cache hit is then the same for every kind of
-    /// credential.
+    /// Within a minute of the credential's last recorded use this is one atomic load on the
+    /// principal (no lock, no allocation): the cost of a cache hit is then the same for every
+    /// kind of credential.
     fn note_use(&self, principal: &Principal, meta: &RequestMeta, now: DateTime<Utc>) {
+        if !principal.last_use.claim(now) {
+            return;
+        }
         let key = match &principal.credential {
-            Credential::Session => return,
-            _ if !principal.last_use.claim(now) => return,
+            Credential::Session(id) => KeyRef::Session(*id),
             Credential::AccessKey(id) => KeyRef::Access(id.clone()),
             Credential::ServiceKey(id) => KeyRef::Service(*id),
         };
@@ -385,7 +391,8 @@ impl App {
     }
 
     /// Periodic upkeep (every few hundred milliseconds): reads the authorization versions, writes
-    /// access and service keys' last use, and now and then removes expired sessions.
+    /// the last use of access keys, service keys and sessions, and now and then removes expired
+    /// sessions.
     ///
     /// # Errors
     /// Storage errors; the next run tries again.
@@ -398,6 +405,9 @@ impl App {
         }
         if !uses.service.is_empty() {
             self.ports.service_keys.touch_service_keys(&uses.service)?;
+        }
+        if !uses.sessions.is_empty() {
+            self.ports.sessions.touch_sessions(&uses.sessions)?;
         }
         let now = self.ports.clock.now();
         let mut last = self.last_purge.lock();

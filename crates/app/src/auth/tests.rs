@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use tessera_domain::account::Account;
 use tessera_domain::ids::ServiceKeyId;
-use tessera_domain::keys::{AccessKey, Session};
+use tessera_domain::keys::AccessKey;
 use tessera_domain::ports::{
     AccessKeyAuth, KeyPairGenerator, RepoError, ServiceKeyAuth, UserWithSecret,
 };
@@ -428,12 +428,12 @@ fn a_deleted_key_fails() {
 fn an_expired_session_fails() {
     let mut m = Mocks::new();
     m.sessions.expect_find_session().returning(|_| {
-        Ok(Some(Session {
-            account_id: ACME,
-            user_id: UserId(2),
-            created_at: now() - TimeDelta::hours(2),
-            expires_at: now() - TimeDelta::seconds(1),
-        }))
+        Ok(Some(crate::testing::stored_session(
+            1,
+            2,
+            now() - TimeDelta::hours(2),
+            now() - TimeDelta::seconds(1),
+        )))
     });
     m.audit.expect_append_audit().returning(|_| Ok(()));
     let app = m.app();
@@ -472,18 +472,27 @@ fn signing_in_stores_only_the_tokens_digest() {
     let mut m = Mocks::new();
     known_user(&mut m);
     m.ids.expect_secret().returning(|| Secret::new("abc"));
+    m.ids
+        .expect_hex32()
+        .returning(|| tessera_domain::ids::Hex32([0xab; 16]));
+    let id = tessera_domain::ids::SessionId(tessera_domain::ids::Hex32([0xab; 16]));
     m.sessions
         .expect_create_session()
-        .withf(|s, a| {
+        .withf(move |s, a| {
             s.token_digest == digest("tss_abc").to_vec()
+                && s.id == id
                 && s.expires_at == now() + TimeDelta::seconds(3600)
                 && s.method == tessera_domain::keys::SignInMethod::Password
+                && s.from.as_deref() == meta().client_ip.as_deref()
                 && a.action == "session.create"
+                && a.details["session_id"] == id.to_string()
+                && !a.details.to_string().contains("abc")
         })
         .times(1)
         .returning(|_, _| Ok(()));
     let s = m.app().login(&meta(), login("R1ght-pass")).unwrap();
     assert_eq!(s.token.expose(), "tss_abc");
+    assert_eq!(s.session_id, id);
     assert_eq!(s.user_id, UserId(2));
 }
 
@@ -691,6 +700,9 @@ fn concurrent_guesses_never_test_more_than_the_limit() {
         .returning(|_| Ok(account(true)));
     m.audit.expect_append_audit().returning(|_| Ok(()));
     m.ids.expect_secret().returning(|| Secret::new("s"));
+    m.ids
+        .expect_hex32()
+        .returning(|| tessera_domain::ids::Hex32([1; 16]));
     m.sessions.expect_create_session().returning(|_, _| Ok(()));
     // The sign-in gate admits them all: the limit under test is the attempts'.
     m.settings.sign_in_queue = 1000;

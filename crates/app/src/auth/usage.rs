@@ -1,5 +1,6 @@
-//! When, and from which client address, keys were last used: noted on every authentication,
-//! written at most once a minute per key, in batches, by the maintenance task.
+//! When, and from which client address, keys and sessions were last used: noted on every
+//! authentication, written at most once a minute per key or session, in batches, by the
+//! maintenance task (never a write per request).
 //!
 //! A request whose principal comes from the cache first asks the principal's [`LastUse`] (one
 //! atomic load): within a minute of the key's last recorded use nothing more happens, with no
@@ -12,25 +13,29 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::Mutex;
-use tessera_domain::ids::{AccessKeyId, ServiceKeyId};
+use tessera_domain::ids::{AccessKeyId, ServiceKeyId, SessionId};
 use tessera_domain::ports::Used;
 
-/// A key whose use is recorded.
+/// A credential whose use is recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum KeyRef {
     /// An access key.
     Access(AccessKeyId),
     /// A service key.
     Service(ServiceKeyId),
+    /// A session.
+    Session(SessionId),
 }
 
-/// The uses to write, per kind of key.
+/// The uses to write, per kind of credential.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Uses {
     /// Access keys.
     pub(crate) access: Vec<Used<AccessKeyId>>,
     /// Service keys.
     pub(crate) service: Vec<Used<ServiceKeyId>>,
+    /// Sessions.
+    pub(crate) sessions: Vec<Used<SessionId>>,
 }
 
 /// Most keys remembered as written within the last minute; beyond, the memory starts over
@@ -115,6 +120,11 @@ impl UsageTracker {
                 at: now,
                 from,
             }),
+            KeyRef::Session(id) => pending.sessions.push(Used {
+                id: *id,
+                at: now,
+                from,
+            }),
         }
         now
     }
@@ -162,6 +172,7 @@ mod tests {
         );
         let writes = t.take();
         assert!(writes.access.is_empty());
+        assert!(writes.sessions.is_empty());
         assert_eq!(
             writes.service,
             vec![
@@ -174,6 +185,43 @@ mod tests {
                     id: key,
                     at: now() + TimeDelta::minutes(1),
                     from: Some("198.51.100.2".into())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_session_is_written_at_most_once_a_minute_with_its_address() {
+        let t = UsageTracker::default();
+        let session = SessionId(tessera_domain::ids::Hex32([5; 16]));
+        let other = SessionId(tessera_domain::ids::Hex32([6; 16]));
+        for s in 0..90 {
+            t.note(
+                &KeyRef::Session(session),
+                Some("203.0.113.9"),
+                now() + TimeDelta::seconds(s),
+            );
+        }
+        t.note(&KeyRef::Session(other), None, now());
+        let writes = t.take();
+        assert!(writes.access.is_empty() && writes.service.is_empty());
+        assert_eq!(
+            writes.sessions,
+            vec![
+                Used {
+                    id: session,
+                    at: now(),
+                    from: Some("203.0.113.9".into())
+                },
+                Used {
+                    id: session,
+                    at: now() + TimeDelta::seconds(60),
+                    from: Some("203.0.113.9".into())
+                },
+                Used {
+                    id: other,
+                    at: now(),
+                    from: None
                 },
             ]
         );

@@ -289,7 +289,7 @@ impl App {
             Principal {
                 account_id: session.account_id,
                 user_id: Some(user.id),
-                credential: Credential::Session,
+                credential: Credential::Session(session.id),
                 subject,
                 addresses,
                 last_use: LastUse::default(),

@@ -7,7 +7,8 @@
 //!   connector is enforced) and password (giving the old one);
 //! - create, list, read, change and delete its own access keys;
 //! - create its own service keys with roles it holds, and list, read, change, re-role (with
-//!   roles it holds) and delete them.
+//!   roles it holds) and delete them;
+//! - list its own sessions and end them (any one, or all).
 //!
 //! Nothing else. A principal authenticated with a **service key** never acts as itself: it is
 //! bounded by the key's roles everywhere (a key with no roles reaches only the basic methods:
@@ -35,6 +36,8 @@ pub(crate) enum OwnAction {
     AccessKeys,
     /// Manages its own service keys.
     ServiceKeys,
+    /// Lists and ends its own sessions.
+    Sessions,
 }
 
 /// How a request was allowed.
@@ -67,7 +70,7 @@ impl App {
             && principal.user_id == Some(user)
             && matches!(
                 principal.credential,
-                Credential::Session | Credential::AccessKey(_)
+                Credential::Session(_) | Credential::AccessKey(_)
             )
     }
 

@@ -34,7 +34,7 @@ pub use oidc::{AuthorizationRequest, IdpError, OidcRelyingParty};
 pub use paging::{ExpiryFilter, ListQuery, Page};
 pub use sealing::{SealError, Sealer};
 pub use service_keys::{NewServiceKey, ServiceKeyAuth, ServiceKeyChanges, ServiceKeyRepo};
-pub use sessions::{NewSession, SessionRepo};
+pub use sessions::{NewSession, SessionPage, SessionRepo};
 pub use sso::{DnsResolver, SsoChanges, SsoRepo};
 pub use system::{
     Clock, GeneratedKeyPair, HashError, Health, IdGenerator, KeyPairGenerator, PasswordHasher,

@@ -294,6 +294,7 @@ fn sessions_are_found_by_digest_and_purged_when_expired(db: &TestDatabase) {
         store
             .create_session(
                 &NewSession {
+                    id: tessera_domain::ids::SessionId(tessera_domain::ids::Hex32([digest[0]; 16])),
                     token_digest: digest,
                     account_id: acme,
                     user_id: made.owner.id,

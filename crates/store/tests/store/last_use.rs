@@ -171,6 +171,7 @@ fn a_session_records_its_users_last_sign_in(db: &TestDatabase) {
         store
             .create_session(
                 &NewSession {
+                    id: tessera_domain::ids::SessionId(tessera_domain::ids::Hex32([n; 16])),
                     token_digest: vec![n; 32],
                     account_id: a,
                     user_id: acme.owner.id,

@@ -12,6 +12,7 @@ mod last_use;
 mod migrations;
 mod pool;
 mod queries;
+mod sessions;
 mod sqlite_build;
 mod sso;
 mod sso_signin;

@@ -149,6 +149,68 @@ fn the_user_count_migration_counts_existing_users(db: &TestDatabase) {
     );
 }
 
+/// Reverts the migrations down to (and including) the one named `version`.
+fn revert_to_before(db: &TestDatabase, version: &str) {
+    let mut conn = db.db.conn().unwrap();
+    loop {
+        let reverted = match &mut *conn {
+            AnyConnection::Postgresql(c) => c.revert_last_migration(PG).unwrap().to_string(),
+            AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE).unwrap().to_string(),
+        };
+        if reverted.as_str() <= version {
+            return;
+        }
+    }
+}
+
+/// Sessions opened before the sessions migration keep working after it: each gets an id of
+/// its own (32 hex digits, none shared) and counts as a password sign-in.
+fn sessions_from_before_their_migration_get_ids_of_their_own(db: &TestDatabase) {
+    use diesel::sql_types::{BigInt, Binary, Timestamp};
+    use tessera_domain::keys::SignInMethod;
+    use tessera_domain::ports::SessionRepo;
+    let store = db.store();
+    let acme = crate::fixtures::account(&store, "acme");
+    revert_to_before(db, "20261130000009");
+    {
+        let mut conn = db.db.conn().unwrap();
+        for n in [1u8, 2] {
+            let insert = diesel::sql_query(match db.db.backend() {
+                Backend::Postgres => {
+                    "INSERT INTO sessions (token_hash, account_id, user_id, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)"
+                }
+                Backend::Sqlite => {
+                    "INSERT INTO sessions (token_hash, account_id, user_id, created_at, expires_at) \
+                     VALUES (?, ?, ?, ?, ?)"
+                }
+            })
+            .bind::<Binary, _>(vec![n; 32])
+            .bind::<BigInt, _>(acme.account.id.0)
+            .bind::<BigInt, _>(acme.owner.id.0)
+            .bind::<Timestamp, _>(crate::fixtures::at(0).naive_utc())
+            .bind::<Timestamp, _>(crate::fixtures::at(1000).naive_utc());
+            match &mut *conn {
+                AnyConnection::Postgresql(c) => insert.execute(c).unwrap(),
+                AnyConnection::Sqlite(c) => insert.execute(c).unwrap(),
+            };
+        }
+    }
+    assert!(!db.db.migrate().unwrap().is_empty());
+    let one = store.find_session(&[1; 32]).unwrap().expect("kept");
+    let two = store.find_session(&[2; 32]).unwrap().expect("kept");
+    assert_ne!(one.id, two.id);
+    for s in [&one, &two] {
+        assert_eq!(s.id.to_string().len(), 32);
+        assert_eq!(s.method, SignInMethod::Password);
+        assert_eq!(
+            (s.user_id, s.expires_at),
+            (acme.owner.id, crate::fixtures::at(1000))
+        );
+        assert_eq!((s.created_from.as_deref(), s.last_used_at), (None, None));
+    }
+}
+
 /// Instances started together on an empty Postgres database each migrate it as they start: they
 /// take turns, so none fails, and every migration is applied once.
 #[test]
@@ -181,5 +243,6 @@ fn instances_migrating_one_postgres_database_at_once_take_turns() {
 backend_tests!(
     migrations_create_every_table_and_run_down_and_up_again,
     every_schema_column_exists,
-    the_user_count_migration_counts_existing_users
+    the_user_count_migration_counts_existing_users,
+    sessions_from_before_their_migration_get_ids_of_their_own
 );

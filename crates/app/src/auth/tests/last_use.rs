@@ -1,14 +1,15 @@
-//! Last use of keys on cache hits: recorded at most once a minute per key, within a minute of
-//! the truth, by the maintenance task; the requests in between ask only the cached principal.
+//! Last use of keys and sessions on cache hits: recorded at most once a minute per credential,
+//! within a minute of the truth, by the maintenance task; the requests in between ask only the
+//! cached principal.
 
-use tessera_domain::ids::AccessKeyId;
+use tessera_domain::ids::{AccessKeyId, SessionId};
 use tessera_domain::ports::Used;
 
 use super::*;
 
 type Written<T> = StdArc<parking_lot::Mutex<Vec<Used<T>>>>;
 
-/// What the maintenance task writes, access keys and service keys.
+/// What the maintenance task writes, access keys and service keys (sessions: [`session_writes`]).
 fn writes(m: &mut Mocks) -> (Written<AccessKeyId>, Written<ServiceKeyId>) {
     let access = StdArc::new(parking_lot::Mutex::new(Vec::new()));
     let service = StdArc::new(parking_lot::Mutex::new(Vec::new()));
@@ -30,6 +31,17 @@ fn writes(m: &mut Mocks) -> (Written<AccessKeyId>, Written<ServiceKeyId>) {
         .returning(|_| Ok(0));
     m.sso.expect_purge_sso_logins().returning(|_| Ok(0));
     (access, service)
+}
+
+/// What the maintenance task writes for sessions.
+fn session_writes(m: &mut Mocks) -> Written<SessionId> {
+    let sessions = StdArc::new(parking_lot::Mutex::new(Vec::new()));
+    let w = sessions.clone();
+    m.sessions.expect_touch_sessions().returning(move |uses| {
+        w.lock().extend_from_slice(uses);
+        Ok(())
+    });
+    sessions
 }
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -126,7 +138,7 @@ fn a_key_used_through_two_cached_principals_is_still_recorded_within_a_minute() 
 }
 
 #[test]
-fn a_cached_service_key_jwt_is_recorded_once_a_minute_and_a_session_never() {
+fn a_cached_service_key_jwt_and_a_cached_session_are_each_recorded_once_a_minute() {
     let pair = AwsLcKeyPairs.rsa_2048().unwrap();
     let public = pair.public_pem.clone();
     let mut m = Mocks::new();
@@ -137,12 +149,12 @@ fn a_cached_service_key_jwt_is_recorded_once_a_minute_and_a_session_never() {
         .expect_get_account()
         .returning(|_| Ok(account(true)));
     m.sessions.expect_find_session().returning(|_| {
-        Ok(Some(Session {
-            account_id: ACME,
-            user_id: UserId(2),
-            created_at: now(),
-            expires_at: now() + TimeDelta::hours(1),
-        }))
+        Ok(Some(crate::testing::stored_session(
+            3,
+            2,
+            now(),
+            now() + TimeDelta::hours(1),
+        )))
     });
     m.users
         .expect_get_user()
@@ -152,22 +164,40 @@ fn a_cached_service_key_jwt_is_recorded_once_a_minute_and_a_session_never() {
         .returning(|_, _| Ok(vec![]));
     let clock = moving_clock(&mut m);
     let (access, service) = writes(&mut m);
+    let sessions = session_writes(&mut m);
     let app = m.app();
     let t = now().timestamp();
     let token = bearer(&jwt(pair.private_pem.expose(), "1".into(), t, t + 600));
     let session = bearer("tss_session");
     app.authenticate(&token, &meta()).unwrap();
-    app.authenticate(&session, &meta()).unwrap();
+    app.authenticate(&session, &from("198.51.100.4")).unwrap();
     for s in [1, 59, 60, 61, 119, 120] {
         move_to(&app, &clock, s);
         app.authenticate_cached(&token, &meta()).unwrap().unwrap();
-        app.authenticate_cached(&session, &meta()).unwrap().unwrap();
+        app.authenticate_cached(&session, &from("198.51.100.5"))
+            .unwrap()
+            .unwrap();
     }
     app.maintain().unwrap();
     let recorded: Vec<_> = service.lock().iter().map(|u| (u.id, u.at)).collect();
     let key = ServiceKeyId(KID.parse().unwrap());
     assert_eq!(recorded, vec![(key, at(0)), (key, at(60)), (key, at(120))]);
     assert!(access.lock().is_empty());
+    let id = SessionId(tessera_domain::ids::Hex32([3; 16]));
+    let recorded: Vec<_> = sessions
+        .lock()
+        .iter()
+        .map(|u| (u.id, u.at, u.from.clone()))
+        .collect();
+    assert_eq!(
+        recorded,
+        vec![
+            (id, at(0), Some("198.51.100.4".into())),
+            (id, at(60), Some("198.51.100.5".into())),
+            (id, at(120), Some("198.51.100.5".into())),
+        ],
+        "only the first use of each minute is written, with its address"
+    );
 }
 
 #[test]
