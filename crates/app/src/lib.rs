@@ -14,6 +14,7 @@ mod groups;
 pub mod infra;
 mod key_validity;
 mod lockouts;
+mod mfa;
 mod principal;
 mod service_keys;
 mod sso;
@@ -26,8 +27,8 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
-    DnsResolver, Health, IdGenerator, KeyPairGenerator, PasswordHasher, ResourceGroupRepo, Sealer,
-    ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, PasswordHasher, ResourceGroupRepo,
+    Sealer, ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
 };
 
 use crate::auth::AuditFolder;
@@ -52,6 +53,9 @@ pub use error::{AppError, AppResult, AuthFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};
 pub use lockouts::Lockout;
+pub use mfa::{
+    MfaChallengeToken, MfaSignIn, MfaStatus, SignIn, TotpSecret, normalise_recovery_code,
+};
 pub use principal::{Credential, Principal};
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
 pub use sso::UpdateSso;
@@ -85,6 +89,8 @@ pub struct Ports {
     pub sso: Arc<dyn SsoRepo>,
     /// Accounts' authorized-IP lists.
     pub authorized_ips: Arc<dyn AuthorizedIpRepo>,
+    /// TOTP enrolments, recovery codes and sign-in challenges.
+    pub mfa: Arc<dyn MfaRepo>,
     /// DNS TXT lookups.
     pub dns: Arc<dyn DnsResolver>,
     /// Storage readiness.
@@ -134,6 +140,7 @@ impl Ports {
             + AuthzRepo
             + SsoRepo
             + AuthorizedIpRepo
+            + MfaRepo
             + Health
             + 'static,
     {
@@ -150,6 +157,7 @@ impl Ports {
             authz: storage.clone(),
             sso: storage.clone(),
             authorized_ips: storage.clone(),
+            mfa: storage.clone(),
             health: storage.clone(),
             dns: system.dns,
             hasher: system.hasher,

@@ -211,6 +211,9 @@ impl From<AppError> for ApiError {
             AppError::AddressNotAuthorized => ApiError::new(StatusCode::FORBIDDEN, 3, message),
             AppError::WouldLockOut(_) => ApiError::new(StatusCode::CONFLICT, 8, message),
             AppError::TooManyAuthorizedIps(_) => ApiError::new(StatusCode::CONFLICT, 9, message),
+            AppError::SessionRequired => ApiError::new(StatusCode::FORBIDDEN, 4, message),
+            // The 409 detail digits are all taken: a conflict of state, as 4090.
+            AppError::MfaEnrolled => ApiError::new(StatusCode::CONFLICT, 0, message),
             AppError::Unauthenticated(failure) => {
                 let detail = match failure {
                     AuthFailure::Failed => 0,

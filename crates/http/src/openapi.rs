@@ -45,7 +45,8 @@ impl Modify for SecuritySchemes {
     ),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "Sessions", description = "Password sign-in"),
+        (name = "Sessions", description = "Password sign-in, with a second factor (TOTP) where due"),
+        (name = "MFA", description = "The signed-in user's own second factor: TOTP enrolment, recovery codes"),
         (name = "Accounts", description = "Account settings and child accounts"),
         (name = "Users", description = "Restcomm-style users"),
         (name = "Access keys", description = "Restcomm API access keys"),

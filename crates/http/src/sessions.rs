@@ -1,11 +1,12 @@
-//! Password sessions: `POST /v1/sessions` signs in, `DELETE /v1/sessions` signs out.
+//! Password sessions: `POST /v1/sessions` signs in (or answers a second-factor challenge:
+//! `crate::mfa`), `DELETE /v1/sessions` signs out.
 
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_app::{App, LoginCommand, Presented};
+use tessera_app::{App, LoginCommand, Presented, SessionToken, SignIn};
 use tessera_domain::Secret;
 use tessera_domain::ids::AccountId;
 use utoipa::ToSchema;
@@ -13,6 +14,7 @@ use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
 use crate::extract::{Caller, JsonBody, presented, request_meta, run};
+use crate::mfa::{MfaEnrolmentRequiredView, MfaRequiredView};
 
 /// A sign-in.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -45,9 +47,49 @@ pub struct SessionView {
     pub user_id: i64,
 }
 
-/// Signs in with a password.
+impl From<SessionToken> for SessionView {
+    fn from(s: SessionToken) -> Self {
+        Self {
+            token: s.token.expose().to_owned(),
+            expires_at: s.expires_at,
+            account_id: s.account_id.0,
+            user_id: s.user_id.0,
+        }
+    }
+}
+
+/// What a sign-in answers: a session, or — the password was right but a second factor is due —
+/// a challenge for `POST /v1/sessions/mfa`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SignInView {
+    /// A session.
+    Session(SessionView),
+    /// `{"mfa_required": true, "challenge", "expires_at"}`: give a code of the user's
+    /// authenticator.
+    MfaRequired(MfaRequiredView),
+    /// `{"mfa_enrolment_required": true, "challenge", "expires_at"}`: the account requires a
+    /// second factor; enrol first.
+    MfaEnrolmentRequired(MfaEnrolmentRequiredView),
+}
+
+impl From<SignIn> for SignInView {
+    fn from(s: SignIn) -> Self {
+        match s {
+            SignIn::Session(t) => Self::Session(SessionView::from(t)),
+            SignIn::MfaRequired(c) => Self::MfaRequired(MfaRequiredView::of(&c)),
+            SignIn::MfaEnrolmentRequired(c) => {
+                Self::MfaEnrolmentRequired(MfaEnrolmentRequiredView::of(&c))
+            }
+        }
+    }
+}
+
+/// Signs in with a password: a session, or, for a user with a confirmed second factor (or
+/// without one in an account that requires it), a challenge to complete with
+/// `POST /v1/sessions/mfa`.
 #[utoipa::path(tag = "Sessions", request_body = LoginBody,
-    responses((status = 200, body = Envelope<SessionView>), (status = 400), (status = 401), (status = 429)))]
+    responses((status = 200, body = Envelope<SignInView>), (status = 400), (status = 401), (status = 429)))]
 #[post("/sessions")]
 pub async fn create_session(
     app: web::Data<Arc<App>>,
@@ -73,18 +115,12 @@ pub async fn create_session(
             return Err(refused);
         }
     };
-    Ok(Envelope::ok(SessionView {
-        token: s.token.expose().to_owned(),
-        expires_at: s.expires_at,
-        account_id: s.account_id.0,
-        user_id: s.user_id.0,
-    })
-    .respond())
+    Ok(Envelope::ok(SignInView::from(s)).respond())
 }
 
 /// How long a refused sign-in (429, 503) waits before it is answered: the `Retry-After` of a
 /// full sign-in queue.
-const SHED_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const SHED_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Signs out: ends the session whose token authenticates this request.
 #[utoipa::path(tag = "Sessions",

@@ -430,6 +430,9 @@ impl World {
                         },
                     )
                     .ok()?;
+                let tessera_app::SignIn::Session(session) = session else {
+                    return None;
+                };
                 self.app
                     .authenticate(&Presented::Bearer(session.token), &meta())
                     .ok()

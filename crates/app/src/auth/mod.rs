@@ -385,7 +385,8 @@ impl App {
     }
 
     /// Periodic upkeep (every few hundred milliseconds): reads the authorization versions, writes
-    /// access and service keys' last use, and now and then removes expired sessions.
+    /// access and service keys' last use, and now and then removes expired sessions and
+    /// sign-in challenges.
     ///
     /// # Errors
     /// Storage errors; the next run tries again.
@@ -404,6 +405,7 @@ impl App {
         if last.is_none_or(|t| now - t > TimeDelta::minutes(10)) {
             *last = Some(now);
             self.ports.sessions.purge_expired_sessions(now)?;
+            self.ports.mfa.purge_expired_mfa_challenges(now)?;
             self.ports
                 .attempts
                 .purge_attempts(now - TimeDelta::seconds(self.settings.rate_limits.window_secs))?;

@@ -404,6 +404,7 @@ fn every_principal_reads_its_own_account_and_only_it() {
                 active: true,
                 created_at: now(),
                 max_key_lifetime_days: None,
+                require_mfa: false,
             })
         });
     let app = m.app();

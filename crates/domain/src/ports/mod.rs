@@ -10,6 +10,7 @@ mod audit;
 mod authorized_ips;
 mod error;
 mod groups;
+mod mfa;
 mod paging;
 mod sealing;
 mod service_keys;
@@ -29,6 +30,7 @@ pub use audit::{AuditFilter, AuditRepo};
 pub use authorized_ips::AuthorizedIpRepo;
 pub use error::RepoError;
 pub use groups::{AuthzChange, AuthzRepo, ResourceGroupRepo, UserGroupRepo};
+pub use mfa::{EnrolmentStarted, MfaRepo, NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption};
 pub use paging::{ExpiryFilter, ListQuery, Page};
 pub use sealing::{SealError, Sealer};
 pub use service_keys::{NewServiceKey, ServiceKeyAuth, ServiceKeyChanges, ServiceKeyRepo};
@@ -52,6 +54,8 @@ pub use audit::MockAuditRepo;
 pub use authorized_ips::MockAuthorizedIpRepo;
 #[cfg(feature = "mocks")]
 pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
+#[cfg(feature = "mocks")]
+pub use mfa::MockMfaRepo;
 #[cfg(feature = "mocks")]
 pub use sealing::MockSealer;
 #[cfg(feature = "mocks")]
