@@ -295,4 +295,69 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, AppError::Forbidden(_)));
     }
+
+    #[test]
+    fn requiring_a_second_factor_needs_account_settings_write() {
+        let mut m = Mocks::new();
+        m.accounts.expect_update_account().times(0);
+        let app = m.app();
+        for roles in [
+            &[ids::ACCOUNTANT][..],
+            &[ids::DEVELOPER],
+            &[ids::USER_MANAGER],
+        ] {
+            let err = app
+                .update_account(
+                    &principal(4, roles),
+                    &RequestMeta::default(),
+                    ACME,
+                    UpdateAccount {
+                        require_mfa: Some(true),
+                        ..UpdateAccount::default()
+                    },
+                )
+                .unwrap_err();
+            assert!(matches!(err, AppError::Forbidden(_)), "{roles:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn the_requirement_is_changed_and_audited_by_an_owner() {
+        let mut m = Mocks::new();
+        m.accounts
+            .expect_update_account()
+            .withf(|id, c, a| {
+                *id == ACME
+                    && c.require_mfa == Some(true)
+                    && c.name.is_none()
+                    && a.action == "account.update"
+                    && a.details["require_mfa"] == true
+            })
+            .times(1)
+            .returning(|id, _, _| {
+                Ok(Account {
+                    id,
+                    name: "Acme".into(),
+                    email: "acme@example.com".into(),
+                    parent_id: None,
+                    active: true,
+                    created_at: crate::testing::now(),
+                    max_key_lifetime_days: None,
+                    require_mfa: true,
+                })
+            });
+        let a = m
+            .app()
+            .update_account(
+                &principal(1, &[ids::OWNER]),
+                &RequestMeta::default(),
+                ACME,
+                UpdateAccount {
+                    require_mfa: Some(true),
+                    ..UpdateAccount::default()
+                },
+            )
+            .unwrap();
+        assert!(a.require_mfa);
+    }
 }

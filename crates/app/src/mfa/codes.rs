@@ -175,3 +175,6 @@ pub(crate) fn matching_recovery_code(
     }
     found
 }
+
+#[cfg(test)]
+mod tests;

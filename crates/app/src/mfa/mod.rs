@@ -287,3 +287,6 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
