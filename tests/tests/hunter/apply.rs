@@ -15,6 +15,7 @@ use tessera_domain::permissions::{Capability, Level, Permission, groups as catal
 use tessera_domain::policy::{Effect, ResourceKey, ResourceType, Scope};
 use tessera_domain::ports::{AccessKeyChanges, RoleChange, ServiceKeyChanges};
 
+use crate::mfa::Authenticator;
 use crate::model::{Action, PolicySpec, RoleEdit, Window};
 use crate::world::{KeyRec, UserRec, World, meta, role_set};
 
@@ -63,6 +64,8 @@ pub enum Handed {
     ChildOf(AccountId),
     /// The sign-in lockout of user number `n` was cleared (its password may be guessed again).
     Unlocked(usize),
+    /// The second factor of user number `n` was reset (its password alone signs in again).
+    MfaReset(usize),
 }
 
 /// What the registry learns from a step that succeeded.
@@ -73,6 +76,10 @@ enum Change {
     Key(KeyRec),
     ResourceGroup(AccountId, tessera_domain::ids::ResourceGroupId),
     UserGroup(AccountId, tessera_domain::ids::UserGroupId),
+    /// User number `n` enrolled this authenticator.
+    Enrolled(usize, Authenticator),
+    /// User number `n`'s second factor was reset.
+    MfaReset(usize),
 }
 
 /// What a step did.
@@ -101,8 +108,7 @@ fn edit(edit: RoleEdit, roles: &[u8], force: bool) -> RoleChange {
 }
 
 /// The change a window makes, from now.
-fn window_change(window: Window) -> ValidityChange {
-    let now = chrono::Utc::now();
+fn window_change(window: Window, now: chrono::DateTime<chrono::Utc>) -> ValidityChange {
     match window {
         Window::Open => ValidityChange {
             not_before: Some(None),
@@ -120,9 +126,9 @@ fn window_change(window: Window) -> ValidityChange {
 }
 
 /// The validity a new key asks for (none: the account's default).
-fn window_validity(window: Option<Window>) -> KeyValidity {
+fn window_validity(window: Option<Window>, now: chrono::DateTime<chrono::Utc>) -> KeyValidity {
     window.map_or_else(KeyValidity::default, |w| {
-        window_change(w).apply(KeyValidity::default())
+        window_change(w, now).apply(KeyValidity::default())
     })
 }
 
@@ -187,6 +193,7 @@ impl World {
     /// Runs `action` as `p` in `account`.
     pub fn run(&mut self, p: &Principal, account: AccountId, action: &Action) -> Ran {
         self.counter += 1;
+        let now = self.now();
         let m = meta();
         let app = &self.app;
         let mut handed = Handed::Nothing;
@@ -283,7 +290,7 @@ impl World {
             Action::CreateAccessKey { target, window } => {
                 let (i, t) = user_of(*target);
                 let made =
-                    app.create_access_key(p, &m, account, t.id, None, window_validity(*window));
+                    app.create_access_key(p, &m, account, t.id, None, window_validity(*window, now));
                 made.map(|k| {
                     handed = Handed::AccessKeyOf(i);
                     change = Some(Change::AccessKey(i, k.key.id, k.token.expose().to_owned()));
@@ -330,7 +337,7 @@ impl World {
                             t.id,
                             id,
                             AccessKeyChanges {
-                                validity: window_change(*window),
+                                validity: window_change(*window, now),
                                 ..AccessKeyChanges::default()
                             },
                         )
@@ -347,7 +354,7 @@ impl World {
                         name: Some(format!("k{}", self.counter)),
                         description: None,
                         roles: role_set(roles),
-                        validity: window_validity(*window),
+                        validity: window_validity(*window, now),
                     },
                 );
                 made.map(|k| {
@@ -390,7 +397,7 @@ impl World {
                         account,
                         k.id,
                         ServiceKeyChanges {
-                            validity: window_change(*window),
+                            validity: window_change(*window, now),
                             ..ServiceKeyChanges::default()
                         },
                     )
@@ -572,6 +579,35 @@ impl World {
                     }
                 }
             }
+            Action::EnrolMfa => match app.begin_totp_enrolment(p, &m) {
+                Ok(shown) => {
+                    let mut auth = Authenticator::scan(shown.secret.expose());
+                    let code = Secret::new(auth.code(&self.clock));
+                    let me = self.index_of(p).expect("a session is some user's");
+                    app.confirm_totp_enrolment(p, &m, &code).map(|_| {
+                        change = Some(Change::Enrolled(me, auth));
+                    })
+                }
+                Err(e) => Err(e),
+            },
+            Action::ResetMfa { target } => {
+                let (i, t) = user_of(*target);
+                app.reset_mfa(p, &m, account, t.id).map(|()| {
+                    handed = Handed::MfaReset(i);
+                    change = Some(Change::MfaReset(i));
+                })
+            }
+            Action::SetRequireMfa { on } => app
+                .update_account(
+                    p,
+                    &m,
+                    account,
+                    UpdateAccount {
+                        require_mfa: Some(*on),
+                        ..UpdateAccount::default()
+                    },
+                )
+                .map(|_| ()),
             Action::SetChildActive { active } => app
                 .update_account(
                     p,
@@ -591,6 +627,12 @@ impl World {
             Some(Change::Key(rec)) => self.keys.push(rec),
             Some(Change::ResourceGroup(a, id)) => self.resource_groups.push((a, id)),
             Some(Change::UserGroup(a, id)) => self.user_groups.push((a, id)),
+            Some(Change::Enrolled(i, auth)) => {
+                self.authenticators.insert(i, auth);
+            }
+            Some(Change::MfaReset(i)) => {
+                self.authenticators.remove(&i);
+            }
             None => {}
         }
         Ran { result, handed }

@@ -167,6 +167,16 @@ pub enum Action {
         access: bool,
         nets: Vec<u8>,
     },
+    /// The caller enrols a second factor of its own (starts and confirms a TOTP enrolment).
+    EnrolMfa,
+    /// An administrator's reset of a user's second factor.
+    ResetMfa {
+        target: u8,
+    },
+    /// Sets whether the account requires a second factor of its password users.
+    SetRequireMfa {
+        on: bool,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -289,6 +299,9 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(net, allowed, force)| Action::DeleteAuthorizedIps { net, allowed, force }),
         1 => (idx(), any::<bool>(), prop::collection::vec(idx(), 0..3))
             .prop_map(|(key, access, nets)| Action::SetKeyAllowedIps { key, access, nets }),
+        1 => Just(Action::EnrolMfa),
+        1 => idx().prop_map(|target| Action::ResetMfa { target }),
+        1 => any::<bool>().prop_map(|on| Action::SetRequireMfa { on }),
     ]
 }
 
