@@ -454,7 +454,7 @@ impl MfaRepo for MemoryMfa {
         audit: &AuditRecord,
     ) -> Result<(), RepoError> {
         let mut all = self.enrolments.lock();
-        if !all.get(&user).is_some_and(|(e, _)| e.account_id == account) {
+        if all.get(&user).is_none_or(|(e, _)| e.account_id != account) {
             return Err(RepoError::NotFound);
         }
         all.remove(&user);

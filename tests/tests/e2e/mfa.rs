@@ -395,8 +395,9 @@ async fn the_credential_report_shows_who_has_a_second_factor(app: TestApp) {
         .await;
     assert_eq!(code, 200, "{body}");
     let rows = body["result"]["rows"].as_array().unwrap();
+    let (alice_id, bob_id) = (alice.to_string(), bob.to_string());
     for r in rows {
-        let expected = if r["type"] == "user" && r["id"] == alice.to_string() {
+        let expected = if r["type"] == "user" && r["id"] == alice_id.as_str() {
             "totp"
         } else {
             "none"
@@ -418,7 +419,7 @@ async fn the_credential_report_shows_who_has_a_second_factor(app: TestApp) {
         .unwrap();
     let last = raw.matches(r#""mfa":"none"}"#).count() + raw.matches(r#""mfa":"totp"}"#).count();
     assert_eq!(last, rows.len(), "{raw}");
-    assert!(rows.iter().any(|r| r["id"] == bob.to_string()));
+    assert!(rows.iter().any(|r| r["id"] == bob_id.as_str()));
     let res = app
         .send(
             "GET",
@@ -430,7 +431,7 @@ async fn the_credential_report_shows_who_has_a_second_factor(app: TestApp) {
         .await;
     let text = res.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    assert_eq!(reader.headers().unwrap().iter().last(), Some("mfa"));
+    assert_eq!(reader.headers().unwrap().iter().next_back(), Some("mfa"));
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let alice_row = records
         .iter()

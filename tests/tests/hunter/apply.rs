@@ -289,8 +289,14 @@ impl World {
             }
             Action::CreateAccessKey { target, window } => {
                 let (i, t) = user_of(*target);
-                let made =
-                    app.create_access_key(p, &m, account, t.id, None, window_validity(*window, now));
+                let made = app.create_access_key(
+                    p,
+                    &m,
+                    account,
+                    t.id,
+                    None,
+                    window_validity(*window, now),
+                );
                 made.map(|k| {
                     handed = Handed::AccessKeyOf(i);
                     change = Some(Change::AccessKey(i, k.key.id, k.token.expose().to_owned()));

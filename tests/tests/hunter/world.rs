@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
-use tessera_app::infra::{
-    AesGcmSealer, Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom,
-};
+use tessera_app::infra::{AesGcmSealer, Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom};
 use tessera_app::{
     App, BootstrapSettings, CreateChildAccount, CreateSubuser, LoginCommand, Ports, Presented,
     Principal, Settings, SystemPorts,
