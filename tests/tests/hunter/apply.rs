@@ -597,7 +597,17 @@ impl World {
                 Err(e) => Err(e),
             },
             Action::ResetMfa { target } => {
-                let (i, t) = user_of(*target);
+                // Mostly a user of the account with a second factor, else anyone.
+                let enrolled: Vec<usize> = self
+                    .authenticators
+                    .keys()
+                    .copied()
+                    .filter(|i| self.users[*i].account == account)
+                    .collect();
+                let (i, t) = match pick(&enrolled, *target) {
+                    Some((_, i)) if *target < 192 => (*i, self.users[*i].clone()),
+                    _ => user_of(*target),
+                };
                 app.reset_mfa(p, &m, account, t.id).map(|()| {
                     handed = Handed::MfaReset(i);
                     change = Some(Change::MfaReset(i));
@@ -638,6 +648,7 @@ impl World {
             }
             Some(Change::MfaReset(i)) => {
                 self.authenticators.remove(&i);
+                self.stats.resets += 1;
             }
             None => {}
         }

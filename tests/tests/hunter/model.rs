@@ -299,8 +299,8 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(net, allowed, force)| Action::DeleteAuthorizedIps { net, allowed, force }),
         1 => (idx(), any::<bool>(), prop::collection::vec(idx(), 0..3))
             .prop_map(|(key, access, nets)| Action::SetKeyAllowedIps { key, access, nets }),
-        1 => Just(Action::EnrolMfa),
-        1 => idx().prop_map(|target| Action::ResetMfa { target }),
+        2 => Just(Action::EnrolMfa),
+        2 => idx().prop_map(|target| Action::ResetMfa { target }),
         1 => any::<bool>().prop_map(|on| Action::SetRequireMfa { on }),
     ]
 }

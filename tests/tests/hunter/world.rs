@@ -108,6 +108,11 @@ pub struct Stats {
     pub steps: usize,
     pub authenticated: usize,
     pub succeeded: usize,
+    /// Password sign-ins completed with a code (`enrolled`: enrolling at sign-in first).
+    pub codes: usize,
+    pub enrolled: usize,
+    /// Second factors reset.
+    pub resets: usize,
 }
 
 /// The client address of every hunt call: inside some of the networks the authorized-IP
@@ -458,6 +463,7 @@ impl World {
                             panic!("a code is due from user {index}, who never enrolled")
                         });
                         let code = Secret::new(auth.code(&self.clock));
+                        self.stats.codes += 1;
                         self.app
                             .complete_sign_in(&meta(), &c.challenge, &code)
                             .unwrap_or_else(|e| panic!("user {index}'s right code: {e:?}"))
@@ -475,6 +481,7 @@ impl World {
                             .complete_sign_in(&meta(), &c.challenge, &code)
                             .unwrap_or_else(|e| panic!("user {index} confirms: {e:?}"));
                         self.authenticators.insert(index, auth);
+                        self.stats.enrolled += 1;
                         done.session
                     }
                 };
