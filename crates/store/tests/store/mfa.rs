@@ -7,7 +7,7 @@ use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::mfa::ChallengePurpose;
 use tessera_domain::ports::{
     AccountChanges, AccountRepo, EnrolmentStarted, MfaRepo, NewMfaChallenge, NewTotpEnrolment,
-    Redeemed, Redemption, RepoError, UserRepo,
+    Redeemed, Redemption, RepoError, UserChanges, UserRepo,
 };
 use tessera_store::testing::TestDatabase;
 use tessera_store::{Store, backend_tests};
@@ -505,6 +505,55 @@ fn removing_an_enrolment_removes_its_codes_and_a_deleted_user_takes_everything(d
     assert!(w.store.users_with_totp(w.acme).unwrap().is_empty());
 }
 
+fn a_new_password_ends_the_users_challenges(db: &TestDatabase) {
+    let w = world(db);
+    challenge(&w, w.alice, b"alice", 1000);
+    challenge(&w, w.bob, b"bob", 1000);
+    w.store
+        .update_user(
+            w.acme,
+            w.alice,
+            &UserChanges {
+                description: Some(Some("renamed".into())),
+                updated_at: at(60),
+                ..UserChanges::default()
+            },
+            &audit_in(w.acme, "user.update"),
+        )
+        .unwrap();
+    assert!(
+        w.store
+            .find_mfa_challenge(b"alice", at(100))
+            .unwrap()
+            .is_some(),
+        "other changes leave it"
+    );
+    w.store
+        .update_user(
+            w.acme,
+            w.alice,
+            &UserChanges {
+                password_hash: Some("$argon2id$new".into()),
+                updated_at: at(61),
+                ..UserChanges::default()
+            },
+            &audit_in(w.acme, "user.update"),
+        )
+        .unwrap();
+    assert!(
+        w.store
+            .find_mfa_challenge(b"alice", at(100))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        w.store
+            .find_mfa_challenge(b"bob", at(100))
+            .unwrap()
+            .is_some()
+    );
+}
+
 fn an_account_requires_a_second_factor_only_when_told(db: &TestDatabase) {
     let w = world(db);
     assert!(
@@ -547,5 +596,6 @@ backend_tests!(
     concurrent_enrolments_leave_one_pending_row,
     challenges_expire_and_are_bounded_per_user,
     removing_an_enrolment_removes_its_codes_and_a_deleted_user_takes_everything,
+    a_new_password_ends_the_users_challenges,
     an_account_requires_a_second_factor_only_when_told
 );
