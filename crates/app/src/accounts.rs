@@ -48,6 +48,8 @@ pub struct UpdateAccount {
     pub active: Option<bool>,
     /// The longest lifetime of the account's keys, in days (`Some(None)` removes the limit).
     pub max_key_lifetime_days: Option<Option<u32>>,
+    /// Whether its password users must sign in with a second factor.
+    pub require_mfa: Option<bool>,
 }
 
 impl App {
@@ -94,10 +96,11 @@ impl App {
         Ok(list)
     }
 
-    /// Changes an account's name, email or longest key lifetime (Account Settings write), or,
-    /// from its parent, its active flag (Manage Enterprise Accounts write). Deactivation
-    /// refuses every credential of the account from the next request. A key lifetime applies
-    /// to keys created, or given a new expiry, from then on.
+    /// Changes an account's name, email, longest key lifetime or second-factor requirement
+    /// (Account Settings write), or, from its parent, its active flag (Manage Enterprise
+    /// Accounts write). Deactivation refuses every credential of the account from the next
+    /// request. A key lifetime applies to keys created, or given a new expiry, from then on;
+    /// `require_mfa` to password sign-ins from then on (sessions already open stay).
     ///
     /// # Errors
     /// `Invalid`; `NotFound`; `Forbidden`.
@@ -108,7 +111,11 @@ impl App {
         account: AccountId,
         cmd: UpdateAccount,
     ) -> AppResult<Account> {
-        if cmd.name.is_some() || cmd.email.is_some() || cmd.max_key_lifetime_days.is_some() {
+        if cmd.name.is_some()
+            || cmd.email.is_some()
+            || cmd.max_key_lifetime_days.is_some()
+            || cmd.require_mfa.is_some()
+        {
             self.authorize(principal, account, SETTINGS_WRITE, None)?;
         }
         if cmd.active.is_some() {
@@ -137,12 +144,16 @@ impl App {
         if let (Some(days), Some(map)) = (cmd.max_key_lifetime_days, details.as_object_mut()) {
             map.insert("max_key_lifetime_days".into(), json!(days));
         }
+        if let (Some(required), Some(map)) = (cmd.require_mfa, details.as_object_mut()) {
+            map.insert("require_mfa".into(), json!(required));
+        }
         let audit = self.audit_record(principal, meta, account, "account.update", None, details);
         let changes = AccountChanges {
             name: cmd.name,
             email: cmd.email,
             active: cmd.active,
             max_key_lifetime_days: cmd.max_key_lifetime_days,
+            require_mfa: cmd.require_mfa,
         };
         self.invalidating(
             self.ports
@@ -283,5 +294,70 @@ mod tests {
             )
             .unwrap_err();
         assert!(matches!(err, AppError::Forbidden(_)));
+    }
+
+    #[test]
+    fn requiring_a_second_factor_needs_account_settings_write() {
+        let mut m = Mocks::new();
+        m.accounts.expect_update_account().times(0);
+        let app = m.app();
+        for roles in [
+            &[ids::ACCOUNTANT][..],
+            &[ids::DEVELOPER],
+            &[ids::USER_MANAGER],
+        ] {
+            let err = app
+                .update_account(
+                    &principal(4, roles),
+                    &RequestMeta::default(),
+                    ACME,
+                    UpdateAccount {
+                        require_mfa: Some(true),
+                        ..UpdateAccount::default()
+                    },
+                )
+                .unwrap_err();
+            assert!(matches!(err, AppError::Forbidden(_)), "{roles:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn the_requirement_is_changed_and_audited_by_an_owner() {
+        let mut m = Mocks::new();
+        m.accounts
+            .expect_update_account()
+            .withf(|id, c, a| {
+                *id == ACME
+                    && c.require_mfa == Some(true)
+                    && c.name.is_none()
+                    && a.action == "account.update"
+                    && a.details["require_mfa"] == true
+            })
+            .times(1)
+            .returning(|id, _, _| {
+                Ok(Account {
+                    id,
+                    name: "Acme".into(),
+                    email: "acme@example.com".into(),
+                    parent_id: None,
+                    active: true,
+                    created_at: crate::testing::now(),
+                    max_key_lifetime_days: None,
+                    require_mfa: true,
+                })
+            });
+        let a = m
+            .app()
+            .update_account(
+                &principal(1, &[ids::OWNER]),
+                &RequestMeta::default(),
+                ACME,
+                UpdateAccount {
+                    require_mfa: Some(true),
+                    ..UpdateAccount::default()
+                },
+            )
+            .unwrap();
+        assert!(a.require_mfa);
     }
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tessera_domain::DomainError;
 use tessera_domain::ids::{AccountId, UserId};
 use tessera_domain::keys::KeyStatus;
+use tessera_domain::mfa::MfaKind;
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::ResourceType;
 use tessera_domain::ports::ListQuery;
@@ -123,8 +124,11 @@ pub struct CredentialRow {
     pub last_used_at: Option<DateTime<Utc>>,
     /// The client address of that use.
     pub last_used_from: Option<String>,
-    /// When it stops working; keys do not expire yet, so always `None` for now.
+    /// When it stops working (users have no expiry).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The second factor its sign-in needs: `Totp` for a user with a confirmed enrolment;
+    /// `None` for other users and for keys (a key is one factor).
+    pub mfa: MfaKind,
 }
 
 /// The report.
@@ -181,6 +185,12 @@ impl App {
             .iter()
             .map(|u| (u.id, u.login.as_str().to_owned()))
             .collect();
+        let with_totp: HashSet<UserId> = self
+            .ports
+            .mfa
+            .users_with_totp(account)?
+            .into_iter()
+            .collect();
         let mut rows: Vec<CredentialRow> = users
             .iter()
             .map(|u| CredentialRow {
@@ -194,6 +204,11 @@ impl App {
                 last_used_at: u.last_sign_in_at,
                 last_used_from: u.last_sign_in_from.clone(),
                 expires_at: None,
+                mfa: if with_totp.contains(&u.id) {
+                    MfaKind::Totp
+                } else {
+                    MfaKind::None
+                },
             })
             .collect();
         let hidden_access: HashSet<String> =
@@ -221,6 +236,7 @@ impl App {
                     last_used_at: k.last_used_at,
                     last_used_from: k.last_used_from,
                     expires_at: k.validity.expires_at,
+                    mfa: MfaKind::None,
                 }),
         );
         let hidden_keys = Self::hidden(principal, ResourceType::ServiceKey, KEYS_READ);
@@ -255,6 +271,7 @@ impl App {
                 last_used_at: k.last_used_at,
                 last_used_from: k.last_used_from,
                 expires_at: k.validity.expires_at,
+                mfa: MfaKind::None,
             }));
             if !full || after.is_none() {
                 break;

@@ -158,6 +158,13 @@ pub enum AppError {
         "this change would refuse your own address ({0}); repeat it with force to make it anyway"
     )]
     WouldLockOut(String),
+    /// The action is the user's own, taken through its own password session only (its second
+    /// factor): another credential (an access key, a service key) is refused.
+    #[error("only the user's own session may do this: sign in with a password (POST /v1/sessions)")]
+    SessionRequired,
+    /// The user has a confirmed TOTP enrolment already: it must be removed before another.
+    #[error("a confirmed TOTP enrolment exists; remove it first (DELETE /v1/mfa/totp)")]
+    MfaEnrolled,
     /// The account's authorized-IP list is full.
     #[error("an account may list at most {0} authorized IPs")]
     TooManyAuthorizedIps(u32),

@@ -103,6 +103,7 @@ mod tests {
             active: true,
             created_at: now(),
             max_key_lifetime_days,
+            require_mfa: false,
         }
     }
 

@@ -14,6 +14,7 @@ mod groups;
 pub mod infra;
 mod key_validity;
 mod lockouts;
+mod mfa;
 mod principal;
 mod reseal;
 mod service_keys;
@@ -28,7 +29,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
-    DnsResolver, Health, IdGenerator, KeyPairGenerator, OidcRelyingParty, PasswordHasher,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, OidcRelyingParty, PasswordHasher,
     ResourceGroupRepo, Sealer, ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
 };
 
@@ -54,6 +55,9 @@ pub use error::{AppError, AppResult, AuthFailure, SsoFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use groups::{PolicyInput, ResourceGroupInput};
 pub use lockouts::Lockout;
+pub use mfa::{
+    MfaChallengeToken, MfaSignIn, MfaStatus, SignIn, TotpSecret, normalise_recovery_code,
+};
 pub use principal::{Credential, Principal};
 pub use reseal::Resealed;
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
@@ -92,6 +96,8 @@ pub struct Ports {
     pub sso: Arc<dyn SsoRepo>,
     /// Accounts' authorized-IP lists.
     pub authorized_ips: Arc<dyn AuthorizedIpRepo>,
+    /// TOTP enrolments, recovery codes and sign-in challenges.
+    pub mfa: Arc<dyn MfaRepo>,
     /// DNS TXT lookups.
     pub dns: Arc<dyn DnsResolver>,
     /// Storage readiness.
@@ -145,6 +151,7 @@ impl Ports {
             + AuthzRepo
             + SsoRepo
             + AuthorizedIpRepo
+            + MfaRepo
             + Health
             + 'static,
     {
@@ -161,6 +168,7 @@ impl Ports {
             authz: storage.clone(),
             sso: storage.clone(),
             authorized_ips: storage.clone(),
+            mfa: storage.clone(),
             health: storage.clone(),
             dns: system.dns,
             hasher: system.hasher,

@@ -52,6 +52,8 @@ failure_kinds! {
     JwtFromFuture = "jwt_from_future", "A service-key JWT issued in the future.";
     ExpiredKey = "expired_key", "An access key, or the service key a JWT names, past its `expires_at`.";
     KeyNotYetValid = "key_not_yet_valid", "An access key, or the service key a JWT names, before its `not_before`.";
+    BadMfaCode = "bad_mfa_code", "A second factor refused at sign-in: a wrong, replayed or used TOTP or recovery code, or a challenge whose user is no longer active.";
+    UnknownMfaChallenge = "unknown_mfa_challenge", "A sign-in challenge that is not live (never issued, used, expired, or of an enrolment since removed).";
 }
 
 impl FailureKind {

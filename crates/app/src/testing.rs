@@ -3,15 +3,18 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use tessera_domain::audit::AuditRecord;
 use tessera_domain::ids::{AccountId, ServiceKeyId, UserId};
 use tessera_domain::keys::ServiceKey;
+use tessera_domain::mfa::{MfaChallenge, RecoveryCode, TotpEnrolment};
 use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
-    AttemptCount, AttemptKey, AttemptRepo, MockAccessKeyRepo, MockAccountRepo, MockAuditRepo,
-    MockAuthorizedIpRepo, MockAuthzRepo, MockClock, MockDnsResolver, MockHealth, MockIdGenerator,
-    MockKeyPairGenerator, MockOidcRelyingParty, MockPasswordHasher, MockResourceGroupRepo,
-    MockSealer, MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo,
-    RepoError, Reservation,
+    AttemptCount, AttemptKey, AttemptRepo, EnrolmentStarted, MfaRepo, MockAccessKeyRepo,
+    MockAccountRepo, MockAuditRepo, MockAuthorizedIpRepo, MockAuthzRepo, MockClock,
+    MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator, MockOidcRelyingParty,
+    MockPasswordHasher, MockResourceGroupRepo, MockSealer, MockServiceKeyRepo, MockSessionRepo,
+    MockSsoRepo, MockUserGroupRepo, MockUserRepo, NewMfaChallenge, NewTotpEnrolment, Redeemed,
+    Redemption, RepoError, Reservation,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -38,6 +41,7 @@ pub struct Mocks {
     pub authz: MockAuthzRepo,
     pub sso: MockSsoRepo,
     pub authorized_ips: MockAuthorizedIpRepo,
+    pub mfa: Arc<MemoryMfa>,
     pub dns: MockDnsResolver,
     pub health: MockHealth,
     pub hasher: MockPasswordHasher,
@@ -66,6 +70,7 @@ impl Mocks {
             authz: unchanging_versions(),
             sso: MockSsoRepo::new(),
             authorized_ips: MockAuthorizedIpRepo::new(),
+            mfa: Arc::new(MemoryMfa::default()),
             dns: MockDnsResolver::new(),
             health: MockHealth::new(),
             hasher: MockPasswordHasher::new(),
@@ -98,6 +103,7 @@ impl Mocks {
                 authz: Arc::new(self.authz),
                 sso: Arc::new(self.sso),
                 authorized_ips: Arc::new(self.authorized_ips),
+                mfa: self.mfa,
                 dns: Arc::new(self.dns),
                 health: Arc::new(self.health),
                 hasher: Arc::new(self.hasher),
@@ -288,4 +294,253 @@ pub fn unchanging_versions() -> MockAuthzRepo {
         .expect_authz_changes()
         .returning(|_, _| Ok(Vec::new()));
     authz
+}
+
+/// One user's enrolment in [`MemoryMfa`]: the enrolment and its recovery codes (digest, used).
+type MemoryEnrolment = (TotpEnrolment, Vec<(Vec<u8>, bool)>);
+
+/// Second factors in memory, with the store's semantics (guarded acceptance of steps, recovery
+/// codes and challenges, all or nothing): the use cases' tests need their state.
+#[derive(Default)]
+pub struct MemoryMfa {
+    pub enrolments: parking_lot::Mutex<std::collections::HashMap<UserId, MemoryEnrolment>>,
+    pub challenges: parking_lot::Mutex<std::collections::HashMap<Vec<u8>, MfaChallenge>>,
+    pub audit: parking_lot::Mutex<Vec<AuditRecord>>,
+}
+
+impl MemoryMfa {
+    /// Consumes the live challenge of `r` (if it names one) unless `dry`; whether it was there.
+    fn challenge_ok(&self, r: &Redemption, dry: bool) -> bool {
+        let Some(digest) = &r.challenge else {
+            return true;
+        };
+        let mut challenges = self.challenges.lock();
+        let live = challenges.get(digest).is_some_and(|c| {
+            c.user_id == r.user_id && c.account_id == r.account_id && c.expires_at > r.at
+        });
+        if live && !dry {
+            challenges.remove(digest);
+        }
+        live
+    }
+}
+
+impl MfaRepo for MemoryMfa {
+    fn totp_enrolment(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<Option<TotpEnrolment>, RepoError> {
+        Ok(self
+            .enrolments
+            .lock()
+            .get(&user)
+            .filter(|(e, _)| e.account_id == account)
+            .map(|(e, codes)| TotpEnrolment {
+                recovery_codes_left: u32::try_from(codes.iter().filter(|(_, used)| !used).count())
+                    .unwrap_or(0),
+                ..e.clone()
+            }))
+    }
+
+    fn unused_recovery_codes(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<Vec<RecoveryCode>, RepoError> {
+        Ok(self
+            .enrolments
+            .lock()
+            .get(&user)
+            .filter(|(e, _)| e.account_id == account)
+            .map(|(_, codes)| {
+                (0i32..)
+                    .zip(codes)
+                    .filter(|(_, (_, used))| !used)
+                    .map(|(position, (digest, _))| RecoveryCode {
+                        position,
+                        digest: digest.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn begin_totp_enrolment(
+        &self,
+        e: &NewTotpEnrolment,
+        audit: &AuditRecord,
+    ) -> Result<EnrolmentStarted, RepoError> {
+        let mut all = self.enrolments.lock();
+        if all.get(&e.user_id).is_some_and(|(x, _)| x.is_confirmed()) {
+            return Ok(EnrolmentStarted::AlreadyConfirmed);
+        }
+        all.insert(
+            e.user_id,
+            (
+                TotpEnrolment {
+                    account_id: e.account_id,
+                    user_id: e.user_id,
+                    sealed_secret: e.sealed_secret.clone(),
+                    created_at: e.created_at,
+                    confirmed_at: None,
+                    last_step: None,
+                    recovery_codes_left: 0,
+                },
+                Vec::new(),
+            ),
+        );
+        self.audit.lock().push(audit.clone());
+        Ok(EnrolmentStarted::Pending)
+    }
+
+    fn confirm_totp_enrolment(
+        &self,
+        r: &Redemption,
+        step: i64,
+        recovery_digests: &[Vec<u8>],
+        audit: &AuditRecord,
+    ) -> Result<Redeemed, RepoError> {
+        let mut all = self.enrolments.lock();
+        let Some((e, codes)) = all.get_mut(&r.user_id) else {
+            return Ok(Redeemed::CodeUsed);
+        };
+        if e.account_id != r.account_id
+            || e.sealed_secret != r.sealed_secret
+            || e.is_confirmed()
+            || e.last_step.is_some_and(|last| last >= step)
+        {
+            return Ok(Redeemed::CodeUsed);
+        }
+        if !self.challenge_ok(r, false) {
+            return Ok(Redeemed::ChallengeGone);
+        }
+        e.confirmed_at = Some(r.at);
+        e.last_step = Some(step);
+        *codes = recovery_digests
+            .iter()
+            .map(|d| (d.clone(), false))
+            .collect();
+        self.audit.lock().push(audit.clone());
+        Ok(Redeemed::Accepted)
+    }
+
+    fn redeem_totp_step(&self, r: &Redemption, step: i64) -> Result<Redeemed, RepoError> {
+        let mut all = self.enrolments.lock();
+        let Some((e, _)) = all.get_mut(&r.user_id) else {
+            return Ok(Redeemed::CodeUsed);
+        };
+        if e.account_id != r.account_id
+            || e.sealed_secret != r.sealed_secret
+            || e.last_step.is_some_and(|last| last >= step)
+        {
+            return Ok(Redeemed::CodeUsed);
+        }
+        if !self.challenge_ok(r, false) {
+            return Ok(Redeemed::ChallengeGone);
+        }
+        e.last_step = Some(step);
+        Ok(Redeemed::Accepted)
+    }
+
+    fn redeem_recovery_code(
+        &self,
+        r: &Redemption,
+        position: i32,
+        audit: &AuditRecord,
+    ) -> Result<Redeemed, RepoError> {
+        let mut all = self.enrolments.lock();
+        let Some((e, codes)) = all.get_mut(&r.user_id) else {
+            return Ok(Redeemed::CodeUsed);
+        };
+        let slot = usize::try_from(position)
+            .ok()
+            .and_then(|p| codes.get_mut(p));
+        let Some(slot) = slot.filter(|(_, used)| !used) else {
+            return Ok(Redeemed::CodeUsed);
+        };
+        if e.account_id != r.account_id || e.sealed_secret != r.sealed_secret || !e.is_confirmed() {
+            return Ok(Redeemed::CodeUsed);
+        }
+        if !self.challenge_ok(r, false) {
+            return Ok(Redeemed::ChallengeGone);
+        }
+        slot.1 = true;
+        self.audit.lock().push(audit.clone());
+        Ok(Redeemed::Accepted)
+    }
+
+    fn remove_totp_enrolment(
+        &self,
+        account: AccountId,
+        user: UserId,
+        audit: &AuditRecord,
+    ) -> Result<(), RepoError> {
+        let mut all = self.enrolments.lock();
+        if all.get(&user).is_none_or(|(e, _)| e.account_id != account) {
+            return Err(RepoError::NotFound);
+        }
+        all.remove(&user);
+        self.audit.lock().push(audit.clone());
+        Ok(())
+    }
+
+    fn users_with_totp(&self, account: AccountId) -> Result<Vec<UserId>, RepoError> {
+        let mut ids: Vec<UserId> = self
+            .enrolments
+            .lock()
+            .values()
+            .filter(|(e, _)| e.account_id == account && e.is_confirmed())
+            .map(|(e, _)| e.user_id)
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    fn create_mfa_challenge(&self, c: &NewMfaChallenge, max_live: u32) -> Result<(), RepoError> {
+        let mut all = self.challenges.lock();
+        all.retain(|_, x| x.user_id != c.user_id || x.expires_at > c.created_at);
+        let mut mine: Vec<(DateTime<Utc>, Vec<u8>)> = all
+            .iter()
+            .filter(|(_, x)| x.user_id == c.user_id)
+            .map(|(d, x)| (x.created_at, d.clone()))
+            .collect();
+        mine.sort();
+        let keep = usize::try_from(max_live.saturating_sub(1)).unwrap_or(0);
+        let excess = mine.len().saturating_sub(keep);
+        for (_, digest) in mine.into_iter().take(excess) {
+            all.remove(&digest);
+        }
+        all.insert(
+            c.token_digest.clone(),
+            MfaChallenge {
+                account_id: c.account_id,
+                user_id: c.user_id,
+                purpose: c.purpose,
+                created_at: c.created_at,
+                expires_at: c.expires_at,
+            },
+        );
+        Ok(())
+    }
+
+    fn find_mfa_challenge(
+        &self,
+        token_digest: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<MfaChallenge>, RepoError> {
+        Ok(self
+            .challenges
+            .lock()
+            .get(token_digest)
+            .filter(|c| c.expires_at > now)
+            .cloned())
+    }
+
+    fn purge_expired_mfa_challenges(&self, now: DateTime<Utc>) -> Result<u64, RepoError> {
+        let mut all = self.challenges.lock();
+        let before = all.len();
+        all.retain(|_, c| c.expires_at > now);
+        Ok((before - all.len()) as u64)
+    }
 }

@@ -24,6 +24,9 @@ pub struct Account {
     /// Longest lifetime of a key created or given an expiry in this account, in days; `None`:
     /// keys may live for ever.
     pub max_key_lifetime_days: Option<u32>,
+    /// Whether its password users must sign in with a second factor (TOTP): one without a
+    /// confirmed enrolment is made to enrol at sign-in. SSO users and keys are not concerned.
+    pub require_mfa: bool,
 }
 
 /// Longest account name accepted.

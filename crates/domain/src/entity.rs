@@ -30,6 +30,8 @@ pub enum Entity {
     SsoConnector,
     /// An entry of an account's authorized-IP list.
     AuthorizedIp,
+    /// A user's TOTP enrolment.
+    TotpEnrolment,
     /// An object whose kind the request did not make known (a malformed id in a path).
     Object,
 }
@@ -51,6 +53,7 @@ impl Entity {
             Self::Policy => "policy",
             Self::SsoConnector => "sso connector",
             Self::AuthorizedIp => "authorized ip",
+            Self::TotpEnrolment => "totp enrolment",
             Self::Object => "object",
         }
     }

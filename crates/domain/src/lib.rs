@@ -11,6 +11,7 @@ pub mod error;
 pub mod groups;
 pub mod ids;
 pub mod keys;
+pub mod mfa;
 pub mod permissions;
 pub mod policy;
 pub mod ports;

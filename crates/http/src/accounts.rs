@@ -33,6 +33,26 @@ pub struct AccountView {
     pub created_at: DateTime<Utc>,
     /// Longest lifetime of a key created or given an expiry here, in days (`null`: no limit).
     pub max_key_lifetime_days: Option<u32>,
+    /// Whether password users must sign in with a second factor (TOTP); one without a
+    /// confirmed enrolment enrols at sign-in. SSO users and keys are not concerned.
+    pub require_mfa: bool,
+    /// Cloudflare's account settings: `enforce_twofactor` is `require_mfa` under Cloudflare's
+    /// name.
+    pub settings: AccountSettingsView,
+}
+
+/// Cloudflare's `settings` object of an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountSettingsView {
+    /// The same as `require_mfa`.
+    pub enforce_twofactor: bool,
+}
+
+/// Cloudflare's `settings` object in a change (`{"settings": {"enforce_twofactor": true}}`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct AccountSettingsBody {
+    /// The same as `require_mfa`.
+    pub enforce_twofactor: Option<bool>,
 }
 
 impl Listed for AccountView {
@@ -55,6 +75,10 @@ impl From<Account> for AccountView {
             active: a.active,
             created_at: a.created_at,
             max_key_lifetime_days: a.max_key_lifetime_days,
+            require_mfa: a.require_mfa,
+            settings: AccountSettingsView {
+                enforce_twofactor: a.require_mfa,
+            },
         }
     }
 }
@@ -115,6 +139,28 @@ pub struct UpdateAccountBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 3650)]
     pub max_key_lifetime_days: Option<Option<u32>>,
+    /// Require a second factor (TOTP) of the account's password users from their next
+    /// sign-in (Account Settings write).
+    pub require_mfa: Option<bool>,
+    /// Cloudflare's settings: `enforce_twofactor` is `require_mfa` (giving both, they must
+    /// agree).
+    pub settings: Option<AccountSettingsBody>,
+}
+
+impl UpdateAccountBody {
+    /// `require_mfa`, said directly or as Cloudflare's `settings.enforce_twofactor`.
+    ///
+    /// # Errors
+    /// 400 naming `settings.enforce_twofactor` when both are given and disagree.
+    pub fn required_mfa(&self) -> Result<Option<bool>, ApiError> {
+        let cloudflare = self.settings.as_ref().and_then(|s| s.enforce_twofactor);
+        match (self.require_mfa, cloudflare) {
+            (Some(a), Some(b)) if a != b => Err(ApiError::bad_request(
+                "settings.enforce_twofactor: must agree with require_mfa when both are given",
+            )),
+            (a, b) => Ok(a.or(b)),
+        }
+    }
 }
 
 impl crate::extract::RequestBody for UpdateAccountBody {}
@@ -264,7 +310,8 @@ pub async fn get_account(
     Ok(Envelope::ok(AccountView::from(a)).respond())
 }
 
-/// Changes an account's name, email or longest key lifetime, or (from its parent)
+/// Changes an account's name, email, longest key lifetime or second-factor requirement
+/// (`require_mfa`, or Cloudflare's `settings.enforce_twofactor`), or (from its parent)
 /// deactivates it.
 #[utoipa::path(tag = "Accounts", params(("account_id" = i64, Path)), request_body = UpdateAccountBody,
     responses((status = 200, body = Envelope<AccountView>), (status = 400), (status = 403), (status = 404)),
@@ -280,11 +327,13 @@ pub async fn update_account(
     let account = AccountId(path.into_inner());
     let meta = request_meta(&req);
     let b = body.0;
+    let require_mfa = b.required_mfa()?;
     let cmd = UpdateAccount {
         name: b.name,
         email: b.email,
         active: b.active,
         max_key_lifetime_days: b.max_key_lifetime_days,
+        require_mfa,
     };
     let a = run(&app, move |app| {
         app.update_account(&caller.0, &meta, account, cmd)

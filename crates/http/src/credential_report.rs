@@ -17,7 +17,7 @@ use crate::envelope::{ApiError, Envelope};
 use crate::extract::{Caller, QueryParams, run};
 
 /// The columns of the CSV form, in order (the JSON rows have the same fields).
-pub const CSV_COLUMNS: [&str; 10] = [
+pub const CSV_COLUMNS: [&str; 11] = [
     "type",
     "id",
     "user_id",
@@ -28,6 +28,7 @@ pub const CSV_COLUMNS: [&str; 10] = [
     "last_used_at",
     "last_used_from",
     "expires_at",
+    "mfa",
 ];
 
 /// The form of the answer.
@@ -78,8 +79,12 @@ pub struct CredentialRowView {
     pub last_used_at: Option<DateTime<Utc>>,
     /// The client address of that use.
     pub last_used_from: Option<String>,
-    /// When it stops working (keys do not expire yet: always `null` for now).
+    /// When a key stops working (`null`: never; users have none).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The second factor its sign-in needs: `totp` (a user with a confirmed enrolment) or
+    /// `none` (other users, and every key: a key is one factor).
+    #[schema(value_type = crate::schema::MfaKindDoc)]
+    pub mfa: &'static str,
 }
 
 impl From<CredentialRow> for CredentialRowView {
@@ -95,6 +100,7 @@ impl From<CredentialRow> for CredentialRowView {
             last_used_at: r.last_used_at,
             last_used_from: r.last_used_from,
             expires_at: r.expires_at,
+            mfa: r.mfa.as_str(),
         }
     }
 }
@@ -159,6 +165,7 @@ pub fn to_csv(rows: &[CredentialRowView]) -> Result<Vec<u8>, csv::Error> {
             time(r.last_used_at),
             r.last_used_from.clone().unwrap_or_default(),
             time(r.expires_at),
+            r.mfa.to_owned(),
         ];
         out.write_record(fields.iter().map(|f| spreadsheet_safe(f).into_owned()))?;
     }
@@ -249,6 +256,7 @@ mod tests {
             last_used_at: None,
             last_used_from: from.map(str::to_owned),
             expires_at: None,
+            mfa: "none",
         }
     }
 
@@ -281,11 +289,11 @@ mod tests {
         let mut lines = text.split_inclusive('\n');
         assert_eq!(
             lines.next().unwrap(),
-            "type,id,user_id,login,name,status,created_at,last_used_at,last_used_from,expires_at\n"
+            "type,id,user_id,login,name,status,created_at,last_used_at,last_used_from,expires_at,mfa\n"
         );
         assert_eq!(
             lines.next().unwrap(),
-            "access_key,AK000000000000000001,2,alice,'=cmd|' /C calc'!A0,active,2023-11-14T22:13:20Z,,192.0.2.1,\n"
+            "access_key,AK000000000000000001,2,alice,'=cmd|' /C calc'!A0,active,2023-11-14T22:13:20Z,,192.0.2.1,,none\n"
         );
         // A comma, quotes and a line break stay inside one quoted field.
         let mut reader = csv::Reader::from_reader(text.as_bytes());

@@ -199,11 +199,12 @@ fn sso_error(failure: &SsoFailure, message: String) -> ApiError {
         SsoFailure::WrongBrowser => (StatusCode::BAD_REQUEST, 9),
         SsoFailure::IdpDenied(_) => (StatusCode::UNAUTHORIZED, 8),
         SsoFailure::CodeRefused(_) | SsoFailure::InvalidIdToken(_) => (StatusCode::UNAUTHORIZED, 9),
-        SsoFailure::EmailMissing(_) => (StatusCode::FORBIDDEN, 4),
-        SsoFailure::EmailOutsideDomain(_) => (StatusCode::FORBIDDEN, 5),
-        SsoFailure::EmailNotVerified => (StatusCode::FORBIDDEN, 6),
-        SsoFailure::NoUser | SsoFailure::AmbiguousEmail => (StatusCode::FORBIDDEN, 7),
-        SsoFailure::UserInactive => (StatusCode::FORBIDDEN, 8),
+        // 4034 and 4035 are the session cookie's CSRF refusals, 4036 a second factor's.
+        SsoFailure::EmailMissing(_)
+        | SsoFailure::EmailOutsideDomain(_)
+        | SsoFailure::EmailNotVerified => (StatusCode::FORBIDDEN, 7),
+        SsoFailure::NoUser | SsoFailure::AmbiguousEmail => (StatusCode::FORBIDDEN, 8),
+        SsoFailure::UserInactive => (StatusCode::FORBIDDEN, 9),
         SsoFailure::TooManySignIns => {
             return ApiError {
                 retry_after: Some(60),
@@ -235,6 +236,9 @@ impl From<AppError> for ApiError {
             AppError::AddressNotAuthorized => ApiError::new(StatusCode::FORBIDDEN, 3, message),
             AppError::WouldLockOut(_) => ApiError::new(StatusCode::CONFLICT, 8, message),
             AppError::TooManyAuthorizedIps(_) => ApiError::new(StatusCode::CONFLICT, 9, message),
+            AppError::SessionRequired => ApiError::new(StatusCode::FORBIDDEN, 6, message),
+            // The 409 detail digits are all taken: a conflict of state, as 4090.
+            AppError::MfaEnrolled => ApiError::new(StatusCode::CONFLICT, 0, message),
             AppError::Unauthenticated(failure) => {
                 let detail = match failure {
                     AuthFailure::Failed => 0,

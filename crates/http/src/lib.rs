@@ -11,6 +11,7 @@ pub mod extract;
 pub mod fallback;
 pub mod iam;
 pub mod lockouts;
+pub mod mfa;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
@@ -57,6 +58,12 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(sessions::list_sessions)
                 .service(sessions::delete_session)
                 .service(sessions::delete_own_session)
+                .service(mfa::complete_sign_in)
+                .service(mfa::enrol_at_sign_in)
+                .service(mfa::get_mfa)
+                .service(mfa::begin_totp)
+                .service(mfa::confirm_totp)
+                .service(mfa::remove_totp)
                 .service(accounts::list_accounts)
                 .service(accounts::create_account)
                 .service(accounts::get_account)
@@ -72,6 +79,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(user_sessions::delete_user_session)
                 .service(lockouts::get_lockout)
                 .service(lockouts::clear_lockout)
+                .service(mfa::reset_mfa)
                 .service(credential_report::credential_report)
                 .service(access_keys::list_access_keys)
                 .service(access_keys::create_access_key)

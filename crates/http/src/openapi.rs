@@ -58,7 +58,8 @@ impl Modify for SecuritySchemes {
     ),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "Sessions", description = "Sign-in, sign-out, and the sessions a user holds (listed and ended by the user, or by an administrator with User Management write)"),
+        (name = "Sessions", description = "Password sign-in (with a second factor where due), sign-out, and the sessions a user holds (listed and ended by the user, or by an administrator with User Management write)"),
+        (name = "MFA", description = "The signed-in user's own second factor: TOTP enrolment, recovery codes"),
         (name = "Accounts", description = "Account settings and child accounts"),
         (name = "Users", description = "Restcomm-style users"),
         (name = "Access keys", description = "Restcomm API access keys"),

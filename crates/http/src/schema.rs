@@ -22,6 +22,18 @@ pub enum UserStatusDoc {
     Pending,
 }
 
+/// The second factor a credential's sign-in needs.
+#[derive(ToSchema)]
+#[schema(as = MfaKind)]
+pub enum MfaKindDoc {
+    /// `totp`: a user with a confirmed TOTP enrolment.
+    #[schema(rename = "totp")]
+    Totp,
+    /// `none`: a user without one, or a key (one factor).
+    #[schema(rename = "none")]
+    None,
+}
+
 /// What a credential report row describes.
 #[derive(ToSchema)]
 #[schema(as = CredentialType)]

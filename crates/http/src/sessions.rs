@@ -1,14 +1,15 @@
-//! Sessions: `POST /v1/sessions` signs in (and, asked to, sets the session cookie),
-//! `DELETE /v1/sessions` signs out (`?all=true`: out of every session of the user),
-//! `GET /v1/sessions` lists the caller's own sessions and `DELETE /v1/sessions/{session_id}`
-//! ends one of them. Another user's sessions: [`crate::user_sessions`].
+//! Sessions: `POST /v1/sessions` signs in (and, asked to, sets the session cookie) or answers
+//! a second-factor challenge (`crate::mfa`), `DELETE /v1/sessions` signs out (`?all=true`: out
+//! of every session of the user), `GET /v1/sessions` lists the caller's own sessions and
+//! `DELETE /v1/sessions/{session_id}` ends one of them. Another user's sessions:
+//! [`crate::user_sessions`].
 
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_app::{App, EndedSessions, LoginCommand, Presented, SessionToken, UserSession};
+use tessera_app::{App, EndedSessions, LoginCommand, Presented, SessionToken, SignIn, UserSession};
 use tessera_domain::Entity;
 use tessera_domain::Secret;
 use tessera_domain::ids::{AccountId, SessionId};
@@ -19,6 +20,7 @@ use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult, ResultInfo};
 use crate::extract::{Caller, JsonBody, QueryParams, presented, request_meta, run, via_cookie};
+use crate::mfa::{MfaEnrolmentRequiredView, MfaRequiredView};
 use crate::session_cookie::{check_origin, forgetting, set_cookie};
 
 /// A sign-in.
@@ -100,9 +102,38 @@ pub fn signed_in(s: &SessionToken, cookie: bool) -> HttpResponse {
     res.json(Envelope::ok(view))
 }
 
-/// Signs in with a password.
+/// What a sign-in answers: a session, or — the password was right but a second factor is due —
+/// a challenge for `POST /v1/sessions/mfa`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SignInView {
+    /// A session.
+    Session(SessionView),
+    /// `{"mfa_required": true, "challenge", "expires_at"}`: give a code of the user's
+    /// authenticator.
+    MfaRequired(MfaRequiredView),
+    /// `{"mfa_enrolment_required": true, "challenge", "expires_at"}`: the account requires a
+    /// second factor; enrol first.
+    MfaEnrolmentRequired(MfaEnrolmentRequiredView),
+}
+
+impl From<SignIn> for SignInView {
+    fn from(s: SignIn) -> Self {
+        match s {
+            SignIn::Session(t) => Self::Session(SessionView::new(&t, false)),
+            SignIn::MfaRequired(c) => Self::MfaRequired(MfaRequiredView::of(&c)),
+            SignIn::MfaEnrolmentRequired(c) => {
+                Self::MfaEnrolmentRequired(MfaEnrolmentRequiredView::of(&c))
+            }
+        }
+    }
+}
+
+/// Signs in with a password: a session, or, for a user with a confirmed second factor (or
+/// without one in an account that requires it), a challenge to complete with
+/// `POST /v1/sessions/mfa`.
 #[utoipa::path(tag = "Sessions", request_body = LoginBody,
-    responses((status = 200, body = Envelope<SessionView>), (status = 400), (status = 401),
+    responses((status = 200, body = Envelope<SignInView>), (status = 400), (status = 401),
         (status = 403, description = "`cookie` asked from another origin (4035)"), (status = 429)))]
 #[post("/sessions")]
 pub async fn create_session(
@@ -133,12 +164,15 @@ pub async fn create_session(
             return Err(refused);
         }
     };
-    Ok(signed_in(&s, body.cookie))
+    Ok(match s {
+        SignIn::Session(t) => signed_in(&t, body.cookie),
+        challenge => Envelope::ok(SignInView::from(challenge)).respond(),
+    })
 }
 
 /// How long a refused sign-in (429, 503) waits before it is answered: the `Retry-After` of a
 /// full sign-in queue.
-const SHED_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const SHED_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A session as its user sees it (never its token).
 #[derive(Debug, Serialize, ToSchema)]

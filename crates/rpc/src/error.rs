@@ -155,6 +155,7 @@ impl From<AppError> for RpcError {
                 | Entity::Policy
                 | Entity::SsoConnector
                 | Entity::AuthorizedIp
+                | Entity::TotpEnrolment
                 | Entity::Object => RpcError::new(INVALID_ARGUMENT, msg),
             },
             AppError::Conflict(field) => match field {
@@ -173,10 +174,13 @@ impl From<AppError> for RpcError {
             | AppError::InUse(_)
             | AppError::TooManyChildAccounts(_)
             | AppError::AccountTooDeep(_)
-            | AppError::TooManyAuthorizedIps(_) => RpcError::new(INVALID_ARGUMENT, msg),
+            | AppError::TooManyAuthorizedIps(_)
+            | AppError::MfaEnrolled => RpcError::new(INVALID_ARGUMENT, msg),
             AppError::WouldLockOut(_) => RpcError::invalid("force", msg),
             AppError::AddressNotAuthorized => RpcError::new(AUTH_FAILED, msg),
-            AppError::Forbidden(_) | AppError::SsoRequired(_) => RpcError::new(FORBIDDEN, msg),
+            AppError::Forbidden(_) | AppError::SsoRequired(_) | AppError::SessionRequired => {
+                RpcError::new(FORBIDDEN, msg)
+            }
             AppError::RoleNotGrantable(_) => RpcError::new(INVALID_ROLE_SET, msg),
             AppError::Unauthenticated(failure) => {
                 let code = match failure {

@@ -307,6 +307,7 @@ mod tests {
                 .checked_add_signed(chrono::TimeDelta::milliseconds(678))
                 .unwrap(),
             max_key_lifetime_days: None,
+            require_mfa: false,
         };
         assert_eq!(
             serde_json::to_value(AccountInfoView::from(&account)).unwrap(),

@@ -29,6 +29,7 @@ struct AccountRow {
     active: bool,
     created_at: NaiveDateTime,
     max_key_lifetime_days: Option<i32>,
+    require_mfa: bool,
 }
 
 impl From<AccountRow> for Account {
@@ -45,6 +46,7 @@ impl From<AccountRow> for Account {
             parent_id: r.parent_id.map(AccountId),
             active: r.active,
             created_at: from_db(r.created_at),
+            require_mfa: r.require_mfa,
         }
     }
 }
@@ -219,6 +221,7 @@ impl AccountRepo for Store {
                     accounts::email.eq(changes.email.as_deref().unwrap_or(&current.email)),
                     accounts::active.eq(changes.active.unwrap_or(current.active)),
                     accounts::max_key_lifetime_days.eq(lifetime),
+                    accounts::require_mfa.eq(changes.require_mfa.unwrap_or(current.require_mfa)),
                 ))
                 .execute(c)?;
             if changes.active.is_some_and(|a| a != current.active) {

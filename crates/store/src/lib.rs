@@ -11,6 +11,7 @@ mod error;
 mod groups;
 mod health;
 pub mod listen;
+mod mfa;
 pub mod schema;
 mod service_keys;
 mod sessions;

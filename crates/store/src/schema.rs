@@ -14,6 +14,7 @@ diesel::table! {
         created_at -> Timestamp,
         user_count -> BigInt,
         max_key_lifetime_days -> Nullable<Integer>,
+        require_mfa -> Bool,
     }
 }
 
@@ -224,6 +225,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mfa_totp (user_id) {
+        user_id -> BigInt,
+        account_id -> BigInt,
+        sealed_secret -> Binary,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mfa_recovery_codes (user_id, position) {
+        user_id -> BigInt,
+        position -> Integer,
+        digest -> Binary,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (token_hash) {
+        token_hash -> Binary,
+        account_id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(service_keys -> accounts (account_id));
@@ -238,6 +270,9 @@ diesel::joinable!(user_group_members -> user_groups (user_group_id));
 diesel::joinable!(user_group_members -> users (user_id));
 diesel::joinable!(sso_connectors -> accounts (account_id));
 diesel::joinable!(sso_logins -> sso_connectors (connector_id));
+diesel::joinable!(mfa_totp -> users (user_id));
+diesel::joinable!(mfa_recovery_codes -> mfa_totp (user_id));
+diesel::joinable!(mfa_challenges -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -259,4 +294,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     authz_versions,
     auth_attempts,
     authorized_ips,
+    mfa_totp,
+    mfa_recovery_codes,
+    mfa_challenges,
 );

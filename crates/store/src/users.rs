@@ -429,6 +429,12 @@ impl UserRepo for Store {
             }
             if changes.password_hash.is_some() {
                 diesel::delete(sessions::table.filter(sessions::user_id.eq(id.0))).execute(c)?;
+                // A challenge is a right password waiting for its code: the old password's go.
+                diesel::delete(
+                    crate::schema::mfa_challenges::table
+                        .filter(crate::schema::mfa_challenges::user_id.eq(id.0)),
+                )
+                .execute(c)?;
             }
             if changes.status.is_some() || changes.roles.is_some() {
                 ensure_an_active_owner(c, account)?;

@@ -192,7 +192,8 @@ async fn the_report_shows_every_user_and_key_with_its_last_use(app: TestApp) {
                 "created_at",
                 "last_used_at",
                 "last_used_from",
-                "expires_at"
+                "expires_at",
+                "mfa"
             ]
         );
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

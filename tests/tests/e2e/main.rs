@@ -15,6 +15,7 @@ mod key_expiry;
 mod links;
 mod lockout;
 mod metrics;
+mod mfa;
 mod openapi;
 mod openapi_validity;
 mod ops;

@@ -331,13 +331,13 @@ async fn emails_outside_the_domain_unverified_unknown_or_inactive_are_refused() 
     let (status, body) = w
         .sign_in("alice@corp.example", "mallory", "mallory-password")
         .await;
-    assert_eq!((status, code(&body)), (403, 4035), "{body}");
+    assert_eq!((status, code(&body)), (403, 4037), "{body}");
     let (status, body) = w.sign_in("bob@corp.example", "bob", "bob-password").await;
-    assert_eq!((status, code(&body)), (403, 4036), "{body}");
+    assert_eq!((status, code(&body)), (403, 4037), "{body}");
     let (status, body) = w
         .sign_in("carol@corp.example", "carol", "carol-password")
         .await;
-    assert_eq!((status, code(&body)), (403, 4037), "no such user: {body}");
+    assert_eq!((status, code(&body)), (403, 4038), "no such user: {body}");
     let (_, users) = w
         .app
         .call(
@@ -367,7 +367,7 @@ async fn emails_outside_the_domain_unverified_unknown_or_inactive_are_refused() 
     let (status, body) = w
         .sign_in("alice@corp.example", "alice", "alice-password")
         .await;
-    assert_eq!((status, code(&body)), (403, 4038), "{body}");
+    assert_eq!((status, code(&body)), (403, 4039), "{body}");
     assert_eq!(w.sessions_opened().await, before);
     assert_eq!(w.refusals().await.len(), 4);
 }

@@ -15,6 +15,7 @@ use tessera_domain::permissions::{Capability, Level, Permission, groups as catal
 use tessera_domain::policy::{Effect, ResourceKey, ResourceType, Scope};
 use tessera_domain::ports::{AccessKeyChanges, RoleChange, ServiceKeyChanges};
 
+use crate::mfa::Authenticator;
 use crate::model::{Action, PolicySpec, RoleEdit, Window};
 use crate::world::{KeyRec, UserRec, World, meta, role_set};
 
@@ -65,6 +66,8 @@ pub enum Handed {
     Unlocked(usize),
     /// An SSO connector of the account now creates first-time users with this role.
     JitRole(AccountId, tessera_domain::roles::RoleId),
+    /// The second factor of user number `n` was reset (its password alone signs in again).
+    MfaReset(usize),
 }
 
 /// What the registry learns from a step that succeeded.
@@ -75,6 +78,10 @@ enum Change {
     Key(KeyRec),
     ResourceGroup(AccountId, tessera_domain::ids::ResourceGroupId),
     UserGroup(AccountId, tessera_domain::ids::UserGroupId),
+    /// User number `n` enrolled this authenticator.
+    Enrolled(usize, Authenticator),
+    /// User number `n`'s second factor was reset.
+    MfaReset(usize),
 }
 
 /// What a step did.
@@ -103,8 +110,7 @@ fn edit(edit: RoleEdit, roles: &[u8], force: bool) -> RoleChange {
 }
 
 /// The change a window makes, from now.
-fn window_change(window: Window) -> ValidityChange {
-    let now = chrono::Utc::now();
+fn window_change(window: Window, now: chrono::DateTime<chrono::Utc>) -> ValidityChange {
     match window {
         Window::Open => ValidityChange {
             not_before: Some(None),
@@ -122,9 +128,9 @@ fn window_change(window: Window) -> ValidityChange {
 }
 
 /// The validity a new key asks for (none: the account's default).
-fn window_validity(window: Option<Window>) -> KeyValidity {
+fn window_validity(window: Option<Window>, now: chrono::DateTime<chrono::Utc>) -> KeyValidity {
     window.map_or_else(KeyValidity::default, |w| {
-        window_change(w).apply(KeyValidity::default())
+        window_change(w, now).apply(KeyValidity::default())
     })
 }
 
@@ -209,6 +215,7 @@ impl World {
     /// Runs `action` as `p` in `account`.
     pub fn run(&mut self, p: &Principal, account: AccountId, action: &Action) -> Ran {
         self.counter += 1;
+        let now = self.now();
         let m = meta();
         let app = &self.app;
         let mut handed = Handed::Nothing;
@@ -304,8 +311,14 @@ impl World {
             }
             Action::CreateAccessKey { target, window } => {
                 let (i, t) = user_of(*target);
-                let made =
-                    app.create_access_key(p, &m, account, t.id, None, window_validity(*window));
+                let made = app.create_access_key(
+                    p,
+                    &m,
+                    account,
+                    t.id,
+                    None,
+                    window_validity(*window, now),
+                );
                 made.map(|k| {
                     handed = Handed::AccessKeyOf(i);
                     change = Some(Change::AccessKey(i, k.key.id, k.token.expose().to_owned()));
@@ -352,7 +365,7 @@ impl World {
                             t.id,
                             id,
                             AccessKeyChanges {
-                                validity: window_change(*window),
+                                validity: window_change(*window, now),
                                 ..AccessKeyChanges::default()
                             },
                         )
@@ -369,7 +382,7 @@ impl World {
                         name: Some(format!("k{}", self.counter)),
                         description: None,
                         roles: role_set(roles),
-                        validity: window_validity(*window),
+                        validity: window_validity(*window, now),
                     },
                 );
                 made.map(|k| {
@@ -412,7 +425,7 @@ impl World {
                         account,
                         k.id,
                         ServiceKeyChanges {
-                            validity: window_change(*window),
+                            validity: window_change(*window, now),
                             ..ServiceKeyChanges::default()
                         },
                     )
@@ -645,6 +658,45 @@ impl World {
                     app.end_own_session(p, &m, id).map(|_| ())
                 }
             }
+            Action::EnrolMfa => match app.begin_totp_enrolment(p, &m) {
+                Ok(shown) => {
+                    let mut auth = Authenticator::scan(shown.secret.expose());
+                    let code = Secret::new(auth.code(&self.clock));
+                    let me = self.index_of(p).expect("a session is some user's");
+                    app.confirm_totp_enrolment(p, &m, &code).map(|_| {
+                        change = Some(Change::Enrolled(me, auth));
+                    })
+                }
+                Err(e) => Err(e),
+            },
+            Action::ResetMfa { target } => {
+                // Mostly a user of the account with a second factor, else anyone.
+                let enrolled: Vec<usize> = self
+                    .authenticators
+                    .keys()
+                    .copied()
+                    .filter(|i| self.users[*i].account == account)
+                    .collect();
+                let (i, t) = match pick(&enrolled, *target) {
+                    Some((_, i)) if *target < 192 => (*i, self.users[*i].clone()),
+                    _ => user_of(*target),
+                };
+                app.reset_mfa(p, &m, account, t.id).map(|()| {
+                    handed = Handed::MfaReset(i);
+                    change = Some(Change::MfaReset(i));
+                })
+            }
+            Action::SetRequireMfa { on } => app
+                .update_account(
+                    p,
+                    &m,
+                    account,
+                    UpdateAccount {
+                        require_mfa: Some(*on),
+                        ..UpdateAccount::default()
+                    },
+                )
+                .map(|_| ()),
             Action::SetChildActive { active } => app
                 .update_account(
                     p,
@@ -664,6 +716,13 @@ impl World {
             Some(Change::Key(rec)) => self.keys.push(rec),
             Some(Change::ResourceGroup(a, id)) => self.resource_groups.push((a, id)),
             Some(Change::UserGroup(a, id)) => self.user_groups.push((a, id)),
+            Some(Change::Enrolled(i, auth)) => {
+                self.authenticators.insert(i, auth);
+            }
+            Some(Change::MfaReset(i)) => {
+                self.authenticators.remove(&i);
+                self.stats.resets += 1;
+            }
             None => {}
         }
         Ran { result, handed }

@@ -64,7 +64,7 @@ fn permissions() -> Vec<Permission> {
     out
 }
 
-type Grant = (Permission, Option<ResourceKey>);
+pub(crate) type Grant = (Permission, Option<ResourceKey>);
 
 /// One principal as the oracle sees it.
 #[derive(Debug, Clone)]
@@ -81,9 +81,13 @@ pub struct Seen {
 pub struct Snapshot {
     pub principals: BTreeMap<Who, Seen>,
     pub objects: BTreeSet<ResourceKey>,
+    /// Which users (by index) have a confirmed second factor.
+    pub mfa: BTreeMap<usize, bool>,
+    /// Whether each account requires a second factor.
+    pub require_mfa: BTreeMap<AccountId, bool>,
 }
 
-fn decide(
+pub(crate) fn decide(
     subject: &Subject,
     account: AccountId,
     ancestors: &[AccountId],
@@ -121,7 +125,7 @@ fn weight(view: &View) -> Vec<RoleId> {
         .unwrap_or_else(|| view.subject.roles.clone())
 }
 
-fn manage_set(view: &View) -> PermSet {
+pub(crate) fn manage_set(view: &View) -> PermSet {
     let of = |roles: &[RoleId]| {
         roles
             .iter()
@@ -199,6 +203,8 @@ impl World {
         Snapshot {
             principals: out,
             objects,
+            mfa: self.mfa_states(),
+            require_mfa: self.mfa_requirements(),
         }
     }
 
@@ -315,6 +321,9 @@ impl World {
                     "an SSO connector hands {role:?} to first-time users, set by a caller that may not \
                      grant it: {describe}"
                 );
+            }
+            Handed::MfaReset(_) => {
+                // Checked with every other change of a second factor: `check_mfa`.
             }
             Handed::Unlocked(user) => {
                 let rec = &self.users[user];

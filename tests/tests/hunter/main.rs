@@ -2,8 +2,9 @@
 //! cases we know. A few principals with random roles, group memberships and keys, in an
 //! account and its child, apply random sequences of every mutating use case as random callers
 //! (sessions, access keys, service keys), over the real use cases on an embedded database.
-//! After every step it checks the invariants of `invariants.rs` (documented in
-//! `docs/authorization.md`).
+//! After every step it checks the invariants of `invariants.rs` and `mfa.rs` (documented in
+//! `docs/authorization.md`). Password sign-ins complete a second factor where one is due (and
+//! enrol where the account requires it), as a client would.
 //!
 //! `cargo test` runs a modest number of cases; for a long hunt:
 //!
@@ -13,6 +14,7 @@
 
 mod apply;
 mod invariants;
+mod mfa;
 mod model;
 mod world;
 
@@ -53,6 +55,7 @@ impl StateMachineTest for Hunter {
             step.action, step.caller, caller.credential, ran.result
         );
         world.check_step(&caller, &before, &after, ran.handed, &describe);
+        world.check_mfa(&caller, &before, &after, ran.handed, &describe);
         world.check_addresses(&caller, &addresses, &world.addresses(), &before, &describe);
         world.check_sessions(&caller, &sessions, &world.sessions(), &before, &describe);
         if ran.result.is_ok() {

@@ -186,6 +186,16 @@ pub enum Action {
         all: bool,
         which: u8,
     },
+    /// The caller enrols a second factor of its own (starts and confirms a TOTP enrolment).
+    EnrolMfa,
+    /// An administrator's reset of a user's second factor.
+    ResetMfa {
+        target: u8,
+    },
+    /// Sets whether the account requires a second factor of its password users.
+    SetRequireMfa {
+        on: bool,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -313,6 +323,9 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(target, all, which)| Action::EndUserSessions { target, all, which }),
         2 => (prop::bool::weighted(0.3), idx())
             .prop_map(|(all, which)| Action::EndOwnSessions { all, which }),
+        2 => Just(Action::EnrolMfa),
+        2 => idx().prop_map(|target| Action::ResetMfa { target }),
+        1 => any::<bool>().prop_map(|on| Action::SetRequireMfa { on }),
     ]
 }
 

@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
-use tessera_app::infra::{
-    AesGcmSealer, Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom, SystemClock,
-};
+use tessera_app::infra::{AesGcmSealer, Argon2Hasher, AwsLcKeyPairs, HashParams, OsRandom};
 use tessera_app::{
     App, BootstrapSettings, CreateChildAccount, CreateSubuser, LoginCommand, Ports, Presented,
     Principal, Settings, SystemPorts,
@@ -28,9 +26,10 @@ use tessera_domain::roles::{RoleId, ids as role_ids};
 use tessera_domain::user::UserStatus;
 use tessera_store::Store;
 use tessera_store::testing::TestDatabase;
-use tessera_tests::{PASSWORD, jwt, unix_now};
+use tessera_tests::{PASSWORD, jwt};
 use zeroize::Zeroizing;
 
+use crate::mfa::{Authenticator, HuntClock};
 use crate::model::{Caller, Cred, Start};
 
 /// One RSA key pair for every service key of the hunt: generating 2048-bit keys is the slow
@@ -97,6 +96,10 @@ pub struct World {
     pub counter: usize,
     /// Steps run, steps whose caller authenticated, and steps whose use case succeeded.
     pub stats: Stats,
+    /// The app's clock (moved on when a user signs in twice within one time step).
+    pub clock: Arc<HuntClock>,
+    /// The authenticator apps of the users (by index) with a confirmed second factor.
+    pub authenticators: BTreeMap<usize, Authenticator>,
 }
 
 /// How much of a hunt did something (printed with `HUNTER_STATS=1`).
@@ -105,6 +108,11 @@ pub struct Stats {
     pub steps: usize,
     pub authenticated: usize,
     pub succeeded: usize,
+    /// Password sign-ins completed with a code (`enrolled`: enrolling at sign-in first).
+    pub codes: usize,
+    pub enrolled: usize,
+    /// Second factors reset.
+    pub resets: usize,
 }
 
 /// The client address of every hunt call: inside some of the networks the authorized-IP
@@ -135,6 +143,7 @@ impl World {
     pub fn new(start: &Start) -> Self {
         let db = TestDatabase::sqlite();
         let store = db.store();
+        let clock = Arc::new(HuntClock::default());
         let ports = Ports::with_storage(
             &Arc::new(store.clone()),
             SystemPorts {
@@ -147,7 +156,7 @@ impl World {
                     },
                     2,
                 )),
-                clock: Arc::new(SystemClock),
+                clock: clock.clone(),
                 ids: Arc::new(OsRandom::new()),
                 key_pairs: Arc::new(OneKeyPair(key_pair())),
                 sealer: Arc::new(AesGcmSealer::new(&Zeroizing::new([7; 32]), &[])),
@@ -202,6 +211,8 @@ impl World {
             resource_groups: Vec::new(),
             counter: 0,
             stats: Stats::default(),
+            clock,
+            authenticators: BTreeMap::new(),
         };
         let owner = world.principal_of_user(0).expect("the root owner");
         let child = world
@@ -441,14 +452,29 @@ impl World {
         }
     }
 
-    /// Authenticates `caller` as a client would: a fresh session (password sign-in), the
-    /// user's access key, or a JWT signed for a service key. `None` when it cannot (a deleted
-    /// or inactive user, no access key, a deleted key, an inactive account).
-    pub fn authenticate(&self, caller: &Caller) -> Option<Arc<Principal>> {
+    /// Now, by the app's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        tessera_domain::ports::Clock::now(self.clock.as_ref())
+    }
+
+    /// The index of the user `principal` acts as, if any.
+    pub fn index_of(&self, principal: &Principal) -> Option<usize> {
+        let user = principal.user_id?;
+        self.users
+            .iter()
+            .position(|u| u.account == principal.account_id && u.id == user)
+    }
+
+    /// Authenticates `caller` as a client would: a fresh session (password sign-in, with a
+    /// code of its authenticator when one is due, enrolling first where the account requires
+    /// it), the user's access key, or a JWT signed for a service key. `None` when it cannot (a
+    /// deleted or inactive user, no access key, a deleted key, an inactive account).
+    pub fn authenticate(&mut self, caller: &Caller) -> Option<Arc<Principal>> {
         match caller.cred {
             Cred::Session => {
-                let user = &self.users[usize::from(caller.user) % self.users.len()];
-                let session = self
+                let index = usize::from(caller.user) % self.users.len();
+                let user = &self.users[index];
+                let signed_in = self
                     .app
                     .login(
                         &meta(),
@@ -459,6 +485,35 @@ impl World {
                         },
                     )
                     .ok()?;
+                let session = match signed_in {
+                    tessera_app::SignIn::Session(s) => s,
+                    tessera_app::SignIn::MfaRequired(c) => {
+                        let auth = self.authenticators.get_mut(&index).unwrap_or_else(|| {
+                            panic!("a code is due from user {index}, who never enrolled")
+                        });
+                        let code = Secret::new(auth.code(&self.clock));
+                        self.stats.codes += 1;
+                        self.app
+                            .complete_sign_in(&meta(), &c.challenge, &code)
+                            .unwrap_or_else(|e| panic!("user {index}'s right code: {e:?}"))
+                            .session
+                    }
+                    tessera_app::SignIn::MfaEnrolmentRequired(c) => {
+                        let shown = self
+                            .app
+                            .enrol_at_sign_in(&meta(), &c.challenge)
+                            .unwrap_or_else(|e| panic!("user {index} enrols: {e:?}"));
+                        let mut auth = Authenticator::scan(shown.secret.expose());
+                        let code = Secret::new(auth.code(&self.clock));
+                        let done = self
+                            .app
+                            .complete_sign_in(&meta(), &c.challenge, &code)
+                            .unwrap_or_else(|e| panic!("user {index} confirms: {e:?}"));
+                        self.authenticators.insert(index, auth);
+                        self.stats.enrolled += 1;
+                        done.session
+                    }
+                };
                 self.app
                     .authenticate(&Presented::Bearer(session.token), &meta())
                     .ok()
@@ -472,7 +527,7 @@ impl World {
             }
             Cred::ServiceKey(n) => {
                 let key = self.keys[usize::from(n) % self.keys.len()];
-                let t = unix_now();
+                let t = self.now().timestamp();
                 let token = jwt(
                     &json!({
                         "key_id": key.id.to_string(),
@@ -550,7 +605,7 @@ impl World {
             Who::Key(i) => {
                 let rec = self.keys[i];
                 let key = self.store.get_service_key(rec.account, rec.id).ok()?;
-                let valid = key.validity.state_at(chrono::Utc::now()) == KeyState::Valid;
+                let valid = key.validity.state_at(self.now()) == KeyState::Valid;
                 let view = match key.owner {
                     Some(owner) => {
                         let index = self

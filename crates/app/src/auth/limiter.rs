@@ -171,6 +171,17 @@ impl App {
         Ok(())
     }
 
+    /// The attempt was no failure, but the sign-in is not over (a second factor is due): its
+    /// slot is given back under the login and the address, and the login's earlier failures
+    /// stay counted (a right password must not wipe the count of wrong codes).
+    pub(crate) fn attempt_released(&self, reserved: Reserved) -> AppResult<()> {
+        let keys: Vec<String> = reserved.login.into_iter().chain(reserved.address).collect();
+        if !keys.is_empty() {
+            self.ports.attempts.release_attempt(&keys)?;
+        }
+        Ok(())
+    }
+
     /// Counts a refused token under its address (after it was evaluated).
     pub(crate) fn count_token_failure(&self, address: Option<&str>, now: DateTime<Utc>) {
         let Some(a) = address else { return };

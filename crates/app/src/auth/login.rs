@@ -15,18 +15,21 @@ use super::limiter::login_key;
 use super::{LoginCommand, Refusal, SessionToken, digest};
 use crate::App;
 use crate::error::{AppError, AppResult, AuthFailure};
+use crate::mfa::SignIn;
 use crate::principal::{Credential, Principal};
 use crate::telemetry::FailureKind;
 
 impl App {
-    /// Signs in with a password and opens a session.
+    /// Signs in with a password and opens a session — or, when a second factor is due (a
+    /// confirmed TOTP enrolment, or none in an account that requires one), answers a
+    /// challenge to complete with [`App::complete_sign_in`].
     ///
     /// # Errors
     /// `Unauthenticated(Failed)` for an unknown login, a wrong password or an inactive user —
     /// the same error, after the same work; `RateLimited` once the login or the address is
     /// locked; `Overloaded` when the sign-in queue (or this address's share) is full;
     /// `SsoRequired` when the user's email domain signs in through SSO.
-    pub fn login(&self, meta: &RequestMeta, cmd: LoginCommand) -> AppResult<SessionToken> {
+    pub fn login(&self, meta: &RequestMeta, cmd: LoginCommand) -> AppResult<SignIn> {
         let now = self.ports.clock.now();
         let login_key = login_key(cmd.account_id, &cmd.login);
         let address = meta.client_ip.as_deref();
@@ -125,8 +128,14 @@ impl App {
                 return Err(AppError::Unauthenticated(AuthFailure::Failed));
             }
         };
-        // The password was right: the attempt does not count against the login or address.
-        self.attempt_succeeded(reserved)?;
+        // The password was right: the attempt does not count against the login or address —
+        // but while a second factor is due, the login's earlier failures stay counted.
+        let second = self.second_factor(&user)?;
+        if second.is_some() {
+            self.attempt_released(reserved)?;
+        } else {
+            self.attempt_succeeded(reserved)?;
+        }
         if let Err(refused) = self.check_sso_for_password(&user) {
             let refusal = Refusal {
                 account: Some(cmd.account_id),
@@ -138,7 +147,12 @@ impl App {
             self.audit_failure(&refusal, meta, now);
             return Err(refused);
         }
-        self.open_session(meta, &user, SignInMethod::Password)
+        match second {
+            None => self
+                .open_session(meta, &user, SignInMethod::Password)
+                .map(SignIn::Session),
+            Some(purpose) => self.issue_challenge(&user, purpose),
+        }
     }
 
     /// Opens a session for `user` (whose sign-in has been checked in full) and audits it as

@@ -392,7 +392,7 @@ impl App {
 
     /// Periodic upkeep (every few hundred milliseconds): reads the authorization versions, writes
     /// the last use of access keys, service keys and sessions, and now and then removes expired
-    /// sessions.
+    /// sessions, sign-in challenges and SSO sign-ins in progress.
     ///
     /// # Errors
     /// Storage errors; the next run tries again.
@@ -415,6 +415,7 @@ impl App {
             *last = Some(now);
             self.ports.sessions.purge_expired_sessions(now)?;
             self.ports.sso.purge_sso_logins(now)?;
+            self.ports.mfa.purge_expired_mfa_challenges(now)?;
             self.ports
                 .attempts
                 .purge_attempts(now - TimeDelta::seconds(self.settings.rate_limits.window_secs))?;

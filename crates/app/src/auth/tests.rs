@@ -37,6 +37,7 @@ fn account(active: bool) -> Account {
         active,
         created_at: now(),
         max_key_lifetime_days: None,
+        require_mfa: false,
     }
 }
 
@@ -490,7 +491,9 @@ fn signing_in_stores_only_the_tokens_digest() {
         })
         .times(1)
         .returning(|_, _| Ok(()));
-    let s = m.app().login(&meta(), login("R1ght-pass")).unwrap();
+    let crate::SignIn::Session(s) = m.app().login(&meta(), login("R1ght-pass")).unwrap() else {
+        panic!("no second factor is due: a session");
+    };
     assert_eq!(s.token.expose(), "tss_abc");
     assert_eq!(s.session_id, id);
     assert_eq!(s.user_id, UserId(2));
@@ -708,7 +711,7 @@ fn concurrent_guesses_never_test_more_than_the_limit() {
     m.settings.sign_in_queue = 1000;
     m.settings.sign_in_queue_per_address = 1000;
     let app = StdArc::new(m.app());
-    let outcomes: Vec<AppResult<SessionToken>> = std::thread::scope(|s| {
+    let outcomes: Vec<AppResult<crate::SignIn>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..40)
             .map(|n| {
                 let app = app.clone();

@@ -243,6 +243,7 @@ fn a_parent_changing_a_childs_list_is_not_locked_out_by_it() {
             active: true,
             created_at: now(),
             max_key_lifetime_days: None,
+            require_mfa: false,
         })
     });
     m.authorized_ips

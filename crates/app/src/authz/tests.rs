@@ -19,6 +19,7 @@ fn account(id: AccountId, parent: Option<AccountId>) -> Account {
         active: true,
         created_at: now(),
         max_key_lifetime_days: None,
+        require_mfa: false,
     }
 }
 

@@ -29,6 +29,7 @@ fn made() -> BootstrappedAccount {
             active: true,
             created_at: now(),
             max_key_lifetime_days: None,
+            require_mfa: false,
         },
         owner: user(1, "admin", &[ids::OWNER, ids::ADMINISTRATOR]),
     }

@@ -404,6 +404,7 @@ fn every_principal_reads_its_own_account_and_only_it() {
                 active: true,
                 created_at: now(),
                 max_key_lifetime_days: None,
+                require_mfa: false,
             })
         });
     let app = m.app();
@@ -411,4 +412,67 @@ fn every_principal_reads_its_own_account_and_only_it() {
     let key = key_principal(Some(2), &[ids::DEVELOPER], &[]);
     let account = app.own_account(&key).unwrap();
     assert_eq!((account.id, account.name.as_str()), (ACME, "Acme"));
+}
+
+#[test]
+fn the_last_column_says_which_users_have_a_second_factor() {
+    let mut m = Mocks::new();
+    with_account(&mut m);
+    let audit = tessera_domain::audit::AuditRecord {
+        account_id: Some(ACME),
+        actor: tessera_domain::audit::Actor::system(),
+        action: "mfa.totp.enrol".into(),
+        target: None,
+        outcome: tessera_domain::audit::Outcome::Success,
+        client_ip: None,
+        request_id: None,
+        at: now(),
+        details: serde_json::json!({}),
+    };
+    let mfa = m.mfa.clone();
+    for user in [1, 2] {
+        tessera_domain::ports::MfaRepo::begin_totp_enrolment(
+            mfa.as_ref(),
+            &tessera_domain::ports::NewTotpEnrolment {
+                account_id: ACME,
+                user_id: UserId(user),
+                sealed_secret: vec![1],
+                created_at: now(),
+            },
+            &audit,
+        )
+        .unwrap();
+    }
+    // The owner confirms; user 2's enrolment stays pending (it protects nothing yet).
+    tessera_domain::ports::MfaRepo::confirm_totp_enrolment(
+        mfa.as_ref(),
+        &tessera_domain::ports::Redemption {
+            account_id: ACME,
+            user_id: UserId(1),
+            sealed_secret: vec![1],
+            challenge: None,
+            at: now(),
+        },
+        1,
+        &[],
+        &audit,
+    )
+    .unwrap();
+    let report = m
+        .app()
+        .credential_report(&principal(1, &[ids::OWNER]), ACME, ReportFilter::default())
+        .unwrap();
+    let mfa: Vec<(&str, String, &str)> = report
+        .rows
+        .iter()
+        .map(|r| (r.kind.as_str(), r.id.clone(), r.mfa.as_str()))
+        .collect();
+    assert_eq!(mfa[0], ("user", "1".to_owned(), "totp"));
+    assert_eq!(mfa[1], ("user", "2".to_owned(), "none"));
+    assert!(
+        mfa[2..]
+            .iter()
+            .all(|(kind, _, m)| *kind != "user" && *m == "none"),
+        "keys are one factor: {mfa:?}"
+    );
 }

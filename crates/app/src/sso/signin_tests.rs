@@ -282,9 +282,11 @@ fn callback(
             active: true,
             created_at: now(),
             max_key_lifetime_days: None,
+            require_mfa: false,
         })
     });
     if opens {
+        m.ids.expect_hex32().returning(|| Hex32([3; 16]));
         m.sessions
             .expect_create_session()
             .withf(|s, _| s.method == tessera_domain::keys::SignInMethod::Sso)

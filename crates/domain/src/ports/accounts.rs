@@ -82,6 +82,8 @@ pub struct AccountChanges {
     pub active: Option<bool>,
     /// New longest key lifetime in days (`Some(None)` removes the limit).
     pub max_key_lifetime_days: Option<Option<u32>>,
+    /// Whether password sign-in needs a second factor.
+    pub require_mfa: Option<bool>,
 }
 
 /// Accounts.

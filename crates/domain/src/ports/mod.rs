@@ -10,6 +10,7 @@ mod audit;
 mod authorized_ips;
 mod error;
 mod groups;
+mod mfa;
 mod oidc;
 mod paging;
 mod sealing;
@@ -30,6 +31,7 @@ pub use audit::{AuditFilter, AuditRepo};
 pub use authorized_ips::AuthorizedIpRepo;
 pub use error::RepoError;
 pub use groups::{AuthzChange, AuthzRepo, ResourceGroupRepo, UserGroupRepo};
+pub use mfa::{EnrolmentStarted, MfaRepo, NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption};
 pub use oidc::{AuthorizationRequest, IdpError, OidcRelyingParty};
 pub use paging::{ExpiryFilter, ListQuery, Page};
 pub use sealing::{SealError, Sealer};
@@ -54,6 +56,8 @@ pub use audit::MockAuditRepo;
 pub use authorized_ips::MockAuthorizedIpRepo;
 #[cfg(feature = "mocks")]
 pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
+#[cfg(feature = "mocks")]
+pub use mfa::MockMfaRepo;
 #[cfg(feature = "mocks")]
 pub use oidc::MockOidcRelyingParty;
 #[cfg(feature = "mocks")]

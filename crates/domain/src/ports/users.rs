@@ -41,7 +41,8 @@ pub struct UserChanges {
     pub description: Option<Option<String>>,
     /// New status.
     pub status: Option<UserStatus>,
-    /// New password hash (ends every session of the user, in the same transaction).
+    /// New password hash (ends every session and sign-in challenge of the user, in the same
+    /// transaction).
     pub password_hash: Option<String>,
     /// The complete new set of roles.
     pub roles: Option<Vec<RoleId>>,

@@ -9,6 +9,7 @@ mod fixtures;
 mod groups;
 mod keys;
 mod last_use;
+mod mfa;
 mod migrations;
 mod pool;
 mod queries;

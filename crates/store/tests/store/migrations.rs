@@ -39,6 +39,9 @@ const TABLES: &[&str] = &[
     "auth_attempts",
     "authorized_ips",
     "authz_versions",
+    "mfa_challenges",
+    "mfa_recovery_codes",
+    "mfa_totp",
     "policies",
     "policy_permission_groups",
     "policy_resource_groups",
@@ -113,7 +116,10 @@ fn every_schema_column_exists(db: &TestDatabase) {
         audit_events,
         authz_versions,
         auth_attempts,
-        authorized_ips
+        authorized_ips,
+        mfa_totp,
+        mfa_recovery_codes,
+        mfa_challenges
     );
 }
 

@@ -152,6 +152,7 @@ fn key_pairs(m: &mut Mocks) {
             active: true,
             created_at: crate::testing::now(),
             max_key_lifetime_days: None,
+            require_mfa: false,
         })
     });
 }
