@@ -1,5 +1,6 @@
 //! SSO sign-in: `GET /v1/sso/login` sends the browser to the connector's identity provider;
-//! `GET /v1/sso/callback` is where the IdP sends it back (register this URL at the IdP).
+//! `GET /v1/sso/callback/{connector_id}` is where the IdP sends it back (register this URL at
+//! the IdP: each connector has its own).
 
 use std::sync::Arc;
 
@@ -8,8 +9,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use tessera_app::{App, BeginSso, CompleteSso, SsoTarget, binding_cookie_name};
+use tessera_domain::Entity;
 use tessera_domain::Secret;
-use tessera_domain::ids::AccountId;
+use tessera_domain::ids::{AccountId, SsoConnectorId};
 use tessera_domain::sso::{LOGIN_TTL_MINUTES, ReturnTo};
 use utoipa::IntoParams;
 use validator::Validate;
@@ -22,13 +24,13 @@ use crate::sessions::SessionView;
 pub const CALLBACK_PATH: &str = "/v1/sso/callback";
 
 /// Tessera's public URL (`server.public_url`, e.g. `https://iam.example.com`): the callback
-/// registered at identity providers is `<public_url>/v1/sso/callback`. Without it, the
-/// request's own scheme and host are used.
+/// registered at identity providers is `<public_url>/v1/sso/callback/<connector id>`. Without
+/// it, the request's own scheme and host are used.
 #[derive(Debug, Clone, Default)]
 pub struct PublicUrl(pub Option<String>);
 
 impl PublicUrl {
-    /// The callback URL for a request.
+    /// The callbacks' URL for a request (the connector's id follows).
     #[must_use]
     pub fn callback(&self, req: &HttpRequest) -> String {
         match &self.0 {
@@ -117,7 +119,7 @@ pub async fn sso_login(
         None => ReturnTo::Api,
         Some(r) => ReturnTo::parse(r).map_err(|_| bad("return_to", "must be api or page"))?,
     };
-    let redirect_uri = public_url
+    let callback_base = public_url
         .map(|p| p.get_ref().clone())
         .unwrap_or_default()
         .callback(&req);
@@ -125,7 +127,7 @@ pub async fn sso_login(
     let secure = req.connection_info().scheme() == "https";
     let cmd = BeginSso {
         target,
-        redirect_uri,
+        callback_base,
         return_to,
     };
     let redirect = run(&app, move |app| app.begin_sso(&meta, cmd)).await?;
@@ -147,15 +149,18 @@ pub async fn sso_login(
 /// Completes an SSO sign-in (the IdP redirects here): answers the session like
 /// `POST /v1/sessions`, or, for a sign-in started with `return_to=page`, sets the session
 /// cookie and shows the sign-in page.
-#[utoipa::path(tag = "SSO sign-in", params(CallbackQuery),
+#[utoipa::path(tag = "SSO sign-in", params(("connector_id" = String, Path), CallbackQuery),
     responses((status = 200, body = Envelope<SessionView>), (status = 400), (status = 401),
         (status = 403), (status = 404), (status = 502)))]
-#[get("/sso/callback")]
+#[get("/sso/callback/{connector_id}")]
 pub async fn sso_callback(
     app: web::Data<Arc<App>>,
     req: HttpRequest,
+    path: web::Path<String>,
     query: QueryParams<CallbackQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let connector = SsoConnectorId::parse(&path.into_inner())
+        .map_err(|_| ApiError::from(tessera_app::AppError::NotFound(Entity::SsoConnector)))?;
     let q = query.0;
     let state = q
         .state
@@ -170,6 +175,7 @@ pub async fn sso_callback(
         .finish();
     let meta = request_meta(&req);
     let cmd = CompleteSso {
+        connector,
         state,
         binding,
         code: q.code,

@@ -51,7 +51,19 @@ async fn world_on(
         adjust(s);
     })
     .await?;
-    let callback = app.url("/v1/sso/callback");
+    let owner = app.owner().await;
+    let (status, c) = app
+        .call(
+            "POST",
+            SSO,
+            Some(&owner),
+            Some(json!({"email_domain": "corp.example", "begin_verification": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    let connector = c["result"]["id"].as_str().unwrap().to_owned();
+    // Each connector has its own callback, registered at its IdP.
+    let callback = app.url(&format!("/v1/sso/callback/{connector}"));
     let idp = Idp::start(IdpConfig::new(
         vec![
             IdpClient::new("tessera", CLIENT_SECRET, &callback),
@@ -60,15 +72,12 @@ async fn world_on(
         people(),
     ))
     .await?;
-    let owner = app.owner().await;
     let (status, c) = app
         .call(
-            "POST",
-            SSO,
+            "PATCH",
+            &format!("{SSO}/{connector}"),
             Some(&owner),
             Some(json!({
-                "email_domain": "corp.example",
-                "begin_verification": true,
                 "idp": {
                     "type": "oidc",
                     "issuer": idp.issuer(),
@@ -81,7 +90,6 @@ async fn world_on(
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["result"]["idp"]["client_secret_set"], true);
     assert!(!c.to_string().contains(CLIENT_SECRET), "never shown");
-    let connector = c["result"]["id"].as_str().unwrap().to_owned();
     dns.set_txt("corp.example", &[&format!("tessera_sso={connector}")]);
     let one = format!("{SSO}/{connector}");
     for _ in 0..100 {
@@ -251,14 +259,30 @@ async fn a_replayed_state_or_a_callback_in_another_browser_is_refused_and_opens_
         before + 1,
         "only the one sign-in"
     );
+    // A code brought back to another connector's callback (the mix-up attack: one IdP's code
+    // carried into another connector's sign-in) is never redeemed there.
+    let authorization = w.begin(&tessera, "alice@corp.example").await;
+    let callback = w.at_idp(&authorization, "alice", "alice-password").await;
+    let elsewhere = callback.replace(&w.connector, &"0".repeat(32));
+    let (status, body) = get(&tessera, &elsewhere).await;
+    assert_eq!((status, code(&body)), (400, 4008), "{body}");
+    assert_eq!(w.sessions_opened().await, before + 1);
     // A made-up state, and none.
     let (status, body) = get(
         &tessera,
-        &w.app.url("/v1/sso/callback?state=made-up&code=x"),
+        &w.app.url(&format!(
+            "/v1/sso/callback/{}?state=made-up&code=x",
+            w.connector
+        )),
     )
     .await;
     assert_eq!((status, code(&body)), (400, 4008), "{body}");
-    let (status, _) = get(&tessera, &w.app.url("/v1/sso/callback?code=x")).await;
+    let (status, _) = get(
+        &tessera,
+        &w.app
+            .url(&format!("/v1/sso/callback/{}?code=x", w.connector)),
+    )
+    .await;
     assert_eq!(status, 400);
     // The account's log shows the refusal it can be told of (an unknown state names no
     // account: it is audited without one).
@@ -454,7 +478,8 @@ async fn the_idp_denying_the_sign_in_is_refused() {
     let (status, body) = get(
         &tessera,
         &w.app.url(&format!(
-            "/v1/sso/callback?state={state}&error=access_denied"
+            "/v1/sso/callback/{}?state={state}&error=access_denied",
+            w.connector
         )),
     )
     .await;
@@ -579,8 +604,10 @@ async fn postgres_a_sign_in_started_on_one_instance_completes_on_another() {
     // cookie the first one set is carried to the second by hand.
     let binding = {
         use reqwest::cookie::CookieStore;
-        jar.cookies(&reqwest::Url::parse(&w.app.url("/v1/sso/callback")).unwrap())
-            .expect("the binding cookie")
+        jar.cookies(
+            &reqwest::Url::parse(&w.app.url(&format!("/v1/sso/callback/{}", w.connector))).unwrap(),
+        )
+        .expect("the binding cookie")
     };
     let on_second = callback.replace(&w.app.base, &second.base);
     let res = reqwest::Client::new()

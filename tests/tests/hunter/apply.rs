@@ -64,8 +64,9 @@ pub enum Handed {
     ChildOf(AccountId),
     /// The sign-in lockout of user number `n` was cleared (its password may be guessed again).
     Unlocked(usize),
-    /// An SSO connector of the account now creates first-time users with this role.
-    JitRole(AccountId, tessera_domain::roles::RoleId),
+    /// An SSO connector of the account now signs its domain's users in through an IdP the
+    /// caller chose, creating first-time users with this role (if any).
+    IdpSet(AccountId, Option<tessera_domain::roles::RoleId>),
     /// The second factor of user number `n` was reset (its password alone signs in again).
     MfaReset(usize),
 }
@@ -547,9 +548,7 @@ impl World {
                     },
                 )
                 .map(|_| {
-                    if let Some(role) = jit_role {
-                        handed = Handed::JitRole(account, role);
-                    }
+                    handed = Handed::IdpSet(account, jit_role);
                 })
             }
             Action::ClearLockout { target } => {

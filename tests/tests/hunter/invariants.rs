@@ -308,19 +308,40 @@ impl World {
                     }
                 }
             }
-            Handed::JitRole(account, role) => {
-                let target = tessera_domain::roles::Role::by_id(role).expect("a catalog role");
+            Handed::IdpSet(account, role) => {
+                let ancestors = self.ancestors(account);
                 assert!(
-                    policy::check_role_grant(
+                    policy::check_permissions(
                         &caller.subject,
                         account,
-                        &self.ancestors(account),
-                        target
+                        &ancestors,
+                        Capability::ALL.iter().map(|c| Permission::write(*c)),
                     )
-                    .allowed,
-                    "an SSO connector hands {role:?} to first-time users, set by a caller that may not \
-                     grant it: {describe}"
+                    .allowed
+                        && policy::check_manage(
+                            &caller.subject,
+                            account,
+                            &ancestors,
+                            &[tessera_domain::roles::ids::OWNER]
+                        )
+                        .allowed,
+                    "an SSO connector's IdP (who signs in as anyone of its domain) was set by a \
+                     caller without an Owner's power: {describe}"
                 );
+                if let Some(role) = role {
+                    let target = tessera_domain::roles::Role::by_id(role).expect("a catalog role");
+                    assert!(
+                        policy::check_role_grant(
+                            &caller.subject,
+                            account,
+                            &self.ancestors(account),
+                            target
+                        )
+                        .allowed,
+                        "an SSO connector hands {role:?} to first-time users, set by a \
+                         caller that may not grant it: {describe}"
+                    );
+                }
             }
             Handed::MfaReset(_) => {
                 // Checked with every other change of a second factor: `check_mfa`.

@@ -78,7 +78,21 @@ impl App {
         update: IdpUpdate,
         current: Option<&IdpConfig>,
     ) -> AppResult<IdpConfig> {
+        // Whoever chooses the IdP chooses who signs in as every user of the domain, Owners
+        // included: only a caller with an Owner's power (every permission, and the right to
+        // manage Owners) may set or change it.
+        self.authorize_holds(
+            principal,
+            account,
+            tessera_domain::permissions::Capability::ALL
+                .iter()
+                .map(|c| Permission::write(*c)),
+        )?;
+        self.authorize_manage(principal, account, &[tessera_domain::roles::ids::OWNER])?;
         let settings = update.input.parse(self.settings.sso_allow_http_issuers)?;
+        let same_client = current.is_some_and(|c| {
+            c.settings.issuer == settings.issuer && c.settings.client_id == settings.client_id
+        });
         if let Some(role) = settings.jit_role {
             let roles = crate::subusers::checked_roles(&[role])?;
             self.authorize_role_grants(principal, account, &roles)?;
@@ -91,11 +105,13 @@ impl App {
                     secret.expose().as_bytes(),
                 )
             }
-            (None, Some(current)) => current.sealed_client_secret.clone(),
-            (None, None) => {
+            // The stored secret stays only with the client it belongs to: it never follows a
+            // new issuer (whose token endpoint would receive it) or a new client id.
+            (None, Some(current)) if same_client => current.sealed_client_secret.clone(),
+            (None, _) => {
                 return Err(DomainError::invalid(
                     "idp.client_secret",
-                    "is required when the identity provider is first set",
+                    "is required when the identity provider, its issuer or its client id is set",
                 )
                 .into());
             }

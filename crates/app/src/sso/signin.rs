@@ -38,8 +38,10 @@ pub enum SsoTarget {
 pub struct BeginSso {
     /// Who.
     pub target: SsoTarget,
-    /// Tessera's callback URL, as registered at the IdP.
-    pub redirect_uri: String,
+    /// Tessera's callback URL without the connector: the IdP is sent back to
+    /// `<callback_base>/<connector id>`, each connector's own callback (so that a code one IdP
+    /// issued can never reach another connector's sign-in: the mix-up attack).
+    pub callback_base: String,
     /// Where the browser ends up.
     pub return_to: ReturnTo,
 }
@@ -62,8 +64,10 @@ pub fn binding_cookie_name(state: &str) -> String {
 }
 
 /// The callback's query.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompleteSso {
+    /// The connector whose callback was called (the path's).
+    pub connector: tessera_domain::ids::SsoConnectorId,
     /// `state`.
     pub state: String,
     /// The binding cookie's value, when the browser sent it.
@@ -153,6 +157,11 @@ impl App {
             }
             _ => return Err(self.sso_refused(meta, None, &who, SsoFailure::NotConfigured)),
         };
+        let redirect_uri = format!(
+            "{}/{}",
+            cmd.callback_base.trim_end_matches('/'),
+            connector.id
+        );
         let state = self.ports.ids.secret();
         let nonce = self.ports.ids.secret();
         let verifier = Secret::new(format!(
@@ -172,7 +181,7 @@ impl App {
             connector_id: connector.id,
             account_id: connector.account_id,
             nonce: nonce.expose().to_owned(),
-            redirect_uri: cmd.redirect_uri.clone(),
+            redirect_uri: redirect_uri.clone(),
             return_to: cmd.return_to,
             client_ip: meta.client_ip.clone(),
             created_at: now,
@@ -184,7 +193,7 @@ impl App {
             .authorization_url(
                 &idp.settings,
                 AuthorizationRequest {
-                    redirect_uri: &cmd.redirect_uri,
+                    redirect_uri: &redirect_uri,
                     state: state.expose(),
                     nonce: nonce.expose(),
                     pkce_verifier: verifier.expose(),
@@ -222,6 +231,11 @@ impl App {
         let Some(login) = self.ports.sso.take_sso_login(&state_digest, now)? else {
             return Err(self.sso_refused(meta, None, "", SsoFailure::InvalidState));
         };
+        if login.connector_id != cmd.connector {
+            // A code of another connector's IdP, carried to this sign-in (mix-up): never
+            // redeemed here.
+            return Err(self.sso_refused(meta, None, "", SsoFailure::InvalidState));
+        }
         let connector = match self.ports.sso.get_sso(login.account_id, login.connector_id) {
             Ok(c) if c.enforced() && c.idp.is_some() => c,
             Ok(_) | Err(RepoError::NotFound) => {

@@ -90,7 +90,7 @@ fn refusals(m: &mut Mocks) -> Arc<Mutex<Vec<AuditRecord>>> {
 fn begin_cmd(email: &str) -> BeginSso {
     BeginSso {
         target: SsoTarget::Email(email.into()),
-        redirect_uri: "https://iam.example.com/v1/sso/callback".into(),
+        callback_base: "https://iam.example.com/v1/sso/callback".into(),
         return_to: ReturnTo::Api,
     }
 }
@@ -208,7 +208,7 @@ fn stored_login() -> SsoLogin {
         nonce: "n".into(),
         sealed_verifier: b"sealed:verifier".to_vec(),
         binding_digest: digest(BINDING).to_vec(),
-        redirect_uri: "https://iam.example.com/v1/sso/callback".into(),
+        redirect_uri: format!("https://iam.example.com/v1/sso/callback/{CONNECTOR}"),
         return_to: ReturnTo::Page,
         client_ip: None,
         created_at: now(),
@@ -218,6 +218,7 @@ fn stored_login() -> SsoLogin {
 
 fn complete_cmd() -> CompleteSso {
     CompleteSso {
+        connector: CONNECTOR,
         state: STATE.into(),
         binding: Some(Secret::new(BINDING)),
         code: Some("code".into()),
@@ -516,33 +517,96 @@ fn no_role_access() -> tessera_domain::policy::PolicyRule {
     }
 }
 
+fn idp_update(issuer: &str, secret: Option<&str>) -> IdpUpdate {
+    IdpUpdate {
+        input: tessera_domain::sso::IdpInput {
+            kind: "oidc".into(),
+            issuer: issuer.into(),
+            client_id: "tessera".into(),
+            jit_role: Some(ids::DEVELOPER),
+            ..Default::default()
+        },
+        client_secret: secret.map(Secret::new),
+    }
+}
+
+/// Whoever sets the IdP decides who signs in as every user of the domain: only a caller with
+/// an Owner's power may (an Administrator, or an Owner under a deny policy, may not).
 #[test]
-fn an_idp_role_for_new_users_must_be_one_the_admin_may_grant() {
+fn only_an_owner_level_caller_sets_an_identity_provider() {
+    for caller in [
+        crate::testing::principal(2, &[ids::ADMIN]),
+        crate::testing::principal(2, &[ids::VERIFICATION]),
+        crate::testing::principal_with(2, &[ids::OWNER], &[no_role_access()]),
+    ] {
+        let mut m = Mocks::new();
+        sealing(&mut m);
+        m.ids.expect_hex32().returning(|| Hex32([7; 16]));
+        m.sso.expect_create_sso().times(0);
+        m.sso.expect_update_sso().times(0);
+        m.sso
+            .expect_get_sso()
+            .returning(|_, _| Ok(connector(true, Some(idp(None)))));
+        let app = m.app();
+        let err = app
+            .create_sso(
+                &caller,
+                &meta(),
+                ACME,
+                CreateSso {
+                    email_domain: "corp.example".into(),
+                    idp: Some(idp_update("https://idp.example.com", Some("s"))),
+                    ..CreateSso::default()
+                },
+            )
+            .unwrap_err();
+        assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+        let err = app
+            .update_sso(
+                &caller,
+                &meta(),
+                ACME,
+                CONNECTOR,
+                UpdateSso {
+                    idp: Some(Some(idp_update("https://evil.example", None))),
+                    ..UpdateSso::default()
+                },
+            )
+            .unwrap_err();
+        assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    }
+}
+
+/// The stored client secret never follows a new issuer (whose token endpoint would get it).
+#[test]
+fn a_new_issuer_or_client_id_needs_its_own_secret() {
     let mut m = Mocks::new();
     sealing(&mut m);
-    m.ids.expect_hex32().returning(|| Hex32([7; 16]));
-    m.sso.expect_create_sso().times(0);
+    m.sso
+        .expect_get_sso()
+        .returning(|_, _| Ok(connector(true, Some(idp(None)))));
+    m.sso.expect_update_sso().times(0);
     let err = m
         .app()
-        .create_sso(
-            &crate::testing::principal_with(2, &[ids::ADMIN], &[no_role_access()]),
+        .update_sso(
+            &crate::testing::principal(1, &[ids::OWNER]),
             &meta(),
             ACME,
-            CreateSso {
-                email_domain: "corp.example".into(),
-                idp: Some(IdpUpdate {
-                    input: tessera_domain::sso::IdpInput {
-                        kind: "oidc".into(),
-                        issuer: "https://idp.example.com".into(),
-                        client_id: "tessera".into(),
-                        jit_role: Some(ids::ADMIN),
-                        ..Default::default()
-                    },
-                    client_secret: Some(Secret::new("s")),
-                }),
-                ..CreateSso::default()
+            CONNECTOR,
+            UpdateSso {
+                idp: Some(Some(idp_update("https://evil.example", None))),
+                ..UpdateSso::default()
             },
         )
         .unwrap_err();
-    assert!(matches!(err, AppError::RoleNotGrantable(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            AppError::Invalid(tessera_domain::DomainError::Invalid {
+                field: "idp.client_secret",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
 }
