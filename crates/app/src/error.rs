@@ -64,8 +64,8 @@ pub enum SsoFailure {
     /// The ID token failed verification.
     #[error("the ID token is not valid: {0}")]
     InvalidIdToken(String),
-    /// The ID token has no email in the connector's claim.
-    #[error("the ID token carries no '{0}' claim")]
+    /// The ID token has no usable email (an ASCII address) in the connector's claim.
+    #[error("the ID token carries no usable '{0}' claim (an email address)")]
     EmailMissing(String),
     /// The email is outside the connector's domain.
     #[error("the email is not in {0}")]
@@ -85,9 +85,21 @@ pub enum SsoFailure {
     /// This address (or the connector) has too many sign-ins in progress.
     #[error("too many SSO sign-ins in progress; retry later")]
     TooManySignIns,
-    /// The IdP cannot be reached or answered something unusable.
-    #[error("the identity provider is unavailable: {0}")]
+    /// The IdP cannot be reached or answered something unusable. The detail goes to the audit
+    /// log (the account's administrators), not to the caller: it may describe the network.
+    #[error("the identity provider is unavailable; retry later")]
     IdpUnavailable(String),
+}
+
+impl SsoFailure {
+    /// The reason audited: the message, with the detail the caller is not shown.
+    #[must_use]
+    pub fn audited(&self) -> String {
+        match self {
+            Self::IdpUnavailable(detail) => format!("{self} ({detail})"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A use case's failure.

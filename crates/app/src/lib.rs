@@ -205,7 +205,7 @@ pub struct Settings {
     pub sso_allow_http_issuers: bool,
     /// SSO sign-ins in progress one client address may have.
     pub sso_logins_per_address: u32,
-    /// SSO sign-ins in progress one connector may have.
+    /// SSO sign-ins in progress one connector may have (0: no limit).
     pub sso_logins_per_connector: u32,
     /// Identical authentication failures from one address within this many seconds are
     /// audited as one event with a count.
@@ -229,7 +229,7 @@ impl Default for Settings {
             sso_verification_timeout_secs: 86_400,
             sso_allow_http_issuers: false,
             sso_logins_per_address: 20,
-            sso_logins_per_connector: 10_000,
+            sso_logins_per_connector: 0,
             audit_fold_secs: 60,
             sign_in_queue: 16,
             sign_in_queue_per_address: 2,

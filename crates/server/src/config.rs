@@ -123,7 +123,7 @@ fn default_logins_per_address() -> u32 {
 }
 
 fn default_logins_per_connector() -> u32 {
-    10_000
+    0
 }
 
 /// `[server]`.

@@ -83,13 +83,15 @@ pub(crate) fn begin(
                 return Err(StoreError::Rule(RepoError::LimitReached));
             }
         }
-        let for_connector: i64 = sso_logins::table
-            .filter(sso_logins::connector_id.eq(login.connector_id.to_string()))
-            .filter(sso_logins::expires_at.gt(now))
-            .count()
-            .get_result(tx)?;
-        if for_connector >= i64::from(per_connector) {
-            return Err(StoreError::Rule(RepoError::LimitReached));
+        if per_connector > 0 {
+            let for_connector: i64 = sso_logins::table
+                .filter(sso_logins::connector_id.eq(login.connector_id.to_string()))
+                .filter(sso_logins::expires_at.gt(now))
+                .count()
+                .get_result(tx)?;
+            if for_connector >= i64::from(per_connector) {
+                return Err(StoreError::Rule(RepoError::LimitReached));
+            }
         }
         diesel::insert_into(sso_logins::table)
             .values((

@@ -312,7 +312,7 @@ impl UserRepo for Store {
         let mut conn = self.db.conn()?;
         let rows: Vec<UserRow> = users::table
             .filter(users::account_id.eq(account.0))
-            .filter(lower(users::email).eq(email.to_lowercase()))
+            .filter(lower(users::email).eq(email.to_ascii_lowercase()))
             .order(users::id)
             .limit(10)
             .select(UserRow::as_select())

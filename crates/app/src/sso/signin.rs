@@ -10,9 +10,10 @@ use tessera_domain::ids::AccountId;
 use tessera_domain::keys::SignInMethod;
 use tessera_domain::ports::{AuthorizationRequest, IdpError, NewUser, RepoError};
 use tessera_domain::sso::{
-    IdpConfig, IdpIdentity, LOGIN_TTL_MINUTES, ReturnTo, SsoConnector, SsoLogin, domain_of,
-    parse_email_domain,
+    DEFAULT_EMAIL_CLAIM, IdpConfig, IdpIdentity, LOGIN_TTL_MINUTES, ReturnTo, SsoConnector,
+    SsoLogin, domain_of, parse_email_domain,
 };
+use tessera_domain::user::check_email;
 use tessera_domain::user::{Login, User, UserStatus};
 
 use crate::App;
@@ -92,6 +93,21 @@ pub struct SsoSession {
 /// The sealing purpose of a login transaction's PKCE verifier.
 fn verifier_purpose(state_digest: &[u8]) -> String {
     format!("sso_login:{}", hex::encode(state_digest))
+}
+
+/// What the per-address limit counts: the address, or for IPv6 its /64 (one subscriber's
+/// network: counting each of its 2^64 addresses apart would be no limit at all).
+fn limit_key(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| address.to_owned(), |v4| v4.to_string()),
+        _ => address.to_owned(),
+    }
 }
 
 /// A login for a user created at sign-in: the email's local part made a valid login, with a
@@ -183,7 +199,7 @@ impl App {
             nonce: nonce.expose().to_owned(),
             redirect_uri: redirect_uri.clone(),
             return_to: cmd.return_to,
-            client_ip: meta.client_ip.clone(),
+            client_ip: meta.client_ip.as_deref().map(limit_key),
             created_at: now,
             expires_at: now + TimeDelta::minutes(LOGIN_TTL_MINUTES),
         };
@@ -363,7 +379,13 @@ impl App {
         idp: &IdpConfig,
         identity: &IdpIdentity,
     ) -> Result<User, Result<SsoFailure, AppError>> {
-        let Some(email) = identity.email.as_deref().map(str::trim) else {
+        // An address as Tessera stores them, ASCII only: Unicode case folding (the Kelvin sign
+        // folds to `k`) must not make another identity match a user.
+        let Some(email) = identity
+            .email
+            .as_deref()
+            .filter(|e| e.is_ascii() && check_email(e).is_ok())
+        else {
             return Err(Ok(SsoFailure::EmailMissing(
                 idp.settings.email_claim.clone(),
             )));
@@ -373,8 +395,14 @@ impl App {
                 connector.email_domain.clone(),
             )));
         }
-        if identity.email_verified == Some(false) {
+        // `email_verified` speaks of `email` only.
+        if idp.settings.email_claim == DEFAULT_EMAIL_CLAIM && identity.email_verified == Some(false)
+        {
             return Err(Ok(SsoFailure::EmailNotVerified));
+        }
+        // Nothing is created for an inactive account.
+        if !self.account_active(connector.account_id).map_err(Err)? {
+            return Err(Ok(SsoFailure::UserInactive));
         }
         let found = self
             .ports
@@ -388,16 +416,16 @@ impl App {
             .collect();
         let user = match (active.len(), found.len(), idp.settings.jit_role) {
             (1, _, _) => active.into_iter().next().ok_or(Ok(SsoFailure::NoUser))?,
-            (0, 0, Some(role)) => self
-                .create_jit_user(meta, connector, email, role)
-                .map_err(Err)?,
+            (0, 0, Some(role)) => match self.create_jit_user(meta, connector, email, role) {
+                Ok(user) => user,
+                // The account is full: refused (and audited) like a sign-in with no user.
+                Err(AppError::TooManyUsers(_)) => return Err(Ok(SsoFailure::NoUser)),
+                Err(e) => return Err(Err(e)),
+            },
             (0, 0, None) => return Err(Ok(SsoFailure::NoUser)),
             (0, _, _) => return Err(Ok(SsoFailure::UserInactive)),
             _ => return Err(Ok(SsoFailure::AmbiguousEmail)),
         };
-        if !self.account_active(connector.account_id).map_err(Err)? {
-            return Err(Ok(SsoFailure::UserInactive));
-        }
         Ok(user)
     }
 
@@ -480,7 +508,7 @@ impl App {
             account: connector.map(|c| c.account_id),
             who: who.chars().take(254).collect(),
             credential: "sso",
-            reason: failure.to_string(),
+            reason: failure.audited(),
         };
         self.audit_refusal("sso.login", &refusal, meta, self.ports.clock.now());
         AppError::Sso(failure)
@@ -512,6 +540,14 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_counts_ipv6_by_64() {
+        assert_eq!(limit_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(limit_key("2001:db8:1:2::ffff"), "2001:db8:1:2::/64");
+        assert_eq!(limit_key("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(limit_key("192.0.2.1"), "192.0.2.1");
+    }
 
     #[test]
     fn jit_logins_are_valid_logins_from_the_local_part() {

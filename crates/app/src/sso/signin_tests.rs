@@ -155,7 +155,7 @@ fn beginning_stores_only_digests_and_the_sealed_verifier() {
     let s = stored.clone();
     m.sso
         .expect_begin_sso_login()
-        .withf(|_, per_address, per_connector| (*per_address, *per_connector) == (20, 10_000))
+        .withf(|_, per_address, per_connector| (*per_address, *per_connector) == (20, 0))
         .returning(move |l, _, _| {
             *s.lock().unwrap() = Some(l.clone());
             Ok(())
@@ -407,6 +407,16 @@ fn every_bad_identity_is_refused_with_its_reason() {
             SsoFailure::EmailOutsideDomain("corp.example".into()),
         ),
         (
+            Ok(identity(Some("ann@corp.e\u{212a}ample"), Some(true))),
+            vec![ann()],
+            SsoFailure::EmailMissing("email".into()),
+        ),
+        (
+            Ok(identity(Some("ann@@corp.example"), Some(true))),
+            vec![ann()],
+            SsoFailure::EmailMissing("email".into()),
+        ),
+        (
             Ok(identity(Some("ann@corp.example"), Some(false))),
             vec![ann()],
             SsoFailure::EmailNotVerified,
@@ -436,6 +446,12 @@ fn every_bad_identity_is_refused_with_its_reason() {
             SsoFailure::AmbiguousEmail,
         ),
     ];
+    assert!(
+        !AppError::Sso(SsoFailure::IdpUnavailable("10.0.0.7:443 refused".into()))
+            .to_string()
+            .contains("10.0.0.7"),
+        "the caller is not told about the network"
+    );
     for (redeemed, users, failure) in cases {
         let m = callback(
             connector(true, Some(idp(None))),
@@ -447,7 +463,7 @@ fn every_bad_identity_is_refused_with_its_reason() {
         assert_eq!(err, AppError::Sso(failure.clone()));
         assert_eq!(audited.len(), 1, "{failure:?}");
         assert_eq!(audited[0].action, "sso.login");
-        assert_eq!(audited[0].details["reason"], failure.to_string());
+        assert_eq!(audited[0].details["reason"], failure.audited());
     }
 }
 

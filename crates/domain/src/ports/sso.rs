@@ -85,7 +85,8 @@ pub trait SsoRepo: Send + Sync {
     fn find_verified_sso(&self, domain: &str) -> Result<Option<SsoConnector>, RepoError>;
 
     /// Stores a sign-in in progress, unless `login.client_ip` already has `per_address` of them
-    /// unexpired or the connector has `per_connector` (checked and inserted atomically).
+    /// unexpired or the connector has `per_connector` (0: no limit), checked and inserted
+    /// atomically.
     ///
     /// # Errors
     /// `LimitReached` when a limit is reached.

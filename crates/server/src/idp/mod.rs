@@ -81,6 +81,13 @@ const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 const MAX_ID_TOKEN_AGE: TimeDelta = TimeDelta::minutes(10);
 /// Clock skew allowed for `iat` in the future.
 const SKEW: TimeDelta = TimeDelta::seconds(60);
+/// Calls to identity providers at once, in all: each holds a blocking thread while it waits, so
+/// a slow (or tarpitting) provider must not take them all. More answer "busy" at once.
+const MAX_CALLS: usize = 32;
+/// Calls to one issuer at once.
+const MAX_CALLS_PER_ISSUER: usize = 4;
+/// How long a provider whose discovery failed is answered "unavailable" without asking it.
+const FAILURE_MEMORY: Duration = Duration::from_secs(30);
 
 /// One issuer's documents.
 #[derive(Clone)]
@@ -99,6 +106,28 @@ pub struct OpenIdConnect {
     runtime: Option<tokio::runtime::Runtime>,
     fetcher: Fetcher,
     providers: Mutex<HashMap<String, Provider>>,
+    /// Calls in progress, per issuer (the total is the sum).
+    calls: Mutex<HashMap<String, usize>>,
+    /// Issuers whose discovery failed, when, and why.
+    failures: Mutex<HashMap<String, (Instant, String)>>,
+}
+
+/// A call in progress to an issuer; its slot is given back when dropped.
+struct Call<'a> {
+    calls: &'a Mutex<HashMap<String, usize>>,
+    issuer: String,
+}
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        let mut calls = self.calls.lock();
+        if let Some(n) = calls.get_mut(&self.issuer) {
+            *n -= 1;
+            if *n == 0 {
+                calls.remove(&self.issuer);
+            }
+        }
+    }
 }
 
 impl Drop for OpenIdConnect {
@@ -135,7 +164,43 @@ impl OpenIdConnect {
             runtime: Some(runtime),
             fetcher,
             providers: Mutex::new(HashMap::new()),
+            calls: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A slot for a call to `issuer`, or "busy" when the issuer (or everyone) has all of theirs,
+    /// or "unavailable" when its discovery failed within the last 30 seconds.
+    fn call(&self, issuer: &str) -> Result<Call<'_>, IdpError> {
+        if let Some((at, why)) = self.failures.lock().get(issuer) {
+            if at.elapsed() < FAILURE_MEMORY {
+                return Err(unavailable(format!("{why} (not asked again for 30 s)")));
+            }
+        }
+        let mut calls = self.calls.lock();
+        let total: usize = calls.values().sum();
+        let mine = calls.get(issuer).copied().unwrap_or(0);
+        if total >= MAX_CALLS || mine >= MAX_CALLS_PER_ISSUER {
+            return Err(unavailable(
+                "too many calls to identity providers in progress",
+            ));
+        }
+        calls.insert(issuer.to_owned(), mine + 1);
+        Ok(Call {
+            calls: &self.calls,
+            issuer: issuer.to_owned(),
+        })
+    }
+
+    /// Remembers that `issuer`'s discovery failed.
+    fn failed(&self, issuer: &str, why: &IdpError) {
+        let mut failures = self.failures.lock();
+        if failures.len() >= MAX_ISSUERS {
+            failures.retain(|_, (at, _)| at.elapsed() < FAILURE_MEMORY);
+        }
+        if failures.len() < MAX_ISSUERS {
+            failures.insert(issuer.to_owned(), (Instant::now(), why.to_string()));
+        }
     }
 
     fn block_on<T>(&self, f: impl Future<Output = T>) -> Result<T, IdpError> {
@@ -153,7 +218,13 @@ impl OpenIdConnect {
         let cached = self.providers.lock().get(issuer).cloned();
         let (metadata, metadata_until) = match &cached {
             Some(p) if p.metadata_until > now => (p.metadata.clone(), p.metadata_until),
-            _ => self.discover(issuer).await?,
+            _ => match self.discover(issuer).await {
+                Ok(found) => found,
+                Err(e) => {
+                    self.failed(issuer, &e);
+                    return Err(e);
+                }
+            },
         };
         // A forced refresh is allowed once a second per issuer, whatever the cache says.
         let forced = refresh_jwks
@@ -379,6 +450,7 @@ impl OidcRelyingParty for OpenIdConnect {
         idp: &IdpSettings,
         request: AuthorizationRequest<'_>,
     ) -> Result<String, IdpError> {
+        let _call = self.call(&idp.issuer)?;
         let provider = self.block_on(self.provider(&idp.issuer, false))??;
         let client = Self::client(&provider, idp, None, request.redirect_uri)?;
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
@@ -407,6 +479,7 @@ impl OidcRelyingParty for OpenIdConnect {
         request: AuthorizationRequest<'_>,
         code: &str,
     ) -> Result<IdpIdentity, IdpError> {
+        let _call = self.call(&idp.issuer)?;
         self.block_on(async {
             let provider = self.provider(&idp.issuer, false).await?;
             let response = self
