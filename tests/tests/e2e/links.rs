@@ -167,6 +167,11 @@ async fn every_printed_link_answers(app: TestApp) {
             "{session_id}",
             "00000000000000000000000000000000".to_owned(),
         ),
+        // A callback without its state answers 400 (the route exists).
+        (
+            "{connector_id}",
+            "00000000000000000000000000000000".to_owned(),
+        ),
     ];
     let printed = [
         "http://127.0.0.1:8080".to_owned(),
