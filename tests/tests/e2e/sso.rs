@@ -177,6 +177,21 @@ impl World {
             .len()
     }
 
+    /// Account 1's users.
+    async fn users(&self) -> Vec<Value> {
+        let (status, users) = self
+            .app
+            .call(
+                "GET",
+                "/v1/accounts/1/users?per_page=50",
+                Some(&self.owner),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{users}");
+        users["result"].as_array().unwrap().clone()
+    }
+
     async fn refusals(&self) -> Vec<Value> {
         self.app
             .audit_events(&self.owner, "sso.login")
@@ -362,19 +377,10 @@ async fn emails_outside_the_domain_unverified_unknown_or_inactive_are_refused() 
         .sign_in("carol@corp.example", "carol", "carol-password")
         .await;
     assert_eq!((status, code(&body)), (403, 4038), "no such user: {body}");
-    let (_, users) = w
-        .app
-        .call(
-            "GET",
-            "/v1/accounts/1/users?per_page=50",
-            Some(&w.owner),
-            None,
-        )
-        .await;
-    let alice = users["result"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let alice = w
+        .users()
+        .await
+        .into_iter()
         .find(|u| u["login"] == "alice01")
         .unwrap()["id"]
         .clone();
@@ -505,22 +511,12 @@ async fn first_sign_ins_create_users_only_when_the_connector_says_and_never_owne
         .sign_in("carol@corp.example", "carol", "carol-password")
         .await;
     assert_eq!(status, 200, "{body}");
-    let (_, users) = w
-        .app
-        .call(
-            "GET",
-            "/v1/accounts/1/users?per_page=50",
-            Some(&w.owner),
-            None,
-        )
-        .await;
-    let carol = users["result"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let carol = w
+        .users()
+        .await
+        .into_iter()
         .find(|u| u["email"] == "carol@corp.example")
-        .unwrap()
-        .clone();
+        .unwrap();
     assert!(
         carol["login"].as_str().unwrap().starts_with("carol-"),
         "{carol}"
@@ -530,18 +526,9 @@ async fn first_sign_ins_create_users_only_when_the_connector_says_and_never_owne
         .sign_in("carol@corp.example", "carol", "carol-password")
         .await;
     assert_eq!(status, 200);
-    let (_, users) = w
-        .app
-        .call(
-            "GET",
-            "/v1/accounts/1/users?per_page=50",
-            Some(&w.owner),
-            None,
-        )
-        .await;
-    let carols = users["result"]
-        .as_array()
-        .unwrap()
+    let carols = w
+        .users()
+        .await
         .iter()
         .filter(|u| u["email"] == "carol@corp.example")
         .count();
