@@ -1,7 +1,7 @@
 //! Re-sealing: after the secrets key is rotated, every sealed value is opened (under whichever
 //! key sealed it) and sealed again under the current key, so that the old key can be dropped.
 
-use tessera_domain::ids::SsoConnectorId;
+use tessera_domain::ids::{SsoConnectorId, UserId};
 use tessera_domain::sso::SsoConnector;
 
 use crate::App;
@@ -12,6 +12,8 @@ use crate::error::{AppError, AppResult};
 pub struct Resealed {
     /// IdP client secrets sealed again.
     pub client_secrets: u64,
+    /// TOTP seeds sealed again.
+    pub totp_seeds: u64,
     /// Values already under the current key.
     pub current: u64,
 }
@@ -34,23 +36,49 @@ impl App {
             let Some((last, _)) = page.last() else { break };
             after = Some(*last);
             for (id, sealed) in page {
-                if self.ports.sealer.is_current(&sealed) {
-                    done.current += 1;
-                    continue;
-                }
                 let purpose = SsoConnector::secret_purpose(id);
-                let plain = self
-                    .ports
-                    .sealer
-                    .open(&purpose, &sealed)
-                    .map_err(|e| AppError::Internal(format!("{purpose}: {e}")))?;
-                let fresh = self.ports.sealer.seal(&purpose, &plain);
-                if self.ports.sso.replace_client_secret(id, &sealed, &fresh)? {
-                    done.client_secrets += 1;
+                if let Some(fresh) = self.resealed(&purpose, &sealed, &mut done)? {
+                    if self.ports.sso.replace_client_secret(id, &sealed, &fresh)? {
+                        done.client_secrets += 1;
+                    }
+                }
+            }
+        }
+        let mut after: Option<UserId> = None;
+        loop {
+            let page = self.ports.mfa.sealed_totp_seeds(after, PAGE)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(*last);
+            for (user, sealed) in page {
+                let purpose = crate::mfa::seal_purpose(user);
+                if let Some(fresh) = self.resealed(&purpose, &sealed, &mut done)? {
+                    if self.ports.mfa.replace_totp_seed(user, &sealed, &fresh)? {
+                        done.totp_seeds += 1;
+                    }
                 }
             }
         }
         Ok(done)
+    }
+
+    /// `sealed` sealed again under the current key, or `None` (counted) when it already is.
+    fn resealed(
+        &self,
+        purpose: &str,
+        sealed: &[u8],
+        done: &mut Resealed,
+    ) -> AppResult<Option<Vec<u8>>> {
+        if self.ports.sealer.is_current(sealed) {
+            done.current += 1;
+            return Ok(None);
+        }
+        let plain = zeroize::Zeroizing::new(
+            self.ports
+                .sealer
+                .open(purpose, sealed)
+                .map_err(|e| AppError::Internal(format!("{purpose}: {e}")))?,
+        );
+        Ok(Some(self.ports.sealer.seal(purpose, &plain)))
     }
 }
 
@@ -86,6 +114,22 @@ mod tests {
         m.sealer
             .expect_seal()
             .returning(|_, p| [b"new:".as_slice(), p].concat());
+        m.mfa.enrolments.lock().insert(
+            UserId(4),
+            (
+                tessera_domain::mfa::TotpEnrolment {
+                    account_id: crate::testing::ACME,
+                    user_id: UserId(4),
+                    sealed_secret: b"old:seed".to_vec(),
+                    created_at: crate::testing::now(),
+                    confirmed_at: Some(crate::testing::now()),
+                    last_step: None,
+                    recovery_codes_left: 10,
+                },
+                Vec::new(),
+            ),
+        );
+        let mfa = m.mfa.clone();
         m.sso
             .expect_replace_client_secret()
             .withf(move |i, old, new| *i == id(1) && old == b"old:a" && new == b"new:a")
@@ -95,8 +139,13 @@ mod tests {
             m.app().reseal_secrets().unwrap(),
             Resealed {
                 client_secrets: 1,
+                totp_seeds: 1,
                 current: 1
             }
+        );
+        assert_eq!(
+            mfa.enrolments.lock()[&UserId(4)].0.sealed_secret,
+            b"new:seed"
         );
     }
 }

@@ -326,6 +326,34 @@ impl MemoryMfa {
 }
 
 impl MfaRepo for MemoryMfa {
+    fn sealed_totp_seeds(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<(UserId, Vec<u8>)>, RepoError> {
+        let mut seeds: Vec<(UserId, Vec<u8>)> = self
+            .enrolments
+            .lock()
+            .iter()
+            .filter(|(u, _)| after.is_none_or(|a| u.0 > a.0))
+            .map(|(u, (e, _))| (*u, e.sealed_secret.clone()))
+            .collect();
+        seeds.sort_by_key(|(u, _)| u.0);
+        seeds.truncate(limit as usize);
+        Ok(seeds)
+    }
+
+    fn replace_totp_seed(&self, user: UserId, old: &[u8], new: &[u8]) -> Result<bool, RepoError> {
+        let mut enrolments = self.enrolments.lock();
+        match enrolments.get_mut(&user) {
+            Some((e, _)) if e.sealed_secret == old => {
+                e.sealed_secret = new.to_vec();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn totp_enrolment(
         &self,
         account: AccountId,

@@ -108,8 +108,8 @@ fn reseal(settings: &Settings) -> ExitCode {
     match wired.app.reseal_secrets() {
         Ok(done) => {
             eprintln!(
-                "tessera: sealed {} client secret(s) again under the current key; {} already were",
-                done.client_secrets, done.current
+                "tessera: sealed {} IdP client secret(s) and {} TOTP seed(s) again under the current key; {} already were",
+                done.client_secrets, done.totp_seeds, done.current
             );
             ExitCode::SUCCESS
         }

@@ -114,6 +114,35 @@ fn load_enrolment(
 }
 
 impl MfaRepo for Store {
+    fn sealed_totp_seeds(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<(UserId, Vec<u8>)>, RepoError> {
+        let mut conn = self.db.conn()?;
+        let rows: Vec<(i64, Vec<u8>)> = mfa_totp::table
+            .filter(mfa_totp::user_id.gt(after.map_or(i64::MIN, |u| u.0)))
+            .order(mfa_totp::user_id)
+            .limit(i64::from(limit))
+            .select((mfa_totp::user_id, mfa_totp::sealed_secret))
+            .load(&mut *conn)
+            .map_err(StoreError::from)?;
+        Ok(rows.into_iter().map(|(u, s)| (UserId(u), s)).collect())
+    }
+
+    fn replace_totp_seed(&self, user: UserId, old: &[u8], new: &[u8]) -> Result<bool, RepoError> {
+        let mut conn = self.db.conn()?;
+        let n = diesel::update(
+            mfa_totp::table
+                .filter(mfa_totp::user_id.eq(user.0))
+                .filter(mfa_totp::sealed_secret.eq(old)),
+        )
+        .set(mfa_totp::sealed_secret.eq(new))
+        .execute(&mut *conn)
+        .map_err(StoreError::from)?;
+        Ok(n == 1)
+    }
+
     fn totp_enrolment(
         &self,
         account: AccountId,

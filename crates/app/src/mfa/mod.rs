@@ -33,6 +33,7 @@ use crate::auth::SessionToken;
 use crate::error::{AppError, AppResult};
 
 pub use codes::normalise_recovery_code;
+pub(crate) use codes::seal_purpose;
 use codes::{CodeForm, StepMatch};
 
 /// A new enrolment's seed, shown once.

@@ -187,6 +187,23 @@ pub trait MfaRepo: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<MfaChallenge>, RepoError>;
 
+    /// Up to `limit` sealed TOTP seeds, by user id after `after`, for re-sealing under a new
+    /// key.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn sealed_totp_seeds(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<(UserId, Vec<u8>)>, RepoError>;
+
+    /// Replaces user `user`'s sealed seed `old` by `new`; `false` when it is no longer `old`.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn replace_totp_seed(&self, user: UserId, old: &[u8], new: &[u8]) -> Result<bool, RepoError>;
+
     /// Removes the challenges that expired by `now`; returns how many.
     ///
     /// # Errors
