@@ -108,6 +108,23 @@ async fn text_of(browser: &fantoccini::Client, css: &str) -> Step<String> {
     Err(format!("{css} stayed empty"))
 }
 
+/// The browser's address once it starts with `prefix` (10 seconds at most).
+async fn url_starting(browser: &fantoccini::Client, prefix: &str) -> Step<String> {
+    let mut url = String::new();
+    for _ in 0..200 {
+        url = browser
+            .current_url()
+            .await
+            .map_err(step("the address"))?
+            .to_string();
+        if url.starts_with(prefix) {
+            return Ok(url);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("never reached {prefix}: still at {url}"))
+}
+
 /// Whether the element `css` is there and not hidden.
 async fn shown(browser: &fantoccini::Client, css: &str) -> Step<bool> {
     let el = browser
@@ -327,22 +344,43 @@ struct SsoSeen {
     sessions_read: Value,
 }
 
-async fn drive_sso(browser: &fantoccini::Client, app: &TestApp) -> Step<SsoSeen> {
+async fn drive_sso(browser: &fantoccini::Client, app: &TestApp, issuer: &str) -> Step<SsoSeen> {
     browser
         .goto(&app.url("/signin"))
         .await
         .map_err(step("opening /signin"))?;
     fill(browser, "#email", "alice@corp.example").await?;
-    click(browser, "#sso-form button[type=submit]").await?;
-    // The IdP's own login page.
-    fill(browser, "input[name=login]", "alice").await?;
-    let idp_page = browser
-        .current_url()
+    // Records what the page's Content-Security-Policy blocks, to say why the IdP is not reached.
+    browser
+        .execute(
+            "window.violations = [];
+             document.addEventListener('securitypolicyviolation', (e) =>
+               window.violations.push(e.effectiveDirective + ' blocked ' + e.blockedURI));",
+            vec![],
+        )
         .await
-        .map_err(step("the IdP's address"))?
-        .to_string();
-    fill(browser, "input[name=password]", "alice-password").await?;
-    click(browser, "form[action$='/login'] button[type=submit]").await?;
+        .map_err(step("listening for policy violations"))?;
+    click(browser, "#sso-form button[type=submit]").await?;
+    // The IdP's own login page (the sign-in page has fields of the same names: wait to leave it).
+    let idp_page = match url_starting(browser, issuer).await {
+        Ok(url) => url,
+        Err(e) => {
+            let violations = browser
+                .execute("return window.violations || []", vec![])
+                .await
+                .unwrap_or_default();
+            return Err(format!("{e}; the page's policy violations: {violations}"));
+        }
+    };
+    let form = "form[action^='/interaction/']";
+    fill(browser, &format!("{form} input[name=login]"), "alice").await?;
+    fill(
+        browser,
+        &format!("{form} input[name=password]"),
+        "alice-password",
+    )
+    .await?;
+    click(browser, &format!("{form} button[type=submit]")).await?;
     // Back at Tessera's callback, which renders the signed-in page.
     let token = signed_in_token(browser).await?;
     let landed = browser
@@ -454,7 +492,7 @@ async fn a_domain_user_signs_in_with_sso_through_the_idps_pages() {
     assert_eq!(sessions_of(&app, &owner, alice).await, 0);
 
     let (_driver, browser) = launch(&app, &tools, "sso").await;
-    let seen = finish(browser.clone(), drive_sso(&browser, &app)).await;
+    let seen = finish(browser.clone(), drive_sso(&browser, &app, idp.issuer())).await;
 
     assert!(
         seen.idp_page.starts_with(idp.issuer()) && seen.idp_page.contains("/interaction/"),
@@ -472,7 +510,7 @@ async fn a_domain_user_signs_in_with_sso_through_the_idps_pages() {
     assert!(lists_current(&seen.sessions_read), "{}", seen.sessions_read);
     assert_eq!(sessions_of(&app, &owner, alice).await, 1, "alice's session");
     let (status, body) = app
-        .call("GET", "/v1/accounts/1", Some(&seen.token), None)
+        .call("GET", "/v1/sessions", Some(&seen.token), None)
         .await;
     assert_eq!(status, 200, "the token shown works: {body}");
     let logins = app.audit_events(&owner, "sso.login").await;
