@@ -362,7 +362,8 @@ async fn drive_sso(browser: &fantoccini::Client, app: &TestApp, issuer: &str) ->
         .map_err(step("listening for policy violations"))?;
     click(browser, "#sso-form button[type=submit]").await?;
     // The IdP's own login page (the sign-in page has fields of the same names: wait to leave it).
-    let idp_page = match url_starting(browser, issuer).await {
+    let at_idp = format!("{}/", issuer.trim_end_matches('/'));
+    let idp_page = match url_starting(browser, &at_idp).await {
         Ok(url) => url,
         Err(e) => {
             let violations = browser
