@@ -31,6 +31,7 @@ mod rpc;
 mod sdk_paging;
 mod sessions;
 mod signin;
+mod signin_browser;
 mod soundness;
 mod soundness_state;
 mod sso;
