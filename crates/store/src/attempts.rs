@@ -75,6 +75,18 @@ fn give_back(conn: &mut AnyConnection, keys: &[String]) -> Result<(), StoreError
     Ok(())
 }
 
+/// Serialises, on Postgres, the reservations and clears of one key until the transaction ends:
+/// a success clearing a login's counter cannot delete the row between another sign-in's making
+/// sure of it and counting on it. SQLite's write transactions are serial already.
+fn lock_key(conn: &mut AnyConnection, key: &str) -> Result<(), StoreError> {
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('tessera attempt ' || $1))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 impl AttemptRepo for Store {
     fn reserve_attempt(
         &self,
@@ -88,9 +100,16 @@ impl AttemptRepo for Store {
         let mut conn = self.db.conn()?;
         write_tx(&mut conn, |c| {
             let mut counted: Vec<String> = Vec::with_capacity(keys.len());
+            // Locked in one order, whatever order the keys come in: no two reservations wait
+            // for each other.
+            let mut order: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+            order.sort_unstable();
+            for key in order {
+                lock_key(c, key)?;
+            }
             'keys: for k in keys {
-                // A concurrent success (or purge) may delete the row between making sure of it
-                // and counting: then make sure again (each try sees a newer snapshot).
+                // A concurrent purge may delete the row between making sure of it and counting:
+                // then make sure again (each try sees a newer snapshot).
                 for _ in 0..3 {
                     ensure_row(c, &k.key, cutoff)?;
                     if count_one(c, &k.key, k.max, cutoff, at)? {
@@ -126,6 +145,7 @@ impl AttemptRepo for Store {
     fn clear_attempts(&self, key: &str) -> Result<bool, RepoError> {
         let mut conn = self.db.conn()?;
         let n = write_tx(&mut conn, |c| {
+            lock_key(c, key)?;
             diesel::delete(auth_attempts::table.filter(auth_attempts::key.eq(key)))
                 .execute(c)
                 .map_err(StoreError::from)
