@@ -253,9 +253,10 @@ impl SsoRepo for Store {
     fn take_sso_login(
         &self,
         state_digest: &[u8],
+        binding_digest: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Option<SsoLogin>, RepoError> {
-        crate::sso_logins::take(&self.db, state_digest, now)
+        crate::sso_logins::take(&self.db, state_digest, binding_digest, now)
     }
 
     fn purge_sso_logins(&self, now: DateTime<Utc>) -> Result<u64, RepoError> {

@@ -113,26 +113,31 @@ pub(crate) fn begin(
     .map_err(Into::into)
 }
 
-/// Deletes and returns the unexpired sign-in of `state_digest`: of two callbacks racing with
-/// the same state, only the one whose delete removed the row gets it.
+/// Deletes and returns the unexpired sign-in of `state_digest` bound to `binding_digest`: of two
+/// callbacks racing with the same state, only the one whose delete removed the row gets it.
 pub(crate) fn take(
     db: &Database,
     state_digest: &[u8],
+    binding_digest: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Option<SsoLogin>, RepoError> {
     let mut conn = db.conn()?;
     write_tx(&mut conn, |tx| {
         let row: Option<Row> = sso_logins::table
             .filter(sso_logins::state_digest.eq(state_digest))
+            .filter(sso_logins::binding_digest.eq(binding_digest))
             .select(Row::as_select())
             .first(tx)
             .optional()?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let deleted =
-            diesel::delete(sso_logins::table.filter(sso_logins::state_digest.eq(state_digest)))
-                .execute(tx)?;
+        let deleted = diesel::delete(
+            sso_logins::table
+                .filter(sso_logins::state_digest.eq(state_digest))
+                .filter(sso_logins::binding_digest.eq(binding_digest)),
+        )
+        .execute(tx)?;
         if deleted == 1 && row.expires_at > to_db(now) {
             row.into_login().map(Some)
         } else {

@@ -244,7 +244,17 @@ impl App {
     pub fn complete_sso(&self, meta: &RequestMeta, cmd: CompleteSso) -> AppResult<SsoSession> {
         let now = self.ports.clock.now();
         let state_digest = digest(&cmd.state).to_vec();
-        let Some(login) = self.ports.sso.take_sso_login(&state_digest, now)? else {
+        // Without the browser's binding cookie nothing is taken: someone who learnt the state
+        // (a leaked URL) can neither use nor spend the sign-in.
+        let Some(binding) = cmd.binding.as_ref() else {
+            return Err(self.sso_refused(meta, None, "", SsoFailure::WrongBrowser));
+        };
+        let binding_digest = digest(binding.expose());
+        let Some(login) = self
+            .ports
+            .sso
+            .take_sso_login(&state_digest, &binding_digest, now)?
+        else {
             return Err(self.sso_refused(meta, None, "", SsoFailure::InvalidState));
         };
         if login.connector_id != cmd.connector {
@@ -260,12 +270,6 @@ impl App {
             Err(e) => return Err(e.into()),
         };
         let who = connector.email_domain.clone();
-        let bound = cmd.binding.as_ref().is_some_and(|b| {
-            subtle::ConstantTimeEq::ct_eq(&digest(b.expose())[..], &login.binding_digest[..]).into()
-        });
-        if !bound {
-            return Err(self.sso_refused(meta, Some(&connector), &who, SsoFailure::WrongBrowser));
-        }
         if let Some(error) = cmd.error {
             let error: String = error.chars().take(64).collect();
             return Err(self.sso_refused(

@@ -249,8 +249,9 @@ fn callback(
     secrets(&mut m);
     m.sso
         .expect_take_sso_login()
-        .withf(|d, _| d == digest(STATE).as_slice())
-        .returning(|_, _| Ok(Some(stored_login())));
+        .withf(|d, b, _| d == digest(STATE).as_slice() && b == digest(BINDING).as_slice())
+        .returning(|_, _, _| Ok(Some(stored_login())));
+    m.sso.expect_take_sso_login().returning(|_, _, _| Ok(None));
     m.sso
         .expect_get_sso()
         .returning(move |_, _| Ok(connector.clone()));
@@ -316,7 +317,7 @@ fn refused(mut m: Mocks, cmd: CompleteSso) -> (AppError, Vec<AuditRecord>) {
 #[test]
 fn an_unknown_or_replayed_state_is_refused_before_the_idp_is_asked() {
     let mut m = Mocks::new();
-    m.sso.expect_take_sso_login().returning(|_, _| Ok(None));
+    m.sso.expect_take_sso_login().returning(|_, _, _| Ok(None));
     m.oidc.expect_redeem().times(0);
     m.sessions.expect_create_session().times(0);
     let (err, audited) = refused(m, complete_cmd());
@@ -325,18 +326,29 @@ fn an_unknown_or_replayed_state_is_refused_before_the_idp_is_asked() {
 }
 
 #[test]
-fn a_callback_in_another_browser_is_refused() {
-    for binding in [None, Some(Secret::new("someone-else"))] {
-        let m = callback(connector(true, Some(idp(None))), None, vec![ann()], false);
-        let (err, _) = refused(
-            m,
-            CompleteSso {
-                binding,
-                ..complete_cmd()
-            },
-        );
-        assert_eq!(err, AppError::Sso(SsoFailure::WrongBrowser));
-    }
+fn a_callback_in_another_browser_is_refused_and_does_not_spend_the_sign_in() {
+    // No binding cookie: nothing is even looked up, so the sign-in stays for its browser.
+    let mut m = Mocks::new();
+    m.sso.expect_take_sso_login().times(0);
+    m.oidc.expect_redeem().times(0);
+    let (err, _) = refused(
+        m,
+        CompleteSso {
+            binding: None,
+            ..complete_cmd()
+        },
+    );
+    assert_eq!(err, AppError::Sso(SsoFailure::WrongBrowser));
+    // Another browser's cookie: the store takes only the sign-in bound to it, i.e. none.
+    let m = callback(connector(true, Some(idp(None))), None, vec![ann()], false);
+    let (err, _) = refused(
+        m,
+        CompleteSso {
+            binding: Some(Secret::new("someone-else")),
+            ..complete_cmd()
+        },
+    );
+    assert_eq!(err, AppError::Sso(SsoFailure::InvalidState));
 }
 
 #[test]

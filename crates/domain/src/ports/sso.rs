@@ -97,14 +97,17 @@ pub trait SsoRepo: Send + Sync {
         per_connector: u32,
     ) -> Result<(), RepoError>;
 
-    /// Removes and returns the sign-in whose state has this digest, if it has not expired by
-    /// `now`: a state is consumed once, whatever happens next.
+    /// Removes and returns the sign-in whose state and browser binding have these digests, if
+    /// it has not expired by `now`: a state is consumed once, whatever happens next, and only
+    /// by the browser that started it (someone who learnt the state cannot spend it).
     ///
     /// # Errors
-    /// Storage errors only; an unknown, used or expired state is `Ok(None)`.
+    /// Storage errors only; an unknown, used or expired state, or another binding, is
+    /// `Ok(None)`.
     fn take_sso_login(
         &self,
         state_digest: &[u8],
+        binding_digest: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Option<SsoLogin>, RepoError>;
 

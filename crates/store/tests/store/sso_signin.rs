@@ -167,9 +167,17 @@ fn a_sign_in_is_taken_once_and_not_after_expiry(db: &TestDatabase) {
         .unwrap();
     let l = login(acme, 1, None, 600);
     store.begin_sso_login(&l, 5, 5).unwrap();
-    assert_eq!(store.take_sso_login(&[1; 32], at(10)).unwrap(), Some(l));
     assert_eq!(
-        store.take_sso_login(&[1; 32], at(10)).unwrap(),
+        store.take_sso_login(&[1; 32], &[9; 32], at(10)).unwrap(),
+        None,
+        "another browser's binding takes nothing"
+    );
+    assert_eq!(
+        store.take_sso_login(&[1; 32], &[1; 32], at(10)).unwrap(),
+        Some(l)
+    );
+    assert_eq!(
+        store.take_sso_login(&[1; 32], &[1; 32], at(10)).unwrap(),
         None,
         "used"
     );
@@ -177,12 +185,12 @@ fn a_sign_in_is_taken_once_and_not_after_expiry(db: &TestDatabase) {
         .begin_sso_login(&login(acme, 2, None, 600), 5, 5)
         .unwrap();
     assert_eq!(
-        store.take_sso_login(&[2; 32], at(600)).unwrap(),
+        store.take_sso_login(&[2; 32], &[2; 32], at(600)).unwrap(),
         None,
         "expired"
     );
     assert_eq!(
-        store.take_sso_login(&[2; 32], at(10)).unwrap(),
+        store.take_sso_login(&[2; 32], &[2; 32], at(10)).unwrap(),
         None,
         "and gone"
     );
@@ -198,7 +206,10 @@ fn a_sign_in_is_taken_once_and_not_after_expiry(db: &TestDatabase) {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
                 barrier.wait();
-                store.take_sso_login(&[3; 32], at(10)).unwrap().is_some()
+                store
+                    .take_sso_login(&[3; 32], &[3; 32], at(10))
+                    .unwrap()
+                    .is_some()
             })
         })
         .collect::<Vec<_>>()
