@@ -235,6 +235,45 @@ impl TestApp {
         body["result"].clone()
     }
 
+    /// Publishes the TXT record of SSO connector `id` of account 1 for `domain` on `dns`, waits
+    /// (10 s at most) until the verifier has marked it verified, and enables it.
+    ///
+    /// # Panics
+    /// When it is not verified in time or cannot be enabled.
+    pub async fn verify_and_enable_sso(
+        &self,
+        owner: &str,
+        dns: &dns::DnsResponder,
+        id: &str,
+        domain: &str,
+    ) {
+        dns.set_txt(domain, &[&format!("tessera_sso={id}")]);
+        let one = format!("/v1/accounts/1/sso_connectors/{id}");
+        let mut verified = false;
+        for _ in 0..100 {
+            let (_, c) = self.call("GET", &one, Some(owner), None).await;
+            if c["result"]["verification"]["status"] == "verified" {
+                verified = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(verified, "{domain} was not verified in 10 s");
+        let (status, c) = self
+            .call(
+                "PATCH",
+                &one,
+                Some(owner),
+                Some(serde_json::json!({"enabled": true})),
+            )
+            .await;
+        assert_eq!(
+            (status, &c["result"]["enabled"]),
+            (200, &serde_json::json!(true)),
+            "{c}"
+        );
+    }
+
     /// The id of account 1's permission group called `name`.
     pub async fn permission_group(&self, token: &str, name: &str) -> String {
         let path = format!(

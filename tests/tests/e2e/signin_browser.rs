@@ -461,25 +461,8 @@ async fn a_domain_user_signs_in_with_sso_through_the_idps_pages() {
         .await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["result"]["idp"]["client_secret_set"], true, "{c}");
-    dns.set_txt("corp.example", &[&format!("tessera_sso={connector}")]);
-    let mut verified = false;
-    for _ in 0..100 {
-        let (_, c) = app.call("GET", &one, Some(&owner), None).await;
-        if c["result"]["verification"]["status"] == "verified" {
-            verified = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(verified, "the domain was verified");
-    let (status, c) = app
-        .call("PATCH", &one, Some(&owner), Some(json!({"enabled": true})))
+    app.verify_and_enable_sso(&owner, &dns, &connector, "corp.example")
         .await;
-    assert_eq!(
-        (status, &c["result"]["enabled"]),
-        (200, &json!(true)),
-        "{c}"
-    );
     let (status, u) = app
         .call(
             "POST",

@@ -4,8 +4,6 @@
 //! tokens (re-signed by the provider's test control), key rotation at the provider, emails
 //! outside the domain or unverified, inactive users, unknown domains.
 
-use std::time::Duration;
-
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use tessera_tests::dns::DnsResponder;
@@ -90,23 +88,8 @@ async fn world_on(
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["result"]["idp"]["client_secret_set"], true);
     assert!(!c.to_string().contains(CLIENT_SECRET), "never shown");
-    dns.set_txt("corp.example", &[&format!("tessera_sso={connector}")]);
-    let one = format!("{SSO}/{connector}");
-    for _ in 0..100 {
-        let (_, c) = app.call("GET", &one, Some(&owner), None).await;
-        if c["result"]["verification"]["status"] == "verified" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (status, c) = app
-        .call("PATCH", &one, Some(&owner), Some(json!({"enabled": true})))
+    app.verify_and_enable_sso(&owner, &dns, &connector, "corp.example")
         .await;
-    assert_eq!(
-        (status, &c["result"]["enabled"]),
-        (200, &json!(true)),
-        "{c}"
-    );
     let (status, u) = app
         .call(
             "POST",
