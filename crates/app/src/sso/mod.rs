@@ -2,6 +2,8 @@
 //! DNS TXT record and the connector is enabled; `signin` is the sign-in through the connector's
 //! identity provider.
 
+#[cfg(test)]
+mod idp_tests;
 mod signin;
 #[cfg(test)]
 mod signin_tests;

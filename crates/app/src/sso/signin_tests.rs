@@ -16,16 +16,16 @@ use crate::auth::digest;
 use crate::error::SsoFailure;
 use crate::testing::{ACME, Mocks, now, user};
 
-const CONNECTOR: SsoConnectorId = SsoConnectorId(Hex32([7; 16]));
+pub(super) const CONNECTOR: SsoConnectorId = SsoConnectorId(Hex32([7; 16]));
 
-fn meta() -> RequestMeta {
+pub(super) fn meta() -> RequestMeta {
     RequestMeta {
         client_ip: Some("192.0.2.1".into()),
         request_id: Some("r".into()),
     }
 }
 
-fn idp(jit: Option<tessera_domain::roles::RoleId>) -> IdpConfig {
+pub(super) fn idp(jit: Option<tessera_domain::roles::RoleId>) -> IdpConfig {
     IdpConfig {
         settings: IdpSettings {
             issuer: "https://idp.example.com".into(),
@@ -38,7 +38,7 @@ fn idp(jit: Option<tessera_domain::roles::RoleId>) -> IdpConfig {
     }
 }
 
-fn connector(enabled: bool, idp: Option<IdpConfig>) -> SsoConnector {
+pub(super) fn connector(enabled: bool, idp: Option<IdpConfig>) -> SsoConnector {
     SsoConnector {
         id: CONNECTOR,
         account_id: ACME,
@@ -54,7 +54,7 @@ fn connector(enabled: bool, idp: Option<IdpConfig>) -> SsoConnector {
 }
 
 /// Sealing that is visibly not the identity: `sealed:` + the bytes.
-fn sealing(m: &mut Mocks) {
+pub(super) fn sealing(m: &mut Mocks) {
     m.sealer
         .expect_seal()
         .returning(|_, plain| [b"sealed:".as_slice(), plain].concat());
@@ -526,115 +526,4 @@ fn a_first_sign_in_creates_the_user_only_when_the_connector_says_with_its_role()
     refusals(&mut m);
     let done = m.app().complete_sso(&meta(), complete_cmd()).unwrap();
     assert_eq!(done.session.user_id, UserId(9));
-}
-
-/// An account-wide deny of Role Access (write).
-fn no_role_access() -> tessera_domain::policy::PolicyRule {
-    use tessera_domain::ids::{PolicyId, UserGroupId};
-    use tessera_domain::permissions::{Capability, Permission};
-    use tessera_domain::policy::{Effect, PolicyRule, Scope, ScopeObjects};
-    PolicyRule {
-        id: PolicyId(Hex32([1; 16])),
-        user_group: UserGroupId(Hex32([2; 16])),
-        effect: Effect::Deny,
-        permissions: vec![Permission::write(Capability::RoleAccess)],
-        scopes: vec![Scope {
-            account: ACME,
-            objects: ScopeObjects::Everything,
-        }],
-    }
-}
-
-fn idp_update(issuer: &str, secret: Option<&str>) -> IdpUpdate {
-    IdpUpdate {
-        input: tessera_domain::sso::IdpInput {
-            kind: "oidc".into(),
-            issuer: issuer.into(),
-            client_id: "tessera".into(),
-            jit_role: Some(ids::DEVELOPER),
-            ..Default::default()
-        },
-        client_secret: secret.map(Secret::new),
-    }
-}
-
-/// Whoever sets the IdP decides who signs in as every user of the domain: only a caller with
-/// an Owner's power may (an Administrator, or an Owner under a deny policy, may not).
-#[test]
-fn only_an_owner_level_caller_sets_an_identity_provider() {
-    for caller in [
-        crate::testing::principal(2, &[ids::ADMIN]),
-        crate::testing::principal(2, &[ids::VERIFICATION]),
-        crate::testing::principal_with(2, &[ids::OWNER], &[no_role_access()]),
-    ] {
-        let mut m = Mocks::new();
-        sealing(&mut m);
-        m.ids.expect_hex32().returning(|| Hex32([7; 16]));
-        m.sso.expect_create_sso().times(0);
-        m.sso.expect_update_sso().times(0);
-        m.sso
-            .expect_get_sso()
-            .returning(|_, _| Ok(connector(true, Some(idp(None)))));
-        let app = m.app();
-        let err = app
-            .create_sso(
-                &caller,
-                &meta(),
-                ACME,
-                CreateSso {
-                    email_domain: "corp.example".into(),
-                    idp: Some(idp_update("https://idp.example.com", Some("s"))),
-                    ..CreateSso::default()
-                },
-            )
-            .unwrap_err();
-        assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
-        let err = app
-            .update_sso(
-                &caller,
-                &meta(),
-                ACME,
-                CONNECTOR,
-                UpdateSso {
-                    idp: Some(Some(idp_update("https://evil.example", None))),
-                    ..UpdateSso::default()
-                },
-            )
-            .unwrap_err();
-        assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
-    }
-}
-
-/// The stored client secret never follows a new issuer (whose token endpoint would get it).
-#[test]
-fn a_new_issuer_or_client_id_needs_its_own_secret() {
-    let mut m = Mocks::new();
-    sealing(&mut m);
-    m.sso
-        .expect_get_sso()
-        .returning(|_, _| Ok(connector(true, Some(idp(None)))));
-    m.sso.expect_update_sso().times(0);
-    let err = m
-        .app()
-        .update_sso(
-            &crate::testing::principal(1, &[ids::OWNER]),
-            &meta(),
-            ACME,
-            CONNECTOR,
-            UpdateSso {
-                idp: Some(Some(idp_update("https://evil.example", None))),
-                ..UpdateSso::default()
-            },
-        )
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            AppError::Invalid(tessera_domain::DomainError::Invalid {
-                field: "idp.client_secret",
-                ..
-            })
-        ),
-        "{err:?}"
-    );
 }
