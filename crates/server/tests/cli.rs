@@ -297,6 +297,9 @@ fn serve_bootstraps_logs_where_the_credentials_are_never_what_they_are_and_stops
     let dir = temp_dir();
     let mut child = tessera(&dir)
         .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+        // A connection some other test opened to a reused port must not hold the drain for the
+        // default 30 s: the graceful path is what is under test, not its timeout.
+        .env("TESSERA__SERVER__SHUTDOWN_TIMEOUT_SECS", "3")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -316,7 +319,7 @@ fn serve_bootstraps_logs_where_the_credentials_are_never_what_they_are_and_stops
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(exit) = child.try_wait().unwrap() {
             let tail: Vec<String> = rest.try_iter().collect();
@@ -330,10 +333,12 @@ fn serve_bootstraps_logs_where_the_credentials_are_never_what_they_are_and_stops
             );
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "did not stop on SIGTERM"
-        );
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let tail: Vec<String> = rest.try_iter().collect();
+            panic!("did not stop on SIGTERM within 30 s; its log after listening: {tail:?}");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
