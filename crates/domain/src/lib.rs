@@ -12,6 +12,7 @@ pub mod groups;
 pub mod ids;
 pub mod keys;
 pub mod mfa;
+pub mod oauth;
 pub mod permissions;
 pub mod policy;
 pub mod ports;
