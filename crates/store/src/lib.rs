@@ -12,6 +12,7 @@ mod groups;
 mod health;
 pub mod listen;
 mod mfa;
+mod oauth_flow;
 pub mod schema;
 mod service_keys;
 mod sessions;

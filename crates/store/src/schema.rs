@@ -256,6 +256,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_codes (digest) {
+        digest -> Binary,
+        client_id -> Text,
+        grant_id -> Text,
+        account_id -> BigInt,
+        user_id -> BigInt,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        code_challenge -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        scopes -> Text,
+        auth_time -> Timestamp,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_refresh_tokens (digest) {
+        digest -> Binary,
+        grant_id -> Text,
+        client_id -> Text,
+        account_id -> BigInt,
+        user_id -> BigInt,
+        scopes -> Text,
+        auth_time -> Timestamp,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(service_keys -> accounts (account_id));

@@ -11,6 +11,7 @@ mod keys;
 mod last_use;
 mod mfa;
 mod migrations;
+mod oauth_flow;
 mod pool;
 mod queries;
 mod sessions;

@@ -42,6 +42,8 @@ const TABLES: &[&str] = &[
     "mfa_challenges",
     "mfa_recovery_codes",
     "mfa_totp",
+    "oauth_codes",
+    "oauth_refresh_tokens",
     "policies",
     "policy_permission_groups",
     "policy_resource_groups",
