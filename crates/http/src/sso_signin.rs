@@ -117,7 +117,12 @@ pub async fn sso_login(
     };
     let return_to = match q.return_to.as_deref() {
         None => ReturnTo::Api,
-        Some(r) => ReturnTo::parse(r).map_err(|_| bad("return_to", "must be api or page"))?,
+        Some(r) => ReturnTo::parse(r).map_err(|_| {
+            bad(
+                "return_to",
+                "must be api, page, or a path of /oauth/authorize",
+            )
+        })?,
     };
     let callback_base = public_url
         .map(|p| p.get_ref().clone())
@@ -199,6 +204,12 @@ pub async fn sso_callback(
     let mut response = match done.return_to {
         ReturnTo::Api => Envelope::ok(SessionView::new(&done.session, false)).respond(),
         ReturnTo::Page => crate::signin::signed_in_page(&SessionView::new(&done.session, true)),
+        // Back to the authorization request that sent the browser to sign in (a path of
+        // Tessera's own: no open redirect), now with the session cookie.
+        ReturnTo::Continue(next) => HttpResponse::SeeOther()
+            .append_header(("Set-Cookie", SessionView::new(&done.session, true).cookie()))
+            .insert_header((header::LOCATION, next.as_str()))
+            .finish(),
     };
     response
         .add_removal_cookie(&expired_binding)

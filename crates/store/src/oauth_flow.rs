@@ -126,7 +126,8 @@ impl OAuthFlowRepo for Store {
                 oauth_codes::user_id.eq(c.user_id.0),
                 oauth_codes::redirect_uri.eq(&c.redirect_uri),
                 oauth_codes::redirect_uri_given.eq(c.redirect_uri_given),
-                oauth_codes::code_challenge.eq(c.code_challenge.as_ref().map(CodeChallenge::as_str)),
+                oauth_codes::code_challenge
+                    .eq(c.code_challenge.as_ref().map(CodeChallenge::as_str)),
                 oauth_codes::nonce.eq(&c.nonce),
                 oauth_codes::scopes.eq(c.scopes.to_string()),
                 oauth_codes::auth_time.eq(to_db(c.auth_time)),

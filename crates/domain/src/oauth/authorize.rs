@@ -194,7 +194,11 @@ pub fn check_request(
             state: state.clone(),
         })
     };
-    if params.state.as_ref().is_some_and(|s| s.len() > MAX_STATE_LEN) {
+    if params
+        .state
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_STATE_LEN)
+    {
         return Err(refuse(
             AuthorizeErrorCode::InvalidRequest,
             "state is too long",
@@ -264,7 +268,11 @@ pub fn check_request(
         }
         None => None,
     };
-    if params.nonce.as_ref().is_some_and(|n| n.len() > MAX_STATE_LEN) {
+    if params
+        .nonce
+        .as_ref()
+        .is_some_and(|n| n.len() > MAX_STATE_LEN)
+    {
         return Err(refuse(
             AuthorizeErrorCode::InvalidRequest,
             "nonce is too long",

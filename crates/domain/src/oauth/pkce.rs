@@ -102,7 +102,13 @@ mod tests {
         for method in [None, Some("plain"), Some("s256"), Some("S512"), Some("")] {
             let err = CodeChallenge::parse(CHALLENGE, method).unwrap_err();
             assert!(
-                matches!(err, DomainError::Invalid { field: "code_challenge_method", .. }),
+                matches!(
+                    err,
+                    DomainError::Invalid {
+                        field: "code_challenge_method",
+                        ..
+                    }
+                ),
                 "{method:?}"
             );
         }
@@ -121,7 +127,13 @@ mod tests {
             }
             let err = CodeChallenge::parse(bad, Some(S256)).unwrap_err();
             assert!(
-                matches!(err, DomainError::Invalid { field: "code_challenge", .. }),
+                matches!(
+                    err,
+                    DomainError::Invalid {
+                        field: "code_challenge",
+                        ..
+                    }
+                ),
                 "{bad}"
             );
         }
@@ -129,7 +141,11 @@ mod tests {
 
     #[test]
     fn a_verifier_of_the_wrong_shape_never_verifies_even_when_it_hashes_right() {
-        for bad in ["a".repeat(42), "a".repeat(129), format!("{}+", "a".repeat(43))] {
+        for bad in [
+            "a".repeat(42),
+            "a".repeat(129),
+            format!("{}+", "a".repeat(43)),
+        ] {
             let c = CodeChallenge::of_verifier(&bad);
             assert!(!c.verifies(&bad), "{bad}");
         }

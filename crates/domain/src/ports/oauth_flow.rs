@@ -19,8 +19,7 @@ pub trait OAuthFlowRepo: Send + Sync {
     ///
     /// # Errors
     /// Storage errors only; an unknown code is `Ok(CodeRedemption::Unknown)`.
-    fn redeem_code(&self, digest: &[u8], now: DateTime<Utc>)
-    -> Result<CodeRedemption, RepoError>;
+    fn redeem_code(&self, digest: &[u8], now: DateTime<Utc>) -> Result<CodeRedemption, RepoError>;
 
     /// Stores a refresh token.
     ///

@@ -176,25 +176,29 @@ pub fn check_client_secret(secret: &str) -> Result<(), DomainError> {
 }
 
 /// Where the browser goes once an SSO sign-in completes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReturnTo {
     /// The callback answers the session as JSON (API clients).
     Api,
     /// The callback sets the session cookie and shows the sign-in page's success view.
     Page,
+    /// The callback sets the session cookie and sends the browser on to this authorization
+    /// request of Tessera's own (a [`Continuation`]: the OAuth sign-in of a third-party app).
+    Continue(Continuation),
 }
 
 impl ReturnTo {
-    /// Storage name.
+    /// Storage name (the continuation's path itself for [`ReturnTo::Continue`]).
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Self::Api => "api",
             Self::Page => "page",
+            Self::Continue(c) => c.as_str(),
         }
     }
 
-    /// Parses a storage or query name.
+    /// Parses a storage or query name: `api`, `page`, or a [`Continuation`].
     ///
     /// # Errors
     /// `Invalid` naming `return_to`.
@@ -202,8 +206,55 @@ impl ReturnTo {
         match s {
             "api" => Ok(Self::Api),
             "page" => Ok(Self::Page),
-            _ => Err(DomainError::invalid("return_to", "must be api or page")),
+            _ => Continuation::parse(s).map(Self::Continue).map_err(|_| {
+                DomainError::invalid(
+                    "return_to",
+                    "must be api, page, or a path of /oauth/authorize",
+                )
+            }),
         }
+    }
+}
+
+/// The path the authorization endpoint continues at once the user has signed in.
+pub const CONTINUATION_PATH: &str = "/oauth/authorize";
+
+/// The longest continuation accepted (an authorization request's query: a scope string of the
+/// whole catalog is about 2.4 KB).
+pub const MAX_CONTINUATION_LEN: usize = 8192;
+
+/// Where a sign-in continues: a path of Tessera's own authorization endpoint
+/// (`/oauth/authorize?…`), never another origin (no open redirect): it starts with that exact
+/// path, followed by nothing or a query, and holds only visible ASCII without `\` or `#`, so no
+/// browser reads it as another host, scheme or path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Continuation(String);
+
+impl Continuation {
+    /// Checks a continuation.
+    ///
+    /// # Errors
+    /// `Invalid` naming `return_to`.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let rest = s.strip_prefix(CONTINUATION_PATH);
+        let shaped = matches!(rest, Some(r) if r.is_empty() || r.starts_with('?'));
+        let clean = s
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'#');
+        if shaped && clean && s.len() <= MAX_CONTINUATION_LEN {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(DomainError::invalid(
+                "return_to",
+                "must be a path of /oauth/authorize",
+            ))
+        }
+    }
+
+    /// The path and query.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -253,6 +304,41 @@ pub struct IdpIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_continuation_is_only_a_path_of_the_authorization_endpoint() {
+        for good in [
+            "/oauth/authorize",
+            "/oauth/authorize?client_id=abc&scope=openid%20email&state=x",
+        ] {
+            let parsed = ReturnTo::parse(good).unwrap();
+            assert_eq!(parsed.as_str(), good);
+            assert!(matches!(parsed, ReturnTo::Continue(_)));
+        }
+        assert_eq!(ReturnTo::parse("page").unwrap(), ReturnTo::Page);
+        assert_eq!(ReturnTo::parse("api").unwrap(), ReturnTo::Api);
+        for bad in [
+            "",
+            "https://evil.example/oauth/authorize",
+            "//evil.example/oauth/authorize",
+            "/\\evil.example/oauth/authorize",
+            "/oauth/authorize/../../evil",
+            "/oauth/authorizex",
+            "/oauth/authorize#x",
+            "/oauth/authorize?x=\\y",
+            "/oauth/authorize? x",
+            "/oauth/authorize?\nLocation: x",
+            "/OAUTH/authorize",
+            "oauth/authorize",
+            "javascript:alert(1)",
+            "/signin",
+            "/oauth/authorize?é",
+        ] {
+            assert!(ReturnTo::parse(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("/oauth/authorize?s={}", "a".repeat(MAX_CONTINUATION_LEN));
+        assert!(ReturnTo::parse(&long).is_err());
+    }
 
     fn input() -> IdpInput {
         IdpInput {

@@ -18,6 +18,8 @@ use actix_web::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use tessera_domain::sso::Continuation;
+
 use crate::sessions::SessionView;
 
 /// The pages' Content-Security-Policy: everything from Tessera itself only, no inline script or
@@ -51,8 +53,14 @@ fn page(body: String) -> HttpResponse {
         .body(body)
 }
 
-async fn signin() -> HttpResponse {
-    page(page::form_page())
+/// `GET /signin[?return_to=/oauth/authorize?…]`: a `return_to` other than a path of the
+/// authorization endpoint is ignored (no open redirect: the page never sends the browser
+/// anywhere else).
+async fn signin(req: actix_web::HttpRequest) -> HttpResponse {
+    let next = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| name == "return_to")
+        .and_then(|(_, value)| Continuation::parse(&value).ok());
+    page(page::form_page(next.as_ref()))
 }
 
 async fn script() -> HttpResponse {
@@ -131,7 +139,7 @@ mod tests {
 
     #[test]
     fn the_form_page_labels_every_input_and_asks_browsers_to_fill_them() {
-        let body = page::form_page();
+        let body = page::form_page(None);
         for id in [
             "account_id",
             "login",
@@ -167,6 +175,21 @@ mod tests {
         );
         assert_eq!(body.matches("<script").count(), 1, "the one script, by src");
         assert_eq!(body.matches("<h1").count(), 1);
+    }
+
+    #[test]
+    fn an_authorization_request_continues_both_ways_of_signing_in_escaped() {
+        let next = Continuation::parse("/oauth/authorize?client_id=a&state=%22x%22").unwrap();
+        let body = page::form_page(Some(&next));
+        assert!(body.contains(
+            "<form id=\"password-form\" novalidate data-return-to=\"/oauth/authorize?client_id=a&amp;state=%22x%22\">"
+        ));
+        assert!(body.contains(
+            "name=\"return_to\" value=\"/oauth/authorize?client_id=a&amp;state=%22x%22\""
+        ));
+        let plain = page::form_page(None);
+        assert!(!plain.contains("data-return-to"));
+        assert!(plain.contains("name=\"return_to\" value=\"page\""));
     }
 
     /// Whether `html` holds an attribute like ` onclick=`.

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use tessera_domain::sso::Continuation;
+
 use super::html::{Escaped, layout};
 use crate::sessions::SessionView;
 
@@ -43,6 +45,7 @@ Send it as <code>Authorization: Bearer &lt;token&gt;</code>.</p>
 Store them somewhere safe now: they are not shown again.</p>
 <ul id="recovery-codes" class="codes"></ul>
 </section>
+<p id="continue" hidden><a id="continue-link" href="#">Continue to the application</a></p>
 <p><button type="button" id="sign-out">Sign out</button></p>
 </section>"##,
         csrf = Escaped(v.csrf),
@@ -52,10 +55,16 @@ Store them somewhere safe now: they are not shown again.</p>
     )
 }
 
-/// The page at `/signin`: every step, the first one shown.
+/// The page at `/signin`: every step, the first one shown. With `next` (an authorization
+/// request that sent the browser here to sign in), both ways of signing in go on there: the
+/// script once the session cookie is set, the SSO callback by its `return_to`.
 #[must_use]
-pub fn form_page() -> String {
-    let mut main = String::from(
+pub fn form_page(next: Option<&Continuation>) -> String {
+    let return_to = next.map_or("page", Continuation::as_str);
+    let next_attr = next.map_or(String::new(), |n| {
+        format!(" data-return-to=\"{}\"", Escaped(n.as_str()))
+    });
+    let mut main = format!(
         r##"<h1 id="title">Sign in to Tessera</h1>
 <p id="status" class="status" role="status" aria-live="polite"></p>
 <p id="error" class="error" role="alert" aria-live="assertive"></p>
@@ -63,7 +72,7 @@ pub fn form_page() -> String {
 organization's identity provider (SSO, below) works without it.</p></noscript>
 <section id="password-step" class="step" aria-labelledby="password-heading">
 <h2 id="password-heading">With a password</h2>
-<form id="password-form" novalidate>
+<form id="password-form" novalidate{next_attr}>
 <div class="field">
 <label for="account_id">Account id</label>
 <input id="account_id" name="account_id" type="text" inputmode="numeric" autocomplete="on" required aria-describedby="account_id-hint">
@@ -117,11 +126,12 @@ organization's identity provider (SSO, below) works without it.</p></noscript>
 <label for="email">Work email</label>
 <input id="email" name="email" type="email" autocomplete="email" spellcheck="false" required>
 </div>
-<input type="hidden" name="return_to" value="page">
+<input type="hidden" name="return_to" value="{return_to}">
 <p><button type="submit">Sign in with SSO</button></p>
 </form>
 </section>
 "##,
+        return_to = Escaped(return_to),
     );
     main.push_str(&signed_in_view(&SignedIn {
         token: "",

@@ -108,8 +108,23 @@
     fail('The server answered something this page does not understand.');
   }
 
+  // The authorization request that sent the browser here to sign in (set by the server, a
+  // path of its own /oauth/authorize only), if any.
+  function returnTo() {
+    const form = byId('password-form');
+    const next = form ? form.dataset.returnTo || '' : '';
+    return next.startsWith('/oauth/authorize') ? next : '';
+  }
+
   function signedIn(result) {
     challenge = null;
+    const next = returnTo();
+    const fresh = Array.isArray(result.recovery_codes) && result.recovery_codes.length > 0;
+    if (next && !fresh) {
+      say('Signed in. Going back to the application…');
+      window.location.assign(next);
+      return;
+    }
     const section = byId('signed-in');
     section.dataset.csrf = result.csrf_token || '';
     byId('token').value = result.token;
@@ -128,9 +143,14 @@
     byId('recovery').hidden = codes.length === 0;
     const title = byId('title');
     if (title) title.textContent = 'Signed in to Tessera';
+    const onward = byId('continue');
+    if (onward) {
+      onward.hidden = !next;
+      byId('continue-link').href = next || '#';
+    }
     show('signed-in');
     focusHeading('done-heading');
-    say('Signed in.');
+    say(next ? 'Signed in. Store your recovery codes, then continue to the application.' : 'Signed in.');
   }
 
   async function submitStep(form, run) {

@@ -197,7 +197,13 @@ fn spending_a_grant_spends_its_codes_and_tokens_only(db: &TestDatabase) {
         assert_eq!(t.used_at, Some(at(7)));
     }
     // The other grant is untouched.
-    assert!(store.find_refresh(&[5; 32]).unwrap().unwrap().is_live(at(9)));
+    assert!(
+        store
+            .find_refresh(&[5; 32])
+            .unwrap()
+            .unwrap()
+            .is_live(at(9))
+    );
     assert!(matches!(
         store.redeem_code(&[2; 32], at(9)).unwrap(),
         CodeRedemption::Redeemed(_)
@@ -213,7 +219,11 @@ fn purging_removes_codes_after_their_retention_and_tokens_after_expiry(db: &Test
     assert_eq!(store.purge_oauth_flow(at(121)).unwrap(), 0);
     assert!(store.find_refresh(&[2; 32]).unwrap().is_some());
     assert_eq!(store.purge_oauth_flow(at(1000)).unwrap(), 1, "the token");
-    assert_eq!(store.purge_oauth_flow(at(120 + 3600)).unwrap(), 1, "the code");
+    assert_eq!(
+        store.purge_oauth_flow(at(120 + 3600)).unwrap(),
+        1,
+        "the code"
+    );
     assert_eq!(
         store.redeem_code(&[1; 32], at(4000)).unwrap(),
         CodeRedemption::Unknown
