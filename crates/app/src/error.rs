@@ -187,6 +187,9 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after_secs: u64,
     },
+    /// An OAuth protocol refusal (the `/oauth` endpoints answer it in RFC 6749's format).
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
     /// The storage is unreachable; retry later.
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -15,6 +15,7 @@ pub mod infra;
 mod key_validity;
 mod lockouts;
 mod mfa;
+mod oauth;
 mod principal;
 mod reseal;
 mod service_keys;
@@ -29,8 +30,9 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
-    DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, OidcRelyingParty, PasswordHasher,
-    ResourceGroupRepo, Sealer, ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, OAuthTokenRepo, OidcRelyingParty,
+    PasswordHasher, ResourceGroupRepo, Sealer, ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo,
+    UserRepo,
 };
 
 use crate::auth::AuditFolder;
@@ -57,6 +59,9 @@ pub use groups::{PolicyInput, ResourceGroupInput};
 pub use lockouts::Lockout;
 pub use mfa::{
     MfaChallengeToken, MfaSignIn, MfaStatus, SignIn, TotpSecret, normalise_recovery_code,
+};
+pub use oauth::{
+    AccessTokenInfo, IssuedAccessToken, MachineGrant, NewAccessToken, OAuthError, OAuthToken,
 };
 pub use principal::{Credential, Principal};
 pub use reseal::Resealed;
@@ -98,6 +103,8 @@ pub struct Ports {
     pub authorized_ips: Arc<dyn AuthorizedIpRepo>,
     /// TOTP enrolments, recovery codes and sign-in challenges.
     pub mfa: Arc<dyn MfaRepo>,
+    /// OAuth signing keys, revoked tokens and grants.
+    pub oauth_tokens: Arc<dyn OAuthTokenRepo>,
     /// DNS TXT lookups.
     pub dns: Arc<dyn DnsResolver>,
     /// Storage readiness.
@@ -152,6 +159,7 @@ impl Ports {
             + SsoRepo
             + AuthorizedIpRepo
             + MfaRepo
+            + OAuthTokenRepo
             + Health
             + 'static,
     {
@@ -169,6 +177,7 @@ impl Ports {
             sso: storage.clone(),
             authorized_ips: storage.clone(),
             mfa: storage.clone(),
+            oauth_tokens: storage.clone(),
             health: storage.clone(),
             dns: system.dns,
             hasher: system.hasher,
@@ -214,6 +223,10 @@ pub struct Settings {
     pub sign_in_queue: usize,
     /// Most of them from one client address.
     pub sign_in_queue_per_address: usize,
+    /// The OAuth issuer (`server.public_url`); `None`: each request's own origin.
+    pub oauth_issuer: Option<String>,
+    /// How long an OAuth access token lasts, seconds (at most 600).
+    pub access_token_ttl_secs: i64,
 }
 
 impl Default for Settings {
@@ -233,6 +246,8 @@ impl Default for Settings {
             audit_fold_secs: 60,
             sign_in_queue: 16,
             sign_in_queue_per_address: 2,
+            oauth_issuer: None,
+            access_token_ttl_secs: tessera_domain::oauth::MAX_ACCESS_TOKEN_TTL_SECS,
         }
     }
 }
@@ -250,6 +265,7 @@ pub struct App {
     usage: UsageTracker,
     telemetry: Telemetry,
     last_purge: Mutex<Option<DateTime<Utc>>>,
+    signing_keys: crate::oauth::KeyRing,
 }
 
 impl App {
@@ -265,6 +281,7 @@ impl App {
             usage: UsageTracker::default(),
             telemetry: Telemetry::default(),
             last_purge: Mutex::new(None),
+            signing_keys: crate::oauth::KeyRing::default(),
             ports,
             settings,
         }

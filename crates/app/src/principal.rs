@@ -7,6 +7,7 @@ use tessera_domain::policy::{PolicyIndex, PolicyRule, Subject};
 use tessera_domain::roles::RoleId;
 
 use crate::auth::usage::LastUse;
+use crate::oauth::OAuthToken;
 
 /// The credential a principal authenticated with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,9 @@ pub enum Credential {
     AccessKey(AccessKeyId),
     /// A service key's JWT.
     ServiceKey(ServiceKeyId),
+    /// An OAuth access token: its subject's permissions within its scopes. It never acts as
+    /// its user's own session (no self-service, no second-factor management).
+    OAuthToken(Box<OAuthToken>),
 }
 
 /// An authenticated caller.
@@ -62,6 +66,7 @@ impl Principal {
                 roles,
                 policies: PolicyIndex::compile(account, policies),
                 key_roles: None,
+                scope: None,
             },
             addresses: AddressRule::default(),
             last_use: LastUse::default(),
@@ -84,6 +89,7 @@ impl Principal {
                 kind: ActorKind::ServiceKey,
                 id: id.to_string(),
             },
+            Credential::OAuthToken(token) => crate::oauth::subject_actor(&token.subject),
         }
     }
 }

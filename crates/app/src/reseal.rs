@@ -14,6 +14,8 @@ pub struct Resealed {
     pub client_secrets: u64,
     /// TOTP seeds sealed again.
     pub totp_seeds: u64,
+    /// OAuth token-signing keys sealed again.
+    pub signing_keys: u64,
     /// Values already under the current key.
     pub current: u64,
 }
@@ -55,6 +57,18 @@ impl App {
                     if self.ports.mfa.replace_totp_seed(user, &sealed, &fresh)? {
                         done.totp_seeds += 1;
                     }
+                }
+            }
+        }
+        for key in self.ports.oauth_tokens.signing_keys()? {
+            let purpose = tessera_domain::oauth::SigningKey::seal_purpose(&key.kid);
+            if let Some(fresh) = self.resealed(&purpose, &key.sealed_private, &mut done)? {
+                if self.ports.oauth_tokens.replace_sealed_signing_key(
+                    &key.kid,
+                    &key.sealed_private,
+                    &fresh,
+                )? {
+                    done.signing_keys += 1;
                 }
             }
         }
@@ -135,11 +149,26 @@ mod tests {
             .withf(move |i, old, new| *i == id(1) && old == b"old:a" && new == b"new:a")
             .times(1)
             .returning(|_, _, _| Ok(true));
+        m.oauth_tokens.expect_signing_keys().returning(|| {
+            Ok(vec![tessera_domain::oauth::SigningKey {
+                kid: "k1".into(),
+                public_jwk: "{}".into(),
+                sealed_private: b"old:private".to_vec(),
+                created_at: crate::testing::now(),
+                retired_at: None,
+            }])
+        });
+        m.oauth_tokens
+            .expect_replace_sealed_signing_key()
+            .withf(|kid, old, new| kid == "k1" && old == b"old:private" && new == b"new:private")
+            .times(1)
+            .returning(|_, _, _| Ok(true));
         assert_eq!(
             m.app().reseal_secrets().unwrap(),
             Resealed {
                 client_secrets: 1,
                 totp_seeds: 1,
+                signing_keys: 1,
                 current: 1
             }
         );

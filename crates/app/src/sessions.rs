@@ -60,7 +60,7 @@ fn user_key(id: UserId) -> ResourceKey {
 fn current_session(principal: &Principal) -> Option<SessionId> {
     match principal.credential {
         Credential::Session(id) => Some(id),
-        Credential::AccessKey(_) | Credential::ServiceKey(_) => None,
+        Credential::AccessKey(_) | Credential::ServiceKey(_) | Credential::OAuthToken(_) => None,
     }
 }
 

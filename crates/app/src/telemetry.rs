@@ -53,6 +53,9 @@ failure_kinds! {
     ExpiredKey = "expired_key", "An access key, or the service key a JWT names, past its `expires_at`.";
     KeyNotYetValid = "key_not_yet_valid", "An access key, or the service key a JWT names, before its `not_before`.";
     BadMfaCode = "bad_mfa_code", "A second factor refused at sign-in: a wrong, replayed or used TOTP or recovery code, or a challenge whose user is no longer active.";
+    InvalidAccessToken = "invalid_access_token", "An OAuth access token that does not verify: not one of Tessera's, an unknown key, a bad signature, another issuer or audience, a lifetime past ten minutes or issued in the future.";
+    ExpiredAccessToken = "expired_access_token", "An OAuth access token past its `exp`.";
+    RevokedAccessToken = "revoked_access_token", "An OAuth access token revoked, or whose grant is revoked or whose client is gone.";
     UnknownMfaChallenge = "unknown_mfa_challenge", "A sign-in challenge that is not live (never issued, used, expired, or of an enrolment since removed).";
 }
 

@@ -11,10 +11,10 @@ use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
     AttemptCount, AttemptKey, AttemptRepo, EnrolmentStarted, MfaRepo, MockAccessKeyRepo,
     MockAccountRepo, MockAuditRepo, MockAuthorizedIpRepo, MockAuthzRepo, MockClock,
-    MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator, MockOidcRelyingParty,
-    MockPasswordHasher, MockResourceGroupRepo, MockSealer, MockServiceKeyRepo, MockSessionRepo,
-    MockSsoRepo, MockUserGroupRepo, MockUserRepo, NewMfaChallenge, NewTotpEnrolment, Redeemed,
-    Redemption, RepoError, Reservation,
+    MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator, MockOAuthTokenRepo,
+    MockOidcRelyingParty, MockPasswordHasher, MockResourceGroupRepo, MockSealer,
+    MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo,
+    NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption, RepoError, Reservation,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};
@@ -42,6 +42,7 @@ pub struct Mocks {
     pub sso: MockSsoRepo,
     pub authorized_ips: MockAuthorizedIpRepo,
     pub mfa: Arc<MemoryMfa>,
+    pub oauth_tokens: MockOAuthTokenRepo,
     pub dns: MockDnsResolver,
     pub health: MockHealth,
     pub hasher: MockPasswordHasher,
@@ -71,6 +72,7 @@ impl Mocks {
             sso: MockSsoRepo::new(),
             authorized_ips: MockAuthorizedIpRepo::new(),
             mfa: Arc::new(MemoryMfa::default()),
+            oauth_tokens: MockOAuthTokenRepo::new(),
             dns: MockDnsResolver::new(),
             health: MockHealth::new(),
             hasher: MockPasswordHasher::new(),
@@ -104,6 +106,7 @@ impl Mocks {
                 sso: Arc::new(self.sso),
                 authorized_ips: Arc::new(self.authorized_ips),
                 mfa: self.mfa,
+                oauth_tokens: Arc::new(self.oauth_tokens),
                 dns: Arc::new(self.dns),
                 health: Arc::new(self.health),
                 hasher: Arc::new(self.hasher),

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use tessera_app::{AppError, AuthFailure, SsoFailure};
+use tessera_app::{AppError, AuthFailure, OAuthError, SsoFailure};
 use tessera_domain::DomainError;
 use utoipa::ToSchema;
 
@@ -258,6 +258,21 @@ impl From<AppError> for ApiError {
             },
             AppError::OldPasswordRequired => ApiError::new(StatusCode::BAD_REQUEST, 7, message),
             AppError::Sso(failure) => sso_error(failure, message),
+            // The `/oauth` endpoints answer these in RFC 6749's format (`oauth::error`); should
+            // one reach the REST API, it is a refused credential or a bad request.
+            AppError::OAuth(o) => match o {
+                OAuthError::InvalidClient | OAuthError::InvalidToken => {
+                    ApiError::new(StatusCode::UNAUTHORIZED, 0, message)
+                }
+                OAuthError::InsufficientScope(_) => {
+                    ApiError::new(StatusCode::FORBIDDEN, 0, message)
+                }
+                OAuthError::InvalidRequest(_)
+                | OAuthError::InvalidGrant(_)
+                | OAuthError::UnauthorizedClient(_)
+                | OAuthError::UnsupportedGrantType
+                | OAuthError::InvalidScope(_) => ApiError::new(StatusCode::BAD_REQUEST, 0, message),
+            },
             AppError::Overloaded { retry_after_secs } => ApiError {
                 retry_after: Some(*retry_after_secs),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, 1, message)

@@ -12,6 +12,7 @@ pub mod fallback;
 pub mod iam;
 pub mod lockouts;
 pub mod mfa;
+pub mod oauth;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
@@ -48,6 +49,7 @@ fn path_config() -> web::PathConfig {
 /// operation with its OpenAPI entry.
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
     signin::configure(cfg);
+    oauth::configure(cfg);
     cfg.app_data(path_config())
         .service(ops::healthz)
         .service(ops::readyz)

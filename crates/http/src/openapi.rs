@@ -73,6 +73,7 @@ impl Modify for SecuritySchemes {
         (name = "User groups", description = "Cloudflare user groups, policies and members"),
         (name = "Authorization", description = "Policy decisions and their explanation"),
         (name = "Audit", description = "The audit log"),
+        (name = "OAuth", description = "Tessera as an OAuth 2.0 / OpenID Connect authorization server: tokens (RFC 6749, 7523, 9068), keys (RFC 7517), discovery (RFC 8414), introspection (RFC 7662), revocation (RFC 7009), userinfo. Form-encoded requests; refusals are `{\"error\", \"error_description\"}` (RFC 6749 §5.2), not the envelope"),
         (name = "Operations", description = "Health, readiness and metrics"),
         (name = "Method API (RoleSystem)", description = "Voximplant-compatible methods: form parameters in, `{\"result\"}` or `{\"error\": {\"code\", \"msg\"}}` out, always HTTP 200. Also reachable as `/platform_api?cmd=<Method>` and by GET."),
     )

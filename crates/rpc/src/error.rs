@@ -1,7 +1,7 @@
 //! Voximplant error objects and the one mapping from `AppError` to their codes.
 
 use serde::Serialize;
-use tessera_app::{AppError, AuthFailure, SsoFailure};
+use tessera_app::{AppError, AuthFailure, OAuthError, SsoFailure};
 use tessera_domain::DomainError;
 use tessera_domain::{Entity, Field};
 
@@ -219,6 +219,18 @@ impl From<AppError> for RpcError {
                 | SsoFailure::NoUser
                 | SsoFailure::UserInactive
                 | SsoFailure::AmbiguousEmail => RpcError::new(AUTH_FAILED, msg),
+            },
+            // OAuth is a protocol of the REST side; no method reaches it.
+            AppError::OAuth(o) => match o {
+                OAuthError::InvalidClient | OAuthError::InvalidToken => {
+                    RpcError::new(AUTH_FAILED, msg)
+                }
+                OAuthError::InsufficientScope(_) => RpcError::new(FORBIDDEN, msg),
+                OAuthError::InvalidRequest(_)
+                | OAuthError::InvalidGrant(_)
+                | OAuthError::UnauthorizedClient(_)
+                | OAuthError::UnsupportedGrantType
+                | OAuthError::InvalidScope(_) => RpcError::new(INVALID_ARGUMENT, msg),
             },
             AppError::Unavailable(_) => RpcError::new(
                 UNAVAILABLE,

@@ -61,6 +61,9 @@ pub enum Command {
     /// Manage the secrets key (see docs/security.md).
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Manage the OAuth token-signing keys (see docs/oauth.md and docs/security.md).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Clear a login's failed sign-ins and lift its lock (audited); works with the server
     /// stopped or running.
     Unlock {
@@ -81,6 +84,16 @@ pub enum SecretsCommand {
     Reseal,
     /// Print a new random key (base64) for `secrets.key`.
     Generate,
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
+pub enum KeysCommand {
+    /// Make a new current OAuth token-signing key (ES256) and print its kid; works with the
+    /// server stopped or running. Running instances sign with it within 5 seconds; the previous
+    /// key stays published at /oauth/jwks until the tokens it signed have expired (about 11
+    /// minutes), then is pruned.
+    Rotate,
 }
 
 /// `serve`'s options: each overrides its setting from the files and the environment.

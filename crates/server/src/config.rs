@@ -222,6 +222,8 @@ pub struct AuthSettings {
     pub sign_in_queue: usize,
     /// Of those, the most from one client address.
     pub sign_in_queue_per_address: usize,
+    /// Lifetime of an OAuth access token, seconds (1 to 600).
+    pub access_token_ttl_secs: i64,
 }
 
 /// `[limits]`.
@@ -356,6 +358,14 @@ impl Settings {
         {
             return Err(ConfigError::Invalid(format!(
                 "server.public_url: '{public}' is not an http(s) URL without query or fragment"
+            )));
+        }
+        if !(1..=tessera_domain::oauth::MAX_ACCESS_TOKEN_TTL_SECS)
+            .contains(&self.auth.access_token_ttl_secs)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "auth.access_token_ttl_secs must be 1 to {}",
+                tessera_domain::oauth::MAX_ACCESS_TOKEN_TTL_SECS
             )));
         }
         if self.database.pool_size == 0 {

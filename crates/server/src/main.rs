@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tessera_server::cli::{Cli, Command, HealthcheckArgs, SecretsCommand, ServeArgs};
+use tessera_server::cli::{Cli, Command, HealthcheckArgs, KeysCommand, SecretsCommand, ServeArgs};
 use tessera_server::config::ConfigError;
 use tessera_server::config::Settings;
 use tessera_server::probe::{Target, probe};
@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Secrets(SecretsCommand::Reseal) => reseal(&settings),
+        Command::Keys(KeysCommand::Rotate) => rotate_keys(&settings),
     }
 }
 
@@ -108,8 +109,25 @@ fn reseal(settings: &Settings) -> ExitCode {
     match wired.app.reseal_secrets() {
         Ok(done) => {
             eprintln!(
-                "tessera: sealed {} IdP client secret(s) and {} TOTP seed(s) again under the current key; {} already were",
-                done.client_secrets, done.totp_seeds, done.current
+                "tessera: sealed {} IdP client secret(s), {} TOTP seed(s) and {} OAuth signing key(s) again under the current key; {} already were",
+                done.client_secrets, done.totp_seeds, done.signing_keys, done.current
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn rotate_keys(settings: &Settings) -> ExitCode {
+    let wired = match wire(settings) {
+        Ok(w) => w,
+        Err(e) => return fail(&e),
+    };
+    match wired.app.rotate_signing_key() {
+        Ok(kid) => {
+            println!("{kid}");
+            eprintln!(
+                "tessera: the OAuth token-signing key {kid} is current; the previous one stays in /oauth/jwks until its tokens expire"
             );
             ExitCode::SUCCESS
         }

@@ -211,6 +211,16 @@ pub fn wire(settings: &Settings) -> Result<Wired, StartupError> {
             sign_in_queue_per_address: auth.sign_in_queue_per_address,
             max_child_accounts: settings.limits.max_child_accounts,
             max_account_depth: settings.limits.max_account_depth,
+            oauth_issuer: Some(
+                settings
+                    .server
+                    .public_url
+                    .trim()
+                    .trim_end_matches('/')
+                    .to_owned(),
+            )
+            .filter(|u| !u.is_empty()),
+            access_token_ttl_secs: auth.access_token_ttl_secs,
         },
     );
     Ok(Wired {
@@ -389,6 +399,10 @@ impl Application {
         let s = settings.clone();
         let wired = actix_web::rt::task::spawn_blocking(move || {
             let wired = wire(&s)?;
+            wired
+                .app
+                .ensure_signing_key()
+                .map_err(|e| StartupError::Server(format!("OAuth signing key: {e}")))?;
             if s.bootstrap.enabled {
                 bootstrap_if_empty(&wired.app, &s)?;
             }

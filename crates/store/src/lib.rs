@@ -13,6 +13,7 @@ mod health;
 pub mod listen;
 mod mfa;
 mod oauth_flow;
+mod oauth_tokens;
 pub mod schema;
 mod service_keys;
 mod sessions;

@@ -308,6 +308,36 @@ diesel::joinable!(mfa_totp -> users (user_id));
 diesel::joinable!(mfa_recovery_codes -> mfa_totp (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
 
+diesel::table! {
+    oauth_signing_keys (kid) {
+        kid -> Text,
+        public_jwk -> Text,
+        sealed_private -> Binary,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_revoked_tokens (jti) {
+        jti -> Text,
+        account_id -> BigInt,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_grants (id) {
+        id -> Text,
+        account_id -> BigInt,
+        user_id -> BigInt,
+        client_id -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     users,
@@ -331,4 +361,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_totp,
     mfa_recovery_codes,
     mfa_challenges,
+    oauth_signing_keys,
+    oauth_revoked_tokens,
+    oauth_grants,
 );

@@ -16,6 +16,7 @@ mod links;
 mod lockout;
 mod metrics;
 mod mfa;
+mod oauth_tokens;
 mod openapi;
 mod openapi_validity;
 mod ops;

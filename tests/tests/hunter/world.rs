@@ -41,6 +41,10 @@ impl KeyPairGenerator for OneKeyPair {
     fn rsa_2048(&self) -> Result<GeneratedKeyPair, String> {
         Ok(self.0.clone())
     }
+
+    fn p256(&self) -> Result<GeneratedKeyPair, String> {
+        AwsLcKeyPairs.p256()
+    }
 }
 
 fn key_pair() -> GeneratedKeyPair {
@@ -598,6 +602,7 @@ impl World {
                         roles: user.roles,
                         policies: PolicyIndex::compile(rec.account, &rules),
                         key_roles: None,
+                        scope: None,
                     },
                     owner: None,
                 })
@@ -627,6 +632,7 @@ impl World {
                             roles: vec![role_ids::OWNER],
                             policies: PolicyIndex::default(),
                             key_roles: Some(key.roles),
+                            scope: None,
                         },
                         owner: None,
                     },

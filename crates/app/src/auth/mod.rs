@@ -10,6 +10,7 @@ mod invalidation;
 mod jwt;
 pub(crate) mod limiter;
 mod login;
+mod oauth;
 pub(crate) mod usage;
 mod verify;
 pub(crate) mod versions;
@@ -23,6 +24,7 @@ use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::ids::{AccountId, SessionId, UserId};
 use tessera_domain::keys::SESSION_TOKEN_PREFIX;
+use tessera_domain::oauth::TokenSubject;
 
 use crate::App;
 use crate::error::{AppError, AppResult, AuthFailure};
@@ -357,6 +359,7 @@ impl App {
             Credential::Session(_) => "session",
             Credential::AccessKey(_) => "access_key",
             Credential::ServiceKey(_) => "service_key",
+            Credential::OAuthToken(_) => "oauth_token",
         };
         let refusal = Refusal {
             account: Some(principal.account_id),
@@ -385,6 +388,12 @@ impl App {
             Credential::Session(id) => KeyRef::Session(*id),
             Credential::AccessKey(id) => KeyRef::Access(id.clone()),
             Credential::ServiceKey(id) => KeyRef::Service(*id),
+            Credential::OAuthToken(token) => match &token.subject {
+                TokenSubject::AccessKey(id) => KeyRef::Access(id.clone()),
+                TokenSubject::ServiceKey(id) => KeyRef::Service(*id),
+                // A user's token is no credential of its own to track.
+                TokenSubject::User(_) => return,
+            },
         };
         let recorded = self.usage.note(&key, meta.client_ip.as_deref(), now);
         principal.last_use.set(recorded);
@@ -416,6 +425,8 @@ impl App {
             self.ports.sessions.purge_expired_sessions(now)?;
             self.ports.sso.purge_sso_logins(now)?;
             self.ports.mfa.purge_expired_mfa_challenges(now)?;
+            self.prune_signing_keys(now)?;
+            self.ports.oauth_tokens.prune_revoked_tokens(now)?;
             self.ports
                 .attempts
                 .purge_attempts(now - TimeDelta::seconds(self.settings.rate_limits.window_secs))?;

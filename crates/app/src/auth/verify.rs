@@ -37,7 +37,7 @@ fn jwt_kind(failure: AuthFailure) -> FailureKind {
 type KeyVerified = Result<(Principal, User, Option<DateTime<Utc>>), Refused>;
 
 /// Why a key is refused at `now`, if it is: before its `not_before` or past its `expires_at`.
-fn outside_validity(
+pub(super) fn outside_validity(
     validity: &KeyValidity,
     now: DateTime<Utc>,
 ) -> Option<(AuthFailure, FailureKind)> {
@@ -49,7 +49,10 @@ fn outside_validity(
 }
 
 /// The earlier of two optional ends (`None` is no end).
-fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+pub(super) fn earliest(
+    a: Option<DateTime<Utc>>,
+    b: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -75,6 +78,8 @@ impl App {
                         "tsr_",
                         "access_key",
                     ))
+                } else if crate::oauth::is_access_token(t) {
+                    self.verify_oauth_token(t, now)
                 } else {
                     self.verify_jwt(t, now)
                 }
@@ -176,13 +181,13 @@ impl App {
     }
 
     /// The active user `id` of an active `account`, or `None`.
-    pub(super) fn active_user(&self, account: AccountId, id: UserId) -> AppResult<Option<User>> {
+    pub(crate) fn active_user(&self, account: AccountId, id: UserId) -> AppResult<Option<User>> {
         Ok(self.user_if_active(account, id)?.ok())
     }
 
     /// The active user `id` of an active `account`, or why not: `InactiveAccount` or
     /// `InactiveUser` (a user that is gone counts as inactive).
-    fn user_if_active(
+    pub(super) fn user_if_active(
         &self,
         account: AccountId,
         id: UserId,
@@ -392,6 +397,7 @@ impl App {
             roles: user.roles.clone(),
             policies: PolicyIndex::compile(account, &rules),
             key_roles,
+            scope: None,
         })
     }
 
@@ -411,6 +417,7 @@ impl App {
                 roles: vec![role_ids::OWNER],
                 policies: PolicyIndex::default(),
                 key_roles: Some(key.roles.clone()),
+                scope: None,
             })),
         }
     }

@@ -28,7 +28,7 @@ impl App {
         let allowed = match principal.credential {
             Credential::Session(_) => true,
             Credential::AccessKey(_) => reads,
-            Credential::ServiceKey(_) => false,
+            Credential::ServiceKey(_) | Credential::OAuthToken(_) => false,
         };
         let user = principal.user_id.filter(|_| allowed);
         let Some(user) = user else {

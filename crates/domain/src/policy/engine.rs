@@ -264,6 +264,9 @@ pub struct Subject {
     pub policies: PolicyIndex,
     /// For a service key: the key's own roles (the result never exceeds them).
     pub key_roles: Option<Vec<RoleId>>,
+    /// For an OAuth access token: the permissions its scopes name (the result never exceeds
+    /// them; `None`: no ceiling).
+    pub scope: Option<PermSet>,
 }
 
 /// What is asked.
@@ -328,6 +331,11 @@ pub enum Reason {
         /// The child account.
         account: AccountId,
     },
+    /// An OAuth access token's scopes do not include the permission.
+    OutsideScope {
+        /// The permission concerned.
+        permission: Permission,
+    },
 }
 
 impl Reason {
@@ -381,6 +389,9 @@ impl fmt::Display for Reason {
                     "Manage Enterprise Accounts reaches child account {account}"
                 )
             }
+            Self::OutsideScope { permission } => {
+                write!(f, "the token's scopes do not include {permission}")
+            }
         }
     }
 }
@@ -429,9 +440,24 @@ fn key_allows(subject: &Subject, p: Permission) -> Option<Reason> {
     }
 }
 
-/// Decides `request` for `subject`.
+/// Decides `request` for `subject`: what its roles and policies allow, within its key's roles
+/// and its token's scopes.
 #[must_use]
 pub fn decide(subject: &Subject, request: &Request<'_>) -> Decision {
+    let decision = decide_unscoped(subject, request);
+    match subject.scope {
+        // Only an allowed request is narrowed: a refusal (another account's invisibility
+        // included) keeps its own reason.
+        Some(scope) if decision.allowed && !scope.contains(request.permission) => {
+            Decision::deny(Reason::OutsideScope {
+                permission: request.permission,
+            })
+        }
+        _ => decision,
+    }
+}
+
+fn decide_unscoped(subject: &Subject, request: &Request<'_>) -> Decision {
     let p = request.permission;
     if request.account != subject.account {
         return decide_elsewhere(subject, request);

@@ -151,6 +151,7 @@ mod tests {
             roles: roles.to_vec(),
             policies: PolicyIndex::default(),
             key_roles: None,
+            scope: None,
         }
     }
 

@@ -12,6 +12,7 @@ mod error;
 mod groups;
 mod mfa;
 mod oauth_flow;
+mod oauth;
 mod oidc;
 mod paging;
 mod sealing;
@@ -34,6 +35,7 @@ pub use error::RepoError;
 pub use groups::{AuthzChange, AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use mfa::{EnrolmentStarted, MfaRepo, NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption};
 pub use oauth_flow::OAuthFlowRepo;
+pub use oauth::OAuthTokenRepo;
 pub use oidc::{AuthorizationRequest, IdpError, OidcRelyingParty};
 pub use paging::{ExpiryFilter, ListQuery, Page};
 pub use sealing::{SealError, Sealer};
@@ -62,6 +64,7 @@ pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
 pub use mfa::MockMfaRepo;
 #[cfg(feature = "mocks")]
 pub use oauth_flow::MockOAuthFlowRepo;
+pub use oauth::MockOAuthTokenRepo;
 #[cfg(feature = "mocks")]
 pub use oidc::MockOidcRelyingParty;
 #[cfg(feature = "mocks")]

@@ -81,7 +81,7 @@ pub struct GeneratedKeyPair {
     pub public_pem: String,
 }
 
-/// RSA key generation for service keys.
+/// Key generation: RSA for service keys, P-256 for Tessera's token-signing keys.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait KeyPairGenerator: Send + Sync {
     /// A new RSA-2048 key pair.
@@ -89,4 +89,10 @@ pub trait KeyPairGenerator: Send + Sync {
     /// # Errors
     /// A message when the crypto library fails.
     fn rsa_2048(&self) -> Result<GeneratedKeyPair, String>;
+
+    /// A new ECDSA P-256 key pair (OAuth token signing, ES256).
+    ///
+    /// # Errors
+    /// A message when the crypto library fails.
+    fn p256(&self) -> Result<GeneratedKeyPair, String>;
 }

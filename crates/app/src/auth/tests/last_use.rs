@@ -30,6 +30,12 @@ fn writes(m: &mut Mocks) -> (Written<AccessKeyId>, Written<ServiceKeyId>) {
         .expect_purge_expired_sessions()
         .returning(|_| Ok(0));
     m.sso.expect_purge_sso_logins().returning(|_| Ok(0));
+    m.oauth_tokens
+        .expect_prune_signing_keys()
+        .returning(|_| Ok(0));
+    m.oauth_tokens
+        .expect_prune_revoked_tokens()
+        .returning(|_| Ok(0));
     (access, service)
 }
 

@@ -50,6 +50,7 @@ fn subject(roles: &[RoleId], rules: &[PolicyRule]) -> Subject {
         roles: roles.to_vec(),
         policies: PolicyIndex::compile(ACME, rules),
         key_roles: None,
+        scope: None,
     }
 }
 
@@ -520,5 +521,76 @@ proptest! {
         let d = decide(&s, &Request { account: OTHER, permission: p, resource: resource.as_ref(), ancestors: &[] });
         prop_assert!(!d.allowed);
         prop_assert!(d.is_invisible());
+    }
+}
+
+#[test]
+fn a_tokens_scopes_cap_what_its_subject_holds() {
+    let mut s = subject(&[ids::OWNER], &[]);
+    let read = Permission::read(Capability::UserManagement);
+    let write = Permission::write(Capability::UserManagement);
+    s.scope = Some(PermSet::of(read));
+    assert!(ask(&s, read, None).allowed);
+    let d = ask(&s, write, None);
+    assert!(!d.allowed);
+    assert_eq!(d.reasons, vec![Reason::OutsideScope { permission: write }]);
+    assert_eq!(
+        d.reasons[0].to_string(),
+        format!("the token's scopes do not include {write}")
+    );
+    // An empty ceiling allows nothing; no ceiling changes nothing.
+    s.scope = Some(PermSet::EMPTY);
+    assert!(!ask(&s, read, None).allowed);
+    s.scope = None;
+    assert!(ask(&s, write, None).allowed);
+}
+
+#[test]
+fn a_scope_never_widens_a_subject() {
+    // Scopes name what the subject may not hold: the subject's own refusal stands.
+    let mut s = subject(&[], &[]);
+    let read = Permission::read(Capability::UserManagement);
+    s.scope = Some(PermSet::all());
+    let d = ask(&s, read, None);
+    assert!(!d.allowed);
+    assert_eq!(d.reasons, vec![Reason::NotGranted { permission: read }]);
+}
+
+#[test]
+fn another_account_stays_invisible_to_a_scoped_token() {
+    let mut s = subject(&[ids::OWNER], &[]);
+    s.scope = Some(PermSet::EMPTY);
+    let d = decide(
+        &s,
+        &Request {
+            account: OTHER,
+            permission: Permission::read(Capability::UserManagement),
+            resource: None,
+            ancestors: &[],
+        },
+    );
+    assert!(d.is_invisible(), "{d:?}");
+}
+
+proptest! {
+    #[test]
+    fn a_scoped_subject_is_allowed_only_within_its_scope_and_its_own_rights(
+        roles in any_roles(),
+        rules in prop::collection::vec(any_rule(), 0..8),
+        scope in prop::collection::vec(any_permission(), 0..6),
+        p in any_permission(),
+        resource in any_resource(),
+    ) {
+        let unscoped = subject(&roles, &rules);
+        let mut scoped = unscoped.clone();
+        let ceiling = scope.iter().fold(PermSet::EMPTY, |s, q| s.union(PermSet::of(*q)));
+        scoped.scope = Some(ceiling);
+        let allowed = ask(&scoped, p, resource.as_ref()).allowed;
+        prop_assert!(!allowed || ceiling.contains(p));
+        prop_assert!(!allowed || ask(&unscoped, p, resource.as_ref()).allowed);
+        prop_assert_eq!(
+            allowed,
+            ceiling.contains(p) && ask(&unscoped, p, resource.as_ref()).allowed
+        );
     }
 }

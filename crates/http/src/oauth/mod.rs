@@ -1,0 +1,41 @@
+//! The OAuth 2.0 / OpenID Connect endpoints (`/oauth/*`, `/.well-known/*`): not Cloudflare's
+//! envelope but the RFCs' shapes — form-encoded requests, `{"error", "error_description"}`
+//! refusals (RFC 6749 §5.2) and `Cache-Control: no-store` on anything holding a token.
+
+pub mod discovery;
+mod error;
+mod form;
+pub mod introspect;
+pub mod token;
+
+use actix_web::HttpRequest;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub use error::{OAuthErrorBody, OAuthReply};
+
+use crate::sso_signin::PublicUrl;
+
+/// Registers the OAuth endpoints, each with its OpenAPI entry.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(token::token)
+        .service(discovery::jwks)
+        .service(discovery::openid_configuration)
+        .service(discovery::authorization_server)
+        .service(introspect::userinfo_get)
+        .service(introspect::userinfo_post)
+        .service(introspect::introspect)
+        .service(introspect::revoke);
+}
+
+/// The request's origin (`scheme://host`), or `server.public_url` when configured: what the
+/// issuer is derived from.
+pub(crate) fn origin(req: &HttpRequest) -> String {
+    if let Some(url) = req
+        .app_data::<actix_web::web::Data<PublicUrl>>()
+        .and_then(|p| p.0.clone())
+    {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
