@@ -159,7 +159,7 @@ async fn a_client_credentials_token_verifies_offline_and_acts_within_its_scopes(
         body["scope"]
             .as_str()
             .unwrap()
-            .contains("the key does not hold user_management."),
+            .contains("user_management.write"),
         "{body}"
     );
     let owner = app.owner().await;

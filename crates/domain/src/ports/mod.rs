@@ -11,8 +11,8 @@ mod authorized_ips;
 mod error;
 mod groups;
 mod mfa;
-mod oauth_flow;
 mod oauth;
+mod oauth_flow;
 mod oidc;
 mod paging;
 mod sealing;
@@ -34,8 +34,8 @@ pub use authorized_ips::AuthorizedIpRepo;
 pub use error::RepoError;
 pub use groups::{AuthzChange, AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use mfa::{EnrolmentStarted, MfaRepo, NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption};
-pub use oauth_flow::OAuthFlowRepo;
 pub use oauth::OAuthTokenRepo;
+pub use oauth_flow::OAuthFlowRepo;
 pub use oidc::{AuthorizationRequest, IdpError, OidcRelyingParty};
 pub use paging::{ExpiryFilter, ListQuery, Page};
 pub use sealing::{SealError, Sealer};
@@ -63,8 +63,9 @@ pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
 #[cfg(feature = "mocks")]
 pub use mfa::MockMfaRepo;
 #[cfg(feature = "mocks")]
-pub use oauth_flow::MockOAuthFlowRepo;
 pub use oauth::MockOAuthTokenRepo;
+#[cfg(feature = "mocks")]
+pub use oauth_flow::MockOAuthFlowRepo;
 #[cfg(feature = "mocks")]
 pub use oidc::MockOidcRelyingParty;
 #[cfg(feature = "mocks")]
