@@ -277,4 +277,34 @@ impl OAuthTokenRepo for Store {
         })
         .map_err(Into::into)
     }
+
+    fn revoke_client_grants(
+        &self,
+        client_id: &str,
+        at: DateTime<Utc>,
+        audit: &AuditRecord,
+    ) -> Result<u64, RepoError> {
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |c| {
+            let live = || {
+                oauth_grants::table
+                    .filter(oauth_grants::client_id.eq(client_id))
+                    .filter(oauth_grants::revoked_at.is_null())
+            };
+            let mut accounts: Vec<i64> = live().select(oauth_grants::account_id).load(c)?;
+            accounts.sort_unstable();
+            accounts.dedup();
+            let n = diesel::update(live())
+                .set(oauth_grants::revoked_at.eq(Some(to_db(at))))
+                .execute(c)?;
+            for account in accounts {
+                epoch::bump(c, AccountId(account))?;
+            }
+            if n > 0 {
+                audit::insert(c, audit)?;
+            }
+            Ok(n as u64)
+        })
+        .map_err(Into::into)
+    }
 }

@@ -97,6 +97,40 @@ impl App {
         self.invalidating(revoked)
     }
 
+    /// Revokes every grant to OAuth client `client_id` of `client_account` (audited as `oauth.client_grants.revoke`
+    /// by `actor`): what deleting a client does, so that every token issued to it is refused
+    /// from now on, on every instance. Answers how many grants were live. The caller has
+    /// decided that `actor` may delete the client.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn revoke_client_grants(
+        &self,
+        client_account: AccountId,
+        client_id: &str,
+        actor: Actor,
+        meta: &RequestMeta,
+    ) -> AppResult<u64> {
+        let now = self.ports.clock.now();
+        let audit = AuditRecord {
+            account_id: Some(client_account),
+            actor,
+            action: "oauth.client_grants.revoke".into(),
+            target: Some(format!("oauth_client:{client_id}")),
+            outcome: Outcome::Success,
+            client_ip: meta.client_ip.clone(),
+            request_id: meta.request_id.clone(),
+            at: now,
+            details: serde_json::json!({}),
+        };
+        let revoked = self
+            .ports
+            .oauth_tokens
+            .revoke_client_grants(client_id, now, &audit)
+            .map_err(AppError::from);
+        self.invalidating(revoked)
+    }
+
     /// Whether a token naming grant `id`, `user` and `client_id` may still be used: the grant
     /// exists in `account`, is not revoked, and is `user`'s grant to `client_id`.
     pub(crate) fn grant_usable(

@@ -136,6 +136,19 @@ fn world(m: &mut Mocks) -> (Shared, Arc<AtomicI64>) {
             Ok(g.revoked_at.replace(at).is_none())
         });
     let s = stored.clone();
+    m.oauth_tokens
+        .expect_revoke_client_grants()
+        .returning(move |client, at, _| {
+            let mut n = 0;
+            for g in &mut s.lock().grants {
+                if g.client_id == client && g.revoked_at.is_none() {
+                    g.revoked_at = Some(at);
+                    n += 1;
+                }
+            }
+            Ok(n)
+        });
+    let s = stored.clone();
     m.audit.expect_append_audit().returning(move |r| {
         s.lock().audit.push(r.clone());
         Ok(())
@@ -404,6 +417,31 @@ fn grant_tokens_die_with_their_grant() {
     );
     assert_eq!(refused(&app, &later.token), AuthFailure::Failed);
     assert!(stored.lock().grants[0].revoked_at.is_some());
+    // Deleting a client revokes its grants: their tokens are refused.
+    let other = app
+        .create_grant(ACME, UserId(2), "client-9", scopes, &meta())
+        .unwrap();
+    let token = app
+        .issue_access_token(
+            &NewAccessToken {
+                account: ACME,
+                subject: TokenSubject::User(UserId(2)),
+                client_id: Some("client-9".into()),
+                scopes,
+                grant: Some(other.id),
+                issuer: ISSUER.into(),
+                audience: None,
+            },
+            &meta(),
+        )
+        .unwrap();
+    let actor = crate::oauth::subject_actor(&TokenSubject::User(UserId(1)));
+    assert_eq!(
+        app.revoke_client_grants(ACME, "client-9", actor, &meta())
+            .unwrap(),
+        1
+    );
+    assert_eq!(refused(&app, &token.token), AuthFailure::Failed);
 }
 
 #[test]

@@ -100,4 +100,16 @@ pub trait OAuthTokenRepo: Send + Sync {
         at: DateTime<Utc>,
         audit: &AuditRecord,
     ) -> Result<bool, RepoError>;
+
+    /// Revokes every live grant to OAuth client `client_id` at `at` (the client was deleted),
+    /// stamping each account concerned, with `audit` (one event); answers how many.
+    ///
+    /// # Errors
+    /// Storage errors only.
+    fn revoke_client_grants(
+        &self,
+        client_id: &str,
+        at: DateTime<Utc>,
+        audit: &AuditRecord,
+    ) -> Result<u64, RepoError>;
 }

@@ -12,6 +12,7 @@ mod last_use;
 mod mfa;
 mod migrations;
 mod oauth_flow;
+mod oauth_tokens;
 mod pool;
 mod queries;
 mod sessions;
