@@ -425,6 +425,58 @@ fn unlock_clears_a_locked_login_with_the_server_running() {
     child.wait().unwrap();
 }
 
+/// The kids `GET /oauth/jwks` lists, current first.
+fn published_kids(addr: &str) -> Vec<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /oauth/jwks HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let set: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    set["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn keys_rotate_makes_a_new_current_key_that_a_running_server_publishes() {
+    let dir = temp_dir();
+    let mut child = tessera(&dir)
+        .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (addr, _, _rest) = wait_listening(&mut child);
+    let first = published_kids(&addr);
+    assert_eq!(first.len(), 1, "the server made one key at startup: {first:?}");
+    let out = run(tessera(&dir).args(["keys", "rotate"]));
+    assert!(out.status.success(), "{:?}", stderr_lines(&out));
+    let kid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(!kid.is_empty() && kid != first[0], "{kid}");
+    let mut kids = Vec::new();
+    for _ in 0..100 {
+        kids = published_kids(&addr);
+        if kids.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(kids, vec![kid, first[0].clone()], "the new key first, the old one kept");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn help_describes_the_product_its_commands_and_its_environment() {
     let dir = temp_dir();
@@ -439,6 +491,7 @@ fn help_describes_the_product_its_commands_and_its_environment() {
         "healthcheck",
         "openapi",
         "unlock",
+        "keys",
     ] {
         assert!(
             help.lines()
