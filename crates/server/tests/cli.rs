@@ -459,7 +459,11 @@ fn keys_rotate_makes_a_new_current_key_that_a_running_server_publishes() {
         .unwrap();
     let (addr, _, _rest) = wait_listening(&mut child);
     let first = published_kids(&addr);
-    assert_eq!(first.len(), 1, "the server made one key at startup: {first:?}");
+    assert_eq!(
+        first.len(),
+        1,
+        "the server made one key at startup: {first:?}"
+    );
     let out = run(tessera(&dir).args(["keys", "rotate"]));
     assert!(out.status.success(), "{:?}", stderr_lines(&out));
     let kid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
@@ -472,7 +476,11 @@ fn keys_rotate_makes_a_new_current_key_that_a_running_server_publishes() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(kids, vec![kid, first[0].clone()], "the new key first, the old one kept");
+    assert_eq!(
+        kids,
+        vec![kid, first[0].clone()],
+        "the new key first, the old one kept"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }

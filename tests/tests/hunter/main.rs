@@ -1,7 +1,8 @@
 //! The escalation hunter: a property test that searches for escalation instead of listing the
 //! cases we know. A few principals with random roles, group memberships and keys, in an
 //! account and its child, apply random sequences of every mutating use case as random callers
-//! (sessions, access keys, service keys), over the real use cases on an embedded database.
+//! (sessions, access keys, service keys, OAuth access tokens of access keys with random scopes),
+//! over the real use cases on an embedded database.
 //! After every step it checks the invariants of `invariants.rs` and `mfa.rs` (documented in
 //! `docs/authorization.md`). Password sign-ins complete a second factor where one is due (and
 //! enrol where the account requires it), as a client would.

@@ -13,6 +13,9 @@ pub enum Cred {
     AccessKey,
     /// Service key number `n` (any account's).
     ServiceKey(u8),
+    /// An OAuth access token of the user's access key (`client_credentials`): every scope the
+    /// key holds when `n % 3 == 0`, else one scope (`n` picks the capability and level).
+    Token(u8),
 }
 
 /// Who calls: user number `user` (any account's) through `cred`.
@@ -336,6 +339,7 @@ fn caller() -> impl Strategy<Value = Caller> {
             3 => Just(Cred::Session),
             2 => Just(Cred::AccessKey),
             2 => idx().prop_map(Cred::ServiceKey),
+            2 => any::<u8>().prop_map(Cred::Token),
         ],
     )
         .prop_map(|(user, cred)| Caller { user, cred })

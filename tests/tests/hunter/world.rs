@@ -17,6 +17,7 @@ use tessera_domain::ids::{
     AccessKeyId, AccountId, ResourceGroupId, ServiceKeyId, SessionId, UserGroupId, UserId,
 };
 use tessera_domain::keys::KeyState;
+use tessera_domain::permissions::Capability;
 use tessera_domain::policy::{PolicyIndex, Subject};
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AuthorizedIpRepo, AuthzRepo, DnsResolver, GeneratedKeyPair,
@@ -117,6 +118,8 @@ pub struct Stats {
     pub enrolled: usize,
     /// Second factors reset.
     pub resets: usize,
+    /// Callers authenticated with an OAuth access token.
+    pub tokens: usize,
 }
 
 /// The client address of every hunt call: inside some of the networks the authorized-IP
@@ -181,6 +184,7 @@ impl World {
             ..Settings::default()
         };
         let app = App::new(ports, settings);
+        app.ensure_signing_key().expect("a signing key");
         let boot = app
             .bootstrap(&BootstrapSettings {
                 account_name: "Root".into(),
@@ -528,6 +532,30 @@ impl World {
                 self.app
                     .authenticate(&Presented::Bearer(Secret::new(token.clone())), &meta())
                     .ok()
+            }
+            Cred::Token(n) => {
+                let user = &self.users[usize::from(caller.user) % self.users.len()];
+                let (id, token) = user.access_key.as_ref()?;
+                let secret = token.strip_prefix(&format!("tsr_{id}_"))?;
+                let scope = (n % 3 != 0).then(|| {
+                    let capability = Capability::ALL[usize::from(n / 3) % Capability::ALL.len()];
+                    let level = if n % 2 == 0 { "read" } else { "write" };
+                    format!("{}.{level}", capability.slug())
+                });
+                let grant = tessera_app::MachineGrant::ClientCredentials {
+                    key_id: id.to_string(),
+                    secret: Secret::new(secret),
+                };
+                let issued = self
+                    .app
+                    .machine_token(&grant, scope.as_deref(), None, "https://hunt.test", &meta())
+                    .ok()?;
+                let principal = self
+                    .app
+                    .authenticate(&Presented::Bearer(issued.token), &meta())
+                    .ok()?;
+                self.stats.tokens += 1;
+                Some(principal)
             }
             Cred::ServiceKey(n) => {
                 let key = self.keys[usize::from(n) % self.keys.len()];
