@@ -647,6 +647,33 @@ async fn introspection_describes_only_the_callers_own_account(app: TestApp) {
         json!({"active": false}),
         "another account's token is inactive"
     );
+    // userinfo describes users: a key's token has no identity scope; no token is refused.
+    let res = app
+        .client
+        .get(app.url("/oauth/userinfo"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "insufficient_scope"
+    );
+    let res = app
+        .client
+        .post(app.url("/oauth/userinfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_token");
 }
 
 async fn a_rotated_key_keeps_verifying_its_tokens_until_they_expire(app: TestApp) {

@@ -7,6 +7,7 @@
 //! - `write` implies `read` (an allow of `write` grants `read`; a deny of `read` denies `write`);
 //! - a service key gets the intersection of its roles and its owner's current permissions; a key
 //!   without roles gets nothing beyond the basic methods (which need no permission);
+//! - an OAuth access token's principal gets its subject's permissions ∩ the token's scopes;
 //! - another account's resources are never allowed, except to a principal of an ancestor
 //!   account holding Manage Enterprise Accounts at the requested level, through its roles.
 
