@@ -7,6 +7,18 @@ use aws_lc_rs::signature::KeyPair as _;
 use tessera_domain::Secret;
 use tessera_domain::ports::{GeneratedKeyPair, KeyPairGenerator};
 
+/// A pair as PEM, LF line endings: PKCS#8 `PRIVATE KEY` and SubjectPublicKeyInfo `PUBLIC KEY`.
+fn pem_pair(private_der: &[u8], public_der: &[u8]) -> GeneratedKeyPair {
+    let lf = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    GeneratedKeyPair {
+        private_pem: Secret::new(pem::encode_config(
+            &pem::Pem::new("PRIVATE KEY", private_der.to_vec()),
+            lf,
+        )),
+        public_pem: pem::encode_config(&pem::Pem::new("PUBLIC KEY", public_der.to_vec()), lf),
+    }
+}
+
 /// The production [`KeyPairGenerator`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AwsLcKeyPairs;
@@ -22,15 +34,7 @@ impl KeyPairGenerator for AwsLcKeyPairs {
             .public_key()
             .as_der()
             .map_err(|e| format!("RSA public key encoding: {e}"))?;
-        let lf = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-        let private_pem =
-            pem::encode_config(&pem::Pem::new("PRIVATE KEY", private.as_ref().to_vec()), lf);
-        let public_pem =
-            pem::encode_config(&pem::Pem::new("PUBLIC KEY", public.as_ref().to_vec()), lf);
-        Ok(GeneratedKeyPair {
-            private_pem: Secret::new(private_pem),
-            public_pem,
-        })
+        Ok(pem_pair(private.as_ref(), public.as_ref()))
     }
 
     fn p256(&self) -> Result<GeneratedKeyPair, String> {
@@ -44,15 +48,7 @@ impl KeyPairGenerator for AwsLcKeyPairs {
             .public_key()
             .as_der()
             .map_err(|e| format!("P-256 public key encoding: {e}"))?;
-        let lf = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-        let private_pem =
-            pem::encode_config(&pem::Pem::new("PRIVATE KEY", private.as_ref().to_vec()), lf);
-        let public_pem =
-            pem::encode_config(&pem::Pem::new("PUBLIC KEY", public.as_ref().to_vec()), lf);
-        Ok(GeneratedKeyPair {
-            private_pem: Secret::new(private_pem),
-            public_pem,
-        })
+        Ok(pem_pair(private.as_ref(), public.as_ref()))
     }
 }
 

@@ -78,17 +78,14 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<bool> {
         let now = self.ports.clock.now();
-        let audit = AuditRecord {
-            account_id: Some(account),
+        let audit = event(
+            account,
             actor,
-            action: "oauth.grant.revoke".into(),
-            target: Some(format!("oauth_grant:{id}")),
-            outcome: Outcome::Success,
-            client_ip: meta.client_ip.clone(),
-            request_id: meta.request_id.clone(),
-            at: now,
-            details: serde_json::json!({}),
-        };
+            "oauth.grant.revoke",
+            format!("oauth_grant:{id}"),
+            meta,
+            now,
+        );
         let revoked = self
             .ports
             .oauth_tokens
@@ -112,17 +109,14 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<u64> {
         let now = self.ports.clock.now();
-        let audit = AuditRecord {
-            account_id: Some(client_account),
+        let audit = event(
+            client_account,
             actor,
-            action: "oauth.client_grants.revoke".into(),
-            target: Some(format!("oauth_client:{client_id}")),
-            outcome: Outcome::Success,
-            client_ip: meta.client_ip.clone(),
-            request_id: meta.request_id.clone(),
-            at: now,
-            details: serde_json::json!({}),
-        };
+            "oauth.client_grants.revoke",
+            format!("oauth_client:{client_id}"),
+            meta,
+            now,
+        );
         let revoked = self
             .ports
             .oauth_tokens
@@ -147,5 +141,27 @@ impl App {
             Err(RepoError::NotFound) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// A grant event of `actor` in `account`, about `target`.
+fn event(
+    account: AccountId,
+    actor: Actor,
+    action: &str,
+    target: String,
+    meta: &RequestMeta,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AuditRecord {
+    AuditRecord {
+        account_id: Some(account),
+        actor,
+        action: action.to_owned(),
+        target: Some(target),
+        outcome: Outcome::Success,
+        client_ip: meta.client_ip.clone(),
+        request_id: meta.request_id.clone(),
+        at,
+        details: serde_json::json!({}),
     }
 }

@@ -11,7 +11,7 @@ use tessera_domain::oauth::Scope;
 use utoipa::ToSchema;
 
 use super::error::Party;
-use super::{OAuthErrorBody, OAuthReply, origin};
+use super::{OAuthErrorBody, OAuthReply, blocking, origin};
 
 /// Seconds a verifier may cache the key set: short, so that a rotation's new key is fetched
 /// soon (a verifier also fetches again on a `kid` it does not know).
@@ -124,16 +124,7 @@ fn cached(max_age: u32) -> (&'static str, String) {
         (status = 503, description = "The database is unavailable", body = OAuthErrorBody)))]
 #[get("/oauth/jwks")]
 pub async fn jwks(app: web::Data<Arc<App>>) -> Result<HttpResponse, OAuthReply> {
-    let app = app.get_ref().clone();
-    let set = web::block(move || app.jwks())
-        .await
-        .map_err(|_| {
-            OAuthReply::from_app(
-                tessera_app::AppError::Internal("blocking pool".into()),
-                Party::Client,
-            )
-        })?
-        .map_err(|e| OAuthReply::from_app(e, Party::Client))?;
+    let set = blocking(&app, Party::Client, App::jwks).await?;
     Ok(HttpResponse::Ok()
         .insert_header(cached(JWKS_MAX_AGE))
         .content_type("application/jwk-set+json")

@@ -11,7 +11,7 @@ use tessera_app::{App, AppError, AuthFailure, Presented, Principal};
 use utoipa::ToSchema;
 
 use super::error::Party;
-use super::{OAuthErrorBody, OAuthReply, form};
+use super::{OAuthErrorBody, OAuthReply, blocking, form};
 use crate::extract::request_meta;
 
 /// An introspection answer (RFC 7662 §2.2): `{"active": false}` alone for anything inactive.
@@ -74,18 +74,6 @@ async fn caller(
         return hit.map_err(|e| OAuthReply::from_app(e, party));
     }
     blocking(app, party, move |app| app.authenticate(&presented, &meta)).await
-}
-
-async fn blocking<T, F>(app: &web::Data<Arc<App>>, party: Party, f: F) -> Result<T, OAuthReply>
-where
-    T: Send + 'static,
-    F: FnOnce(&App) -> tessera_app::AppResult<T> + Send + 'static,
-{
-    let app = app.get_ref().clone();
-    web::block(move || f(&app))
-        .await
-        .map_err(|_| OAuthReply::from_app(AppError::Internal("blocking pool".into()), party))?
-        .map_err(|e| OAuthReply::from_app(e, party))
 }
 
 fn no_store() -> actix_web::HttpResponseBuilder {

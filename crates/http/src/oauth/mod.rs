@@ -13,6 +13,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use error::{OAuthErrorBody, OAuthReply};
 
+use std::sync::Arc;
+
+use actix_web::web;
+use error::Party;
+use tessera_app::{App, AppError, AppResult};
+
 use crate::sso_signin::PublicUrl;
 
 /// Registers the OAuth endpoints, each with its OpenAPI entry.
@@ -38,4 +44,17 @@ pub(crate) fn origin(req: &HttpRequest) -> String {
     }
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
+}
+
+/// Runs a use case on the blocking pool; its refusal as `party`'s.
+async fn blocking<T, F>(app: &web::Data<Arc<App>>, party: Party, f: F) -> Result<T, OAuthReply>
+where
+    T: Send + 'static,
+    F: FnOnce(&App) -> AppResult<T> + Send + 'static,
+{
+    let app = app.get_ref().clone();
+    web::block(move || f(&app))
+        .await
+        .map_err(|_| OAuthReply::from_app(AppError::Internal("blocking pool".into()), party))?
+        .map_err(|e| OAuthReply::from_app(e, party))
 }

@@ -10,7 +10,7 @@ use tessera_domain::Secret;
 use utoipa::ToSchema;
 
 use super::error::Party;
-use super::{OAuthErrorBody, OAuthReply, form, origin};
+use super::{OAuthErrorBody, OAuthReply, blocking, form, origin};
 use crate::extract::request_meta;
 
 /// The JWT bearer grant's type (RFC 7523 §2.1).
@@ -95,8 +95,7 @@ pub async fn token(
     };
     let scope = form.get("scope").map(str::to_owned);
     let audience = form.get("audience").map(str::to_owned);
-    let app = app.get_ref().clone();
-    let issued = web::block(move || {
+    let issued = blocking(&app, Party::Client, move |app| {
         app.machine_token(
             &grant,
             scope.as_deref(),
@@ -105,14 +104,7 @@ pub async fn token(
             &meta,
         )
     })
-    .await
-    .map_err(|_| {
-        OAuthReply::from_app(
-            tessera_app::AppError::Internal("blocking pool".into()),
-            Party::Client,
-        )
-    })?
-    .map_err(|e| OAuthReply::from_app(e, Party::Client))?;
+    .await?;
     Ok(token_response(&issued))
 }
 
