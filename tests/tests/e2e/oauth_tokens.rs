@@ -741,6 +741,30 @@ async fn a_rotated_key_keeps_verifying_its_tokens_until_they_expire(app: TestApp
     assert!(jwks(&app).await.find(&new_kid).is_some());
 }
 
+#[tokio::test]
+async fn the_configured_public_url_is_the_issuer_of_every_token() {
+    let app = TestApp::spawn_with(tessera_tests::DbBackend::Sqlite, |s| {
+        s.server.public_url = "https://iam.example.test/".into();
+    })
+    .await
+    .expect("sqlite");
+    let (status, doc) = app.get_json("/.well-known/openid-configuration").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["issuer"], "https://iam.example.test");
+    assert_eq!(doc["jwks_uri"], "https://iam.example.test/oauth/jwks");
+    let token = machine_token(&app, &[]).await;
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["iss"], "https://iam.example.test");
+    assert_eq!(claims["aud"], "https://iam.example.test");
+    assert_eq!(
+        users(&app, &token).await,
+        200,
+        "whatever host it is used at"
+    );
+}
+
 e2e!(
     a_client_credentials_token_verifies_offline_and_acts_within_its_scopes,
     a_service_key_gets_a_token_with_the_jwt_bearer_grant,

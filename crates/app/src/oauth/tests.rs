@@ -34,6 +34,7 @@ struct Stored {
     grants: Vec<Grant>,
     audit: Vec<AuditRecord>,
     key_status: Option<KeyStatus>,
+    key_expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 type Shared = Arc<Mutex<Stored>>;
@@ -155,6 +156,7 @@ fn world(m: &mut Mocks) -> (Shared, Arc<AtomicI64>) {
     });
     let s = stored.clone();
     m.access_keys.expect_find_access_key().returning(move |_| {
+        let expires_at = s.lock().key_expires;
         Ok(s.lock().key_status.map(|status| AccessKeyAuth {
             key: AccessKey {
                 id: KEY_ID.parse().unwrap(),
@@ -163,7 +165,10 @@ fn world(m: &mut Mocks) -> (Shared, Arc<AtomicI64>) {
                 name: None,
                 status,
                 created_at: now(),
-                validity: KeyValidity::default(),
+                validity: KeyValidity {
+                    expires_at,
+                    ..KeyValidity::default()
+                },
                 last_used_at: None,
                 allowed_ips: Vec::new(),
                 last_used_from: None,
@@ -319,10 +324,29 @@ fn expired_revoked_foreign_and_orphaned_tokens_are_refused() {
                 .is_err()
         );
     }
-    // A token whose key was deactivated.
+    // A token whose key was deactivated, or has expired.
     stored.lock().key_status = Some(KeyStatus::Inactive);
     assert_eq!(refused(&app, &orphan.token), AuthFailure::Failed);
     stored.lock().key_status = Some(KeyStatus::Active);
+    stored.lock().key_expires = Some(now() - TimeDelta::seconds(1));
+    assert_eq!(refused(&app, &orphan.token), AuthFailure::KeyExpired);
+    stored.lock().key_expires = None;
+    // Signed by us, but naming another issuer than the configured one.
+    let foreign = app
+        .issue_access_token(
+            &NewAccessToken {
+                account: ACME,
+                subject: TokenSubject::AccessKey(KEY_ID.parse().unwrap()),
+                client_id: None,
+                scopes: read_users(),
+                grant: None,
+                issuer: "https://elsewhere.example".into(),
+                audience: None,
+            },
+            &meta(),
+        )
+        .unwrap();
+    assert_eq!(refused(&app, &foreign.token), AuthFailure::Failed);
     // Past `exp` and the skew.
     clock.store(600 + 61, Ordering::SeqCst);
     assert_eq!(refused(&app, &expiring.token), AuthFailure::TokenExpired);
