@@ -10,6 +10,7 @@ mod catalog;
 mod credential_report;
 mod error;
 mod explain;
+mod gatekeeper;
 mod groups;
 pub mod infra;
 mod key_validity;
@@ -55,6 +56,7 @@ pub use credential_report::{
 };
 pub use error::{AppError, AppResult, AuthFailure, SsoFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
+pub use gatekeeper::{CHECK_REFUSED, Check};
 pub use groups::{PolicyInput, ResourceGroupInput};
 pub use lockouts::Lockout;
 pub use mfa::{
@@ -262,6 +264,7 @@ pub struct App {
     local_locks: LocalLocks,
     gate: SignInGate,
     folder: AuditFolder,
+    ancestries: crate::gatekeeper::Ancestries,
     usage: UsageTracker,
     telemetry: Telemetry,
     last_purge: Mutex<Option<DateTime<Utc>>>,
@@ -278,6 +281,7 @@ impl App {
             local_locks: LocalLocks::default(),
             gate: SignInGate::new(settings.sign_in_queue, settings.sign_in_queue_per_address),
             folder: AuditFolder::new(settings.audit_fold_secs),
+            ancestries: crate::gatekeeper::Ancestries::default(),
             usage: UsageTracker::default(),
             telemetry: Telemetry::default(),
             last_purge: Mutex::new(None),

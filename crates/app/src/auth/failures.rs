@@ -78,6 +78,22 @@ impl AuditFolder {
         true
     }
 
+    /// Counts `record` into the open fold of its kind, if there is one: then nothing is to be
+    /// written now (and nothing was read or written but memory). `false` when it would be the
+    /// first of its kind in the window ([`AuditFolder::admit`] then decides).
+    pub(crate) fn absorb(&self, refusal: &Refusal, record: &AuditRecord) -> bool {
+        let key = (refusal.clone(), record.client_ip.clone());
+        let mut folds = self.folds.lock();
+        match folds.get_mut(&key) {
+            Some(fold) if record.at - fold.since < self.window => {
+                fold.repeats += 1;
+                fold.last = record.clone();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The events of the windows that ended by `now`: one per kind that repeated, with the
     /// count of repeats after the first.
     fn due(&self, now: DateTime<Utc>) -> Vec<AuditRecord> {
@@ -131,6 +147,13 @@ impl App {
         };
         if self.folder.admit(refusal, &record) {
             self.write_failure(&record);
+        }
+    }
+
+    /// Audits `record` (a refusal keyed by `refusal`), folding repeats like `audit_failure`.
+    pub(crate) fn audit_folded(&self, refusal: &Refusal, record: &AuditRecord) {
+        if self.folder.admit(refusal, record) {
+            self.write_failure(record);
         }
     }
 
