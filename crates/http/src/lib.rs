@@ -9,6 +9,7 @@ pub mod credential_report;
 pub mod envelope;
 pub mod extract;
 pub mod fallback;
+pub mod gatekeeper;
 pub mod iam;
 pub mod lockouts;
 pub mod mfa;
@@ -125,6 +126,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(iam::members::replace_members)
                 .service(iam::members::remove_member)
                 .service(iam::authorize::authorize)
+                .service(gatekeeper::check)
+                .service(gatekeeper::check_envoy)
                 .service(audit::list_audit_logs),
         );
 }

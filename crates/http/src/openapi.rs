@@ -72,6 +72,7 @@ impl Modify for SecuritySchemes {
         (name = "Resource groups", description = "Cloudflare resource groups"),
         (name = "User groups", description = "Cloudflare user groups, policies and members"),
         (name = "Authorization", description = "Policy decisions and their explanation"),
+        (name = "Gatekeeper", description = "The check gateways (nginx `auth_request`, Envoy `ext_authz`) ask before letting a request through to another service of the platform"),
         (name = "Audit", description = "The audit log"),
         (name = "OAuth", description = "Tessera as an OAuth 2.0 / OpenID Connect authorization server: tokens (RFC 6749, 7523, 9068), keys (RFC 7517), discovery (RFC 8414), introspection (RFC 7662), revocation (RFC 7009), userinfo. Form-encoded requests; refusals are `{\"error\", \"error_description\"}` (RFC 6749 §5.2), not the envelope"),
         (name = "Operations", description = "Health, readiness and metrics"),
