@@ -8,6 +8,7 @@ mod bootstrap;
 mod cloudflare_compat;
 mod credential_report;
 mod expected_forms;
+mod gatekeeper;
 mod hardening;
 mod hostile;
 mod idp_peer;

@@ -42,7 +42,7 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
     dir: PathBuf,
 }
@@ -56,6 +56,21 @@ impl Drop for Nginx {
 }
 
 fn start_nginx(binary: &PathBuf, port: u16, upstream: &str) -> Nginx {
+    run_nginx(
+        binary,
+        port,
+        &format!(
+            "server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
+               proxy_pass http://{upstream};\n\
+               proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+               proxy_set_header Host $host;\n    }}\n  }}\n"
+        ),
+    )
+}
+
+/// Runs nginx (in the foreground, stopped on drop) with `http` as the body of its `http`
+/// block, and waits until it listens on `port`.
+pub(crate) fn run_nginx(binary: &PathBuf, port: u16, http: &str) -> Nginx {
     let dir = std::env::temp_dir().join(format!("tessera-nginx-{port}"));
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("nginx.conf");
@@ -67,10 +82,7 @@ fn start_nginx(binary: &PathBuf, port: u16, upstream: &str) -> Nginx {
          events {{ worker_connections 64; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
            fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-           server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
-               proxy_pass http://{upstream};\n\
-               proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-               proxy_set_header Host $host;\n    }}\n  }}\n}}\n"
+           {http}\n}}\n"
     )
     .unwrap();
     let child = Command::new(binary)
@@ -89,6 +101,13 @@ fn start_nginx(binary: &PathBuf, port: u16, upstream: &str) -> Nginx {
         std::thread::sleep(Duration::from_millis(50));
     }
     Nginx { child, dir }
+}
+
+impl Nginx {
+    /// nginx's error log so far (for a failing assertion's message).
+    pub(crate) fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+    }
 }
 
 /// Behind real nginx (`proxy_add_x_forwarded_for`), a client connecting from 127.0.0.2 that
