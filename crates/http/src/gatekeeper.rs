@@ -11,7 +11,7 @@
 //! - `X-Tessera-Resource` (optional): an object key, as resource groups name objects
 //!   (`com.tessera.api.account.user.42`).
 //!
-//! Answers: 204 (200 on the Envoy form `/v1/authz/check/<original path>`: Envoy's HTTP
+//! Answers: 204 (200 on the Envoy form, `/v1/authz/check` followed by the original path: Envoy's HTTP
 //! authorization service lets only a 200 through) with `X-Tessera-Account`,
 //! `X-Tessera-Principal`, `X-Tessera-Principal-Type` and, for a user's credential,
 //! `X-Tessera-User`, for the gateway to pass upstream; 401 (no or bad credential, with
@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, route, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use tessera_app::{App, AppError, AuthFailure, Check, Presented, Principal};
 use tessera_domain::ids::AccountId;
 use tessera_domain::permissions::{Capability, Level, Permission};
@@ -254,7 +254,7 @@ async fn gate(
         ("X-Tessera-Resource" = Option<String>, Header, description = "The object acted on, as resource groups name it (`com.tessera.api.account.user.42`)"),
     ),
     responses(
-        (status = 204, description = "Allowed",
+        (status = 204, description = "Allowed (no body)",
             headers(
                 ("X-Tessera-Account" = i64, description = "The account decided in"),
                 ("X-Tessera-Principal" = String, description = "The caller: a user id, an access key id or a service key id"),
@@ -262,26 +262,54 @@ async fn gate(
                 ("X-Tessera-User" = Option<i64>, description = "The user the caller acts as, when it is one"))),
         (status = 400, description = "The gateway's headers are missing, repeated or malformed"),
         (status = 401, description = "No credential, or a bad one"),
-        (status = 403, description = "Not allowed (an account the caller cannot see included)")),
+        (status = 403, description = "Not allowed (an account the caller cannot see, whether it exists or not, included)")),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
-#[route("/authz/check", method = "GET", method = "POST", method = "HEAD")]
+#[get("/authz/check")]
 pub async fn check(req: HttpRequest, app: web::Data<Arc<App>>) -> Result<HttpResponse, ApiError> {
     gate(&req, &app, StatusCode::NO_CONTENT).await
 }
 
-/// The same check for Envoy's `ext_authz` HTTP service (`path_prefix: /v1/authz/check`): Envoy
-/// sends the original method and path after the prefix (both ignored: the route's needs are in
-/// the headers) and lets only a 200 through, so the allowed answer is 200 with no body.
+/// The same check by POST (its body is not read).
 #[utoipa::path(tag = "Gatekeeper",
     params(
-        ("path" = String, Path, description = "The original request's path (ignored)"),
+        ("X-Tessera-Capability" = String, Header, description = "The capability slug the route needs (`numbers`, `call_logs`, …)", example = "numbers"),
+        ("X-Tessera-Level" = crate::schema::LevelDoc, Header, description = "`read` or `write`"),
+        ("X-Tessera-Account" = Option<i64>, Header, description = "The account the route acts in (from its path); absent or empty: the caller's own"),
+        ("X-Tessera-Resource" = Option<String>, Header, description = "The object acted on, as resource groups name it (`com.tessera.api.account.user.42`)"),
+    ),
+    responses(
+        (status = 204, description = "Allowed (no body)",
+            headers(
+                ("X-Tessera-Account" = i64, description = "The account decided in"),
+                ("X-Tessera-Principal" = String, description = "The caller: a user id, an access key id or a service key id"),
+                ("X-Tessera-Principal-Type" = String, description = "`user`, `access_key` or `service_key`"),
+                ("X-Tessera-User" = Option<i64>, description = "The user the caller acts as, when it is one"))),
+        (status = 400, description = "The gateway's headers are missing, repeated or malformed"),
+        (status = 401, description = "No credential, or a bad one"),
+        (status = 403, description = "Not allowed (an account the caller cannot see, whether it exists or not, included)")),
+    security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
+#[post("/authz/check")]
+pub async fn check_post(
+    req: HttpRequest,
+    app: web::Data<Arc<App>>,
+) -> Result<HttpResponse, ApiError> {
+    gate(&req, &app, StatusCode::NO_CONTENT).await
+}
+
+/// The same check for Envoy's `ext_authz` HTTP service (`path_prefix: /v1/authz/check`): Envoy
+/// sends the original path after the prefix and the original method — every method is answered
+/// alike ([`envoy_any`]) — and lets only a 200 through, so the allowed answer is 200 with no
+/// body. The path is not read: the route's needs are in the headers.
+#[utoipa::path(tag = "Gatekeeper",
+    params(
+        ("path" = String, Path, description = "The original request's path (not read)"),
         ("X-Tessera-Capability" = String, Header, description = "The capability slug the route needs", example = "numbers"),
         ("X-Tessera-Level" = crate::schema::LevelDoc, Header, description = "`read` or `write`"),
         ("X-Tessera-Account" = Option<i64>, Header, description = "The account the route acts in; absent or empty: the caller's own"),
         ("X-Tessera-Resource" = Option<String>, Header, description = "The object acted on (`com.tessera.api.account.user.42`)"),
     ),
     responses(
-        (status = 200, description = "Allowed (no body)",
+        (status = 200, description = "Allowed (no body); every other method of the original request is answered alike",
             headers(
                 ("X-Tessera-Account" = i64, description = "The account decided in"),
                 ("X-Tessera-Principal" = String, description = "The caller: a user id, an access key id or a service key id"),
@@ -289,19 +317,22 @@ pub async fn check(req: HttpRequest, app: web::Data<Arc<App>>) -> Result<HttpRes
                 ("X-Tessera-User" = Option<i64>, description = "The user the caller acts as, when it is one"))),
         (status = 400, description = "The gateway's headers are missing, repeated or malformed"),
         (status = 401, description = "No credential, or a bad one"),
-        (status = 403, description = "Not allowed")),
+        (status = 403, description = "Not allowed (an account the caller cannot see, whether it exists or not, included)")),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
-#[route(
-    "/authz/check/{path:.*}",
-    method = "GET",
-    method = "POST",
-    method = "PUT",
-    method = "PATCH",
-    method = "DELETE",
-    method = "HEAD",
-    method = "OPTIONS"
-)]
+#[get("/authz/check/{path:.*}")]
 pub async fn check_envoy(
+    req: HttpRequest,
+    app: web::Data<Arc<App>>,
+) -> Result<HttpResponse, ApiError> {
+    envoy_any(req, app).await
+}
+
+/// [`check_envoy`] under the other methods Envoy forwards (`POST`, `PUT`, `PATCH`, `DELETE`,
+/// `HEAD`, `OPTIONS`…), registered as a plain route beside it.
+///
+/// # Errors
+/// As [`check_envoy`].
+pub async fn envoy_any(
     req: HttpRequest,
     app: web::Data<Arc<App>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -374,7 +405,10 @@ mod tests {
                 "4000 X-Tessera-Capability: missing; the gateway must say which capability of the catalog the route needs",
             ),
             (
-                &[("x-tessera-capability", "zones"), ("x-tessera-level", "read")],
+                &[
+                    ("x-tessera-capability", "zones"),
+                    ("x-tessera-level", "read"),
+                ],
                 "4000 X-Tessera-Capability: 'zones' is not a capability of the catalog",
             ),
             (
@@ -382,7 +416,10 @@ mod tests {
                 "4000 X-Tessera-Level: missing; read or write expected",
             ),
             (
-                &[("x-tessera-capability", "numbers"), ("x-tessera-level", "READ")],
+                &[
+                    ("x-tessera-capability", "numbers"),
+                    ("x-tessera-level", "READ"),
+                ],
                 "4000 X-Tessera-Level: 'READ' is not read or write",
             ),
             (

@@ -127,7 +127,12 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(iam::members::remove_member)
                 .service(iam::authorize::authorize)
                 .service(gatekeeper::check)
+                .service(gatekeeper::check_post)
                 .service(gatekeeper::check_envoy)
+                .route(
+                    "/authz/check/{path:.*}",
+                    web::route().to(gatekeeper::envoy_any),
+                )
                 .service(audit::list_audit_logs),
         );
 }

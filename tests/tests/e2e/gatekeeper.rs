@@ -91,7 +91,10 @@ fn basic(id: &str, secret: &str) -> String {
 fn error(body: &Value) -> (i64, String) {
     (
         body["errors"][0]["code"].as_i64().unwrap_or(0),
-        body["errors"][0]["message"].as_str().unwrap_or("").to_owned(),
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned(),
     )
 }
 
@@ -99,30 +102,44 @@ async fn every_credential_is_allowed_what_its_roles_grant(app: TestApp) {
     let owner = app.owner().await;
     let (dev, key_id, secret, token) = keyed_user(&app, &owner, "gkdev", &["Developer"]).await;
     let session = app.login(1, "gkdev", tessera_tests::PASSWORD).await;
-    for auth in [
-        basic(&key_id, &secret),
-        bearer(&token),
-        bearer(&session),
-    ] {
+    for auth in [basic(&key_id, &secret), bearer(&token), bearer(&session)] {
         let (status, head, body) =
             ask(&app, "GET", CHECK, Some(&auth), &needs("numbers", "write")).await;
         assert_eq!(status, 204, "{auth:.12}: {body}");
         assert_eq!(body, Value::Null, "no body");
         assert_eq!(head["x-tessera-account"], "1");
         assert_eq!(head["x-tessera-user"], dev.to_string());
-        let (ptype, pid) = (&head["x-tessera-principal-type"], &head["x-tessera-principal"]);
+        let (ptype, pid) = (
+            &head["x-tessera-principal-type"],
+            &head["x-tessera-principal"],
+        );
         if auth.starts_with("Bearer tss_") {
             assert_eq!((ptype.as_str(), pid.clone()), ("user", dev.to_string()));
         } else {
-            assert_eq!((ptype.as_str(), pid.as_str()), ("access_key", key_id.as_str()));
+            assert_eq!(
+                (ptype.as_str(), pid.as_str()),
+                ("access_key", key_id.as_str())
+            );
         }
         // POST is the same question (its body is ignored).
-        let (status, _, _) =
-            ask(&app, "POST", CHECK, Some(&auth), &needs("call_logs", "read")).await;
+        let (status, _, _) = ask(
+            &app,
+            "POST",
+            CHECK,
+            Some(&auth),
+            &needs("call_logs", "read"),
+        )
+        .await;
         assert_eq!(status, 204);
         // What the role does not grant: 403 with the engine's reason.
-        let (status, head, body) =
-            ask(&app, "GET", CHECK, Some(&auth), &needs("call_logs", "write")).await;
+        let (status, head, body) = ask(
+            &app,
+            "GET",
+            CHECK,
+            Some(&auth),
+            &needs("call_logs", "write"),
+        )
+        .await;
         assert_eq!(
             (status, error(&body)),
             (
@@ -180,7 +197,11 @@ async fn no_or_bad_credentials_are_401_and_the_cookie_is_not_read(app: TestApp) 
     let want = needs("numbers", "read");
     for (auth, code, message) in [
         (None, 4011, "authentication required"),
-        (Some("Bearer tsr_AK00000000000000000000_nope"), 4010, "authentication failed"),
+        (
+            Some("Bearer tsr_AK00000000000000000000_nope"),
+            4010,
+            "authentication failed",
+        ),
         (Some("Basic !!!"), 4012, "invalid token format"),
         (Some("Bearer not.a.jwt"), 4012, "invalid token format"),
     ] {
@@ -340,7 +361,10 @@ async fn another_account_is_403_whether_it_exists_or_not(app: TestApp) {
         let (status, _, body) = ask(&app, "GET", CHECK, Some(&bearer(&dev)), &h).await;
         assert_eq!(
             (status, error(&body)),
-            (403, (4030, format!("forbidden: account {account} is not visible")))
+            (
+                403,
+                (4030, format!("forbidden: account {account} is not visible"))
+            )
         );
     }
     for bad in ["0", "-1", "abc", "1 OR 1=1", "99999999999999999999"] {
@@ -394,9 +418,15 @@ async fn refusals_are_audited_once_per_kind_without_the_credential(app: TestApp)
     let mut on_child = needs("numbers", "write");
     on_child.push(("x-tessera-account", "424242"));
     assert_eq!(
-        ask(&app, "GET", CHECK, Some(&basic(&key_id, &secret)), &on_child)
-            .await
-            .0,
+        ask(
+            &app,
+            "GET",
+            CHECK,
+            Some(&basic(&key_id, &secret)),
+            &on_child
+        )
+        .await
+        .0,
         403
     );
     let events = app.audit_events(&owner, "authz.check").await;
@@ -444,16 +474,31 @@ async fn the_envoy_form_answers_200_under_any_method_and_path(app: TestApp) {
     let (_, _, _, reader) = keyed_user(&app, &owner, "gkenvoy", &["User Read"]).await;
     for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
         let path = format!("{CHECK}/v1/accounts/1/numbers/42?page=2");
-        let (status, head, body) =
-            ask(&app, method, &path, Some(&bearer(&owner)), &needs("numbers", "write")).await;
+        let (status, head, body) = ask(
+            &app,
+            method,
+            &path,
+            Some(&bearer(&owner)),
+            &needs("numbers", "write"),
+        )
+        .await;
         assert_eq!((status, body), (200, Value::Null), "{method}");
         assert_eq!(head["x-tessera-account"], "1");
         assert_eq!(head.get("content-length").map(String::as_str), Some("0"));
-        let (status, _, body) =
-            ask(&app, method, &path, Some(&bearer(&reader)), &needs("numbers", "write")).await;
+        let (status, _, body) = ask(
+            &app,
+            method,
+            &path,
+            Some(&bearer(&reader)),
+            &needs("numbers", "write"),
+        )
+        .await;
         assert_eq!(
             (status, error(&body).1),
-            (403, "forbidden: no role or policy grants numbers:write".into())
+            (
+                403,
+                "forbidden: no role or policy grants numbers:write".into()
+            )
         );
         let (status, _, _) = ask(&app, method, &path, None, &needs("numbers", "write")).await;
         assert_eq!(status, 401);
@@ -522,10 +567,13 @@ fn documented_nginx_config(tessera: &str, upstream: &str, port: u16) -> String {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/oauth.md"),
     )
     .expect("docs/oauth.md");
-    let mut blocks = doc.split("<!-- snippet: nginx -->").skip(1).filter_map(|after| {
-        let body = after.trim_start().strip_prefix("```nginx\n")?;
-        Some(body[..body.find("\n```")?].to_owned())
-    });
+    let mut blocks = doc
+        .split("<!-- snippet: nginx -->")
+        .skip(1)
+        .filter_map(|after| {
+            let body = after.trim_start().strip_prefix("```nginx\n")?;
+            Some(body[..body.find("\n```")?].to_owned())
+        });
     let config = blocks
         .find(|b| b.contains("auth_request"))
         .expect("docs/oauth.md has the gatekeeper's nginx block");
@@ -533,7 +581,10 @@ fn documented_nginx_config(tessera: &str, upstream: &str, port: u16) -> String {
     for (documented, ours) in [
         ("server 127.0.0.1:8080;", format!("server {tessera};")),
         ("server 127.0.0.1:9000;", format!("server {upstream};")),
-        ("listen 127.0.0.1:8000;", format!("listen 127.0.0.1:{port};")),
+        (
+            "listen 127.0.0.1:8000;",
+            format!("listen 127.0.0.1:{port};"),
+        ),
     ] {
         assert_eq!(
             out.matches(documented).count(),
@@ -587,7 +638,12 @@ async fn nginx_lets_through_what_tessera_allows() {
         .unwrap();
     assert_eq!(res.status(), 200, "{}", proxy.error_log());
     assert_eq!(res.text().await.unwrap(), "upstream");
-    let got = seen.lock().unwrap().last().cloned().expect("the upstream was called");
+    let got = seen
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("the upstream was called");
     assert_eq!(got[":path"], numbers);
     assert_eq!(got["x-tessera-account"], "1");
     assert_eq!(got["x-tessera-principal"], key_id);
@@ -651,7 +707,11 @@ async fn nginx_lets_through_what_tessera_allows() {
             .unwrap();
         assert_eq!(res.status(), 403, "account {account}");
     }
-    assert_eq!(seen.lock().unwrap().len(), calls, "none reached the upstream");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        calls,
+        "none reached the upstream"
+    );
 
     // Revoked on another instance: refused through nginx within the second the project
     // promises for revocation across instances.

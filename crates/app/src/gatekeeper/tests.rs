@@ -15,8 +15,8 @@ use tessera_domain::ports::RepoError;
 use tessera_domain::roles::ids;
 
 use super::{CHECK_REFUSED, Check};
-use crate::testing::{ACME, Mocks, key_principal, now, principal, principal_with};
 use crate::AppError;
+use crate::testing::{ACME, Mocks, key_principal, now, principal, principal_with};
 
 const CHILD: AccountId = AccountId(10);
 const UM_WRITE: Permission = Permission::write(Capability::UserManagement);
@@ -116,7 +116,10 @@ fn a_refusal_is_audited_once_then_folded_from_memory() {
     }]);
     assert_eq!(app.check(&dev, &meta(), &ask), Err(refused.clone()));
     for _ in 0..5 {
-        assert_eq!(app.check_cached(&dev, &meta(), &ask), Some(Err(refused.clone())));
+        assert_eq!(
+            app.check_cached(&dev, &meta(), &ask),
+            Some(Err(refused.clone()))
+        );
     }
     assert_eq!(app.check(&dev, &meta(), &ask), Err(refused));
     let events = written.lock().unwrap().clone();
@@ -216,7 +219,11 @@ fn a_parent_reaches_its_child_after_one_read_of_the_ancestry() {
     let app = m.app();
     let owner = principal(1, &[ids::OWNER]);
     let ask = check(Some(CHILD), UM_WRITE);
-    assert_eq!(app.check_cached(&owner, &meta(), &ask), None, "not read yet");
+    assert_eq!(
+        app.check_cached(&owner, &meta(), &ask),
+        None,
+        "not read yet"
+    );
     assert_eq!(app.check(&owner, &meta(), &ask), Ok(CHILD));
     assert_eq!(*reads.lock().unwrap(), vec![CHILD, ACME]);
     // Remembered: accounts never change parents.
