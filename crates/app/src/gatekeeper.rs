@@ -110,18 +110,7 @@ impl App {
         let account = check.account.unwrap_or(principal.account_id);
         let decision = match self.decide_in_memory(principal, account, check) {
             Some(decision) => decision,
-            None => {
-                let ancestors = self.ancestry(account)?;
-                policy::decide(
-                    &principal.subject,
-                    &Request {
-                        account,
-                        permission: check.permission,
-                        resource: check.resource.as_ref(),
-                        ancestors: &ancestors,
-                    },
-                )
-            }
+            None => decide(principal, account, check, &self.ancestry(account)?),
         };
         if decision.allowed {
             return Ok(account);
@@ -141,22 +130,11 @@ impl App {
         account: AccountId,
         check: &Check,
     ) -> Option<Decision> {
-        let decide = |ancestors: &[AccountId]| {
-            policy::decide(
-                &principal.subject,
-                &Request {
-                    account,
-                    permission: check.permission,
-                    resource: check.resource.as_ref(),
-                    ancestors,
-                },
-            )
-        };
         if account == principal.account_id {
-            return Some(decide(&[]));
+            return Some(decide(principal, account, check, &[]));
         }
         if let Some(ancestors) = self.ancestries.get(account) {
-            return Some(decide(&ancestors));
+            return Some(decide(principal, account, check, &ancestors));
         }
         // Another account is reached only through Manage Enterprise Accounts at the requested
         // level in the principal's own account: without it, every other account is invisible,
@@ -171,7 +149,7 @@ impl App {
                 ancestors: &[],
             },
         );
-        (!home.allowed).then(|| decide(&[]))
+        (!home.allowed).then(|| decide(principal, account, check, &[]))
     }
 
     /// The ancestors of `account` (remembered once read); none for an account that does not
@@ -193,6 +171,25 @@ impl App {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The engine's decision of `check` in `account` for `principal`, given the account's
+/// ancestors.
+fn decide(
+    principal: &Principal,
+    account: AccountId,
+    check: &Check,
+    ancestors: &[AccountId],
+) -> Decision {
+    policy::decide(
+        &principal.subject,
+        &Request {
+            account,
+            permission: check.permission,
+            resource: check.resource.as_ref(),
+            ancestors,
+        },
+    )
 }
 
 /// A refused check as the audit folder keys it (every field of the question, so that distinct
