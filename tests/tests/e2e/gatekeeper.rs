@@ -334,8 +334,8 @@ async fn every_bad_gateway_header_is_400_naming_it_and_nothing_is_audited(app: T
                 .into()
         )
     );
-    let res = app
-        .client
+    // (On a client of its own: the server closes that connection.)
+    let res = reqwest::Client::new()
         .get(app.url(CHECK))
         .bearer_auth(&owner)
         .header("x-tessera-capability", "a".repeat(300_000))
@@ -505,6 +505,97 @@ async fn the_envoy_form_answers_200_under_any_method_and_path(app: TestApp) {
     }
 }
 
+/// A `client_credentials` access token of the bootstrap access key (the owner's) for `scope`.
+async fn oauth_token(app: &TestApp, scope: &str) -> String {
+    let creds = app.initial_credentials();
+    let key = &creds["access_key"];
+    let res = app
+        .client
+        .post(app.url("/oauth/token"))
+        .basic_auth(
+            key["id"].as_str().unwrap(),
+            Some(key["secret"].as_str().unwrap()),
+        )
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+async fn an_oauth_access_token_is_allowed_within_its_scopes(app: TestApp) {
+    let token = oauth_token(&app, "numbers.read call_logs.read").await;
+    let key_id = app.initial_credentials()["access_key"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..2 {
+        let (status, head, body) = ask(
+            &app,
+            "GET",
+            CHECK,
+            Some(&bearer(&token)),
+            &needs("numbers", "read"),
+        )
+        .await;
+        assert_eq!(status, 204, "{body}");
+        assert_eq!(head["x-tessera-account"], "1");
+        assert_eq!(head["x-tessera-principal"], key_id);
+        assert_eq!(head["x-tessera-principal-type"], "access_key");
+    }
+    // The owner holds numbers:write, the token's scopes do not.
+    let (status, _, body) = ask(
+        &app,
+        "GET",
+        CHECK,
+        Some(&bearer(&token)),
+        &needs("numbers", "write"),
+    )
+    .await;
+    assert_eq!(
+        (status, error(&body)),
+        (
+            403,
+            (
+                4030,
+                "forbidden: the token's scopes do not include numbers:write".into()
+            )
+        )
+    );
+    let (status, _, _) = ask(
+        &app,
+        "GET",
+        CHECK,
+        Some(&bearer(&token)),
+        &needs("sms", "read"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A token that is not one of this server's.
+    let payload = token.find('.').unwrap() + 8;
+    let flipped = if token.as_bytes()[payload] == b'A' {
+        "B"
+    } else {
+        "A"
+    };
+    let mut forged = token.clone();
+    forged.replace_range(payload..=payload, flipped);
+    let (status, _, _) = ask(
+        &app,
+        "GET",
+        CHECK,
+        Some(&bearer(&forged)),
+        &needs("numbers", "read"),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
 e2e!(
     every_credential_is_allowed_what_its_roles_grant,
     no_or_bad_credentials_are_401_and_the_cookie_is_not_read,
@@ -513,6 +604,7 @@ e2e!(
     refusals_are_audited_once_per_kind_without_the_credential,
     a_revoked_key_is_refused_at_the_next_check,
     the_envoy_form_answers_200_under_any_method_and_path,
+    an_oauth_access_token_is_allowed_within_its_scopes,
 );
 
 /// The requests an upstream received: each one's lower-case headers (and `:path`).
@@ -680,6 +772,20 @@ async fn nginx_lets_through_what_tessera_allows() {
         assert_eq!(res.status(), want, "allowed from {allowed}");
     }
     assert_eq!(seen.lock().unwrap().len(), calls + 1);
+
+    // An OAuth access token within its scopes passes; beyond them it is refused.
+    let token = oauth_token(&app, "numbers.read").await;
+    let res = through(numbers).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", proxy.error_log());
+    let got = seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(got["x-tessera-principal-type"], "access_key");
+    let res = client
+        .delete(format!("http://127.0.0.1:{port}{numbers}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "DELETE needs numbers:write");
 
     // Refused: 403, the upstream is not called.
     let calls = seen.lock().unwrap().len();
