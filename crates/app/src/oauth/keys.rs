@@ -25,6 +25,17 @@ const UNKNOWN_KID_RELOAD: TimeDelta = TimeDelta::seconds(1);
 /// Attempts at a rotation when another one commits meanwhile.
 const ROTATE_ATTEMPTS: usize = 3;
 
+/// When [`App::read_keys`] may answer with what is held instead of reading.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// Never: a key was just made.
+    Always,
+    /// When it is fresh (read within [`KEY_CACHE_SECS`]).
+    UnlessFresh,
+    /// When it was read after the given time (by another thread meanwhile).
+    UnlessReadAfter(DateTime<Utc>),
+}
+
 /// The keys as this instance last read them.
 pub(crate) struct Loaded {
     read_at: DateTime<Utc>,
@@ -62,7 +73,7 @@ impl App {
                 tracing::info!(kid = %key.kid, "created the first OAuth token-signing key");
             }
         }
-        self.read_keys(self.ports.clock.now(), true)?;
+        self.read_keys(self.ports.clock.now(), Reading::Always)?;
         Ok(())
     }
 
@@ -92,7 +103,7 @@ impl App {
             };
             match self.ports.oauth_tokens.rotate_signing_key(&key, &audit) {
                 Ok(()) => {
-                    self.read_keys(self.ports.clock.now(), true)?;
+                    self.read_keys(self.ports.clock.now(), Reading::Always)?;
                     return Ok(key.kid);
                 }
                 Err(e @ RepoError::Conflict(_)) => last = Some(e),
@@ -124,7 +135,7 @@ impl App {
         if let Some(loaded) = self.fresh_keys(now) {
             return Ok(loaded);
         }
-        self.read_keys(now, false)
+        self.read_keys(now, Reading::UnlessFresh)
     }
 
     fn fresh_keys(&self, now: DateTime<Utc>) -> Option<Arc<Loaded>> {
@@ -147,7 +158,12 @@ impl App {
         if now - loaded.read_at < UNKNOWN_KID_RELOAD {
             return Ok(None);
         }
-        Ok(self.read_keys(now, true)?.verifying.get(kid).cloned())
+        // Of the threads that meet an unknown kid together, one reads; the others take its read.
+        Ok(self
+            .read_keys(now, Reading::UnlessReadAfter(loaded.read_at))?
+            .verifying
+            .get(kid)
+            .cloned())
     }
 
     /// The current key, for signing.
@@ -161,14 +177,22 @@ impl App {
             .ok_or_else(|| AppError::Internal("no current OAuth signing key".into()))
     }
 
-    /// Reads the keys from storage; unless `force`, answers what another thread read while
-    /// this one waited, when that is fresh.
-    fn read_keys(&self, now: DateTime<Utc>, force: bool) -> AppResult<Arc<Loaded>> {
+    /// Reads the keys from storage, one thread at a time; what another thread read while this
+    /// one waited may do, as `reading` says.
+    fn read_keys(&self, now: DateTime<Utc>, reading: Reading) -> AppResult<Arc<Loaded>> {
         let _one_reader = self.signing_keys.reading.lock();
-        if !force {
-            if let Some(loaded) = self.fresh_keys(now) {
-                return Ok(loaded);
-            }
+        let held = match reading {
+            Reading::Always => None,
+            Reading::UnlessFresh => self.fresh_keys(now),
+            Reading::UnlessReadAfter(seen) => self
+                .signing_keys
+                .loaded
+                .read()
+                .clone()
+                .filter(|loaded| loaded.read_at > seen),
+        };
+        if let Some(loaded) = held {
+            return Ok(loaded);
         }
         let stored = self.ports.oauth_tokens.signing_keys()?;
         let mut loaded = Loaded {

@@ -35,6 +35,7 @@ struct Stored {
     audit: Vec<AuditRecord>,
     key_status: Option<KeyStatus>,
     key_expires: Option<chrono::DateTime<chrono::Utc>>,
+    reads: usize,
 }
 
 type Shared = Arc<Mutex<Stored>>;
@@ -72,6 +73,7 @@ fn world(m: &mut Mocks) -> (Shared, Arc<AtomicI64>) {
     });
     let s = stored.clone();
     m.oauth_tokens.expect_signing_keys().returning(move || {
+        s.lock().reads += 1;
         let mut keys = s.lock().keys.clone();
         keys.reverse();
         Ok(keys)
@@ -577,4 +579,39 @@ fn id_tokens_are_signed_only_with_a_short_lifetime() {
         app.authenticate(&Presented::Bearer(Secret::new(signed)), &meta())
             .is_err()
     );
+}
+
+#[test]
+fn unknown_key_ids_make_an_instance_read_the_keys_at_most_once_a_second() {
+    let mut m = Mocks::new();
+    let (stored, clock) = world(&mut m);
+    let app = m.app();
+    app.ensure_signing_key().unwrap();
+    let pair = AwsLcKeyPairs.p256().unwrap();
+    let forged = |n: i64| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.typ = Some("at+jwt".into());
+        header.kid = Some(format!("unknown-{n}"));
+        let t = now().timestamp();
+        Secret::new(
+            jsonwebtoken::encode(
+                &header,
+                &serde_json::json!({"iss": ISSUER, "iat": t, "exp": t + 60, "n": n}),
+                &jsonwebtoken::EncodingKey::from_ec_pem(pair.private_pem.expose().as_bytes())
+                    .unwrap(),
+            )
+            .unwrap(),
+        )
+    };
+    let reads = || stored.lock().reads;
+    let before = reads();
+    for n in 0..5 {
+        assert_eq!(refused(&app, &forged(n)), AuthFailure::Failed);
+    }
+    assert_eq!(reads(), before, "read just now: no reading again");
+    clock.store(2, Ordering::SeqCst);
+    for n in 5..10 {
+        assert_eq!(refused(&app, &forged(n)), AuthFailure::Failed);
+    }
+    assert_eq!(reads(), before + 1, "one read for the lot");
 }
