@@ -13,7 +13,7 @@ use tessera_domain::ids::{AccountId, SessionId};
 use tessera_domain::keys::{KeyStatus, KeyValidity, ValidityChange};
 use tessera_domain::permissions::{Capability, Level, Permission, groups as catalog};
 use tessera_domain::policy::{Effect, ResourceKey, ResourceType, Scope};
-use tessera_domain::ports::{AccessKeyChanges, RoleChange, ServiceKeyChanges};
+use tessera_domain::ports::{AccessKeyChanges, OAuthTokenRepo, RoleChange, ServiceKeyChanges};
 
 use crate::mfa::Authenticator;
 use crate::model::{Action, PolicySpec, RoleEdit, Window};
@@ -655,6 +655,19 @@ impl World {
                         |i| self.pick_session(i, *which),
                     );
                     app.end_own_session(p, &m, id).map(|_| ())
+                }
+            }
+            Action::RevokeToken { target } => {
+                let (_, t) = user_of(*target);
+                match self.mint_token(&t) {
+                    Some((jti, token)) => {
+                        let done = app.revoke_access_token(p, &token, &m);
+                        let revoked = self.store.is_token_revoked(&jti).expect("read");
+                        self.check_token_revocation(p, &t, revoked);
+                        self.stats.revocations += usize::from(revoked);
+                        done
+                    }
+                    None => Ok(()),
                 }
             }
             Action::EnrolMfa => match app.begin_totp_enrolment(p, &m) {

@@ -756,3 +756,64 @@ impl World {
         }
     }
 }
+
+impl World {
+    /// An access token of user `t`'s access key (every scope it holds), minted by the world as
+    /// the key itself would: its `jti` and the token; `None` when the user has no working key.
+    pub fn mint_token(&self, t: &crate::world::UserRec) -> Option<(String, String)> {
+        let (id, token) = t.access_key.as_ref()?;
+        let secret = token.strip_prefix(&format!("tsr_{id}_"))?;
+        let grant = tessera_app::MachineGrant::ClientCredentials {
+            key_id: id.to_string(),
+            secret: tessera_domain::Secret::new(secret),
+        };
+        let issued = self
+            .app
+            .machine_token(
+                &grant,
+                None,
+                None,
+                "https://hunt.test",
+                &crate::world::meta(),
+            )
+            .ok()?;
+        Some((issued.jti, issued.token.expose().to_owned()))
+    }
+
+    /// Invariant 12: an access token of user `t`'s key is revoked only by the key itself, a
+    /// token of the key, or a caller of its account holding API Credentials write there.
+    pub fn check_token_revocation(
+        &self,
+        caller: &Principal,
+        t: &crate::world::UserRec,
+        revoked: bool,
+    ) {
+        if !revoked {
+            return;
+        }
+        let key = t.access_key.as_ref().map(|(id, _)| id.clone());
+        let itself = caller.account_id == t.account
+            && match &caller.credential {
+                tessera_app::Credential::AccessKey(id) => Some(id) == key.as_ref(),
+                tessera_app::Credential::OAuthToken(token) => matches!(
+                    &token.subject,
+                    tessera_domain::oauth::TokenSubject::AccessKey(id) if Some(id) == key.as_ref()
+                ),
+                _ => false,
+            };
+        let admin = caller.account_id == t.account
+            && decide(
+                &caller.subject,
+                t.account,
+                &self.ancestors(t.account),
+                &(Permission::write(Capability::ApiCredentials), None),
+            )
+            .allowed;
+        assert!(
+            itself || admin,
+            "a token of user {}'s key was revoked by {:?}, neither the key nor an API Credentials writer of its account",
+            t.id,
+            caller.credential
+        );
+    }
+}

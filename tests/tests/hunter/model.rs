@@ -189,6 +189,11 @@ pub enum Action {
         all: bool,
         which: u8,
     },
+    /// Revokes (RFC 7009) an OAuth access token the world mints for the access key of user
+    /// `target` (mostly of the account acted in).
+    RevokeToken {
+        target: u8,
+    },
     /// The caller enrols a second factor of its own (starts and confirms a TOTP enrolment).
     EnrolMfa,
     /// An administrator's reset of a user's second factor.
@@ -326,6 +331,7 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(target, all, which)| Action::EndUserSessions { target, all, which }),
         2 => (prop::bool::weighted(0.3), idx())
             .prop_map(|(all, which)| Action::EndOwnSessions { all, which }),
+        2 => idx().prop_map(|target| Action::RevokeToken { target }),
         2 => Just(Action::EnrolMfa),
         2 => idx().prop_map(|target| Action::ResetMfa { target }),
         1 => any::<bool>().prop_map(|on| Action::SetRequireMfa { on }),

@@ -120,6 +120,8 @@ pub struct Stats {
     pub resets: usize,
     /// Callers authenticated with an OAuth access token.
     pub tokens: usize,
+    /// Access tokens revoked.
+    pub revocations: usize,
 }
 
 /// The client address of every hunt call: inside some of the networks the authorized-IP
