@@ -32,6 +32,8 @@ pub enum Entity {
     AuthorizedIp,
     /// A user's TOTP enrolment.
     TotpEnrolment,
+    /// An OAuth client.
+    OAuthClient,
     /// An object whose kind the request did not make known (a malformed id in a path).
     Object,
 }
@@ -54,6 +56,7 @@ impl Entity {
             Self::SsoConnector => "sso connector",
             Self::AuthorizedIp => "authorized ip",
             Self::TotpEnrolment => "totp enrolment",
+            Self::OAuthClient => "oauth client",
             Self::Object => "object",
         }
     }

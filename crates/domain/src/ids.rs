@@ -192,6 +192,11 @@ hex_id!(
     "sso_connector_id"
 );
 hex_id!(
+    /// An OAuth client's id (`client_id`): random, 32 hex digits.
+    OAuthClientId,
+    "oauth_client_id"
+);
+hex_id!(
     /// A session's public id: random, not derived from its token (which is stored only as a
     /// digest), so that it can be shown, listed and named in a path without revealing anything.
     SessionId,

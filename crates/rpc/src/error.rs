@@ -156,6 +156,7 @@ impl From<AppError> for RpcError {
                 | Entity::SsoConnector
                 | Entity::AuthorizedIp
                 | Entity::TotpEnrolment
+                | Entity::OAuthClient
                 | Entity::Object => RpcError::new(INVALID_ARGUMENT, msg),
             },
             AppError::Conflict(field) => match field {
