@@ -12,6 +12,7 @@ mod groups;
 mod health;
 pub mod listen;
 mod mfa;
+mod oauth_clients;
 mod oauth_flow;
 mod oauth_tokens;
 pub mod schema;

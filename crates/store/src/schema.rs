@@ -169,6 +169,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        account_id -> BigInt,
+        client_name -> Text,
+        token_endpoint_auth_method -> Text,
+        visibility -> Text,
+        settings -> Text,
+        secret_digest -> Nullable<Binary>,
+        previous_secret_digest -> Nullable<Binary>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        promoted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     sso_logins (state_digest) {
         state_digest -> Binary,
         connector_id -> Text,
@@ -304,6 +320,7 @@ diesel::joinable!(user_group_members -> user_groups (user_group_id));
 diesel::joinable!(user_group_members -> users (user_id));
 diesel::joinable!(sso_connectors -> accounts (account_id));
 diesel::joinable!(sso_logins -> sso_connectors (connector_id));
+diesel::joinable!(oauth_clients -> accounts (account_id));
 diesel::joinable!(mfa_totp -> users (user_id));
 diesel::joinable!(mfa_recovery_codes -> mfa_totp (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
@@ -354,6 +371,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_group_members,
     sso_connectors,
     sso_logins,
+    oauth_clients,
     audit_events,
     authz_versions,
     auth_attempts,

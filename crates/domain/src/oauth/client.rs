@@ -251,7 +251,10 @@ impl ClientSettings {
         )?;
         let mut scopes = scope_list(&input.scopes, "scopes")?;
         if input.scopes.is_empty() {
-            return Err(DomainError::invalid("scopes", "at least one scope is required"));
+            return Err(DomainError::invalid(
+                "scopes",
+                "at least one scope is required",
+            ));
         }
         adjust(
             &mut scopes,
@@ -459,7 +462,11 @@ fn check_uri(raw: &str, kind: UriKind) -> Result<(), String> {
 }
 
 /// A list of redirect URIs or origins: at most [`MAX_URIS`], each checked, duplicates dropped.
-fn uri_list(raw: &[String], field: &'static str, kind: UriKind) -> Result<Vec<String>, DomainError> {
+fn uri_list(
+    raw: &[String],
+    field: &'static str,
+    kind: UriKind,
+) -> Result<Vec<String>, DomainError> {
     if raw.len() > MAX_URIS {
         return Err(DomainError::invalid(
             field,

@@ -12,6 +12,7 @@ mod error;
 mod groups;
 mod mfa;
 mod oauth;
+mod oauth_clients;
 mod oauth_flow;
 mod oidc;
 mod paging;
@@ -35,6 +36,7 @@ pub use error::RepoError;
 pub use groups::{AuthzChange, AuthzRepo, ResourceGroupRepo, UserGroupRepo};
 pub use mfa::{EnrolmentStarted, MfaRepo, NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption};
 pub use oauth::OAuthTokenRepo;
+pub use oauth_clients::OAuthClientRepo;
 pub use oauth_flow::OAuthFlowRepo;
 pub use oidc::{AuthorizationRequest, IdpError, OidcRelyingParty};
 pub use paging::{ExpiryFilter, ListQuery, Page};
@@ -64,6 +66,8 @@ pub use groups::{MockAuthzRepo, MockResourceGroupRepo, MockUserGroupRepo};
 pub use mfa::MockMfaRepo;
 #[cfg(feature = "mocks")]
 pub use oauth::MockOAuthTokenRepo;
+#[cfg(feature = "mocks")]
+pub use oauth_clients::MockOAuthClientRepo;
 #[cfg(feature = "mocks")]
 pub use oauth_flow::MockOAuthFlowRepo;
 #[cfg(feature = "mocks")]

@@ -11,6 +11,7 @@ mod keys;
 mod last_use;
 mod mfa;
 mod migrations;
+mod oauth_clients;
 mod oauth_flow;
 mod oauth_tokens;
 mod pool;

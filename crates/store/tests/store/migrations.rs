@@ -42,6 +42,7 @@ const TABLES: &[&str] = &[
     "mfa_challenges",
     "mfa_recovery_codes",
     "mfa_totp",
+    "oauth_clients",
     "oauth_codes",
     "oauth_grants",
     "oauth_refresh_tokens",
@@ -124,7 +125,8 @@ fn every_schema_column_exists(db: &TestDatabase) {
         authorized_ips,
         mfa_totp,
         mfa_recovery_codes,
-        mfa_challenges
+        mfa_challenges,
+        oauth_clients
     );
 }
 

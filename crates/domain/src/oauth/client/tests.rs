@@ -28,7 +28,9 @@ fn a_plain_client_is_checked_and_normalised() {
     assert_eq!(s.response_types, vec![ResponseType::Code]);
     assert_eq!(
         s.scopes,
-        vec![Scope::Permission(Permission::read(Capability::UserManagement))]
+        vec![Scope::Permission(Permission::read(
+            Capability::UserManagement
+        ))]
     );
     assert_eq!(
         s.token_endpoint_auth_method,
@@ -69,40 +71,138 @@ fn protocol_scopes_follow_the_grant_and_response_types() {
 #[test]
 fn each_rule_is_refused_by_field() {
     let cases: Vec<(Box<dyn FnOnce(&mut ClientInput)>, &str)> = vec![
-        (Box::new(|i| i.client_name = "  ".into()), "client_name: must be 1 to 100"),
-        (Box::new(|i| i.client_name = "x".repeat(101)), "client_name: must be 1 to 100"),
-        (Box::new(|i| i.client_name = "a\u{7}b".into()), "client_name: must not contain control"),
-        (Box::new(|i| i.grant_types = vec!["refresh_token".into()]), "grant_types: must include authorization_code"),
-        (Box::new(|i| i.grant_types = vec!["password".into()]), "grant_types: 'password' is not one of authorization_code, refresh_token"),
-        (Box::new(|i| i.response_types = vec!["id_token".into()]), "response_types: must include code"),
-        (Box::new(|i| i.response_types = vec!["code".into(), "token".into()]), "response_types: token (the implicit flow) is not supported"),
-        (Box::new(|i| i.token_endpoint_auth_method = "private_key_jwt".into()), "token_endpoint_auth_method: 'private_key_jwt' is not one of"),
-        (Box::new(|i| i.redirect_uris = vec![]), "redirect_uris: at least one"),
-        (Box::new(|i| i.redirect_uris = vec!["http://app.example.com/cb".into()]), "must be https (http only for a loopback host)"),
-        (Box::new(|i| i.redirect_uris = vec!["https://app.example.com/cb#x".into()]), "must not have a fragment"),
-        (Box::new(|i| i.redirect_uris = vec!["https://u:p@app.example.com/cb".into()]), "must not carry a user name"),
-        (Box::new(|i| i.redirect_uris = vec!["/relative".into()]), "is not an absolute URL"),
-        (Box::new(|i| i.redirect_uris = vec!["javascript:alert(1)".into()]), "redirect_uris:"),
-        (Box::new(|i| i.redirect_uris = vec!["com.example.app:/cb".into()]), "redirect_uris:"),
-        (Box::new(|i| i.redirect_uris = vec!["https://a.example/ b".into()]), "must not contain spaces"),
-        (Box::new(|i| i.redirect_uris = (0..11).map(|n| format!("https://a{n}.example/")).collect()), "redirect_uris: at most 10 entries"),
-        (Box::new(|i| i.redirect_uris = vec![format!("https://a.example/{}", "x".repeat(2000))]), "longer than 2000 bytes"),
-        (Box::new(|i| i.post_logout_redirect_uris = vec!["ftp://a.example/".into()]), "post_logout_redirect_uris:"),
-        (Box::new(|i| i.allowed_cors_origins = vec!["https://a.example/path".into()]), "allowed_cors_origins: 'https://a.example/path' must be an origin"),
-        (Box::new(|i| i.scopes = vec![]), "scopes: at least one scope"),
-        (Box::new(|i| i.scopes = vec!["user_management:read".into()]), "colon-delimited scopes are not accepted"),
-        (Box::new(|i| i.scopes = vec!["zones.read".into()]), "scopes: unknown scope 'zones.read'"),
-        (Box::new(|i| i.scopes = vec!["x".repeat(101)]), "is longer than 100 bytes"),
-        (Box::new(|i| i.scopes = vec!["email".into(); 201]), "scopes: at most 200 entries"),
-        (Box::new(|i| i.optional_scopes = vec!["email".into()]), "optional_scopes: email is not in scopes"),
-        (Box::new(|i| i.optional_scopes = vec!["offline".into()]), "optional_scopes: unknown scope 'offline'"),
-        (Box::new(|i| { i.response_types = vec!["code".into(), "id_token".into()]; i.optional_scopes = vec!["openid".into()]; }), "optional_scopes: openid cannot be optional"),
-        (Box::new(|i| i.logo_uri = Some("http://a.example/logo.png".into())), "logo_uri: 'http://a.example/logo.png' must be an https URL"),
-        (Box::new(|i| i.tos_uri = Some("nope".into())), "tos_uri: 'nope' is not an absolute URL"),
+        (
+            Box::new(|i| i.client_name = "  ".into()),
+            "client_name: must be 1 to 100",
+        ),
+        (
+            Box::new(|i| i.client_name = "x".repeat(101)),
+            "client_name: must be 1 to 100",
+        ),
+        (
+            Box::new(|i| i.client_name = "a\u{7}b".into()),
+            "client_name: must not contain control",
+        ),
+        (
+            Box::new(|i| i.grant_types = vec!["refresh_token".into()]),
+            "grant_types: must include authorization_code",
+        ),
+        (
+            Box::new(|i| i.grant_types = vec!["password".into()]),
+            "grant_types: 'password' is not one of authorization_code, refresh_token",
+        ),
+        (
+            Box::new(|i| i.response_types = vec!["id_token".into()]),
+            "response_types: must include code",
+        ),
+        (
+            Box::new(|i| i.response_types = vec!["code".into(), "token".into()]),
+            "response_types: token (the implicit flow) is not supported",
+        ),
+        (
+            Box::new(|i| i.token_endpoint_auth_method = "private_key_jwt".into()),
+            "token_endpoint_auth_method: 'private_key_jwt' is not one of",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec![]),
+            "redirect_uris: at least one",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec!["http://app.example.com/cb".into()]),
+            "must be https (http only for a loopback host)",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec!["https://app.example.com/cb#x".into()]),
+            "must not have a fragment",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec!["https://u:p@app.example.com/cb".into()]),
+            "must not carry a user name",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec!["/relative".into()]),
+            "is not an absolute URL",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec!["javascript:alert(1)".into()]),
+            "redirect_uris:",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec!["com.example.app:/cb".into()]),
+            "redirect_uris:",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec!["https://a.example/ b".into()]),
+            "must not contain spaces",
+        ),
+        (
+            Box::new(|i| {
+                i.redirect_uris = (0..11).map(|n| format!("https://a{n}.example/")).collect()
+            }),
+            "redirect_uris: at most 10 entries",
+        ),
+        (
+            Box::new(|i| i.redirect_uris = vec![format!("https://a.example/{}", "x".repeat(2000))]),
+            "longer than 2000 bytes",
+        ),
+        (
+            Box::new(|i| i.post_logout_redirect_uris = vec!["ftp://a.example/".into()]),
+            "post_logout_redirect_uris:",
+        ),
+        (
+            Box::new(|i| i.allowed_cors_origins = vec!["https://a.example/path".into()]),
+            "allowed_cors_origins: 'https://a.example/path' must be an origin",
+        ),
+        (
+            Box::new(|i| i.scopes = vec![]),
+            "scopes: at least one scope",
+        ),
+        (
+            Box::new(|i| i.scopes = vec!["user_management:read".into()]),
+            "colon-delimited scopes are not accepted",
+        ),
+        (
+            Box::new(|i| i.scopes = vec!["zones.read".into()]),
+            "scopes: unknown scope 'zones.read'",
+        ),
+        (
+            Box::new(|i| i.scopes = vec!["x".repeat(101)]),
+            "is longer than 100 bytes",
+        ),
+        (
+            Box::new(|i| i.scopes = vec!["email".into(); 201]),
+            "scopes: at most 200 entries",
+        ),
+        (
+            Box::new(|i| i.optional_scopes = vec!["email".into()]),
+            "optional_scopes: email is not in scopes",
+        ),
+        (
+            Box::new(|i| i.optional_scopes = vec!["offline".into()]),
+            "optional_scopes: unknown scope 'offline'",
+        ),
+        (
+            Box::new(|i| {
+                i.response_types = vec!["code".into(), "id_token".into()];
+                i.optional_scopes = vec!["openid".into()];
+            }),
+            "optional_scopes: openid cannot be optional",
+        ),
+        (
+            Box::new(|i| i.logo_uri = Some("http://a.example/logo.png".into())),
+            "logo_uri: 'http://a.example/logo.png' must be an https URL",
+        ),
+        (
+            Box::new(|i| i.tos_uri = Some("nope".into())),
+            "tos_uri: 'nope' is not an absolute URL",
+        ),
     ];
     for (change, expected) in cases {
         let err = refused(change);
-        assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+        assert!(
+            err.contains(expected),
+            "{err:?} should contain {expected:?}"
+        );
     }
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX oauth_clients_account;
+DROP TABLE oauth_clients;
