@@ -102,6 +102,24 @@ impl SsoFailure {
     }
 }
 
+/// Why an OAuth client could not authenticate (at the token endpoint). Adapters of the OAuth
+/// protocol answer each with RFC 6749's `invalid_client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OAuthClientFailure {
+    /// No client has this `client_id` (or it was deleted).
+    #[error("unknown client")]
+    UnknownClient,
+    /// A confidential client presented no secret.
+    #[error("this client must authenticate with its secret")]
+    SecretRequired,
+    /// A public client (`token_endpoint_auth_method` `none`) presented a secret.
+    #[error("this client is public and has no secret")]
+    SecretNotExpected,
+    /// The secret matches neither the client's current nor its previous secret.
+    #[error("client authentication failed")]
+    WrongSecret,
+}
+
 /// A use case's failure.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AppError {
@@ -126,6 +144,16 @@ pub enum AppError {
     /// A role (or a key's role) the principal may not hand out: no escalation.
     #[error("role not grantable: {}", reasons_text(.0))]
     RoleNotGrantable(Vec<Reason>),
+    /// An OAuth client would carry a scope whose permission the caller does not hold
+    /// everywhere in the account: no escalation through a client.
+    #[error("scope not grantable: {}", reasons_text(.0))]
+    ScopeNotGrantable(Vec<Reason>),
+    /// The account already has as many OAuth clients as allowed.
+    #[error("an account may have at most {0} OAuth clients")]
+    TooManyOAuthClients(u32),
+    /// An OAuth client's authentication failed.
+    #[error(transparent)]
+    OAuthClient(#[from] OAuthClientFailure),
     /// Authentication failed.
     #[error(transparent)]
     Unauthenticated(#[from] AuthFailure),

@@ -17,6 +17,7 @@ mod key_validity;
 mod lockouts;
 mod mfa;
 mod oauth;
+mod oauth_clients;
 mod principal;
 mod reseal;
 mod service_keys;
@@ -31,9 +32,9 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
-    DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, OAuthTokenRepo, OidcRelyingParty,
-    PasswordHasher, ResourceGroupRepo, Sealer, ServiceKeyRepo, SessionRepo, SsoRepo, UserGroupRepo,
-    UserRepo,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, OAuthClientRepo, OAuthTokenRepo,
+    OidcRelyingParty, PasswordHasher, ResourceGroupRepo, Sealer, ServiceKeyRepo, SessionRepo,
+    SsoRepo, UserGroupRepo, UserRepo,
 };
 
 use crate::auth::AuditFolder;
@@ -54,7 +55,7 @@ pub use credential_report::{
     CredentialKind, CredentialReport, CredentialRow, CredentialStatus, MAX_UNUSED_DAYS,
     ReportFilter,
 };
-pub use error::{AppError, AppResult, AuthFailure, SsoFailure};
+pub use error::{AppError, AppResult, AuthFailure, OAuthClientFailure, SsoFailure};
 pub use explain::{EffectivePermission, PrincipalRef, Source};
 pub use gatekeeper::{CHECK_REFUSED, Check};
 pub use groups::{PolicyInput, ResourceGroupInput};
@@ -65,6 +66,7 @@ pub use mfa::{
 pub use oauth::{
     AccessTokenInfo, IssuedAccessToken, MachineGrant, NewAccessToken, OAuthError, OAuthToken,
 };
+pub use oauth_clients::{CreatedOAuthClient, OAuthClientUpdate, OAuthScopeInfo};
 pub use principal::{Credential, Principal};
 pub use reseal::Resealed;
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};
@@ -107,6 +109,8 @@ pub struct Ports {
     pub mfa: Arc<dyn MfaRepo>,
     /// OAuth signing keys, revoked tokens and grants.
     pub oauth_tokens: Arc<dyn OAuthTokenRepo>,
+    /// OAuth clients.
+    pub oauth_clients: Arc<dyn OAuthClientRepo>,
     /// DNS TXT lookups.
     pub dns: Arc<dyn DnsResolver>,
     /// Storage readiness.
@@ -162,6 +166,7 @@ impl Ports {
             + AuthorizedIpRepo
             + MfaRepo
             + OAuthTokenRepo
+            + OAuthClientRepo
             + Health
             + 'static,
     {
@@ -180,6 +185,7 @@ impl Ports {
             authorized_ips: storage.clone(),
             mfa: storage.clone(),
             oauth_tokens: storage.clone(),
+            oauth_clients: storage.clone(),
             health: storage.clone(),
             dns: system.dns,
             hasher: system.hasher,

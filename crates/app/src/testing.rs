@@ -11,9 +11,9 @@ use tessera_domain::policy::PolicyRule;
 use tessera_domain::ports::{
     AttemptCount, AttemptKey, AttemptRepo, EnrolmentStarted, MfaRepo, MockAccessKeyRepo,
     MockAccountRepo, MockAuditRepo, MockAuthorizedIpRepo, MockAuthzRepo, MockClock,
-    MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator, MockOAuthTokenRepo,
-    MockOidcRelyingParty, MockPasswordHasher, MockResourceGroupRepo, MockSealer,
-    MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo,
+    MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator, MockOAuthClientRepo,
+    MockOAuthTokenRepo, MockOidcRelyingParty, MockPasswordHasher, MockResourceGroupRepo,
+    MockSealer, MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo,
     NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption, RepoError, Reservation,
 };
 use tessera_domain::roles::RoleId;
@@ -43,6 +43,7 @@ pub struct Mocks {
     pub authorized_ips: MockAuthorizedIpRepo,
     pub mfa: Arc<MemoryMfa>,
     pub oauth_tokens: MockOAuthTokenRepo,
+    pub oauth_clients: MockOAuthClientRepo,
     pub dns: MockDnsResolver,
     pub health: MockHealth,
     pub hasher: MockPasswordHasher,
@@ -73,6 +74,7 @@ impl Mocks {
             authorized_ips: MockAuthorizedIpRepo::new(),
             mfa: Arc::new(MemoryMfa::default()),
             oauth_tokens: MockOAuthTokenRepo::new(),
+            oauth_clients: MockOAuthClientRepo::new(),
             dns: MockDnsResolver::new(),
             health: MockHealth::new(),
             hasher: MockPasswordHasher::new(),
@@ -107,6 +109,7 @@ impl Mocks {
                 authorized_ips: Arc::new(self.authorized_ips),
                 mfa: self.mfa,
                 oauth_tokens: Arc::new(self.oauth_tokens),
+                oauth_clients: Arc::new(self.oauth_clients),
                 dns: Arc::new(self.dns),
                 health: Arc::new(self.health),
                 hasher: Arc::new(self.hasher),

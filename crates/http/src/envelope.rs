@@ -232,7 +232,11 @@ impl From<AppError> for ApiError {
             AppError::TooManyChildAccounts(_) => ApiError::new(StatusCode::CONFLICT, 6, message),
             AppError::AccountTooDeep(_) => ApiError::new(StatusCode::CONFLICT, 7, message),
             AppError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, 0, message),
-            AppError::RoleNotGrantable(_) => ApiError::new(StatusCode::FORBIDDEN, 2, message),
+            AppError::RoleNotGrantable(_) | AppError::ScopeNotGrantable(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, 2, message)
+            }
+            AppError::TooManyOAuthClients(_) => ApiError::new(StatusCode::CONFLICT, 3, message),
+            AppError::OAuthClient(_) => ApiError::new(StatusCode::UNAUTHORIZED, 0, message),
             AppError::AddressNotAuthorized => ApiError::new(StatusCode::FORBIDDEN, 3, message),
             AppError::WouldLockOut(_) => ApiError::new(StatusCode::CONFLICT, 8, message),
             AppError::TooManyAuthorizedIps(_) => ApiError::new(StatusCode::CONFLICT, 9, message),

@@ -183,6 +183,10 @@ impl From<AppError> for RpcError {
                 RpcError::new(FORBIDDEN, msg)
             }
             AppError::RoleNotGrantable(_) => RpcError::new(INVALID_ROLE_SET, msg),
+            // OAuth clients are a REST resource; no method reaches them.
+            AppError::ScopeNotGrantable(_) => RpcError::new(FORBIDDEN, msg),
+            AppError::TooManyOAuthClients(_) => RpcError::new(INVALID_ARGUMENT, msg),
+            AppError::OAuthClient(_) => RpcError::new(AUTH_FAILED, msg),
             AppError::Unauthenticated(failure) => {
                 let code = match failure {
                     // Refused like a deleted key (Voximplant has no code of its own for it); the
