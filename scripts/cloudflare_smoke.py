@@ -6,6 +6,7 @@ Cloudflare-compatible IAM API, with the bootstrap owner's access-key token as th
     pip install cloudflare==5.9.0
     python3 scripts/cloudflare_smoke.py [--binary target/release/tessera]
     python3 scripts/cloudflare_smoke.py --url http://127.0.0.1:8080 --credentials data/initial-credentials.json
+    python3 scripts/cloudflare_smoke.py --url … --credentials … --only oauth   # OAuth clients only
 
 With no --url it starts its own server (fresh SQLite database in a temporary directory, random
 port) and stops it at the end; with --url it talks to a running server, using the credentials
@@ -23,7 +24,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from cloudflare import Cloudflare
+from cloudflare import Cloudflare, NotFoundError
 
 from tessera_local import DEFAULT_BINARY, local_server, wait_ready
 
@@ -174,9 +175,77 @@ def smoke(base, credentials):
     assert sso.verification.code == f"tessera_sso={sso.id}", sso
     assert [c.id for c in every(cf.iam.sso.list(account_id=account), "sso.list")] == [sso.id]
     show("sso.delete", cf.iam.sso.delete(sso.id, account_id=account))
+    oauth(cf, account)
     events = every(cf.audit_logs.list(account_id=account, per_page=5), "audit_logs.list")
     assert len(events) >= 10, events
     print("cloudflare smoke: ok")
+
+
+def oauth(cf, account):
+    """iam.oauth_scopes.list and every call of iam.oauth_clients, asserting what each answers."""
+    scopes = every(cf.iam.oauth_scopes.list(), "oauth_scopes.list")
+    ids = [s.id for s in scopes]
+    assert ids[:4] == ["openid", "email", "profile", "offline_access"], ids
+    assert "user_management.read" in ids and "user_management.write" in ids, ids
+    write = next(s for s in scopes if s.id == "user_management.write")
+    assert write.name == "User Management Write", write
+    assert write.scopes == ["user_management.read", "user_management.write"], write
+
+    client = cf.iam.oauth_clients.create(
+        account_id=account,
+        client_name="smoke dashboard",
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=["https://app.example.com/callback", "http://127.0.0.1:8400/cb"],
+        response_types=["code", "id_token"],
+        scopes=["user_management.read", "email"],
+        token_endpoint_auth_method="client_secret_basic",
+        optional_scopes=["email"],
+        logo_uri="https://app.example.com/logo.png",
+    )
+    show("oauth_clients.create", client)
+    assert len(client.client_id) == 32, client
+    assert client.client_secret and len(client.client_secret) >= 40, "the secret, once"
+    assert client.visibility == "private", client
+    assert client.has_rotated_secret is False, client
+    assert client.scopes == ["openid", "email", "offline_access", "user_management.read"], client
+    assert client.grant_types == ["authorization_code", "refresh_token"], client
+    assert client.token_endpoint_auth_method == "client_secret_basic", client
+
+    got = cf.iam.oauth_clients.get(client.client_id, account_id=account)
+    show("oauth_clients.get", got)
+    assert got.client_id == client.client_id and got.client_name == "smoke dashboard", got
+    assert "client_secret" not in got.model_dump(exclude_none=True), "never shown again"
+    listed = every(cf.iam.oauth_clients.list(account_id=account), "oauth_clients.list")
+    assert [c.client_id for c in listed] == [client.client_id], listed
+
+    updated = cf.iam.oauth_clients.update(
+        client.client_id, account_id=account, client_name="smoke renamed",
+        grant_types=["authorization_code"], token_endpoint_auth_method="client_secret_post")
+    show("oauth_clients.update", updated)
+    assert updated.client_name == "smoke renamed", updated
+    assert updated.scopes == ["openid", "email", "user_management.read"], updated
+    assert updated.token_endpoint_auth_method == "client_secret_post", updated
+    assert updated.redirect_uris == client.redirect_uris, updated
+
+    rotated = cf.iam.oauth_clients.rotate_secret(client.client_id, account_id=account)
+    assert rotated.client_secret and rotated.client_secret != client.client_secret, "a new one"
+    print("oauth_clients.rotate_secret: a new secret")
+    assert cf.iam.oauth_clients.get(client.client_id, account_id=account).has_rotated_secret
+    dropped = cf.iam.oauth_clients.delete_rotated_secret(client.client_id, account_id=account)
+    show("oauth_clients.delete_rotated_secret", dropped)
+    assert dropped.id == client.client_id, dropped
+    assert not cf.iam.oauth_clients.get(client.client_id, account_id=account).has_rotated_secret
+
+    deleted = cf.iam.oauth_clients.delete(client.client_id, account_id=account)
+    show("oauth_clients.delete", deleted)
+    assert deleted.id == client.client_id, deleted
+    assert list(cf.iam.oauth_clients.list(account_id=account)) == [], "deleted"
+    try:
+        cf.iam.oauth_clients.get(client.client_id, account_id=account)
+        sys.exit("oauth_clients.get: a deleted client was found")
+    except NotFoundError:
+        pass
+    print("cloudflare oauth: ok")
 
 
 def main():
@@ -185,12 +254,20 @@ def main():
     parser.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8080")
     parser.add_argument("--credentials", default="data/initial-credentials.json",
                         help="with --url: the bootstrap's initial-credentials.json")
+    parser.add_argument("--only", choices=["oauth"],
+                        help="drive only this part (oauth: iam.oauth_clients and iam.oauth_scopes)")
     args = parser.parse_args()
 
     if args.url:
         base = args.url.rstrip("/")
         wait_ready(base)
-        smoke(base, json.loads(Path(args.credentials).read_text()))
+        credentials = json.loads(Path(args.credentials).read_text())
+        if args.only == "oauth":
+            cf = Cloudflare(api_token=credentials["access_key"]["token"], base_url=f"{base}/v1",
+                            max_retries=0)
+            oauth(cf, str(credentials["account_id"]))
+        else:
+            smoke(base, credentials)
         return
 
     with local_server(args.binary) as server:

@@ -14,6 +14,7 @@ pub mod iam;
 pub mod lockouts;
 pub mod mfa;
 pub mod oauth;
+pub mod oauth_clients;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
@@ -103,6 +104,14 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(sso::begin_verification)
                 .service(sso_signin::sso_login)
                 .service(sso_signin::sso_callback)
+                .service(oauth_clients::list_oauth_clients)
+                .service(oauth_clients::create_oauth_client)
+                .service(oauth_clients::get_oauth_client)
+                .service(oauth_clients::update_oauth_client)
+                .service(oauth_clients::delete_oauth_client)
+                .service(oauth_clients::rotate_secret)
+                .service(oauth_clients::delete_rotated_secret)
+                .service(oauth_clients::list_oauth_scopes)
                 .service(authorized_ips::list_authorized_ips)
                 .service(authorized_ips::add_authorized_ip)
                 .service(authorized_ips::delete_authorized_ips)

@@ -66,6 +66,7 @@ impl Modify for SecuritySchemes {
         (name = "Service keys", description = "RSA service keys (the method API's CreateKey & co.)"),
         (name = "Credential report", description = "Every user and key with status, creation, last use and expiry (JSON or CSV)"),
         (name = "SSO", description = "Cloudflare SSO connectors and domain verification"),
+        (name = "OAuth clients", description = "Cloudflare OAuth clients (the applications that may ask users for tokens) and the OAuth scope catalog"),
         (name = "Authorized IPs", description = "The addresses an account's credentials may be used from (allow and deny entries, IPv4 and IPv6)"),
         (name = "Roles", description = "The role catalog"),
         (name = "Permission groups", description = "Cloudflare permission groups"),
@@ -99,7 +100,7 @@ pub struct ErrorEnvelope {
 
 /// Request bodies that must name at least one field (an empty one is refused with 400).
 /// Set here because utoipa-gen 5.5 renders `min_properties` as `maxProperties`.
-const NON_EMPTY_BODIES: &[&str] = &["UpdateUserBody"];
+const NON_EMPTY_BODIES: &[&str] = &["UpdateUserBody", "UpdateOAuthClientBody"];
 
 /// The answers any `/v1` operation can give besides its own: 400 (a bad parameter or body
 /// field), 401, 403 and 404 on account paths, 413 and 415 with a body, 429, 503.

@@ -16,6 +16,7 @@ mod key_expiry;
 mod links;
 mod lockout;
 mod metrics;
+mod oauth_clients;
 mod mfa;
 mod oauth_tokens;
 mod openapi;

@@ -69,6 +69,9 @@ pub enum Handed {
     IdpSet(AccountId, Option<tessera_domain::roles::RoleId>),
     /// The second factor of user number `n` was reset (its password alone signs in again).
     MfaReset(usize),
+    /// An OAuth client of the account with these scopes was made, changed, or had its secret
+    /// rotated (the caller vouches for it, or holds its new secret).
+    OAuthClient(AccountId, tessera_domain::oauth::ScopeSet),
 }
 
 /// What the registry learns from a step that succeeded.
@@ -83,6 +86,7 @@ enum Change {
     Enrolled(usize, Authenticator),
     /// User number `n`'s second factor was reset.
     MfaReset(usize),
+    OAuthClient(AccountId, tessera_domain::ids::OAuthClientId),
 }
 
 /// What a step did.
@@ -138,6 +142,28 @@ fn window_validity(window: Option<Window>, now: chrono::DateTime<chrono::Utc>) -
 fn permission(n: u8) -> Permission {
     let (capability, level) = POOL[usize::from(n) % POOL.len()];
     Permission::new(capability, level)
+}
+
+/// A client's settings whose scopes are permissions of the pool (and `openid`).
+fn oauth_input(scopes: &[u8], openid: bool, public: bool) -> tessera_domain::oauth::ClientInput {
+    let mut names: Vec<String> = scopes
+        .iter()
+        .map(|n| tessera_domain::oauth::Scope::Permission(permission(*n)).to_string())
+        .collect();
+    let mut response_types = vec!["code".to_owned()];
+    if openid {
+        names.push("openid".into());
+        response_types.push("id_token".into());
+    }
+    tessera_domain::oauth::ClientInput {
+        client_name: "hunted".into(),
+        grant_types: vec!["authorization_code".into()],
+        response_types,
+        redirect_uris: vec!["https://hunt.example/cb".into()],
+        scopes: names,
+        token_endpoint_auth_method: if public { "none" } else { "client_secret_basic" }.into(),
+        ..Default::default()
+    }
 }
 
 impl World {
@@ -709,6 +735,64 @@ impl World {
                     },
                 )
                 .map(|_| ()),
+            Action::CreateOAuthClient {
+                scopes,
+                openid,
+                public,
+            } => app
+                .create_oauth_client(p, &m, account, oauth_input(scopes, *openid, *public))
+                .map(|made| {
+                    handed = Handed::OAuthClient(account, made.client.settings.scope_set());
+                    change = Some(Change::OAuthClient(account, made.client.id));
+                }),
+            Action::UpdateOAuthClient { client, scopes } => {
+                let id = pick(&self.oauth_clients, *client).map_or(
+                    tessera_domain::ids::OAuthClientId(tessera_domain::ids::Hex32([*client; 16])),
+                    |(_, (_, id))| *id,
+                );
+                let update = match scopes {
+                    Some(scopes) => tessera_app::OAuthClientUpdate {
+                        scopes: Some(oauth_input(scopes, false, false).scopes),
+                        ..Default::default()
+                    },
+                    None => tessera_app::OAuthClientUpdate {
+                        redirect_uris: Some(vec![format!(
+                            "https://c{}.example/cb",
+                            self.counter
+                        )]),
+                        ..Default::default()
+                    },
+                };
+                app.update_oauth_client(p, &m, account, id, update)
+                    .map(|c| handed = Handed::OAuthClient(account, c.settings.scope_set()))
+            }
+            Action::RotateOAuthSecret { client, drop } => {
+                let id = pick(&self.oauth_clients, *client).map_or(
+                    tessera_domain::ids::OAuthClientId(tessera_domain::ids::Hex32([*client; 16])),
+                    |(_, (_, id))| *id,
+                );
+                if *drop {
+                    app.delete_rotated_oauth_client_secret(p, &m, account, id)
+                        .map(|_| ())
+                } else {
+                    app.rotate_oauth_client_secret(p, &m, account, id).map(|_| {
+                        let c = tessera_domain::ports::OAuthClientRepo::get_oauth_client(
+                            &self.store,
+                            account,
+                            id,
+                        )
+                        .expect("the rotated client");
+                        handed = Handed::OAuthClient(account, c.settings.scope_set());
+                    })
+                }
+            }
+            Action::DeleteOAuthClient { client } => {
+                let id = pick(&self.oauth_clients, *client).map_or(
+                    tessera_domain::ids::OAuthClientId(tessera_domain::ids::Hex32([*client; 16])),
+                    |(_, (_, id))| *id,
+                );
+                app.delete_oauth_client(p, &m, account, id)
+            }
             Action::SetChildActive { active } => app
                 .update_account(
                     p,
@@ -735,6 +819,7 @@ impl World {
                 self.authenticators.remove(&i);
                 self.stats.resets += 1;
             }
+            Some(Change::OAuthClient(a, id)) => self.oauth_clients.push((a, id)),
             None => {}
         }
         Ran { result, handed }

@@ -343,6 +343,29 @@ impl World {
                     );
                 }
             }
+            Handed::OAuthClient(account, scopes) => {
+                assert!(
+                    policy::check_permissions(
+                        &caller.subject,
+                        account,
+                        &self.ancestors(account),
+                        scopes.permissions().highest(),
+                    )
+                    .allowed,
+                    "an OAuth client worth {scopes} was made, changed or had its secret taken by \
+                     a caller that does not hold it: {describe}"
+                );
+                assert!(
+                    decide(
+                        &caller.subject,
+                        account,
+                        &self.ancestors(account),
+                        &(Permission::write(Capability::ApiCredentials), None)
+                    )
+                    .allowed,
+                    "an OAuth client was managed without API Credentials write: {describe}"
+                );
+            }
             Handed::MfaReset(_) => {
                 // Checked with every other change of a second factor: `check_mfa`.
             }

@@ -204,6 +204,27 @@ pub enum Action {
     SetRequireMfa {
         on: bool,
     },
+    /// Creates an OAuth client with these scopes (permissions of the pool, `openid` when
+    /// `openid`), public (no secret) or confidential.
+    CreateOAuthClient {
+        scopes: Vec<u8>,
+        openid: bool,
+        public: bool,
+    },
+    /// Changes OAuth client number `client`: its scopes when given, else its redirect URIs.
+    UpdateOAuthClient {
+        client: u8,
+        scopes: Option<Vec<u8>>,
+    },
+    /// Rotates the secret of OAuth client number `client`, or (`drop`) drops its previous one.
+    RotateOAuthSecret {
+        client: u8,
+        drop: bool,
+    },
+    /// Deletes OAuth client number `client`.
+    DeleteOAuthClient {
+        client: u8,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -335,6 +356,13 @@ fn action() -> impl Strategy<Value = Action> {
         2 => Just(Action::EnrolMfa),
         2 => idx().prop_map(|target| Action::ResetMfa { target }),
         1 => any::<bool>().prop_map(|on| Action::SetRequireMfa { on }),
+        2 => (prop::collection::vec(idx(), 1..4), any::<bool>(), prop::bool::weighted(0.3))
+            .prop_map(|(scopes, openid, public)| Action::CreateOAuthClient { scopes, openid, public }),
+        1 => (idx(), prop::option::weighted(0.6, prop::collection::vec(idx(), 1..4)))
+            .prop_map(|(client, scopes)| Action::UpdateOAuthClient { client, scopes }),
+        1 => (idx(), prop::bool::weighted(0.3))
+            .prop_map(|(client, drop)| Action::RotateOAuthSecret { client, drop }),
+        1 => idx().prop_map(|client| Action::DeleteOAuthClient { client }),
     ]
 }
 

@@ -98,6 +98,8 @@ pub struct World {
     pub keys: Vec<KeyRec>,
     pub user_groups: Vec<(AccountId, UserGroupId)>,
     pub resource_groups: Vec<(AccountId, ResourceGroupId)>,
+    /// The OAuth clients made (deleted ones included).
+    pub oauth_clients: Vec<(AccountId, tessera_domain::ids::OAuthClientId)>,
     pub counter: usize,
     /// Steps run, steps whose caller authenticated, and steps whose use case succeeded.
     pub stats: Stats,
@@ -219,6 +221,7 @@ impl World {
             }],
             user_groups: Vec::new(),
             resource_groups: Vec::new(),
+            oauth_clients: Vec::new(),
             counter: 0,
             stats: Stats::default(),
             clock,
