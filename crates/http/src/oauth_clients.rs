@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::envelope::{ApiError, Envelope, IdResult};
-use crate::extract::{Caller, JsonBody, Reads, request_meta, run};
+use crate::extract::{Caller, JsonBody, QueryParams, Reads, request_meta, run};
+use crate::paging::PageParams;
 
 /// A grant type.
 #[derive(ToSchema)]
@@ -333,8 +334,9 @@ pub async fn create_oauth_client(
     Ok(Envelope::ok(view).respond())
 }
 
-/// The account's OAuth clients, oldest first (one page: at most 100 per account).
-#[utoipa::path(tag = "OAuth clients", params(("account_id" = i64, Path)),
+/// The account's OAuth clients, oldest first (all of them unless `per_page` is given: the
+/// Cloudflare SDK reads this list as one page; at most 100 per account).
+#[utoipa::path(tag = "OAuth clients", params(("account_id" = i64, Path), PageParams),
     responses((status = 200, body = Envelope<Vec<OAuthClientView>>), (status = 403), (status = 404)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/accounts/{account_id}/oauth_clients")]
@@ -343,13 +345,14 @@ pub async fn list_oauth_clients(
     caller: Caller,
     reads: Reads,
     path: web::Path<i64>,
+    params: QueryParams<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let account = AccountId(path.into_inner());
     let list = reads
         .run(&app, move |app| app.list_oauth_clients(&caller.0, account))
         .await?;
     let views: Vec<OAuthClientView> = list.into_iter().map(Into::into).collect();
-    Ok(Envelope::ok(views).respond())
+    Ok(params.0.respond(views))
 }
 
 /// One OAuth client (never its secret).
@@ -465,12 +468,13 @@ pub async fn delete_rotated_secret(
 }
 
 /// Every scope an OAuth client may list: `openid`, `email`, `profile`, `offline_access`, and
-/// one per capability and level. Any authenticated caller may read it.
-#[utoipa::path(tag = "OAuth clients",
+/// one per capability and level (all of them unless `per_page` is given). Any authenticated
+/// caller may read it.
+#[utoipa::path(tag = "OAuth clients", params(PageParams),
     responses((status = 200, body = Envelope<Vec<OAuthScopeView>>)),
     security(("bearer" = []), ("basic" = []), ("x_auth_email" = [], "x_auth_key" = [])))]
 #[get("/oauth/scopes")]
-pub async fn list_oauth_scopes(_caller: Caller) -> HttpResponse {
+pub async fn list_oauth_scopes(_caller: Caller, params: QueryParams<PageParams>) -> HttpResponse {
     let scopes: Vec<OAuthScopeView> = App::oauth_scopes().into_iter().map(Into::into).collect();
-    Envelope::ok(scopes).respond()
+    params.0.respond(scopes)
 }

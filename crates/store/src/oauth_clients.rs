@@ -96,6 +96,26 @@ fn of(
         .filter(oauth_clients::account_id.eq(account.0))
 }
 
+impl Store {
+    /// Runs `update` on client `id` of `account` (it answers how many rows it changed: none is
+    /// `NotFound`) with its audit record, in one transaction; answers the client as it is then.
+    fn change(
+        &self,
+        account: AccountId,
+        id: OAuthClientId,
+        audit: &AuditRecord,
+        update: impl FnOnce(&mut AnyConnection) -> Result<usize, diesel::result::Error>,
+    ) -> Result<OAuthClient, RepoError> {
+        let mut conn = self.db.conn()?;
+        write_tx(&mut conn, |tx| {
+            found(update(tx)?)?;
+            audit::insert(tx, &with_target(audit, id))?;
+            load(tx, account, id)
+        })
+        .map_err(Into::into)
+    }
+}
+
 impl OAuthClientRepo for Store {
     fn create_oauth_client(
         &self,
@@ -180,9 +200,8 @@ impl OAuthClientRepo for Store {
         audit: &AuditRecord,
     ) -> Result<OAuthClient, RepoError> {
         let json = settings_json(settings)?;
-        let mut conn = self.db.conn()?;
-        write_tx(&mut conn, |tx| {
-            let n = diesel::update(of(account, id))
+        self.change(account, id, audit, |tx| {
+            diesel::update(of(account, id))
                 .set((
                     oauth_clients::client_name.eq(&settings.client_name),
                     oauth_clients::token_endpoint_auth_method
@@ -190,12 +209,8 @@ impl OAuthClientRepo for Store {
                     oauth_clients::settings.eq(&json),
                     oauth_clients::updated_at.eq(to_db(updated_at)),
                 ))
-                .execute(tx)?;
-            found(n)?;
-            audit::insert(tx, &with_target(audit, id))?;
-            load(tx, account, id)
+                .execute(tx)
         })
-        .map_err(Into::into)
     }
 
     fn rotate_oauth_client_secret(
@@ -206,24 +221,18 @@ impl OAuthClientRepo for Store {
         updated_at: DateTime<Utc>,
         audit: &AuditRecord,
     ) -> Result<OAuthClient, RepoError> {
-        let mut conn = self.db.conn()?;
-        write_tx(&mut conn, |tx| {
-            // One statement: every assignment reads the row as it was, so the current digest
-            // moves to `previous` and the new one takes its place atomically (a racing rotation
-            // waits for the row and then moves this one's digest).
-            let n =
-                diesel::update(of(account, id).filter(oauth_clients::secret_digest.is_not_null()))
-                    .set((
-                        oauth_clients::previous_secret_digest.eq(oauth_clients::secret_digest),
-                        oauth_clients::secret_digest.eq(Some(new_digest)),
-                        oauth_clients::updated_at.eq(to_db(updated_at)),
-                    ))
-                    .execute(tx)?;
-            found(n)?;
-            audit::insert(tx, &with_target(audit, id))?;
-            load(tx, account, id)
+        // One statement: every assignment reads the row as it was, so the current digest moves
+        // to `previous` and the new one takes its place atomically (a racing rotation waits for
+        // the row, then moves this one's digest).
+        self.change(account, id, audit, |tx| {
+            diesel::update(of(account, id).filter(oauth_clients::secret_digest.is_not_null()))
+                .set((
+                    oauth_clients::previous_secret_digest.eq(oauth_clients::secret_digest),
+                    oauth_clients::secret_digest.eq(Some(new_digest)),
+                    oauth_clients::updated_at.eq(to_db(updated_at)),
+                ))
+                .execute(tx)
         })
-        .map_err(Into::into)
     }
 
     fn delete_rotated_oauth_client_secret(
@@ -233,19 +242,14 @@ impl OAuthClientRepo for Store {
         updated_at: DateTime<Utc>,
         audit: &AuditRecord,
     ) -> Result<OAuthClient, RepoError> {
-        let mut conn = self.db.conn()?;
-        write_tx(&mut conn, |tx| {
-            let n = diesel::update(of(account, id))
+        self.change(account, id, audit, |tx| {
+            diesel::update(of(account, id))
                 .set((
                     oauth_clients::previous_secret_digest.eq(None::<Vec<u8>>),
                     oauth_clients::updated_at.eq(to_db(updated_at)),
                 ))
-                .execute(tx)?;
-            found(n)?;
-            audit::insert(tx, &with_target(audit, id))?;
-            load(tx, account, id)
+                .execute(tx)
         })
-        .map_err(Into::into)
     }
 
     fn delete_oauth_client(

@@ -33,7 +33,12 @@ fn error(body: &Value) -> (i64, String) {
 
 async fn audit_count(app: &TestApp, token: &str) -> usize {
     let (status, events) = app
-        .call("GET", "/v1/accounts/1/audit_logs?per_page=1000", Some(token), None)
+        .call(
+            "GET",
+            "/v1/accounts/1/audit_logs?per_page=1000",
+            Some(token),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{events}");
     events["result"].as_array().unwrap().len()
@@ -61,10 +66,15 @@ async fn clients_round_trip_and_show_the_secret_once(app: TestApp) {
         "openid follows id_token, offline_access follows refresh_token"
     );
     assert_eq!(made["optional_scopes"], json!(["email"]));
-    assert_eq!(made["grant_types"], json!(["authorization_code", "refresh_token"]));
+    assert_eq!(
+        made["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
     assert_eq!(made["response_types"], json!(["code", "id_token"]));
 
-    let (status, got) = app.call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None).await;
+    let (status, got) = app
+        .call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None)
+        .await;
     assert_eq!(status, 200, "{got}");
     assert!(got["result"].get("client_secret").is_none(), "{got}");
     let (_, listed) = app.call("GET", CLIENTS, Some(&owner), None).await;
@@ -75,22 +85,36 @@ async fn clients_round_trip_and_show_the_secret_once(app: TestApp) {
     }
 
     let (status, rotated) = app
-        .call("POST", &format!("{CLIENTS}/{id}/rotate_secret"), Some(&owner), None)
+        .call(
+            "POST",
+            &format!("{CLIENTS}/{id}/rotate_secret"),
+            Some(&owner),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{rotated}");
     let new_secret = rotated["result"]["client_secret"].as_str().unwrap();
     assert_ne!(new_secret, secret);
-    let (_, got) = app.call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None).await;
+    let (_, got) = app
+        .call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None)
+        .await;
     assert_eq!(got["result"]["has_rotated_secret"], true);
     let events = app.audit_events(&owner, "oauth_client.rotate_secret").await;
     assert_eq!(events.len(), 1);
     assert!(!events[0].to_string().contains(new_secret));
 
     let (status, dropped) = app
-        .call("DELETE", &format!("{CLIENTS}/{id}/rotate_secret"), Some(&owner), None)
+        .call(
+            "DELETE",
+            &format!("{CLIENTS}/{id}/rotate_secret"),
+            Some(&owner),
+            None,
+        )
         .await;
     assert_eq!((status, &dropped["result"]), (200, &json!({"id": id})));
-    let (_, got) = app.call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None).await;
+    let (_, got) = app
+        .call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None)
+        .await;
     assert_eq!(got["result"]["has_rotated_secret"], false);
 
     let (status, updated) = app
@@ -117,9 +141,14 @@ async fn clients_round_trip_and_show_the_secret_once(app: TestApp) {
         .call("DELETE", &format!("{CLIENTS}/{id}"), Some(&owner), None)
         .await;
     assert_eq!((status, &deleted["result"]), (200, &json!({"id": id})));
-    let (status, _) = app.call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None).await;
+    let (status, _) = app
+        .call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None)
+        .await;
     assert_eq!(status, 404);
-    assert_eq!(app.audit_events(&owner, "oauth_client.delete").await.len(), 1);
+    assert_eq!(
+        app.audit_events(&owner, "oauth_client.delete").await.len(),
+        1
+    );
 }
 
 async fn a_public_client_has_no_secret_to_show_or_rotate(app: TestApp) {
@@ -130,7 +159,12 @@ async fn a_public_client_has_no_secret_to_show_or_rotate(app: TestApp) {
     assert!(made.get("client_secret").is_none(), "{made}");
     let id = made["client_id"].as_str().unwrap();
     let (status, refused) = app
-        .call("POST", &format!("{CLIENTS}/{id}/rotate_secret"), Some(&owner), None)
+        .call(
+            "POST",
+            &format!("{CLIENTS}/{id}/rotate_secret"),
+            Some(&owner),
+            None,
+        )
         .await;
     assert_eq!(status, 400);
     assert_eq!(
@@ -158,7 +192,9 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
     let owner = app.owner().await;
     let made = create(&app, &owner, body()).await;
     let id = made["client_id"].as_str().unwrap().to_owned();
-    let (_, before) = app.call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None).await;
+    let (_, before) = app
+        .call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None)
+        .await;
     let audited = audit_count(&app, &owner).await;
     let with = |field: &str, value: Value| {
         let mut b = body();
@@ -166,7 +202,10 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
         b
     };
     let cases = [
-        (with("client_name", json!("")), "client_name: must be 1 to 100 characters"),
+        (
+            with("client_name", json!("")),
+            "client_name: must be 1 to 100 characters",
+        ),
         (
             with("grant_types", json!(["refresh_token"])),
             "grant_types: must include authorization_code",
@@ -179,13 +218,19 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
             with("response_types", json!(["code", "token"])),
             "response_types: token (the implicit flow) is not supported: use code",
         ),
-        (with("response_types", json!(["id_token"])), "response_types: must include code"),
+        (
+            with("response_types", json!(["id_token"])),
+            "response_types: must include code",
+        ),
         (
             with("token_endpoint_auth_method", json!("private_key_jwt")),
             "token_endpoint_auth_method: 'private_key_jwt' is not one of none, \
              client_secret_basic, client_secret_post",
         ),
-        (with("redirect_uris", json!([])), "redirect_uris: at least one redirect URI is required"),
+        (
+            with("redirect_uris", json!([])),
+            "redirect_uris: at least one redirect URI is required",
+        ),
         (
             with("redirect_uris", json!(["http://app.example.com/cb"])),
             "redirect_uris: 'http://app.example.com/cb' must be https (http only for a loopback host)",
@@ -195,7 +240,10 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
             "redirect_uris: 'https://app.example.com/cb#frag' must not have a fragment",
         ),
         (
-            with("redirect_uris", json!(["https://user:pw@app.example.com/cb"])),
+            with(
+                "redirect_uris",
+                json!(["https://user:pw@app.example.com/cb"]),
+            ),
             "redirect_uris: 'https://user:pw@app.example.com/cb' must not carry a user name or password",
         ),
         (
@@ -206,8 +254,14 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
             with("scopes", json!(["user_management:read"])),
             "scopes: 'user_management:read': colon-delimited scopes are not accepted; use capability.level",
         ),
-        (with("scopes", json!(["zones.read"])), "scopes: unknown scope 'zones.read'"),
-        (with("scopes", json!([])), "scopes: at least one scope is required"),
+        (
+            with("scopes", json!(["zones.read"])),
+            "scopes: unknown scope 'zones.read'",
+        ),
+        (
+            with("scopes", json!([])),
+            "scopes: at least one scope is required",
+        ),
         (
             with("optional_scopes", json!(["profile"])),
             "optional_scopes: profile is not in scopes",
@@ -217,7 +271,10 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
             "optional_scopes: openid cannot be optional",
         ),
         (
-            with("allowed_cors_origins", json!(["https://app.example.com/path"])),
+            with(
+                "allowed_cors_origins",
+                json!(["https://app.example.com/path"]),
+            ),
             "allowed_cors_origins: 'https://app.example.com/path' must be an origin \
              (scheme://host[:port]) such as https://app.example.com",
         ),
@@ -227,7 +284,9 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
         ),
     ];
     for (bad, message) in cases {
-        let (status, refused) = app.call("POST", CLIENTS, Some(&owner), Some(bad.clone())).await;
+        let (status, refused) = app
+            .call("POST", CLIENTS, Some(&owner), Some(bad.clone()))
+            .await;
         assert_eq!(status, 400, "{bad}: {refused}");
         assert_eq!(error(&refused), (4000, message.to_owned()), "{bad}");
         // The same value as a change of the existing client is refused alike.
@@ -240,7 +299,12 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
         if let Some((k, v)) = field {
             let patch = json!({ k: v });
             let (status, refused) = app
-                .call("PATCH", &format!("{CLIENTS}/{id}"), Some(&owner), Some(patch.clone()))
+                .call(
+                    "PATCH",
+                    &format!("{CLIENTS}/{id}"),
+                    Some(&owner),
+                    Some(patch.clone()),
+                )
                 .await;
             assert_eq!(status, 400, "{patch}: {refused}");
             assert_eq!(error(&refused), (4000, message.to_owned()), "{patch}");
@@ -259,7 +323,12 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
         ),
     ] {
         let (status, refused) = app
-            .call("PATCH", &format!("{CLIENTS}/{id}"), Some(&owner), Some(patch.clone()))
+            .call(
+                "PATCH",
+                &format!("{CLIENTS}/{id}"),
+                Some(&owner),
+                Some(patch.clone()),
+            )
             .await;
         assert_eq!(status, 400, "{patch}: {refused}");
         assert_eq!(error(&refused), (4000, message.to_owned()), "{patch}");
@@ -269,10 +338,16 @@ async fn every_bad_input_is_refused_and_changes_nothing(app: TestApp) {
     let (status, _) = app.call("POST", CLIENTS, Some(&owner), Some(missing)).await;
     assert_eq!(status, 400);
 
-    let (_, after) = app.call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None).await;
+    let (_, after) = app
+        .call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None)
+        .await;
     assert_eq!(after, before, "nothing changed");
     let (_, listed) = app.call("GET", CLIENTS, Some(&owner), None).await;
-    assert_eq!(listed["result"].as_array().unwrap().len(), 1, "nothing created");
+    assert_eq!(
+        listed["result"].as_array().unwrap().len(),
+        1,
+        "nothing created"
+    );
     assert_eq!(audit_count(&app, &owner).await, audited, "nothing audited");
 }
 
@@ -296,7 +371,12 @@ async fn another_accounts_client_is_not_found(app: TestApp) {
         assert_eq!(error(&refused), (4040, "oauth client not found".into()));
     }
     let (status, _) = app
-        .call("GET", &format!("{CLIENTS}/not-a-client-id"), Some(&owner), None)
+        .call(
+            "GET",
+            &format!("{CLIENTS}/not-a-client-id"),
+            Some(&owner),
+            None,
+        )
         .await;
     assert_eq!(status, 404);
     let (_, theirs_now) = app
@@ -307,13 +387,21 @@ async fn another_accounts_client_is_not_found(app: TestApp) {
             None,
         )
         .await;
-    assert_eq!(theirs_now["result"]["client_name"], "Dashboard", "unchanged");
+    assert_eq!(
+        theirs_now["result"]["client_name"], "Dashboard",
+        "unchanged"
+    );
 
     // A user of account 1 without Manage Enterprise Accounts does not see the child at all.
     app.create_user(&owner, "admin02", &["Administrator"]).await;
     let admin = app.login(1, "admin02", PASSWORD).await;
     let (status, _) = app
-        .call("GET", &format!("/v1/accounts/{child}/oauth_clients"), Some(&admin), None)
+        .call(
+            "GET",
+            &format!("/v1/accounts/{child}/oauth_clients"),
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(status, 404);
 }
@@ -341,7 +429,9 @@ async fn no_client_carries_more_than_its_creator_holds(app: TestApp) {
     let mut turnkey = body();
     turnkey["scopes"] = json!(["usage.read", "aa_provisioning.write"]);
     turnkey["optional_scopes"] = json!(["usage.read"]);
-    let (status, refused) = app.call("POST", CLIENTS, Some(&admin), Some(turnkey.clone())).await;
+    let (status, refused) = app
+        .call("POST", CLIENTS, Some(&admin), Some(turnkey.clone()))
+        .await;
     assert_eq!(status, 403, "{refused}");
     assert_eq!(
         error(&refused),
@@ -350,7 +440,9 @@ async fn no_client_carries_more_than_its_creator_holds(app: TestApp) {
             "scope not grantable: no role or policy grants aa_provisioning:write".into()
         )
     );
-    let (status, refused) = app.call("POST", CLIENTS, Some(&support), Some(body())).await;
+    let (status, refused) = app
+        .call("POST", CLIENTS, Some(&support), Some(body()))
+        .await;
     assert_eq!(status, 403, "{refused}");
     assert_eq!(error(&refused).0, 4030);
 
@@ -360,7 +452,9 @@ async fn no_client_carries_more_than_its_creator_holds(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, _) = app.call("GET", &format!("{CLIENTS}/{id}"), Some(&admin), None).await;
+    let (status, _) = app
+        .call("GET", &format!("{CLIENTS}/{id}"), Some(&admin), None)
+        .await;
     assert_eq!(status, 200);
     let (status, refused) = app
         .call(
@@ -372,10 +466,17 @@ async fn no_client_carries_more_than_its_creator_holds(app: TestApp) {
         .await;
     assert_eq!((status, error(&refused).0), (403, 4032), "{refused}");
     let (status, refused) = app
-        .call("POST", &format!("{CLIENTS}/{id}/rotate_secret"), Some(&admin), None)
+        .call(
+            "POST",
+            &format!("{CLIENTS}/{id}/rotate_secret"),
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!((status, error(&refused).0), (403, 4032), "{refused}");
-    let (_, got) = app.call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None).await;
+    let (_, got) = app
+        .call("GET", &format!("{CLIENTS}/{id}"), Some(&owner), None)
+        .await;
     assert_eq!(got["result"]["redirect_uris"], body()["redirect_uris"]);
     assert_eq!(got["result"]["has_rotated_secret"], false);
 }
@@ -386,10 +487,15 @@ async fn the_scope_catalog_needs_authentication_only(app: TestApp) {
     let support = app.login(1, "support1", PASSWORD).await;
     let (status, _) = app.call("GET", "/v1/oauth/scopes", None, None).await;
     assert_eq!(status, 401);
-    let (status, scopes) = app.call("GET", "/v1/oauth/scopes", Some(&support), None).await;
+    let (status, scopes) = app
+        .call("GET", "/v1/oauth/scopes", Some(&support), None)
+        .await;
     assert_eq!(status, 200, "{scopes}");
     let scopes = scopes["result"].as_array().unwrap();
-    assert_eq!(scopes[0], json!({"id": "openid", "name": "Sign you in (OpenID Connect)", "category": "OpenID Connect", "scopes": []}));
+    assert_eq!(
+        scopes[0],
+        json!({"id": "openid", "name": "Sign you in (OpenID Connect)", "category": "OpenID Connect", "scopes": []})
+    );
     let write = scopes
         .iter()
         .find(|s| s["id"] == "user_management.write")
@@ -434,7 +540,10 @@ async fn the_official_sdk_drives_oauth_clients(app: TestApp) {
     let Some(python) = sdk_python() else {
         return;
     };
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/cloudflare_smoke.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/cloudflare_smoke.py"
+    );
     let credentials = app.data_dir.join("initial-credentials.json");
     let base = app.base.clone();
     let out = tokio::task::spawn_blocking(move || {

@@ -10,7 +10,8 @@
 //!   `iam.user_groups.list`, `iam.user_groups.members.list`, `audit_logs.list`, and the rule of
 //!   Cloudflare's paged lists generally): request the same query with `page` = the last page
 //!   + 1 while the last page's `result` is non-empty;
-//! - `SinglePage` (`iam.resource_groups.list`, `iam.sso.list`): one request, no paging
+//! - `SinglePage` (`iam.resource_groups.list`, `iam.sso.list`, `iam.oauth_clients.list`,
+//!   `iam.oauth_scopes.list`): one request, no paging
 //!   parameters: it must hold every object;
 //! - `CursorPagination`: request with `cursor` = `result_info.cursor` while the page is
 //!   non-empty and the cursor is present (for the routes that take `cursor`).
@@ -24,6 +25,8 @@ use tessera_tests::{TestApp, e2e};
 const SINGLE_PAGE: &[&str] = &[
     "/v1/accounts/{account_id}/iam/resource_groups",
     "/v1/accounts/{account_id}/sso_connectors",
+    "/v1/accounts/{account_id}/oauth_clients",
+    "/v1/oauth/scopes",
 ];
 
 /// The most requests any walk may take before the test calls it a loop.
@@ -233,6 +236,17 @@ async fn every_list_route_ends_and_misses_nothing_under_the_sdk_rules(app: TestA
             &owner,
             "/v1/accounts/1/sso_connectors",
             json!({"email_domain": format!("pager{i}.example")}),
+        )
+        .await;
+    }
+    for i in 0..3 {
+        create(
+            &app,
+            &owner,
+            "/v1/accounts/1/oauth_clients",
+            json!({"client_name": format!("pager {i}"), "grant_types": ["authorization_code"],
+                   "redirect_uris": ["https://pager.example/cb"], "response_types": ["code"],
+                   "scopes": ["usage.read"], "token_endpoint_auth_method": "none"}),
         )
         .await;
     }

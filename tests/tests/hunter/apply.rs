@@ -144,11 +144,12 @@ fn permission(n: u8) -> Permission {
     Permission::new(capability, level)
 }
 
-/// A client's settings whose scopes are permissions of the pool (and `openid`).
+/// A client's settings whose scopes are `email`, permissions of the pool (and `openid`).
 fn oauth_input(scopes: &[u8], openid: bool, public: bool) -> tessera_domain::oauth::ClientInput {
     let mut names: Vec<String> = scopes
         .iter()
         .map(|n| tessera_domain::oauth::Scope::Permission(permission(*n)).to_string())
+        .chain(std::iter::once("email".to_owned()))
         .collect();
     let mut response_types = vec!["code".to_owned()];
     if openid {
@@ -161,7 +162,12 @@ fn oauth_input(scopes: &[u8], openid: bool, public: bool) -> tessera_domain::oau
         response_types,
         redirect_uris: vec!["https://hunt.example/cb".into()],
         scopes: names,
-        token_endpoint_auth_method: if public { "none" } else { "client_secret_basic" }.into(),
+        token_endpoint_auth_method: if public {
+            "none"
+        } else {
+            "client_secret_basic"
+        }
+        .into(),
         ..Default::default()
     }
 }
@@ -756,10 +762,7 @@ impl World {
                         ..Default::default()
                     },
                     None => tessera_app::OAuthClientUpdate {
-                        redirect_uris: Some(vec![format!(
-                            "https://c{}.example/cb",
-                            self.counter
-                        )]),
+                        redirect_uris: Some(vec![format!("https://c{}.example/cb", self.counter)]),
                         ..Default::default()
                     },
                 };
@@ -805,6 +808,9 @@ impl World {
                 )
                 .map(|_| ()),
         };
+        if matches!(handed, Handed::OAuthClient(..)) {
+            self.stats.oauth_clients += 1;
+        }
         match change {
             Some(Change::User(rec)) => self.users.push(rec),
             Some(Change::Password(i, password)) => self.users[i].password = password,

@@ -204,8 +204,8 @@ pub enum Action {
     SetRequireMfa {
         on: bool,
     },
-    /// Creates an OAuth client with these scopes (permissions of the pool, `openid` when
-    /// `openid`), public (no secret) or confidential.
+    /// Creates an OAuth client with these scopes (`email`, permissions of the pool, `openid`
+    /// when `openid`), public (no secret) or confidential.
     CreateOAuthClient {
         scopes: Vec<u8>,
         openid: bool,
@@ -356,9 +356,9 @@ fn action() -> impl Strategy<Value = Action> {
         2 => Just(Action::EnrolMfa),
         2 => idx().prop_map(|target| Action::ResetMfa { target }),
         1 => any::<bool>().prop_map(|on| Action::SetRequireMfa { on }),
-        2 => (prop::collection::vec(idx(), 1..4), any::<bool>(), prop::bool::weighted(0.3))
+        3 => (prop::collection::vec(idx(), 0..3), any::<bool>(), prop::bool::weighted(0.3))
             .prop_map(|(scopes, openid, public)| Action::CreateOAuthClient { scopes, openid, public }),
-        1 => (idx(), prop::option::weighted(0.6, prop::collection::vec(idx(), 1..4)))
+        2 => (idx(), prop::option::weighted(0.6, prop::collection::vec(idx(), 0..3)))
             .prop_map(|(client, scopes)| Action::UpdateOAuthClient { client, scopes }),
         1 => (idx(), prop::bool::weighted(0.3))
             .prop_map(|(client, drop)| Action::RotateOAuthSecret { client, drop }),

@@ -124,6 +124,8 @@ pub struct Stats {
     pub tokens: usize,
     /// Access tokens revoked.
     pub revocations: usize,
+    /// OAuth clients made, changed or rotated.
+    pub oauth_clients: usize,
 }
 
 /// The client address of every hunt call: inside some of the networks the authorized-IP
