@@ -70,7 +70,8 @@ fn protocol_scopes_follow_the_grant_and_response_types() {
 
 #[test]
 fn each_rule_is_refused_by_field() {
-    let cases: Vec<(Box<dyn FnOnce(&mut ClientInput)>, &str)> = vec![
+    type Change = Box<dyn FnOnce(&mut ClientInput)>;
+    let cases: Vec<(Change, &str)> = vec![
         (
             Box::new(|i| i.client_name = "  ".into()),
             "client_name: must be 1 to 100",
