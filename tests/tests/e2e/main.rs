@@ -18,6 +18,7 @@ mod lockout;
 mod metrics;
 mod mfa;
 mod oauth_clients;
+mod oauth_sdk;
 mod oauth_tokens;
 mod openapi;
 mod openapi_validity;
