@@ -95,9 +95,9 @@ impl OAuthReply {
                     }
                 }
             }
-            AppError::Unauthenticated(_) | AppError::AddressNotAuthorized => {
-                refused_credential(message)
-            }
+            AppError::Unauthenticated(_)
+            | AppError::AddressNotAuthorized
+            | AppError::OAuthClient(_) => refused_credential(message),
             AppError::RateLimited { retry_after_secs } => Self {
                 retry_after: Some(retry_after_secs),
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "invalid_request", message)
@@ -135,6 +135,8 @@ impl OAuthReply {
             | AppError::LastOwner
             | AppError::InUse(_)
             | AppError::RoleNotGrantable(_)
+            | AppError::ScopeNotGrantable(_)
+            | AppError::TooManyOAuthClients(_)
             | AppError::TooManyUsers(_)
             | AppError::TooManyKeys(_)
             | AppError::TooManyChildAccounts(_)
