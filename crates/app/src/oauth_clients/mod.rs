@@ -338,7 +338,11 @@ impl App {
         self.ports
             .oauth_clients
             .delete_oauth_client(account, id, &audit)
-            .map_err(AppError::from_repo(Entity::OAuthClient))
+            .map_err(AppError::from_repo(Entity::OAuthClient))?;
+        // Only once the client is known to have been this account's (deleted above): its grants,
+        // and with them every token and refresh token issued to it, stop working everywhere.
+        self.revoke_client_grants(account, &id.to_string(), principal.actor(), meta)?;
+        Ok(())
     }
 
     /// Gives a confidential client a new secret (returned, shown once); the previous one stays

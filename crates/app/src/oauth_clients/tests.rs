@@ -335,6 +335,28 @@ fn another_accounts_client_is_not_found() {
     );
 }
 
+#[test]
+fn deleting_a_client_revokes_its_grants_after_the_delete() {
+    let mut m = Mocks::new();
+    let mut seq = mockall::Sequence::new();
+    m.oauth_clients
+        .expect_delete_oauth_client()
+        .withf(|account, id, _| *account == ACME && *id == ID)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(()));
+    m.oauth_tokens
+        .expect_revoke_client_grants()
+        .withf(|client, _, audit| *client == ID.to_string() && audit.account_id == Some(ACME))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(2));
+    let app = m.app();
+    let owner = principal(2, &[ids::OWNER]);
+    app.delete_oauth_client(&owner, &RequestMeta::default(), ACME, ID)
+        .unwrap();
+}
+
 fn authenticating(client: OAuthClient) -> App {
     let mut m = Mocks::new();
     m.oauth_clients
