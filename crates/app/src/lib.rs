@@ -17,6 +17,7 @@ mod key_validity;
 mod lockouts;
 mod mfa;
 mod oauth;
+mod oauth_flow;
 mod oauth_clients;
 mod principal;
 mod reseal;
@@ -32,7 +33,8 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
-    DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, OAuthClientRepo, OAuthTokenRepo,
+    DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, OAuthClientRepo, OAuthFlowRepo,
+    OAuthTokenRepo,
     OidcRelyingParty, PasswordHasher, ResourceGroupRepo, Sealer, ServiceKeyRepo, SessionRepo,
     SsoRepo, UserGroupRepo, UserRepo,
 };
@@ -65,6 +67,10 @@ pub use mfa::{
 };
 pub use oauth::{
     AccessTokenInfo, IssuedAccessToken, MachineGrant, NewAccessToken, OAuthError, OAuthToken,
+};
+pub use oauth_flow::{
+    Authorization, ClientCredentials, CodeExchange, Consent, ConsentScope, FlowTokens,
+    RefreshExchange, consent_binding, consent_binding_matches,
 };
 pub use oauth_clients::{CreatedOAuthClient, OAuthClientUpdate, OAuthScopeInfo};
 pub use principal::{Credential, Principal};
@@ -109,6 +115,8 @@ pub struct Ports {
     pub mfa: Arc<dyn MfaRepo>,
     /// OAuth signing keys, revoked tokens and grants.
     pub oauth_tokens: Arc<dyn OAuthTokenRepo>,
+    /// The authorization code flow's codes and refresh tokens.
+    pub oauth_flow: Arc<dyn OAuthFlowRepo>,
     /// OAuth clients.
     pub oauth_clients: Arc<dyn OAuthClientRepo>,
     /// DNS TXT lookups.
@@ -166,6 +174,7 @@ impl Ports {
             + AuthorizedIpRepo
             + MfaRepo
             + OAuthTokenRepo
+            + OAuthFlowRepo
             + OAuthClientRepo
             + Health
             + 'static,
@@ -185,6 +194,7 @@ impl Ports {
             authorized_ips: storage.clone(),
             mfa: storage.clone(),
             oauth_tokens: storage.clone(),
+            oauth_flow: storage.clone(),
             oauth_clients: storage.clone(),
             health: storage.clone(),
             dns: system.dns,

@@ -14,6 +14,7 @@ pub mod iam;
 pub mod lockouts;
 pub mod mfa;
 pub mod oauth;
+pub mod oauth_authorize;
 pub mod oauth_clients;
 pub mod observe;
 pub mod openapi;
@@ -52,6 +53,7 @@ fn path_config() -> web::PathConfig {
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
     signin::configure(cfg);
     oauth::configure(cfg);
+    oauth_authorize::configure(cfg);
     cfg.app_data(path_config())
         .service(ops::healthz)
         .service(ops::readyz)

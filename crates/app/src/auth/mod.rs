@@ -424,6 +424,7 @@ impl App {
             *last = Some(now);
             self.ports.sessions.purge_expired_sessions(now)?;
             self.ports.sso.purge_sso_logins(now)?;
+            self.ports.oauth_flow.purge_oauth_flow(now)?;
             self.ports.mfa.purge_expired_mfa_challenges(now)?;
             self.prune_signing_keys(now)?;
             self.ports.oauth_tokens.prune_revoked_tokens(now)?;

@@ -36,6 +36,7 @@ fn writes(m: &mut Mocks) -> (Written<AccessKeyId>, Written<ServiceKeyId>) {
     m.oauth_tokens
         .expect_prune_revoked_tokens()
         .returning(|_| Ok(0));
+    m.oauth_flow.expect_purge_oauth_flow().returning(|_| Ok(0));
     (access, service)
 }
 
