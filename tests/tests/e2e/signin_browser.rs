@@ -19,14 +19,14 @@ use crate::mfa::{Authenticator, enrol};
 use crate::peers::{ChromeDriver, connect_browser, start_chromedriver, tool};
 
 /// A failed browser step, with what was being done.
-type Step<T> = Result<T, String>;
+pub(crate) type Step<T> = Result<T, String>;
 
-fn step(what: &'static str) -> impl Fn(fantoccini::error::CmdError) -> String {
+pub(crate) fn step(what: &'static str) -> impl Fn(fantoccini::error::CmdError) -> String {
     move |e| format!("{what}: {e}")
 }
 
 /// Chromium and chromedriver, or `None` when either is missing and not required.
-fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn browser_tools() -> Option<(PathBuf, PathBuf)> {
     let chromium = tool(&["chromium", "chromium-browser", "google-chrome"])?;
     let chromedriver = tool(&["chromedriver"])?;
     Some((chromium, chromedriver))
@@ -34,7 +34,7 @@ fn browser_tools() -> Option<(PathBuf, PathBuf)> {
 
 /// A headless Chromium session with a profile under the app's data directory; the driver must
 /// outlive the client.
-async fn launch(
+pub(crate) async fn launch(
     app: &TestApp,
     (chromium, chromedriver): &(PathBuf, PathBuf),
     name: &str,
@@ -47,7 +47,7 @@ async fn launch(
 
 /// Runs `drive` with a one-minute limit, closes the browser, and panics with the page's end
 /// when a step failed.
-async fn finish<T>(
+pub(crate) async fn finish<T>(
     browser: fantoccini::Client,
     drive: impl std::future::Future<Output = Step<T>>,
 ) -> T {
@@ -72,7 +72,7 @@ async fn finish<T>(
 }
 
 /// Types `value` into the (emptied) field `css`, once it is there.
-async fn fill(browser: &fantoccini::Client, css: &str, value: &str) -> Step<()> {
+pub(crate) async fn fill(browser: &fantoccini::Client, css: &str, value: &str) -> Step<()> {
     let field = browser
         .wait()
         .for_element(Css(css))
@@ -83,7 +83,7 @@ async fn fill(browser: &fantoccini::Client, css: &str, value: &str) -> Step<()> 
 }
 
 /// Clicks the element `css`.
-async fn click(browser: &fantoccini::Client, css: &str) -> Step<()> {
+pub(crate) async fn click(browser: &fantoccini::Client, css: &str) -> Step<()> {
     browser
         .wait()
         .for_element(Css(css))
@@ -109,7 +109,7 @@ async fn text_of(browser: &fantoccini::Client, css: &str) -> Step<String> {
 }
 
 /// The browser's address once it starts with `prefix` (10 seconds at most).
-async fn url_starting(browser: &fantoccini::Client, prefix: &str) -> Step<String> {
+pub(crate) async fn url_starting(browser: &fantoccini::Client, prefix: &str) -> Step<String> {
     let mut url = String::new();
     for _ in 0..200 {
         url = browser

@@ -117,8 +117,12 @@ struct GrantRef<'a> {
 }
 
 impl App {
-    /// Authenticates the client by its own method and checks that it may use `grant`.
-    fn flow_client(&self, c: &ClientCredentials, grant: GrantType) -> AppResult<OAuthClient> {
+    /// Authenticates a client at the token or revocation endpoint, by its own method only (a
+    /// `client_secret_basic` client presenting its secret in the form is refused).
+    ///
+    /// # Errors
+    /// `OAuth(InvalidClient)`; storage errors.
+    pub fn authenticate_flow_client(&self, c: &ClientCredentials) -> AppResult<OAuthClient> {
         let client = match self.authenticate_oauth_client(&c.client_id, c.secret.as_ref()) {
             Ok(client) => client,
             Err(AppError::OAuthClient(_)) => return Err(OAuthError::InvalidClient.into()),
@@ -127,6 +131,12 @@ impl App {
         if client.is_confidential() && client.settings.token_endpoint_auth_method != c.method {
             return Err(OAuthError::InvalidClient.into());
         }
+        Ok(client)
+    }
+
+    /// Authenticates the client by its own method and checks that it may use `grant`.
+    fn flow_client(&self, c: &ClientCredentials, grant: GrantType) -> AppResult<OAuthClient> {
+        let client = self.authenticate_flow_client(c)?;
         if !client.settings.grant_types.contains(&grant) {
             return Err(OAuthError::UnauthorizedClient(format!(
                 "the client may not use the {} grant",
@@ -162,13 +172,27 @@ impl App {
         Ok(())
     }
 
+    /// Whether the grant is live (not revoked).
+    fn grant_live(&self, g: &GrantRef<'_>) -> AppResult<bool> {
+        match GrantId::parse(g.grant_id) {
+            Ok(id) => self.grant_usable(g.account, id, g.user, g.client_id),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// A replayed code or refresh token: its grant is revoked, if it was not already (a token
+    /// spent by the revocation itself is no new replay).
+    fn replayed(&self, g: &GrantRef<'_>, action: &str, meta: &RequestMeta) -> AppResult<AppError> {
+        if self.grant_live(g)? {
+            self.end_grant(g, action, meta)?;
+            return Ok(invalid_grant("it was used already: its grant is revoked"));
+        }
+        Ok(invalid_grant("the grant was revoked"))
+    }
+
     /// The grant's user, if the grant is live and the user active.
     fn live_grant_user(&self, g: &GrantRef<'_>) -> AppResult<User> {
-        let live = match GrantId::parse(g.grant_id) {
-            Ok(id) => self.grant_usable(g.account, id, g.user, g.client_id)?,
-            Err(_) => false,
-        };
-        if !live {
+        if !self.grant_live(g)? {
             return Err(invalid_grant("the grant was revoked"));
         }
         let user = match self.ports.users.get_user(g.account, g.user) {
@@ -196,22 +220,20 @@ impl App {
         let client = self.flow_client(&x.client, GrantType::AuthorizationCode)?;
         let client_id = client.id.to_string();
         let now = self.ports.clock.now();
-        let code = match self.ports.oauth_flow.redeem_code(&secret_digest(&x.code), now)? {
+        let code = match self
+            .ports
+            .oauth_flow
+            .redeem_code(&secret_digest(&x.code), now)?
+        {
             CodeRedemption::Unknown => return Err(invalid_grant("unknown code")),
             CodeRedemption::Replayed(code) => {
-                self.end_grant(
-                    &GrantRef {
-                        account: code.account_id,
-                        user: code.user_id,
-                        client_id: &code.client_id,
-                        grant_id: &code.grant_id,
-                    },
-                    "oauth.code.replay",
-                    meta,
-                )?;
-                return Err(invalid_grant(
-                    "the code was used already: its grant is revoked",
-                ));
+                let grant = GrantRef {
+                    account: code.account_id,
+                    user: code.user_id,
+                    client_id: &code.client_id,
+                    grant_id: &code.grant_id,
+                };
+                return Err(self.replayed(&grant, "oauth.code.replay", meta)?);
             }
             CodeRedemption::Redeemed(code) => code,
         };
@@ -248,7 +270,10 @@ impl App {
         };
         let user = self.live_grant_user(&grant)?;
         let refresh = if code.scopes.has(IdentityScope::OfflineAccess)
-            && client.settings.grant_types.contains(&GrantType::RefreshToken)
+            && client
+                .settings
+                .grant_types
+                .contains(&GrantType::RefreshToken)
         {
             let token = self.new_refresh_token();
             self.ports.oauth_flow.store_refresh(&RefreshToken {
@@ -295,7 +320,9 @@ impl App {
             return Err(invalid_grant("unknown refresh token"));
         };
         if old.client_id != client_id {
-            return Err(invalid_grant("the refresh token was issued to another client"));
+            return Err(invalid_grant(
+                "the refresh token was issued to another client",
+            ));
         }
         let grant = GrantRef {
             account: old.account_id,
@@ -304,10 +331,7 @@ impl App {
             grant_id: &old.grant_id,
         };
         if old.used_at.is_some() {
-            self.end_grant(&grant, "oauth.refresh.reuse", meta)?;
-            return Err(invalid_grant(
-                "the refresh token was used already: its grant is revoked",
-            ));
+            return Err(self.replayed(&grant, "oauth.refresh.reuse", meta)?);
         }
         if now >= old.expires_at {
             return Err(invalid_grant("the refresh token expired"));
@@ -335,14 +359,15 @@ impl App {
             used_at: None,
             ..old.clone()
         };
-        match self.ports.oauth_flow.rotate_refresh(&old_digest, &next, now)? {
+        match self
+            .ports
+            .oauth_flow
+            .rotate_refresh(&old_digest, &next, now)?
+        {
             RefreshRotation::Rotated => {}
             RefreshRotation::Replayed => {
                 // Another request spent it first: one of the two is not the client.
-                self.end_grant(&grant, "oauth.refresh.reuse", meta)?;
-                return Err(invalid_grant(
-                    "the refresh token was used already: its grant is revoked",
-                ));
+                return Err(self.replayed(&grant, "oauth.refresh.reuse", meta)?);
             }
         }
         self.ports.audit.append_audit(&AuditRecord {
@@ -368,18 +393,21 @@ impl App {
         )
     }
 
-    /// Revokes the grant of refresh token `token` if `client_id` holds it (RFC 7009: the
-    /// grant goes with it, access tokens included). Answers whether it named a grant of this
-    /// client; anything else changes nothing (and the endpoint answers 200 all the same).
+    /// Revokes the grant of refresh token `token` if the client (authenticated here) holds it
+    /// (RFC 7009: the grant goes with it, access tokens included). Answers whether it named a
+    /// grant of this client; anything else changes nothing (and the endpoint answers 200 all
+    /// the same).
     ///
     /// # Errors
-    /// Storage errors only.
+    /// `OAuth(InvalidClient)`; storage errors.
     pub fn revoke_refresh_token(
         &self,
-        client_id: &str,
+        client: &ClientCredentials,
         token: &Secret,
         meta: &RequestMeta,
     ) -> AppResult<bool> {
+        let client_id = self.authenticate_flow_client(client)?.id.to_string();
+        let client_id = client_id.as_str();
         let Some(found) = self.ports.oauth_flow.find_refresh(&secret_digest(token))? else {
             return Ok(false);
         };

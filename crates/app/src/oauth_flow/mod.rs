@@ -19,9 +19,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tessera_domain::Secret;
 use tessera_domain::audit::{AuditRecord, Outcome, RequestMeta};
-use tessera_domain::oauth::authorize::{
-    AuthorizeError, ClientRules, PageError, check_request,
-};
+use tessera_domain::oauth::authorize::{AuthorizeError, ClientRules, PageError, check_request};
 use tessera_domain::oauth::code::{CODE_PREFIX, CODE_TTL};
 use tessera_domain::oauth::{
     AuthorizationCode, AuthorizeParams, AuthorizeRequest, CodeChallenge, GrantType, OAuthClient,
@@ -95,7 +93,11 @@ pub fn consent_binding(session: &Secret, request: &AuthorizeRequest) -> String {
 
 /// Whether `presented` is the [`consent_binding`] of `session` and `request` (constant time).
 #[must_use]
-pub fn consent_binding_matches(session: &Secret, request: &AuthorizeRequest, presented: &str) -> bool {
+pub fn consent_binding_matches(
+    session: &Secret,
+    request: &AuthorizeRequest,
+    presented: &str,
+) -> bool {
     let expected = consent_binding(session, request);
     bool::from(expected.as_bytes().ct_eq(presented.trim().as_bytes()))
 }
@@ -135,10 +137,12 @@ impl App {
         let Some(client) = client else {
             return Ok(Err(AuthorizeError::Page(PageError::UnknownClient)));
         };
-        Ok(check_request(params, rules(&client)).map(|request| Authorization {
-            request,
-            client_name: client.settings.client_name.clone(),
-        }))
+        Ok(
+            check_request(params, rules(&client)).map(|request| Authorization {
+                request,
+                client_name: client.settings.client_name.clone(),
+            }),
+        )
     }
 
     /// What the consent screen shows `principal` (a user signed in with a session) for

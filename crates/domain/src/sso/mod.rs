@@ -6,8 +6,8 @@ mod idp;
 
 pub use idp::{
     CONTINUATION_PATH, Continuation, DEFAULT_EMAIL_CLAIM, IDP_TYPE_OIDC, IdpIdentity, IdpInput,
-    IdpSettings, LOGIN_TTL_MINUTES, MAX_CLIENT_SECRET_LEN, ReturnTo, SsoLogin, check_client_secret,
-    parse_issuer,
+    IdpSettings, LOGIN_TTL_MINUTES, MAX_CLIENT_SECRET_LEN, MAX_CONTINUATION_LEN, ReturnTo,
+    SsoLogin, check_client_secret, parse_issuer,
 };
 
 use chrono::{DateTime, Utc};

@@ -16,9 +16,11 @@ pub mod page;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
-use tessera_app::{App, AppError, Presented, consent_binding, consent_binding_matches};
+use tessera_app::{App, Presented, consent_binding, consent_binding_matches};
 use tessera_domain::Secret;
 use tessera_domain::oauth::AuthorizeParams;
 use tessera_domain::oauth::authorize::{
@@ -40,12 +42,16 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .route(CONTINUATION_PATH, web::post().to(decide));
 }
 
-/// An HTML page with the pages' policy, never cached.
+/// An HTML page with the pages' policy, never cached. Its referrer policy is `same-origin`,
+/// not the server's `no-referrer`: under `no-referrer` a browser sends `Origin: null` with the
+/// consent form's POST, which the origin check must refuse (found by Chromium); `same-origin`
+/// still sends nothing to any other site.
 fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((CONTENT_SECURITY_POLICY, PAGE_CSP))
         .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((REFERRER_POLICY, "same-origin"))
         .body(body)
 }
 
@@ -172,9 +178,9 @@ async fn authorize(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {
         if here.len() > MAX_CONTINUATION_LEN {
             return refused(StatusCode::BAD_REQUEST, "The request is too long.");
         }
-        let mut to = form_urlencoded::Serializer::new(String::from("/signin?"));
+        let mut to = form_urlencoded::Serializer::new(String::new());
         to.append_pair("return_to", &here);
-        found(&to.finish())
+        found(&format!("/signin?{}", to.finish()))
     };
     let Ok(Some(token)) = cookie_token(req.headers()) else {
         return sign_in();
