@@ -6,42 +6,21 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
 use tessera_app::{App, ClientCredentials, CodeExchange, FlowTokens, RefreshExchange};
 use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::oauth::TokenEndpointAuthMethod;
-use utoipa::ToSchema;
 
 use super::OAuthReply;
 use super::error::Party;
 use super::form::Form;
-
-/// A token response of the authorization code flow (RFC 6749 §5.1, OpenID Connect Core
-/// §3.1.3.3).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FlowTokenResponse {
-    /// The access token: a JWT (RFC 9068).
-    pub access_token: String,
-    /// `Bearer`.
-    pub token_type: &'static str,
-    /// Seconds until it expires.
-    pub expires_in: i64,
-    /// Its scopes, space-separated.
-    pub scope: String,
-    /// The ID token, when `openid` was granted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-    /// The new refresh token, when `offline_access` was granted (each use returns a new one).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-}
+use super::token::TokenResponse;
 
 fn answer(tokens: &FlowTokens) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Pragma", "no-cache"))
-        .json(FlowTokenResponse {
+        .json(TokenResponse {
             access_token: tokens.access.token.expose().to_owned(),
             token_type: "Bearer",
             expires_in: tokens.access.expires_in,
