@@ -81,10 +81,9 @@ fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
     format!("{redirect_uri}{sep}{}", query.finish())
 }
 
-/// The issuer, for `iss` (RFC 9207).
+/// The issuer, for `iss` (RFC 9207): the tokens' own.
 fn issuer(app: &App, req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    app.oauth_issuer(&format!("{}://{}", info.scheme(), info.host()))
+    app.oauth_issuer(&crate::oauth::origin(req))
 }
 
 /// An error sent back to the client.
