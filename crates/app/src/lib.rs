@@ -17,8 +17,8 @@ mod key_validity;
 mod lockouts;
 mod mfa;
 mod oauth;
-mod oauth_flow;
 mod oauth_clients;
+mod oauth_flow;
 mod principal;
 mod reseal;
 mod service_keys;
@@ -34,9 +34,8 @@ use parking_lot::Mutex;
 use tessera_domain::ports::{
     AccessKeyRepo, AccountRepo, AttemptRepo, AuditRepo, AuthorizedIpRepo, AuthzRepo, Clock,
     DnsResolver, Health, IdGenerator, KeyPairGenerator, MfaRepo, OAuthClientRepo, OAuthFlowRepo,
-    OAuthTokenRepo,
-    OidcRelyingParty, PasswordHasher, ResourceGroupRepo, Sealer, ServiceKeyRepo, SessionRepo,
-    SsoRepo, UserGroupRepo, UserRepo,
+    OAuthTokenRepo, OidcRelyingParty, PasswordHasher, ResourceGroupRepo, Sealer, ServiceKeyRepo,
+    SessionRepo, SsoRepo, UserGroupRepo, UserRepo,
 };
 
 use crate::auth::AuditFolder;
@@ -68,11 +67,11 @@ pub use mfa::{
 pub use oauth::{
     AccessTokenInfo, IssuedAccessToken, MachineGrant, NewAccessToken, OAuthError, OAuthToken,
 };
+pub use oauth_clients::{CreatedOAuthClient, OAuthClientUpdate, OAuthScopeInfo};
 pub use oauth_flow::{
     Authorization, ClientCredentials, CodeExchange, Consent, ConsentScope, FlowTokens,
     RefreshExchange, consent_binding, consent_binding_matches,
 };
-pub use oauth_clients::{CreatedOAuthClient, OAuthClientUpdate, OAuthScopeInfo};
 pub use principal::{Credential, Principal};
 pub use reseal::Resealed;
 pub use service_keys::{CreateServiceKey, CreatedServiceKey};

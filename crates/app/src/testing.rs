@@ -12,10 +12,10 @@ use tessera_domain::ports::{
     AttemptCount, AttemptKey, AttemptRepo, EnrolmentStarted, MfaRepo, MockAccessKeyRepo,
     MockAccountRepo, MockAuditRepo, MockAuthorizedIpRepo, MockAuthzRepo, MockClock,
     MockDnsResolver, MockHealth, MockIdGenerator, MockKeyPairGenerator, MockOAuthClientRepo,
-    MockOAuthFlowRepo,
-    MockOAuthTokenRepo, MockOidcRelyingParty, MockPasswordHasher, MockResourceGroupRepo,
-    MockSealer, MockServiceKeyRepo, MockSessionRepo, MockSsoRepo, MockUserGroupRepo, MockUserRepo,
-    NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption, RepoError, Reservation,
+    MockOAuthFlowRepo, MockOAuthTokenRepo, MockOidcRelyingParty, MockPasswordHasher,
+    MockResourceGroupRepo, MockSealer, MockServiceKeyRepo, MockSessionRepo, MockSsoRepo,
+    MockUserGroupRepo, MockUserRepo, NewMfaChallenge, NewTotpEnrolment, Redeemed, Redemption,
+    RepoError, Reservation,
 };
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, User, UserStatus};

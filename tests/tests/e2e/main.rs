@@ -18,6 +18,8 @@ mod lockout;
 mod metrics;
 mod mfa;
 mod oauth_clients;
+mod oauth_flow;
+mod oauth_rp;
 mod oauth_sdk;
 mod oauth_tokens;
 mod openapi;

@@ -140,7 +140,7 @@ fn refused(e: AppError, refusal: OAuthError) -> AppError {
 }
 
 /// The permissions `principal` holds account-wide in its own account (its scopes' ceiling).
-fn held_permissions(principal: &Principal) -> PermSet {
+pub(crate) fn held_permissions(principal: &Principal) -> PermSet {
     let mut held = PermSet::EMPTY;
     for capability in Capability::ALL {
         for level in Level::ALL {

@@ -22,6 +22,7 @@ pub use error::OAuthError;
 pub use introspect::AccessTokenInfo;
 pub(crate) use keys::KeyRing;
 pub use machine::MachineGrant;
+pub(crate) use machine::held_permissions;
 pub(crate) use tokens::subject_actor;
 pub use tokens::{IssuedAccessToken, NewAccessToken};
 pub(crate) use verify::{Audience, TokenFault, is_access_token};

@@ -67,6 +67,8 @@ pub struct ServerMetadata {
     pub subject_types_supported: Vec<&'static str>,
     /// The claims userinfo and ID tokens may carry.
     pub claims_supported: Vec<&'static str>,
+    /// `true`: authorization responses carry `iss` (RFC 9207), against mix-up attacks.
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 fn metadata(issuer: String) -> ServerMetadata {
@@ -107,7 +109,12 @@ fn metadata(issuer: String) -> ServerMetadata {
             "email_verified",
             "name",
             "preferred_username",
+            "auth_time",
+            "nonce",
+            "azp",
+            "at_hash",
         ],
+        authorization_response_iss_parameter_supported: true,
         issuer,
     }
 }

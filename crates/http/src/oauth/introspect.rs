@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Serialize;
 use tessera_app::{App, AppError, AuthFailure, Presented, Principal};
+use tessera_domain::Secret;
 use utoipa::ToSchema;
 
 use super::error::Party;
@@ -147,8 +148,13 @@ pub async fn revoke(
 ) -> Result<HttpResponse, OAuthReply> {
     let form = form::read(&req, payload).await?;
     let token = form.require("token")?.to_owned();
-    let principal = caller(&app, &req, Party::Client).await?;
     let meta = request_meta(&req);
+    if token.starts_with(tessera_domain::oauth::code::REFRESH_PREFIX) {
+        // A refresh token: its client revokes it, and its grant with it.
+        super::flow::revoke_refresh_token(&app, &req, &form, Secret::new(token), meta).await?;
+        return Ok(no_store().finish());
+    }
+    let principal = caller(&app, &req, Party::Client).await?;
     blocking(&app, Party::Client, move |app| {
         app.revoke_access_token(&principal, &token, &meta)
     })

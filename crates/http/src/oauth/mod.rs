@@ -4,6 +4,7 @@
 
 pub mod discovery;
 mod error;
+pub mod flow;
 mod form;
 pub mod introspect;
 pub mod token;

@@ -32,6 +32,14 @@ pub struct TokenRequest {
     scope: Option<String>,
     /// The service the token is for (its `aud`), an absolute URI; default: Tessera's own API.
     audience: Option<String>,
+    /// `authorization_code`: the code the redirect brought.
+    code: Option<String>,
+    /// `authorization_code`: the authorization request's `redirect_uri`, if it named one.
+    redirect_uri: Option<String>,
+    /// `authorization_code`: the PKCE verifier (43 to 128 characters).
+    code_verifier: Option<String>,
+    /// `refresh_token`: the refresh token (spent by this request).
+    refresh_token: Option<String>,
 }
 
 /// A token response (RFC 6749 §5.1).
@@ -45,6 +53,13 @@ pub struct TokenResponse {
     pub expires_in: i64,
     /// Its scopes, space-separated.
     pub scope: String,
+    /// `authorization_code` and `refresh_token`: the ID token, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// `authorization_code` and `refresh_token`: a new refresh token, when `offline_access`
+    /// was granted (each use returns a new one; keep the newest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// Answers a minted access token: `Cache-Control: no-store` (RFC 6749 §5.1).
@@ -58,6 +73,8 @@ pub fn token_response(issued: &IssuedAccessToken) -> HttpResponse {
             token_type: "Bearer",
             expires_in: issued.expires_in,
             scope: issued.scopes.to_string(),
+            id_token: None,
+            refresh_token: None,
         })
 }
 
@@ -82,6 +99,12 @@ pub async fn token(
     let meta = request_meta(&req);
     let issuer = app.oauth_issuer(&origin(&req));
     let grant = match form.require("grant_type")? {
+        "authorization_code" => {
+            return super::flow::authorization_code(&app, &req, &form, issuer, meta).await;
+        }
+        "refresh_token" => {
+            return super::flow::refresh_token(&app, &req, &form, issuer, meta).await;
+        }
         "client_credentials" => client_credentials(&req, &form)?,
         JWT_BEARER => MachineGrant::JwtBearer {
             assertion: Secret::new(form.require("assertion")?),
@@ -144,7 +167,7 @@ fn client_credentials(req: &HttpRequest, form: &form::Form) -> Result<MachineGra
 }
 
 /// Undoes the form-encoding of a Basic credential's part (RFC 6749 §2.3.1).
-fn decode(part: &str) -> String {
+pub(super) fn decode(part: &str) -> String {
     form_urlencoded::parse(format!("v={part}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
