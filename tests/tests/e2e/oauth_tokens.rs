@@ -323,9 +323,16 @@ async fn every_bad_token_request_is_refused_in_the_rfc_format(app: TestApp) {
         ),
         (
             Some((&id, &secret)),
-            vec![("grant_type", "authorization_code")],
+            vec![("grant_type", "password")],
             400,
             "unsupported_grant_type",
+        ),
+        (
+            // The authorization code flow's grant, without its code.
+            Some((&id, &secret)),
+            vec![("grant_type", "authorization_code")],
+            400,
+            "invalid_request",
         ),
         (Some((&id, &secret)), vec![], 400, "invalid_request"),
         (
