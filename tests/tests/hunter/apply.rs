@@ -72,6 +72,9 @@ pub enum Handed {
     /// An OAuth client of the account with these scopes was made, changed, or had its secret
     /// rotated (the caller vouches for it, or holds its new secret).
     OAuthClient(AccountId, tessera_domain::oauth::ScopeSet),
+    /// A user consented to an OAuth client in this account: the grant (or the access token it
+    /// gave) holds these scopes.
+    OAuthGrant(AccountId, tessera_domain::oauth::ScopeSet),
 }
 
 /// What the registry learns from a step that succeeded.
@@ -788,6 +791,17 @@ impl World {
                         handed = Handed::OAuthClient(account, c.settings.scope_set());
                     })
                 }
+            }
+            Action::ConsentOAuth { client } => {
+                let id = pick(&self.oauth_clients, *client).map_or(
+                    tessera_domain::ids::OAuthClientId(tessera_domain::ids::Hex32([*client; 16])),
+                    |(_, (_, id))| *id,
+                );
+                crate::oauth_flow::consent_and_exchange(app, p, self.last_session.as_ref(), id, &m)
+                    .map(|scopes| {
+                        handed = Handed::OAuthGrant(p.account_id, scopes);
+                        self.stats.oauth_grants += 1;
+                    })
             }
             Action::DeleteOAuthClient { client } => {
                 let id = pick(&self.oauth_clients, *client).map_or(

@@ -343,6 +343,18 @@ impl World {
                     );
                 }
             }
+            Handed::OAuthGrant(account, scopes) => {
+                assert!(
+                    policy::check_permissions(
+                        &caller.subject,
+                        account,
+                        &self.ancestors(account),
+                        scopes.permissions().highest(),
+                    )
+                    .allowed,
+                    "a user granted an OAuth client {scopes}, beyond what they hold: {describe}"
+                );
+            }
             Handed::OAuthClient(account, scopes) => {
                 assert!(
                     policy::check_permissions(

@@ -17,6 +17,7 @@ mod apply;
 mod invariants;
 mod mfa;
 mod model;
+mod oauth_flow;
 mod world;
 
 use proptest::test_runner::Config;

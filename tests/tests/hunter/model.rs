@@ -225,6 +225,11 @@ pub enum Action {
     DeleteOAuthClient {
         client: u8,
     },
+    /// The caller consents to OAuth client number `client` for all its scopes (and exchanges
+    /// the code when the client is public).
+    ConsentOAuth {
+        client: u8,
+    },
 }
 
 /// One step: a caller does something, in its own account or (`elsewhere`) in the other one.
@@ -363,6 +368,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (idx(), prop::bool::weighted(0.3))
             .prop_map(|(client, drop)| Action::RotateOAuthSecret { client, drop }),
         1 => idx().prop_map(|client| Action::DeleteOAuthClient { client }),
+        3 => idx().prop_map(|client| Action::ConsentOAuth { client }),
     ]
 }
 

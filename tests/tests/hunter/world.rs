@@ -100,6 +100,9 @@ pub struct World {
     pub resource_groups: Vec<(AccountId, ResourceGroupId)>,
     /// The OAuth clients made (deleted ones included).
     pub oauth_clients: Vec<(AccountId, tessera_domain::ids::OAuthClientId)>,
+    /// The token of the session [`World::authenticate`] opened last (`None` after another
+    /// kind of credential): the consent step signs in with it.
+    pub last_session: Option<Secret>,
     pub counter: usize,
     /// Steps run, steps whose caller authenticated, and steps whose use case succeeded.
     pub stats: Stats,
@@ -126,6 +129,8 @@ pub struct Stats {
     pub revocations: usize,
     /// OAuth clients made, changed or rotated.
     pub oauth_clients: usize,
+    /// Consents to OAuth clients (grants, and tokens of public clients).
+    pub oauth_grants: usize,
 }
 
 /// The client address of every hunt call: inside some of the networks the authorized-IP
@@ -224,6 +229,7 @@ impl World {
             user_groups: Vec::new(),
             resource_groups: Vec::new(),
             oauth_clients: Vec::new(),
+            last_session: None,
             counter: 0,
             stats: Stats::default(),
             clock,
@@ -485,6 +491,7 @@ impl World {
     /// it), the user's access key, or a JWT signed for a service key. `None` when it cannot (a
     /// deleted or inactive user, no access key, a deleted key, an inactive account).
     pub fn authenticate(&mut self, caller: &Caller) -> Option<Arc<Principal>> {
+        self.last_session = None;
         match caller.cred {
             Cred::Session => {
                 let index = usize::from(caller.user) % self.users.len();
@@ -529,6 +536,7 @@ impl World {
                         done.session
                     }
                 };
+                self.last_session = Some(session.token.clone());
                 self.app
                     .authenticate(&Presented::Bearer(session.token), &meta())
                     .ok()
