@@ -11,10 +11,10 @@ use tessera_domain::Secret;
 use tessera_domain::audit::RequestMeta;
 use tessera_domain::oauth::TokenEndpointAuthMethod;
 
-use super::OAuthReply;
 use super::error::Party;
 use super::form::Form;
 use super::token::TokenResponse;
+use super::{OAuthReply, blocking};
 
 fn answer(tokens: &FlowTokens) -> HttpResponse {
     HttpResponse::Ok()
@@ -79,22 +79,6 @@ pub fn oauth_client(req: &HttpRequest, form: &Form) -> Result<ClientCredentials,
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    app: &web::Data<Arc<App>>,
-    f: impl FnOnce(&App) -> tessera_app::AppResult<T> + Send + 'static,
-) -> Result<T, OAuthReply> {
-    let app = app.get_ref().clone();
-    web::block(move || f(&app))
-        .await
-        .map_err(|_| {
-            OAuthReply::from_app(
-                tessera_app::AppError::Internal("blocking pool".into()),
-                Party::Client,
-            )
-        })?
-        .map_err(|e| OAuthReply::from_app(e, Party::Client))
-}
-
 /// `grant_type=authorization_code`.
 ///
 /// # Errors
@@ -113,7 +97,10 @@ pub async fn authorization_code(
         code_verifier: form.get("code_verifier").map(str::to_owned),
         issuer,
     };
-    let tokens = blocking(app, move |app| app.exchange_code(&exchange, &meta)).await?;
+    let tokens = blocking(app, Party::Client, move |app| {
+        app.exchange_code(&exchange, &meta)
+    })
+    .await?;
     Ok(answer(&tokens))
 }
 
@@ -134,7 +121,10 @@ pub async fn refresh_token(
         scope: form.get("scope").map(str::to_owned),
         issuer,
     };
-    let tokens = blocking(app, move |app| app.refresh_tokens(&exchange, &meta)).await?;
+    let tokens = blocking(app, Party::Client, move |app| {
+        app.refresh_tokens(&exchange, &meta)
+    })
+    .await?;
     Ok(answer(&tokens))
 }
 
@@ -151,7 +141,7 @@ pub async fn revoke_refresh_token(
     meta: RequestMeta,
 ) -> Result<(), OAuthReply> {
     let client = oauth_client(req, form)?;
-    blocking(app, move |app| {
+    blocking(app, Party::Client, move |app| {
         app.revoke_refresh_token(&client, &token, &meta)
     })
     .await?;
