@@ -147,22 +147,28 @@ impl App {
     }
 }
 
-/// Whether `caller` is the token's own subject: the same user, or the same key.
+/// Whether `caller` is the token's own subject: the same key, or the same user acting as
+/// itself (its session or access key; a service key never acts as its owner). A caller that
+/// is itself an access token reaches only the tokens of its own subject issued to its own
+/// client: one OAuth client never reads nor revokes what a user granted another.
 fn owns(caller: &Principal, token_principal: &Principal, claims: &AccessTokenClaims) -> bool {
-    let same_key = match &caller.credential {
+    let same_user = || {
+        claims.sub_type == "user"
+            && caller.user_id.is_some()
+            && caller.user_id == token_principal.user_id
+    };
+    match &caller.credential {
         Credential::AccessKey(id) => {
-            claims.sub_type == "access_key" && claims.sub == id.to_string()
+            (claims.sub_type == "access_key" && claims.sub == id.to_string()) || same_user()
         }
         Credential::ServiceKey(id) => {
             claims.sub_type == "service_key" && claims.sub == id.to_string()
         }
         Credential::OAuthToken(t) => {
-            t.subject.sub() == claims.sub && t.subject.kind() == claims.sub_type
+            t.subject.sub() == claims.sub
+                && t.subject.kind() == claims.sub_type
+                && t.client_id == claims.client_id
         }
-        Credential::Session(_) => false,
-    };
-    let same_user = claims.sub_type == "user"
-        && caller.user_id.is_some()
-        && caller.user_id == token_principal.user_id;
-    same_key || same_user
+        Credential::Session(_) => same_user(),
+    }
 }

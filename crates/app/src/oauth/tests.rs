@@ -615,3 +615,73 @@ fn unknown_key_ids_make_an_instance_read_the_keys_at_most_once_a_second() {
     }
     assert_eq!(reads(), before + 1, "one read for the lot");
 }
+
+#[test]
+fn one_client_never_reads_nor_revokes_the_tokens_a_user_granted_another() {
+    let mut m = Mocks::new();
+    let (stored, _) = world(&mut m);
+    let app = m.app();
+    app.ensure_signing_key().unwrap();
+    let scopes = ScopeSet::parse("openid").unwrap();
+    let mint = |client: &str| {
+        let grant = app
+            .create_grant(ACME, UserId(2), client, scopes, &meta())
+            .unwrap();
+        app.issue_access_token(
+            &NewAccessToken {
+                account: ACME,
+                subject: TokenSubject::User(UserId(2)),
+                client_id: Some(client.into()),
+                scopes,
+                grant: Some(grant.id),
+                issuer: ISSUER.into(),
+                audience: None,
+            },
+            &meta(),
+        )
+        .unwrap()
+    };
+    let first = mint("client-1");
+    let second = mint("client-2");
+    let other_client = app.authenticate(&bearer(&second.token), &meta()).unwrap();
+    // Its own token is its own.
+    assert!(
+        app.introspect(&other_client, second.token.expose())
+            .unwrap()
+            .is_some()
+    );
+    // Not the token the user granted another client: neither described nor revoked.
+    assert!(
+        app.introspect(&other_client, first.token.expose())
+            .unwrap()
+            .is_none(),
+        "client-2 reads client-1's token"
+    );
+    app.revoke_access_token(&other_client, first.token.expose(), &meta())
+        .unwrap();
+    assert!(
+        !stored.lock().revoked.contains(&first.jti),
+        "client-2 revoked client-1's token"
+    );
+    // A service key never acts as its owner: without roles it sees none of the owner's tokens.
+    let key = crate::testing::key_principal(Some(2), &[ids::USER_MANAGER], &[]);
+    assert!(
+        app.introspect(&key, first.token.expose())
+            .unwrap()
+            .is_none(),
+        "a role-less service key reads its owner's tokens"
+    );
+    app.revoke_access_token(&key, first.token.expose(), &meta())
+        .unwrap();
+    assert!(!stored.lock().revoked.contains(&first.jti));
+    // The user itself (its session) reads and revokes every token it granted.
+    let user = crate::testing::principal(2, &[ids::USER_MANAGER]);
+    assert!(
+        app.introspect(&user, first.token.expose())
+            .unwrap()
+            .is_some()
+    );
+    app.revoke_access_token(&user, first.token.expose(), &meta())
+        .unwrap();
+    assert!(stored.lock().revoked.contains(&first.jti));
+}
