@@ -21,6 +21,7 @@ mod oauth_clients;
 mod oauth_flow;
 mod oauth_rp;
 mod oauth_sdk;
+mod oauth_review;
 mod oauth_tokens;
 mod openapi;
 mod openapi_validity;

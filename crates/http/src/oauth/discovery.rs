@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::error::Party;
 use super::{OAuthErrorBody, OAuthReply, blocking, origin};
+use crate::sso_signin::PublicUrl;
 
 /// Seconds a verifier may cache the key set: short, so that a rotation's new key is fetched
 /// soon (a verifier also fetches again on a `kid` it does not know).
@@ -123,6 +124,28 @@ fn cached(max_age: u32) -> (&'static str, String) {
     ("Cache-Control", format!("public, max-age={max_age}"))
 }
 
+/// A discovery document: shared caches may keep it only when its issuer is the configured
+/// `server.public_url`. Derived from the request (its `Host`, or the `X-Forwarded-Host`,
+/// `X-Forwarded-Proto` and `Forwarded` headers anyone can send), a shared cache keyed on the
+/// URL alone would serve one caller's endpoints and `jwks_uri` to every relying party.
+fn discovery(app: &App, req: &HttpRequest) -> HttpResponse {
+    let configured = req
+        .app_data::<web::Data<PublicUrl>>()
+        .is_some_and(|p| p.0.is_some());
+    let mut response = HttpResponse::Ok();
+    if configured {
+        response.insert_header(cached(DISCOVERY_MAX_AGE));
+    } else {
+        response
+            .insert_header((
+                "Cache-Control",
+                format!("private, max-age={DISCOVERY_MAX_AGE}"),
+            ))
+            .insert_header(("Vary", "Host, X-Forwarded-Host, X-Forwarded-Proto, Forwarded"));
+    }
+    response.json(metadata(app.oauth_issuer(&origin(req))))
+}
+
 /// The public keys that sign Tessera's tokens (RFC 7517): verify tokens offline with them.
 /// A key retired by `tessera keys rotate` stays listed until every token it signed has expired.
 #[utoipa::path(tag = "OAuth",
@@ -143,9 +166,7 @@ pub async fn jwks(app: web::Data<Arc<App>>) -> Result<HttpResponse, OAuthReply> 
     responses((status = 200, description = "The provider's metadata", body = ServerMetadata)))]
 #[get("/.well-known/openid-configuration")]
 pub async fn openid_configuration(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(cached(DISCOVERY_MAX_AGE))
-        .json(metadata(app.oauth_issuer(&origin(&req))))
+    discovery(&app, &req)
 }
 
 /// The authorization server's metadata (RFC 8414): the same document as OpenID Connect
@@ -154,7 +175,5 @@ pub async fn openid_configuration(app: web::Data<Arc<App>>, req: HttpRequest) ->
     responses((status = 200, description = "The server's metadata", body = ServerMetadata)))]
 #[get("/.well-known/oauth-authorization-server")]
 pub async fn authorization_server(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(cached(DISCOVERY_MAX_AGE))
-        .json(metadata(app.oauth_issuer(&origin(&req))))
+    discovery(&app, &req)
 }
