@@ -12,7 +12,7 @@ use tessera_domain::account::Account;
 use tessera_domain::audit::{AuditRecord, RequestMeta};
 use tessera_domain::ids::{Hex32, UserId};
 use tessera_domain::keys::{AccessKey, KeyStatus, KeyValidity};
-use tessera_domain::oauth::{Grant, ScopeSet, SigningKey, TokenSubject, key_retention};
+use tessera_domain::oauth::{Grant, GrantId, ScopeSet, SigningKey, TokenSubject, key_retention};
 use tessera_domain::permissions::{Capability, Permission};
 use tessera_domain::policy::{Reason, Request, decide};
 use tessera_domain::ports::{AccessKeyAuth, KeyPairGenerator, RepoError};
@@ -220,6 +220,23 @@ fn key_token(app: &App, scopes: ScopeSet, audience: Option<&str>) -> IssuedAcces
     .unwrap()
 }
 
+/// A token of user 2 issued to `client` from `grant`.
+fn user_token(app: &App, grant: GrantId, client: &str, scopes: ScopeSet) -> IssuedAccessToken {
+    app.issue_access_token(
+        &NewAccessToken {
+            account: ACME,
+            subject: TokenSubject::User(UserId(2)),
+            client_id: Some(client.into()),
+            scopes,
+            grant: Some(grant),
+            issuer: ISSUER.into(),
+            audience: None,
+        },
+        &meta(),
+    )
+    .unwrap()
+}
+
 fn bearer(token: &Secret) -> Presented {
     Presented::Bearer(token.clone())
 }
@@ -398,21 +415,7 @@ fn grant_tokens_die_with_their_grant() {
     let grant = app
         .create_grant(ACME, UserId(2), "client-1", scopes, &meta())
         .unwrap();
-    let mint = |client: &str| {
-        app.issue_access_token(
-            &NewAccessToken {
-                account: ACME,
-                subject: TokenSubject::User(UserId(2)),
-                client_id: Some(client.into()),
-                scopes,
-                grant: Some(grant.id),
-                issuer: ISSUER.into(),
-                audience: None,
-            },
-            &meta(),
-        )
-        .unwrap()
-    };
+    let mint = |client: &str| user_token(&app, grant.id, client, scopes);
     let good = mint("client-1");
     let p = app.authenticate(&bearer(&good.token), &meta()).unwrap();
     let info = app.userinfo(&p).unwrap();
@@ -627,19 +630,7 @@ fn one_client_never_reads_nor_revokes_the_tokens_a_user_granted_another() {
         let grant = app
             .create_grant(ACME, UserId(2), client, scopes, &meta())
             .unwrap();
-        app.issue_access_token(
-            &NewAccessToken {
-                account: ACME,
-                subject: TokenSubject::User(UserId(2)),
-                client_id: Some(client.into()),
-                scopes,
-                grant: Some(grant.id),
-                issuer: ISSUER.into(),
-                audience: None,
-            },
-            &meta(),
-        )
-        .unwrap()
+        user_token(&app, grant.id, client, scopes)
     };
     let first = mint("client-1");
     let second = mint("client-2");
