@@ -427,7 +427,11 @@ impl App {
             self.ports.oauth_flow.purge_oauth_flow(now)?;
             self.ports.mfa.purge_expired_mfa_challenges(now)?;
             self.prune_signing_keys(now)?;
-            self.ports.oauth_tokens.prune_revoked_tokens(now)?;
+            // A revocation outlives its token by one more skew: an instance whose clock runs
+            // behind must not accept the token again after the record is gone.
+            self.ports.oauth_tokens.prune_revoked_tokens(
+                now - TimeDelta::seconds(tessera_domain::oauth::tokens::TOKEN_SKEW_SECS),
+            )?;
             self.ports
                 .attempts
                 .purge_attempts(now - TimeDelta::seconds(self.settings.rate_limits.window_secs))?;
