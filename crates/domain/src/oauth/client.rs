@@ -250,12 +250,6 @@ impl ClientSettings {
             UriKind::Origin,
         )?;
         let mut scopes = scope_list(&input.scopes, "scopes")?;
-        if input.scopes.is_empty() {
-            return Err(DomainError::invalid(
-                "scopes",
-                "at least one scope is required",
-            ));
-        }
         adjust(
             &mut scopes,
             IdentityScope::OfflineAccess,
@@ -266,6 +260,14 @@ impl ClientSettings {
             IdentityScope::OpenId,
             response_types.contains(&ResponseType::IdToken),
         );
+        // After the protocol scopes follow the flows: `["openid"]` without `id_token` leaves
+        // nothing, and the settings must read back as they were checked.
+        if scopes.is_empty() {
+            return Err(DomainError::invalid(
+                "scopes",
+                "at least one scope is required",
+            ));
+        }
         let optional_scopes = scope_list(&input.optional_scopes, "optional_scopes")?;
         for scope in &optional_scopes {
             if matches!(

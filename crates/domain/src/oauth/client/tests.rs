@@ -226,6 +226,17 @@ fn loopback_http_redirects_are_allowed_and_duplicates_dropped() {
 }
 
 #[test]
+fn scopes_left_empty_by_the_flows_are_refused() {
+    let mut i = input();
+    i.scopes = vec!["openid".into()];
+    let err = ClientSettings::checked(i).unwrap_err();
+    assert_eq!(
+        err,
+        DomainError::invalid("scopes", "at least one scope is required")
+    );
+}
+
+#[test]
 fn only_public_clients_hold_no_secret() {
     assert!(!TokenEndpointAuthMethod::None.is_confidential());
     assert!(TokenEndpointAuthMethod::ClientSecretPost.is_confidential());
