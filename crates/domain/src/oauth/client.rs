@@ -260,9 +260,9 @@ impl ClientSettings {
             IdentityScope::OpenId,
             response_types.contains(&ResponseType::IdToken),
         );
-        // After the protocol scopes follow the flows: `["openid"]` without `id_token` leaves
-        // nothing, and the settings must read back as they were checked.
-        if scopes.is_empty() {
+        // As sent, and after the protocol scopes follow the flows (`["openid"]` without
+        // `id_token` leaves nothing, and the settings must read back as they were checked).
+        if input.scopes.is_empty() || scopes.is_empty() {
             return Err(DomainError::invalid(
                 "scopes",
                 "at least one scope is required",
