@@ -97,16 +97,42 @@ pub enum Via {
 /// # Errors
 /// 401 for a cookie that holds no session token or is sent twice with different values.
 pub fn presented_via(req: &HttpRequest) -> Result<Option<(Presented, Via)>, ApiError> {
-    let headers = Presented::from_headers(|name| {
-        req.headers()
-            .get(name)
-            .and_then(|v| tessera_app::auth::header_text(v.as_bytes()))
-    });
-    if let Some(found) = headers {
+    if let Some(found) = header_credential(req) {
         return Ok(Some((found, Via::Header)));
     }
     Ok(crate::session_cookie::cookie_token(req.headers())?
         .map(|token| (Presented::Bearer(token), Via::Cookie)))
+}
+
+/// The credential of a request's headers alone (the forms [`Presented::from_headers`]
+/// accepts), never the session cookie: for callers a browser's cookie must not stand for (a
+/// gateway's check, introspection and revocation).
+#[must_use]
+pub fn header_credential(req: &HttpRequest) -> Option<Presented> {
+    Presented::from_headers(|name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| tessera_app::auth::header_text(v.as_bytes()))
+    })
+}
+
+/// Authenticates `presented`: from the principal cache when it holds the credential (no hop to
+/// the blocking pool), else on the blocking pool.
+///
+/// # Errors
+/// The authentication's refusal; `Internal` when the blocking pool is gone.
+pub async fn authenticate(
+    app: &web::Data<Arc<App>>,
+    presented: Presented,
+    meta: RequestMeta,
+) -> AppResult<Arc<Principal>> {
+    if let Some(hit) = app.authenticate_cached(&presented, &meta) {
+        return hit;
+    }
+    let app = app.get_ref().clone();
+    web::block(move || app.authenticate(&presented, &meta))
+        .await
+        .map_err(|_| AppError::Internal("the blocking pool is gone".into()))?
 }
 
 /// Reads the credential of a request, as [`presented_via`] does (`None` for a cookie it

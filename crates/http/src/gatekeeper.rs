@@ -26,13 +26,13 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use tessera_app::{App, AppError, AuthFailure, Check, Presented, Principal};
+use tessera_app::{App, AppError, AuthFailure, Check, Principal};
 use tessera_domain::ids::AccountId;
 use tessera_domain::permissions::{Capability, Level, Permission};
 use tessera_domain::policy::ResourceKey;
 
 use crate::envelope::ApiError;
-use crate::extract::{request_meta, run};
+use crate::extract::{authenticate, header_credential, request_meta, run};
 
 /// The capability the route needs (request).
 pub const CAPABILITY: HeaderName = HeaderName::from_static("x-tessera-capability");
@@ -202,20 +202,10 @@ async fn gate(
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let needs = needs(req)?;
-    let presented = Presented::from_headers(|name| {
-        req.headers()
-            .get(name)
-            .and_then(|v| tessera_app::auth::header_text(v.as_bytes()))
-    })
-    .ok_or_else(|| ApiError::from(AppError::Unauthenticated(AuthFailure::Missing)))?;
+    let presented = header_credential(req)
+        .ok_or_else(|| ApiError::from(AppError::Unauthenticated(AuthFailure::Missing)))?;
     let meta = request_meta(req);
-    let principal = match app.authenticate_cached(&presented, &meta) {
-        Some(hit) => hit?,
-        None => {
-            let meta = meta.clone();
-            run(app, move |app| app.authenticate(&presented, &meta)).await?
-        }
-    };
+    let principal = authenticate(app, presented, meta.clone()).await?;
     let account = match needs.account {
         AccountAsked::Own => None,
         AccountAsked::Id(id) => Some(id),

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Serialize;
-use tessera_app::{App, AppError, AuthFailure, Presented, Principal};
+use tessera_app::{App, AppError, AuthFailure, Principal};
 use tessera_domain::Secret;
 use utoipa::ToSchema;
 
 use super::error::Party;
 use super::{OAuthErrorBody, OAuthReply, blocking, form};
-use crate::extract::request_meta;
+use crate::extract::{authenticate, header_credential, request_meta};
 
 /// An introspection answer (RFC 7662 §2.2): `{"active": false}` alone for anything inactive.
 #[derive(Debug, Default, Serialize, ToSchema)]
@@ -64,17 +64,12 @@ async fn caller(
     req: &HttpRequest,
     party: Party,
 ) -> Result<Arc<Principal>, OAuthReply> {
-    let presented = Presented::from_headers(|name| {
-        req.headers()
-            .get(name)
-            .and_then(|v| tessera_app::auth::header_text(v.as_bytes()))
-    })
-    .ok_or_else(|| OAuthReply::from_app(AppError::Unauthenticated(AuthFailure::Missing), party))?;
-    let meta = request_meta(req);
-    if let Some(hit) = app.authenticate_cached(&presented, &meta) {
-        return hit.map_err(|e| OAuthReply::from_app(e, party));
-    }
-    blocking(app, party, move |app| app.authenticate(&presented, &meta)).await
+    let presented = header_credential(req).ok_or_else(|| {
+        OAuthReply::from_app(AppError::Unauthenticated(AuthFailure::Missing), party)
+    })?;
+    authenticate(app, presented, request_meta(req))
+        .await
+        .map_err(|e| OAuthReply::from_app(e, party))
 }
 
 fn no_store() -> actix_web::HttpResponseBuilder {
