@@ -76,6 +76,20 @@ fn lock_user(
     Ok(found.is_some())
 }
 
+/// The user's enrolment row, if any, as `confirmed_at`, locked until the transaction ends
+/// (Postgres: a confirmation in flight is waited for and its outcome read; SQLite's write
+/// transactions are serial).
+fn lock_enrolment(
+    conn: &mut AnyConnection,
+    user: UserId,
+) -> Result<Option<Option<NaiveDateTime>>, StoreError> {
+    let row = mfa_totp::table.find(user.0).select(mfa_totp::confirmed_at);
+    Ok(match conn {
+        AnyConnection::Postgresql(c) => row.for_update().first(c).optional()?,
+        AnyConnection::Sqlite(c) => row.first(c).optional()?,
+    })
+}
+
 type EnrolmentRow = (Vec<u8>, NaiveDateTime, Option<NaiveDateTime>, Option<i64>);
 
 fn load_enrolment(
@@ -183,11 +197,10 @@ impl MfaRepo for Store {
             if !lock_user(c, e.account_id, e.user_id)? {
                 return Err(StoreError::Rule(RepoError::NotFound));
             }
-            let confirmed: Option<Option<NaiveDateTime>> = mfa_totp::table
-                .find(e.user_id.0)
-                .select(mfa_totp::confirmed_at)
-                .first(c)
-                .optional()?;
+            // The enrolment's row is locked too: a confirmation does not take the user's lock,
+            // and one committing between this read and the replacement below would otherwise
+            // have its confirmed seed replaced by one nobody confirmed.
+            let confirmed = lock_enrolment(c, e.user_id)?;
             match confirmed {
                 Some(Some(_)) => return Ok(EnrolmentStarted::AlreadyConfirmed),
                 Some(None) => {

@@ -104,7 +104,8 @@ pub trait MfaRepo: Send + Sync {
     ) -> Result<Vec<RecoveryCode>, RepoError>;
 
     /// Stores a pending enrolment, replacing a pending one (with its accepted step), unless the
-    /// user has a confirmed one — decided under the user's row lock.
+    /// user has a confirmed one — decided under the user's and the enrolment's row locks, so a
+    /// confirmation committing meanwhile is seen (and its seed never replaced).
     ///
     /// # Errors
     /// `NotFound` when the user does not exist in the account.

@@ -1,4 +1,5 @@
 use chrono::{DateTime, TimeZone, Utc};
+use diesel::prelude::*;
 use tessera_domain::audit::{Actor, AuditRecord, Outcome};
 use tessera_domain::ids::AccountId;
 use tessera_domain::ports::{
@@ -7,6 +8,8 @@ use tessera_domain::ports::{
 use tessera_domain::roles::RoleId;
 use tessera_domain::user::{Login, UserStatus};
 use tessera_store::Store;
+use tessera_store::db::AnyConnection;
+use tessera_store::testing::TestDatabase;
 
 pub fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_790_000_000 + secs, 0).unwrap()
@@ -79,4 +82,26 @@ pub fn audit_count(store: &Store, account: AccountId) -> usize {
         )
         .unwrap()
         .len()
+}
+
+/// Whether some session of this test's database waits for a lock, running a query that
+/// mentions `table`.
+pub fn someone_waits_for_a_lock(db: &TestDatabase, table: &str) -> bool {
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let AnyConnection::Postgresql(mut conn) = db.db.dedicated_connection().unwrap() else {
+        unreachable!("postgres")
+    };
+    let w: Waiting = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE NOT l.granted AND a.datname = current_database() \
+         AND a.query LIKE '%' || $1 || '%'",
+    )
+    .bind::<diesel::sql_types::Text, _>(table)
+    .get_result(&mut conn)
+    .unwrap();
+    w.n > 0
 }

@@ -10,6 +10,7 @@ mod groups;
 mod keys;
 mod last_use;
 mod mfa;
+mod mfa_races;
 mod migrations;
 mod oauth_clients;
 mod oauth_flow;

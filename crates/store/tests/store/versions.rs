@@ -19,7 +19,7 @@ use tessera_store::listen::{ChangeListener, Heard};
 use tessera_store::testing::TestDatabase;
 use tessera_store::{Store, epoch};
 
-use crate::fixtures::{account, at, audit_in, new_account};
+use crate::fixtures::{account, at, audit_in, new_account, someone_waits_for_a_lock};
 
 fn add_role(store: &Store, account: AccountId, user: tessera_domain::ids::UserId) {
     store
@@ -124,28 +124,6 @@ fn uncommitted_change(db: &TestDatabase, account: AccountId) -> AnyConnection {
     conn.batch_execute("BEGIN").unwrap();
     epoch::bump(&mut conn, account).unwrap();
     conn
-}
-
-/// Whether some session of this test's database waits for a lock, running a query that
-/// mentions `table`.
-fn someone_waits_for_a_lock(db: &TestDatabase, table: &str) -> bool {
-    #[derive(QueryableByName)]
-    struct Waiting {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let AnyConnection::Postgresql(mut conn) = db.db.dedicated_connection().unwrap() else {
-        unreachable!("postgres")
-    };
-    let w: Waiting = diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE NOT l.granted AND a.datname = current_database() \
-         AND a.query LIKE '%' || $1 || '%'",
-    )
-    .bind::<diesel::sql_types::Text, _>(table)
-    .get_result(&mut conn)
-    .unwrap();
-    w.n > 0
 }
 
 #[test]
