@@ -18,6 +18,7 @@ pub mod oauth_authorize;
 pub mod oauth_clients;
 pub mod observe;
 pub mod openapi;
+pub mod own_origin;
 pub mod ops;
 pub mod paging;
 pub mod protocol;

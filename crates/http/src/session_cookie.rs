@@ -155,13 +155,14 @@ pub fn check_origin(req: &HttpRequest) -> Result<(), ApiError> {
         return Err(origin_refused("the request's Origin is not this server's"));
     };
     let scheme = scheme.to_ascii_lowercase();
-    let info = req.connection_info();
-    let own_scheme = info.scheme().to_ascii_lowercase();
-    let same_host = authority(&scheme, host) == authority(&own_scheme, info.host());
-    // Behind a proxy that terminates TLS the connection is plain HTTP while the page is
-    // HTTPS: the scheme counts only when this server knows it serves HTTPS.
-    let scheme_ok = scheme == "https" || (scheme == "http" && own_scheme != "https");
-    if same_host && scheme_ok && !host.contains('/') {
+    let own = crate::own_origin::own_origins(req).into_iter().any(|own| {
+        let same_host = authority(&scheme, host) == authority(&own.scheme, &own.host);
+        // Behind a proxy that terminates TLS the connection is plain HTTP while the page is
+        // HTTPS: the scheme counts only when this server knows it serves HTTPS.
+        let scheme_ok = scheme == "https" || (scheme == "http" && !own.is_https());
+        same_host && scheme_ok
+    });
+    if own && !host.contains('/') {
         Ok(())
     } else {
         Err(origin_refused("the request's Origin is not this server's"))

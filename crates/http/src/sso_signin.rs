@@ -35,10 +35,10 @@ impl PublicUrl {
     pub fn callback(&self, req: &HttpRequest) -> String {
         match &self.0 {
             Some(base) => format!("{}{CALLBACK_PATH}", base.trim_end_matches('/')),
-            None => {
-                let info = req.connection_info();
-                format!("{}://{}{CALLBACK_PATH}", info.scheme(), info.host())
-            }
+            None => format!(
+                "{}{CALLBACK_PATH}",
+                crate::own_origin::request_origin(req).url()
+            ),
         }
     }
 }
@@ -129,7 +129,8 @@ pub async fn sso_login(
         .unwrap_or_default()
         .callback(&req);
     let meta = request_meta(&req);
-    let secure = req.connection_info().scheme() == "https";
+    // The cookie goes back to the callback: `Secure` when the callback is reached over TLS.
+    let secure = callback_base.starts_with("https://");
     let cmd = BeginSso {
         target,
         callback_base,

@@ -20,7 +20,6 @@ use actix_web::web;
 use error::Party;
 use tessera_app::{App, AppError, AppResult};
 
-use crate::sso_signin::PublicUrl;
 
 /// Registers the OAuth endpoints, each with its OpenAPI entry.
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -34,17 +33,10 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(introspect::revoke);
 }
 
-/// The request's origin (`scheme://host`), or `server.public_url` when configured: what the
-/// issuer is derived from.
+/// `server.public_url` when configured, else the request's origin (forwarded host and scheme
+/// believed from trusted proxies only): what the issuer is derived from.
 pub(crate) fn origin(req: &HttpRequest) -> String {
-    if let Some(url) = req
-        .app_data::<actix_web::web::Data<PublicUrl>>()
-        .and_then(|p| p.0.clone())
-    {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    crate::own_origin::base_url(req)
 }
 
 /// Runs a use case on the blocking pool; its refusal as `party`'s.
