@@ -23,6 +23,7 @@ mod sso_logins;
 mod time;
 mod tx;
 mod users;
+mod users_create;
 
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -25,7 +25,8 @@ pub(crate) struct UserRow {
     id: i64,
     account_id: i64,
     login: String,
-    email: Option<String>,
+    /// The email (read by the lookup by email).
+    pub(crate) email: Option<String>,
     phone_number: Option<String>,
     description: Option<String>,
     status: String,
@@ -113,7 +114,7 @@ fn count_users_by(conn: &mut AnyConnection, account: i64, delta: i64) -> Result<
 }
 
 /// The account's user count.
-fn user_count(conn: &mut AnyConnection, account: AccountId) -> Result<i64, StoreError> {
+pub(crate) fn user_count(conn: &mut AnyConnection, account: AccountId) -> Result<i64, StoreError> {
     accounts::table
         .find(account.0)
         .select(accounts::user_count)
@@ -201,7 +202,7 @@ fn ensure_an_active_owner(conn: &mut AnyConnection, account: AccountId) -> Resul
     }
 }
 
-fn audit_with_target(audit: &AuditRecord, target: String) -> AuditRecord {
+pub(crate) fn audit_with_target(audit: &AuditRecord, target: String) -> AuditRecord {
     let mut record = audit.clone();
     if record.target.is_none() {
         record.target = Some(target);
@@ -261,32 +262,17 @@ impl UserRepo for Store {
         limit: u32,
         audit: &AuditRecord,
     ) -> Result<User, RepoError> {
-        let mut conn = self.db.conn()?;
-        let at = to_db(user.created_at);
-        write_tx(&mut conn, |c| {
-            lock_account(c, user.account_id.0)?;
-            if user_count(c, user.account_id)? >= i64::from(limit) {
-                return Err(StoreError::Rule(RepoError::LimitReached));
-            }
-            let id = insert_user(
-                c,
-                &NewUserRow {
-                    account_id: user.account_id.0,
-                    login: user.login.as_str(),
-                    email: user.email.as_deref(),
-                    phone_number: user.phone_number.as_deref(),
-                    description: user.description.as_deref(),
-                    status: user.status.as_str(),
-                    password_hash: user.password_hash.as_deref(),
-                    created_at: at,
-                    updated_at: at,
-                },
-                &user.roles,
-            )?;
-            audit::insert(c, &audit_with_target(audit, format!("user:{id}")))?;
-            load_user(c, user.account_id, UserId(id))
-        })
-        .map_err(Into::into)
+        crate::users_create::create(&self.db, user, limit, audit, false)?
+            .ok_or_else(|| RepoError::Internal("a user was not created".into()))
+    }
+
+    fn create_user_unless_email_taken(
+        &self,
+        user: &NewUser,
+        limit: u32,
+        audit: &AuditRecord,
+    ) -> Result<Option<User>, RepoError> {
+        crate::users_create::create(&self.db, user, limit, audit, true)
     }
 
     fn get_user(&self, account: AccountId, id: UserId) -> Result<User, RepoError> {
@@ -308,16 +294,8 @@ impl UserRepo for Store {
     }
 
     fn find_users_by_email(&self, account: AccountId, email: &str) -> Result<Vec<User>, RepoError> {
-        diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
         let mut conn = self.db.conn()?;
-        let rows: Vec<UserRow> = users::table
-            .filter(users::account_id.eq(account.0))
-            .filter(lower(users::email).eq(email.to_ascii_lowercase()))
-            .order(users::id)
-            .limit(10)
-            .select(UserRow::as_select())
-            .load(&mut *conn)
-            .map_err(StoreError::from)?;
+        let rows = crate::users_create::users_with_email(&mut conn, account, email)?;
         with_roles(&mut conn, rows)
     }
 

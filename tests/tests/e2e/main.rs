@@ -42,3 +42,4 @@ mod signin_browser;
 mod soundness;
 mod soundness_state;
 mod sso;
+mod sso_email;

@@ -4,6 +4,8 @@
 
 #[cfg(test)]
 mod idp_tests;
+#[cfg(test)]
+mod jit_tests;
 mod signin;
 #[cfg(test)]
 mod signin_tests;

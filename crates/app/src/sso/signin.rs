@@ -408,40 +408,56 @@ impl App {
         if !self.account_active(connector.account_id).map_err(Err)? {
             return Err(Ok(SsoFailure::UserInactive));
         }
+        let found = self.users_with_email(connector, email)?;
+        let user = match (found, idp.settings.jit_role) {
+            (Some(user), _) => user,
+            (None, None) => return Err(Ok(SsoFailure::NoUser)),
+            (None, Some(role)) => match self.create_jit_user(meta, connector, email, role) {
+                Ok(Some(user)) => user,
+                // Another first sign-in of the address (a second tab, a double click) created
+                // the user meanwhile: that user, one user per address.
+                Ok(None) => self
+                    .users_with_email(connector, email)?
+                    .ok_or(Ok(SsoFailure::NoUser))?,
+                // The account is full: refused (and audited) like a sign-in with no user.
+                Err(AppError::TooManyUsers(_)) => return Err(Ok(SsoFailure::NoUser)),
+                Err(e) => return Err(Err(e)),
+            },
+        };
+        Ok(user)
+    }
+
+    /// The one active user of the connector's account with `email`; `Ok(None)` when the
+    /// account has no user with it; a refusal when it has only inactive ones, or several.
+    fn users_with_email(
+        &self,
+        connector: &SsoConnector,
+        email: &str,
+    ) -> Result<Option<User>, Result<SsoFailure, AppError>> {
         let found = self
             .ports
             .users
             .find_users_by_email(connector.account_id, email)
             .map_err(|e| Err(e.into()))?;
-        let active: Vec<User> = found
-            .iter()
-            .filter(|u| u.status == UserStatus::Active)
-            .cloned()
-            .collect();
-        let user = match (active.len(), found.len(), idp.settings.jit_role) {
-            (1, _, _) => active.into_iter().next().ok_or(Ok(SsoFailure::NoUser))?,
-            (0, 0, Some(role)) => match self.create_jit_user(meta, connector, email, role) {
-                Ok(user) => user,
-                // The account is full: refused (and audited) like a sign-in with no user.
-                Err(AppError::TooManyUsers(_)) => return Err(Ok(SsoFailure::NoUser)),
-                Err(e) => return Err(Err(e)),
-            },
-            (0, 0, None) => return Err(Ok(SsoFailure::NoUser)),
-            (0, _, _) => return Err(Ok(SsoFailure::UserInactive)),
-            _ => return Err(Ok(SsoFailure::AmbiguousEmail)),
-        };
-        Ok(user)
+        let mut active = found.iter().filter(|u| u.status == UserStatus::Active);
+        match (active.next(), active.next(), found.is_empty()) {
+            (Some(user), None, _) => Ok(Some(user.clone())),
+            (None, _, true) => Ok(None),
+            (None, _, false) => Err(Ok(SsoFailure::UserInactive)),
+            (Some(_), Some(_), _) => Err(Ok(SsoFailure::AmbiguousEmail)),
+        }
     }
 
     /// Creates the user of a first sign-in (just-in-time), with the connector's role and no
-    /// password; audited as `user.create` by the system.
+    /// password; audited as `user.create` by the system. `None` when the account has a user
+    /// with the email by now (created by a concurrent sign-in): nothing is created.
     fn create_jit_user(
         &self,
         meta: &RequestMeta,
         connector: &SsoConnector,
         email: &str,
         role: tessera_domain::roles::RoleId,
-    ) -> AppResult<User> {
+    ) -> AppResult<Option<User>> {
         let limit = self.settings.max_users_per_account;
         let mut tries = 0;
         loop {
@@ -472,7 +488,7 @@ impl App {
                     "just_in_time": connector.id.to_string(),
                 }),
             };
-            let created = self.ports.users.create_user(
+            let created = self.ports.users.create_user_unless_email_taken(
                 &NewUser {
                     account_id: connector.account_id,
                     login,
@@ -489,7 +505,9 @@ impl App {
             );
             match created {
                 Ok(user) => {
-                    self.after_change();
+                    if user.is_some() {
+                        self.after_change();
+                    }
                     return Ok(user);
                 }
                 Err(RepoError::Conflict(_)) if tries < 3 => {}

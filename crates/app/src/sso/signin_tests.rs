@@ -67,7 +67,7 @@ pub(super) fn sealing(m: &mut Mocks) {
 }
 
 /// Counts `n` for `secret()` calls: state, nonce, verifier halves, binding.
-fn secrets(m: &mut Mocks) {
+pub(super) fn secrets(m: &mut Mocks) {
     let n = Arc::new(Mutex::new(0));
     m.ids.expect_secret().returning(move || {
         let mut n = n.lock().unwrap();
@@ -77,7 +77,7 @@ fn secrets(m: &mut Mocks) {
 }
 
 /// Audited refusals, by reason.
-fn refusals(m: &mut Mocks) -> Arc<Mutex<Vec<AuditRecord>>> {
+pub(super) fn refusals(m: &mut Mocks) -> Arc<Mutex<Vec<AuditRecord>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     m.audit.expect_append_audit().returning(move |r| {
@@ -200,7 +200,7 @@ fn a_full_address_gets_too_many_sign_ins() {
 const STATE: &str = "the-state";
 const BINDING: &str = "the-binding";
 
-fn stored_login() -> SsoLogin {
+pub(super) fn stored_login() -> SsoLogin {
     SsoLogin {
         state_digest: digest(STATE).to_vec(),
         connector_id: CONNECTOR,
@@ -216,7 +216,7 @@ fn stored_login() -> SsoLogin {
     }
 }
 
-fn complete_cmd() -> CompleteSso {
+pub(super) fn complete_cmd() -> CompleteSso {
     CompleteSso {
         connector: CONNECTOR,
         state: STATE.into(),
@@ -227,7 +227,7 @@ fn complete_cmd() -> CompleteSso {
     }
 }
 
-fn identity(email: Option<&str>, verified: Option<bool>) -> IdpIdentity {
+pub(super) fn identity(email: Option<&str>, verified: Option<bool>) -> IdpIdentity {
     IdpIdentity {
         issuer: "https://idp.example.com".into(),
         subject: "sub-1".into(),
@@ -238,7 +238,7 @@ fn identity(email: Option<&str>, verified: Option<bool>) -> IdpIdentity {
 
 /// A callback's world: the stored login, the connector, what the IdP says, the users with the
 /// email. No session may be opened unless `opens`.
-fn callback(
+pub(super) fn callback(
     connector: SsoConnector,
     redeemed: Option<Result<IdpIdentity, IdpError>>,
     users: Vec<tessera_domain::user::User>,
@@ -297,6 +297,7 @@ fn callback(
     } else {
         m.sessions.expect_create_session().times(0);
         m.users.expect_create_user().times(0);
+        m.users.expect_create_user_unless_email_taken().times(0);
     }
     m
 }
@@ -506,7 +507,7 @@ fn a_first_sign_in_creates_the_user_only_when_the_connector_says_with_its_role()
         true,
     );
     m.users
-        .expect_create_user()
+        .expect_create_user_unless_email_taken()
         .withf(|u, _, a| {
             u.roles == [ids::DEVELOPER]
                 && u.password_hash.is_none()
@@ -516,12 +517,12 @@ fn a_first_sign_in_creates_the_user_only_when_the_connector_says_with_its_role()
         })
         .times(1)
         .returning(|u, _, _| {
-            Ok(tessera_domain::user::User {
+            Ok(Some(tessera_domain::user::User {
                 login: u.login.clone(),
                 email: u.email.clone(),
                 roles: u.roles.clone(),
                 ..user(9, "placeholder", &[])
-            })
+            }))
         });
     refusals(&mut m);
     let done = m.app().complete_sso(&meta(), complete_cmd()).unwrap();

@@ -112,6 +112,22 @@ pub trait UserRepo: Send + Sync {
         audit: &AuditRecord,
     ) -> Result<User, RepoError>;
 
+    /// Creates a user like [`UserRepo::create_user`] unless the account already has a user
+    /// whose email is `user.email` (compared as [`UserRepo::find_users_by_email`] does):
+    /// `Ok(None)` then, creating nothing. The users created at SSO sign-in: two first sign-ins
+    /// of one address at once must create one user, not two (which would make the address
+    /// ambiguous, refusing every later sign-in).
+    ///
+    /// # Errors
+    /// As [`UserRepo::create_user`]; the check MUST be made in the transaction that inserts,
+    /// under the account's lock, so that racing creations see each other.
+    fn create_user_unless_email_taken(
+        &self,
+        user: &NewUser,
+        limit: u32,
+        audit: &AuditRecord,
+    ) -> Result<Option<User>, RepoError>;
+
     /// The user `id` of `account`.
     ///
     /// # Errors
@@ -126,8 +142,9 @@ pub trait UserRepo: Send + Sync {
     /// Storage errors only.
     fn get_users(&self, account: AccountId, ids: &[UserId]) -> Result<Vec<User>, RepoError>;
 
-    /// The account's users whose email is `email` (compared case-insensitively), with their
-    /// roles; at most 10.
+    /// The account's users whose email is `email` (ASCII letters compared case-insensitively,
+    /// every other character exactly: Unicode case folding must not make two addresses one),
+    /// with their roles; at most 10.
     ///
     /// # Errors
     /// Storage errors only.

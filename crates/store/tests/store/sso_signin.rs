@@ -279,11 +279,122 @@ fn users_are_found_by_email_whatever_its_case(db: &TestDatabase) {
     );
 }
 
+/// The address an IdP asserts is ASCII; a stored address whose Unicode lower case is that
+/// address (the Kelvin sign `K` and `İ` lower to `k` and `i` in Postgres' `lower`) is another
+/// address: self-service may set it (its domain is not the verified one, byte for byte), so it
+/// must not make the IdP's identity match that user.
+fn users_are_found_by_email_in_ascii_case_only(db: &TestDatabase) {
+    let store = db.store();
+    let made = account(&store, "acme");
+    let acme = made.account.id;
+    for (n, email) in ["kate@l\u{130}nk.example", "\u{212a}ate@link.example"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut user = crate::fixtures::new_user(acme, &format!("mallory{n}"), &[ids::DEVELOPER]);
+        user.email = Some(email.into());
+        store
+            .create_user(&user, 100, &audit_in(acme, "user.create"))
+            .unwrap();
+    }
+    assert!(
+        store
+            .find_users_by_email(acme, "kate@link.example")
+            .unwrap()
+            .is_empty(),
+        "only ASCII letters compare case-insensitively"
+    );
+}
+
+/// Users created at SSO sign-in: not when the account has a user with the email (in any ASCII
+/// case, active or not), and of first sign-ins of one address at once, one.
+fn a_user_is_created_at_sign_in_only_while_its_email_is_free(db: &TestDatabase) {
+    let store = db.store();
+    let made = account(&store, "acme");
+    let acme = made.account.id;
+    let other = account(&store, "other").account.id;
+    let jit = |account, login: &str, email: &str| {
+        let mut user = crate::fixtures::new_user(account, login, &[ids::DEVELOPER]);
+        user.email = Some(email.into());
+        user.password_hash = None;
+        user
+    };
+    let first = store
+        .create_user_unless_email_taken(
+            &jit(acme, "ann-abcde", "Ann@Corp.Example"),
+            100,
+            &audit_in(acme, "user.create"),
+        )
+        .unwrap()
+        .expect("created");
+    let audits = crate::fixtures::audit_count(&store, acme);
+    assert_eq!(
+        store
+            .create_user_unless_email_taken(
+                &jit(acme, "ann-fghij", "ann@corp.example"),
+                100,
+                &audit_in(acme, "user.create"),
+            )
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        crate::fixtures::audit_count(&store, acme),
+        audits,
+        "nothing written"
+    );
+    assert_eq!(
+        store.find_users_by_email(acme, "ann@corp.example").unwrap()[0].id,
+        first.id
+    );
+    assert!(
+        store
+            .create_user_unless_email_taken(
+                &jit(other, "ann-abcde", "ann@corp.example"),
+                100,
+                &audit_in(other, "user.create"),
+            )
+            .unwrap()
+            .is_some(),
+        "another account's user is another user"
+    );
+    // Racing first sign-ins of one address.
+    let threads = 6;
+    let barrier = Arc::new(Barrier::new(threads));
+    let created: usize = (0..threads)
+        .map(|n| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            let user = jit(acme, &format!("bob-racer{n}"), "bob@corp.example");
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .create_user_unless_email_taken(&user, 100, &audit_in(acme, "user.create"))
+                    .unwrap()
+                    .is_some()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| usize::from(t.join().unwrap()))
+        .sum();
+    assert_eq!(created, 1);
+    assert_eq!(
+        store
+            .find_users_by_email(acme, "bob@corp.example")
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 backend_tests!(
     identity_providers_round_trip_sealed,
     a_verified_domain_belongs_to_one_account,
     sign_ins_in_progress_are_limited_per_address_and_connector,
     a_sign_in_is_taken_once_and_not_after_expiry,
     concurrent_sign_ins_of_one_address_cannot_beat_its_limit,
-    users_are_found_by_email_whatever_its_case
+    users_are_found_by_email_whatever_its_case,
+    users_are_found_by_email_in_ascii_case_only,
+    a_user_is_created_at_sign_in_only_while_its_email_is_free
 );
