@@ -2,15 +2,15 @@
 //! CSRF origin rule and the binding cookie's `Secure` flag are derived from.
 //!
 //! `server.public_url` decides when it is set. Without it, the request's `Host` and the
-//! connection's own scheme decide — and the forwarded host and scheme (`X-Forwarded-Host`,
-//! `X-Forwarded-Proto`, RFC 7239 `Forwarded: host=…;proto=…`) are believed only when the peer is
-//! one of the proxies the operator trusts (`server.trusted_proxies`, the rule of
-//! [`ClientAddress`]). From anyone else they are ignored: a client must not choose the issuer
-//! its tokens name, nor the callback an identity provider is asked to send codes to.
+//! connection's own scheme decide; a forwarded scheme (`X-Forwarded-Proto`, or RFC 7239
+//! `Forwarded: proto=…`) is believed only when the peer is one of the proxies the operator
+//! trusts (`server.trusted_proxies`, the rule of [`ClientAddress`]), and a forwarded host never
+//! (proxies pass `Host` on). A client must not choose the issuer its tokens name, nor the
+//! callback an identity provider is asked to send codes to.
 
 use actix_web::{HttpRequest, http::header, web};
 
-use crate::client_address::ClientAddress;
+use crate::client_address::{ClientAddress, ForwardedHeader};
 use crate::sso_signin::PublicUrl;
 
 /// A scheme and an authority (`host[:port]`), as a browser's `Origin` names them.
@@ -62,27 +62,49 @@ pub fn base_url(req: &HttpRequest) -> String {
     configured_public_url(req).unwrap_or_else(|| request_origin(req).url())
 }
 
-/// Whether the request's peer is a proxy the operator trusts.
-fn from_trusted_proxy(req: &HttpRequest) -> bool {
-    let Some(peer) = req.peer_addr() else {
-        return false;
-    };
+/// The rule for proxies, when the request's peer is one the operator trusts.
+fn trusted_proxy_rule(req: &HttpRequest) -> Option<&ClientAddress> {
+    let peer = req.peer_addr()?;
     req.app_data::<web::Data<ClientAddress>>()
-        .is_some_and(|rule| rule.trusts(peer.ip()))
+        .map(|rule| rule.get_ref())
+        .filter(|rule| rule.trusts(peer.ip()))
 }
 
-/// The origin the request was made to: from a trusted proxy, what it forwarded (actix reads
-/// `Forwarded`, then `X-Forwarded-Host`/`-Proto`, then `Host`); from anyone else, the `Host`
-/// header (or the request line's authority) and the connection's own scheme.
+/// The scheme the nearest proxy says the client used: the last `X-Forwarded-Proto` value, or
+/// the last `Forwarded` element's `proto=`, whichever header the proxies maintain.
+fn forwarded_scheme(rule: &ClientAddress, headers: &header::HeaderMap) -> Option<String> {
+    let last = match rule.header {
+        ForwardedHeader::XForwardedFor => headers
+            .get_all("x-forwarded-proto")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .map(str::to_owned),
+        ForwardedHeader::Forwarded => headers
+            .get_all("forwarded")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .and_then(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("proto")
+                        .then(|| v.trim().trim_matches('"').to_owned())
+                })
+            }),
+    }?;
+    let scheme = last.trim().to_ascii_lowercase();
+    matches!(scheme.as_str(), "http" | "https").then_some(scheme)
+}
+
+/// The origin the request was made to: its `Host` header (or the request line's authority;
+/// proxies pass `Host` on, as nginx's `proxy_set_header Host $host`) and the connection's own
+/// scheme — or, from a trusted proxy, the scheme it forwarded (`X-Forwarded-Proto`, or
+/// `Forwarded: proto=` when `server.forwarded_header = "forwarded"`). `X-Forwarded-Host` is
+/// never read: a proxy that does not set it passes a client's own through.
 #[must_use]
 pub fn request_origin(req: &HttpRequest) -> Origin {
-    if from_trusted_proxy(req) {
-        let info = req.connection_info();
-        return Origin {
-            scheme: info.scheme().to_ascii_lowercase(),
-            host: info.host().to_ascii_lowercase(),
-        };
-    }
     let host = req
         .headers()
         .get(header::HOST)
@@ -90,13 +112,16 @@ pub fn request_origin(req: &HttpRequest) -> Origin {
         .map(str::to_owned)
         .or_else(|| req.uri().authority().map(ToString::to_string))
         .unwrap_or_else(|| req.app_config().host().to_owned());
-    let scheme = if req.app_config().secure() {
+    let own_scheme = if req.app_config().secure() {
         "https"
     } else {
         "http"
     };
+    let scheme = trusted_proxy_rule(req)
+        .and_then(|rule| forwarded_scheme(rule, req.headers()))
+        .unwrap_or_else(|| own_scheme.to_owned());
     Origin {
-        scheme: scheme.to_owned(),
+        scheme,
         host: host.to_ascii_lowercase(),
     }
 }
@@ -155,16 +180,52 @@ mod tests {
     }
 
     #[test]
-    fn a_trusted_proxy_says_what_the_client_asked_for() {
+    fn a_trusted_proxy_says_which_scheme_the_client_used_never_which_host() {
+        let req = spoofing(
+            TestRequest::default()
+                .peer_addr(peer("10.0.0.2"))
+                .app_data(web::Data::new(trusting("10.0.0.0/8"))),
+        );
+        assert_eq!(request_origin(&req).url(), "https://iam.example.test");
+        assert!(request_origin(&req).is_https());
+        // The last value is the nearest proxy's; anything but http or https is no scheme.
         let req = TestRequest::default()
             .peer_addr(peer("10.0.0.2"))
             .app_data(web::Data::new(trusting("10.0.0.0/8")))
-            .insert_header(("host", "internal:8080"))
-            .insert_header(("x-forwarded-host", "IAM.example.com"))
+            .insert_header(("host", "IAM.example.com"))
+            .insert_header(("x-forwarded-proto", "https, http"))
+            .to_http_request();
+        assert_eq!(request_origin(&req).url(), "http://iam.example.com");
+        let req = TestRequest::default()
+            .peer_addr(peer("10.0.0.2"))
+            .app_data(web::Data::new(trusting("10.0.0.0/8")))
+            .insert_header(("host", "iam.example.com"))
+            .insert_header(("x-forwarded-proto", "javascript"))
+            .to_http_request();
+        assert_eq!(request_origin(&req).url(), "http://iam.example.com");
+    }
+
+    #[test]
+    fn with_forwarded_the_last_elements_proto_counts_and_x_forwarded_proto_not() {
+        let rule = ClientAddress {
+            header: ForwardedHeader::Forwarded,
+            ..trusting("10.0.0.0/8")
+        };
+        let req = TestRequest::default()
+            .peer_addr(peer("10.0.0.2"))
+            .app_data(web::Data::new(rule.clone()))
+            .insert_header(("host", "iam.example.com"))
             .insert_header(("x-forwarded-proto", "https"))
+            .insert_header(("forwarded", "for=1.2.3.4;proto=https, for=10.0.0.3;proto=http"))
+            .to_http_request();
+        assert_eq!(request_origin(&req).url(), "http://iam.example.com");
+        let req = TestRequest::default()
+            .peer_addr(peer("10.0.0.2"))
+            .app_data(web::Data::new(rule))
+            .insert_header(("host", "iam.example.com"))
+            .insert_header(("forwarded", "for=10.0.0.3;proto=\"HTTPS\""))
             .to_http_request();
         assert_eq!(request_origin(&req).url(), "https://iam.example.com");
-        assert!(request_origin(&req).is_https());
     }
 
     #[test]

@@ -125,9 +125,9 @@ fn cached(max_age: u32) -> (&'static str, String) {
 }
 
 /// A discovery document: shared caches may keep it only when its issuer is the configured
-/// `server.public_url`. Derived from the request (its `Host`, or the `X-Forwarded-Host`,
-/// `X-Forwarded-Proto` and `Forwarded` headers anyone can send), a shared cache keyed on the
-/// URL alone would serve one caller's endpoints and `jwks_uri` to every relying party.
+/// `server.public_url`. Derived from the request (its `Host`, and from trusted proxies
+/// `X-Forwarded-Proto` or `Forwarded`), a shared cache keyed on the URL alone would serve one
+/// caller's endpoints and `jwks_uri` to every relying party.
 fn discovery(app: &App, req: &HttpRequest) -> HttpResponse {
     let configured = req
         .app_data::<web::Data<PublicUrl>>()
@@ -143,7 +143,7 @@ fn discovery(app: &App, req: &HttpRequest) -> HttpResponse {
             ))
             .insert_header((
                 "Vary",
-                "Host, X-Forwarded-Host, X-Forwarded-Proto, Forwarded",
+                "Host, X-Forwarded-Proto, Forwarded",
             ));
     }
     response.json(metadata(app.oauth_issuer(&origin(req))))
