@@ -131,7 +131,10 @@ pub fn request_origin(req: &HttpRequest) -> Origin {
 #[must_use]
 pub fn own_origins(req: &HttpRequest) -> Vec<Origin> {
     let mut origins = vec![request_origin(req)];
-    if let Some(public) = configured_public_url(req).as_deref().and_then(Origin::of_url) {
+    if let Some(public) = configured_public_url(req)
+        .as_deref()
+        .and_then(Origin::of_url)
+    {
         if !origins.contains(&public) {
             origins.push(public);
         }
@@ -216,7 +219,10 @@ mod tests {
             .app_data(web::Data::new(rule.clone()))
             .insert_header(("host", "iam.example.com"))
             .insert_header(("x-forwarded-proto", "https"))
-            .insert_header(("forwarded", "for=1.2.3.4;proto=https, for=10.0.0.3;proto=http"))
+            .insert_header((
+                "forwarded",
+                "for=1.2.3.4;proto=https, for=10.0.0.3;proto=http",
+            ))
             .to_http_request();
         assert_eq!(request_origin(&req).url(), "http://iam.example.com");
         let req = TestRequest::default()

@@ -1,9 +1,10 @@
 //! Second factors (TOTP) over HTTP with the real server: enrolment, sign-in with a code or a
 //! recovery code, an account that requires a second factor, an administrator's reset, the
 //! credential report's column. Attacks (concurrent completions, guessing, replay, bad inputs)
-//! are in `mfa/attacks.rs`.
+//! are in `mfa/attacks.rs`; OATH Toolkit's `oathtool` as the authenticator in `mfa/oathtool.rs`.
 
 mod attacks;
+mod oathtool;
 
 use serde_json::{Value, json};
 use tessera_tests::{PASSWORD, TestApp, e2e, unix_now};

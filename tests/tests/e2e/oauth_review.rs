@@ -96,7 +96,10 @@ async fn a_trusted_proxy_forwards_the_scheme_and_never_a_host() {
     })
     .await
     .expect("sqlite");
-    let own = app.base.trim_end_matches('/').replace("http://", "https://");
+    let own = app
+        .base
+        .trim_end_matches('/')
+        .replace("http://", "https://");
     let (issuer, iss) = issuers_seen_with_spoofed_headers(&app).await;
     assert_eq!(issuer, own, "discovery");
     assert_eq!(iss, own, "token");

@@ -141,10 +141,7 @@ fn discovery(app: &App, req: &HttpRequest) -> HttpResponse {
                 "Cache-Control",
                 format!("private, max-age={DISCOVERY_MAX_AGE}"),
             ))
-            .insert_header((
-                "Vary",
-                "Host, X-Forwarded-Proto, Forwarded",
-            ));
+            .insert_header(("Vary", "Host, X-Forwarded-Proto, Forwarded"));
     }
     response.json(metadata(app.oauth_issuer(&origin(req))))
 }

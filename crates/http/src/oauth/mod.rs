@@ -20,7 +20,6 @@ use actix_web::web;
 use error::Party;
 use tessera_app::{App, AppError, AppResult};
 
-
 /// Registers the OAuth endpoints, each with its OpenAPI entry.
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(token::token)
