@@ -336,14 +336,8 @@ mod tests {
             .times(1)
             .returning(|id, _, _| {
                 Ok(Account {
-                    id,
-                    name: "Acme".into(),
-                    email: "acme@example.com".into(),
-                    parent_id: None,
-                    active: true,
-                    created_at: crate::testing::now(),
-                    max_key_lifetime_days: None,
                     require_mfa: true,
+                    ..crate::testing::account(id)
                 })
             });
         let a = m

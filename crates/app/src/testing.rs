@@ -29,6 +29,21 @@ pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
 }
 
+/// An active root account "Acme" with `id`, created at [`now`], with no key lifetime limit and
+/// no second factor required.
+pub fn account(id: AccountId) -> tessera_domain::account::Account {
+    tessera_domain::account::Account {
+        id,
+        name: "Acme".into(),
+        email: "acme@example.com".into(),
+        parent_id: None,
+        active: true,
+        created_at: now(),
+        max_key_lifetime_days: None,
+        require_mfa: false,
+    }
+}
+
 pub struct Mocks {
     pub accounts: MockAccountRepo,
     pub attempts: MemoryAttempts,

@@ -30,14 +30,8 @@ fn meta() -> RequestMeta {
 
 fn account(active: bool) -> Account {
     Account {
-        id: ACME,
-        name: "Acme".into(),
-        email: "acme@example.com".into(),
-        parent_id: None,
         active,
-        created_at: now(),
-        max_key_lifetime_days: None,
-        require_mfa: false,
+        ..crate::testing::account(ACME)
     }
 }
 

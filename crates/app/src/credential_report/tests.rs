@@ -395,18 +395,7 @@ fn every_principal_reads_its_own_account_and_only_it() {
         .expect_get_account()
         .withf(|id| *id == ACME)
         .times(1)
-        .returning(|id| {
-            Ok(tessera_domain::account::Account {
-                id,
-                name: "Acme".into(),
-                email: "acme@example.com".into(),
-                parent_id: None,
-                active: true,
-                created_at: now(),
-                max_key_lifetime_days: None,
-                require_mfa: false,
-            })
-        });
+        .returning(|id| Ok(crate::testing::account(id)));
     let app = m.app();
     // A key without roles: the basic method needs no permission.
     let key = key_principal(Some(2), &[ids::DEVELOPER], &[]);

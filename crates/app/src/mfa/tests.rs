@@ -73,14 +73,8 @@ pub(super) struct Fx {
 
 fn account(require_mfa: bool) -> Account {
     Account {
-        id: ACME,
-        name: "Acme".into(),
-        email: "acme@example.com".into(),
-        parent_id: None,
-        active: true,
-        created_at: now(),
-        max_key_lifetime_days: None,
         require_mfa,
+        ..crate::testing::account(ACME)
     }
 }
 

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use chrono::TimeDelta;
 use parking_lot::Mutex;
 use tessera_domain::Secret;
-use tessera_domain::account::Account;
 use tessera_domain::audit::{AuditRecord, RequestMeta};
 use tessera_domain::ids::{Hex32, UserId};
 use tessera_domain::keys::{AccessKey, KeyStatus, KeyValidity};
@@ -178,18 +177,9 @@ fn world(m: &mut Mocks) -> (Shared, Arc<AtomicI64>) {
             secret_digest: crate::auth::secret_digest(&Secret::new("s3cret")),
         }))
     });
-    m.accounts.expect_get_account().returning(|_| {
-        Ok(Account {
-            id: ACME,
-            name: "Acme".into(),
-            email: "acme@example.com".into(),
-            parent_id: None,
-            active: true,
-            created_at: now(),
-            max_key_lifetime_days: None,
-            require_mfa: false,
-        })
-    });
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(crate::testing::account(ACME)));
     m.users
         .expect_get_user()
         .returning(|_, id| Ok(user(id.0, "manager01", &[ids::USER_MANAGER])));

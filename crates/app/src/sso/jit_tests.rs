@@ -9,7 +9,7 @@ use tessera_domain::roles::ids;
 
 use super::signin_tests::{complete_cmd, connector, identity, idp, meta, refusals, sealing};
 use super::*;
-use crate::testing::{Mocks, now, user};
+use crate::testing::{Mocks, user};
 
 /// A callback whose IdP says `new.person@corp.example`, for a connector creating users.
 fn first_sign_in() -> Mocks {
@@ -25,18 +25,9 @@ fn first_sign_in() -> Mocks {
         .expect_redeem()
         .times(1)
         .returning(|_, _, _, _| Ok(identity(Some("new.person@corp.example"), Some(true))));
-    m.accounts.expect_get_account().returning(|_| {
-        Ok(tessera_domain::account::Account {
-            id: crate::testing::ACME,
-            name: "Acme".into(),
-            email: "acme@example.com".into(),
-            parent_id: None,
-            active: true,
-            created_at: now(),
-            max_key_lifetime_days: None,
-            require_mfa: false,
-        })
-    });
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(crate::testing::account(crate::testing::ACME)));
     m.ids
         .expect_secret()
         .returning(|| tessera_domain::Secret::new("abcdefghij"));

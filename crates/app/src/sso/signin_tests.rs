@@ -2,7 +2,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use tessera_domain::account::Account;
 use tessera_domain::ids::{Hex32, SsoConnectorId, UserId};
 use tessera_domain::ports::{IdpError, RepoError, SealError};
 use tessera_domain::roles::ids;
@@ -275,18 +274,9 @@ pub(super) fn callback(
     m.users
         .expect_find_users_by_email()
         .returning(move |_, _| Ok(users.clone()));
-    m.accounts.expect_get_account().returning(|_| {
-        Ok(Account {
-            id: ACME,
-            name: "Acme".into(),
-            email: "acme@example.com".into(),
-            parent_id: None,
-            active: true,
-            created_at: now(),
-            max_key_lifetime_days: None,
-            require_mfa: false,
-        })
-    });
+    m.accounts
+        .expect_get_account()
+        .returning(|_| Ok(crate::testing::account(ACME)));
     if opens {
         m.ids.expect_hex32().returning(|| Hex32([3; 16]));
         m.sessions
