@@ -7,6 +7,7 @@
 //! second per issuer) before it is refused: that is how a provider's key rotation is followed.
 
 mod fetch;
+mod slots;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,6 +30,8 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::Secret;
 use tessera_domain::ports::{AuthorizationRequest, IdpError, OidcRelyingParty};
 use tessera_domain::sso::{IdpIdentity, IdpSettings};
+
+use self::slots::{Call, Slots};
 
 pub use fetch::{Fetcher, install_crypto_provider, is_public};
 
@@ -81,11 +84,6 @@ const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 const MAX_ID_TOKEN_AGE: TimeDelta = TimeDelta::minutes(10);
 /// Clock skew allowed for `iat` in the future.
 const SKEW: TimeDelta = TimeDelta::seconds(60);
-/// Calls to identity providers at once, in all: each holds a blocking thread while it waits, so
-/// a slow (or tarpitting) provider must not take them all. More answer "busy" at once.
-const MAX_CALLS: usize = 32;
-/// Calls to one issuer at once.
-const MAX_CALLS_PER_ISSUER: usize = 4;
 /// How long a provider whose discovery failed is answered "unavailable" without asking it.
 const FAILURE_MEMORY: Duration = Duration::from_secs(30);
 
@@ -106,28 +104,10 @@ pub struct OpenIdConnect {
     runtime: Option<tokio::runtime::Runtime>,
     fetcher: Fetcher,
     providers: Mutex<HashMap<String, Provider>>,
-    /// Calls in progress, per issuer (the total is the sum).
-    calls: Mutex<HashMap<String, usize>>,
+    /// Calls in progress and waiting, per issuer.
+    slots: Slots,
     /// Issuers whose discovery failed, when, and why.
     failures: Mutex<HashMap<String, (Instant, String)>>,
-}
-
-/// A call in progress to an issuer; its slot is given back when dropped.
-struct Call<'a> {
-    calls: &'a Mutex<HashMap<String, usize>>,
-    issuer: String,
-}
-
-impl Drop for Call<'_> {
-    fn drop(&mut self) {
-        let mut calls = self.calls.lock();
-        if let Some(n) = calls.get_mut(&self.issuer) {
-            *n -= 1;
-            if *n == 0 {
-                calls.remove(&self.issuer);
-            }
-        }
-    }
 }
 
 impl Drop for OpenIdConnect {
@@ -164,32 +144,29 @@ impl OpenIdConnect {
             runtime: Some(runtime),
             fetcher,
             providers: Mutex::new(HashMap::new()),
-            calls: Mutex::new(HashMap::new()),
+            slots: Slots::default(),
             failures: Mutex::new(HashMap::new()),
         })
     }
 
-    /// A slot for a call to `issuer`, or "busy" when the issuer (or everyone) has all of theirs,
-    /// or "unavailable" when its discovery failed within the last 30 seconds.
+    /// A slot for a call to `issuer` ([`Slots::acquire`]), or "unavailable" when its discovery
+    /// failed within the last 30 seconds.
     fn call(&self, issuer: &str) -> Result<Call<'_>, IdpError> {
         if let Some((at, why)) = self.failures.lock().get(issuer) {
             if at.elapsed() < FAILURE_MEMORY {
                 return Err(unavailable(format!("{why} (not asked again for 30 s)")));
             }
         }
-        let mut calls = self.calls.lock();
-        let total: usize = calls.values().sum();
-        let mine = calls.get(issuer).copied().unwrap_or(0);
-        if total >= MAX_CALLS || mine >= MAX_CALLS_PER_ISSUER {
-            return Err(unavailable(
-                "too many calls to identity providers in progress",
-            ));
-        }
-        calls.insert(issuer.to_owned(), mine + 1);
-        Ok(Call {
-            calls: &self.calls,
-            issuer: issuer.to_owned(),
-        })
+        self.slots.acquire(issuer)
+    }
+
+    /// The issuer's cached discovery document while it is fresh (no call needed).
+    fn fresh_metadata(&self, issuer: &str) -> Option<Provider> {
+        self.providers
+            .lock()
+            .get(issuer)
+            .filter(|p| p.metadata_until > Instant::now())
+            .cloned()
     }
 
     /// Remembers that `issuer`'s discovery failed.
@@ -450,8 +427,14 @@ impl OidcRelyingParty for OpenIdConnect {
         idp: &IdpSettings,
         request: AuthorizationRequest<'_>,
     ) -> Result<String, IdpError> {
-        let _call = self.call(&idp.issuer)?;
-        let provider = self.block_on(self.provider(&idp.issuer, false))??;
+        // Only the discovery document is needed: from the cache while fresh, without a call.
+        let provider = match self.fresh_metadata(&idp.issuer) {
+            Some(provider) => provider,
+            None => {
+                let _call = self.call(&idp.issuer)?;
+                self.block_on(self.provider(&idp.issuer, false))??
+            }
+        };
         let client = Self::client(&provider, idp, None, request.redirect_uri)?;
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
             request.pkce_verifier.to_owned(),
