@@ -106,12 +106,7 @@ impl Slots {
     /// Sign-ins waiting for a slot of `issuer`.
     #[cfg(test)]
     fn waiting(&self, issuer: &str) -> usize {
-        self.counts
-            .lock()
-            .waiting
-            .get(issuer)
-            .copied()
-            .unwrap_or(0)
+        self.counts.lock().waiting.get(issuer).copied().unwrap_or(0)
     }
 }
 
