@@ -65,27 +65,39 @@ fn entry_ip(raw: &str) -> Option<IpAddr> {
         .map(canonical)
 }
 
-/// The `for=` values of `Forwarded` headers, in order (each element may carry several
-/// `;`-separated pairs).
-fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+/// The comma-separated values of every `name` header, in order (the nearest proxy's last).
+pub(crate) fn header_list<'h>(headers: &'h HeaderMap, name: &str) -> impl Iterator<Item = &'h str> {
     headers
-        .get_all("forwarded")
+        .get_all(name)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (k, v) = pair.split_once('=')?;
-                k.trim().eq_ignore_ascii_case("for").then(|| entry_ip(v))
-            })
+}
+
+/// Each element of the `Forwarded` headers, in order: its `key=` value (raw, maybe quoted), or
+/// `None` when the element has no such pair (each element may carry several `;`-separated
+/// pairs).
+pub(crate) fn forwarded_param<'h>(
+    headers: &'h HeaderMap,
+    key: &'static str,
+) -> impl Iterator<Item = Option<&'h str>> {
+    header_list(headers, "forwarded").map(move |element| {
+        element.split(';').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            k.trim().eq_ignore_ascii_case(key).then_some(v)
         })
+    })
+}
+
+/// The `for=` values of `Forwarded` headers, in order (elements without one are skipped).
+fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    forwarded_param(headers, "for")
+        .flatten()
+        .map(entry_ip)
         .collect()
 }
 
 fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    headers
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+    header_list(headers, "x-forwarded-for")
         .map(entry_ip)
         .collect()
 }

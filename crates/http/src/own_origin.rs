@@ -10,7 +10,7 @@
 
 use actix_web::{HttpRequest, http::header, web};
 
-use crate::client_address::{ClientAddress, ForwardedHeader};
+use crate::client_address::{ClientAddress, ForwardedHeader, forwarded_param, header_list};
 use crate::sso_signin::PublicUrl;
 
 /// A scheme and an authority (`host[:port]`), as a browser's `Origin` names them.
@@ -73,26 +73,14 @@ fn trusted_proxy_rule(req: &HttpRequest) -> Option<&ClientAddress> {
 /// The scheme the nearest proxy says the client used: the last `X-Forwarded-Proto` value, or
 /// the last `Forwarded` element's `proto=`, whichever header the proxies maintain.
 fn forwarded_scheme(rule: &ClientAddress, headers: &header::HeaderMap) -> Option<String> {
+    // The last element counts even without a `proto=`: an earlier one was not the nearest
+    // proxy's.
     let last = match rule.header {
-        ForwardedHeader::XForwardedFor => headers
-            .get_all("x-forwarded-proto")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
+        ForwardedHeader::XForwardedFor => header_list(headers, "x-forwarded-proto").last(),
+        ForwardedHeader::Forwarded => forwarded_param(headers, "proto")
             .last()
-            .map(str::to_owned),
-        ForwardedHeader::Forwarded => headers
-            .get_all("forwarded")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .last()
-            .and_then(|element| {
-                element.split(';').find_map(|pair| {
-                    let (k, v) = pair.split_once('=')?;
-                    k.trim()
-                        .eq_ignore_ascii_case("proto")
-                        .then(|| v.trim().trim_matches('"').to_owned())
-                })
-            }),
+            .flatten()
+            .map(|v| v.trim().trim_matches('"')),
     }?;
     let scheme = last.trim().to_ascii_lowercase();
     matches!(scheme.as_str(), "http" | "https").then_some(scheme)

@@ -25,23 +25,9 @@ pub const CALLBACK_PATH: &str = "/v1/sso/callback";
 
 /// Tessera's public URL (`server.public_url`, e.g. `https://iam.example.com`): the callback
 /// registered at identity providers is `<public_url>/v1/sso/callback/<connector id>`. Without
-/// it, the request's own scheme and host are used.
+/// it, the request's own origin is used ([`crate::own_origin::base_url`]).
 #[derive(Debug, Clone, Default)]
 pub struct PublicUrl(pub Option<String>);
-
-impl PublicUrl {
-    /// The callbacks' URL for a request (the connector's id follows).
-    #[must_use]
-    pub fn callback(&self, req: &HttpRequest) -> String {
-        match &self.0 {
-            Some(base) => format!("{}{CALLBACK_PATH}", base.trim_end_matches('/')),
-            None => format!(
-                "{}{CALLBACK_PATH}",
-                crate::own_origin::request_origin(req).url()
-            ),
-        }
-    }
-}
 
 /// Who signs in: `email`, or `account_id` and `domain`.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
@@ -94,7 +80,6 @@ fn bad(field: &str, why: &str) -> ApiError {
 pub async fn sso_login(
     app: web::Data<Arc<App>>,
     req: HttpRequest,
-    public_url: Option<web::Data<PublicUrl>>,
     query: QueryParams<LoginQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
@@ -124,10 +109,7 @@ pub async fn sso_login(
             )
         })?,
     };
-    let callback_base = public_url
-        .map(|p| p.get_ref().clone())
-        .unwrap_or_default()
-        .callback(&req);
+    let callback_base = format!("{}{CALLBACK_PATH}", crate::own_origin::base_url(&req));
     let meta = request_meta(&req);
     // The cookie goes back to the callback: `Secure` when the callback is reached over TLS.
     let secure = callback_base.starts_with("https://");

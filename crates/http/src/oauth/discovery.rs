@@ -11,8 +11,8 @@ use tessera_domain::oauth::Scope;
 use utoipa::ToSchema;
 
 use super::error::Party;
-use super::{OAuthErrorBody, OAuthReply, blocking, origin};
-use crate::sso_signin::PublicUrl;
+use super::{OAuthErrorBody, OAuthReply, blocking};
+use crate::own_origin::{base_url, configured_public_url};
 
 /// Seconds a verifier may cache the key set: short, so that a rotation's new key is fetched
 /// soon (a verifier also fetches again on a `kid` it does not know).
@@ -129,11 +129,8 @@ fn cached(max_age: u32) -> (&'static str, String) {
 /// `X-Forwarded-Proto` or `Forwarded`), a shared cache keyed on the URL alone would serve one
 /// caller's endpoints and `jwks_uri` to every relying party.
 fn discovery(app: &App, req: &HttpRequest) -> HttpResponse {
-    let configured = req
-        .app_data::<web::Data<PublicUrl>>()
-        .is_some_and(|p| p.0.is_some());
     let mut response = HttpResponse::Ok();
-    if configured {
+    if configured_public_url(req).is_some() {
         response.insert_header(cached(DISCOVERY_MAX_AGE));
     } else {
         response
@@ -143,7 +140,7 @@ fn discovery(app: &App, req: &HttpRequest) -> HttpResponse {
             ))
             .insert_header(("Vary", "Host, X-Forwarded-Proto, Forwarded"));
     }
-    response.json(metadata(app.oauth_issuer(&origin(req))))
+    response.json(metadata(app.oauth_issuer(&base_url(req))))
 }
 
 /// The public keys that sign Tessera's tokens (RFC 7517): verify tokens offline with them.

@@ -9,7 +9,6 @@ mod form;
 pub mod introspect;
 pub mod token;
 
-use actix_web::HttpRequest;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use error::{OAuthErrorBody, OAuthReply};
@@ -30,12 +29,6 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(introspect::userinfo_post)
         .service(introspect::introspect)
         .service(introspect::revoke);
-}
-
-/// `server.public_url` when configured, else the request's origin (forwarded host and scheme
-/// believed from trusted proxies only): what the issuer is derived from.
-pub(crate) fn origin(req: &HttpRequest) -> String {
-    crate::own_origin::base_url(req)
 }
 
 /// Runs a use case on the blocking pool; its refusal as `party`'s.

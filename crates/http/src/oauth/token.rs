@@ -10,7 +10,7 @@ use tessera_domain::Secret;
 use utoipa::ToSchema;
 
 use super::error::Party;
-use super::{OAuthErrorBody, OAuthReply, blocking, form, origin};
+use super::{OAuthErrorBody, OAuthReply, blocking, form};
 use crate::extract::request_meta;
 
 /// The JWT bearer grant's type (RFC 7523 §2.1).
@@ -97,7 +97,7 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthReply> {
     let form = form::read(&req, payload).await?;
     let meta = request_meta(&req);
-    let issuer = app.oauth_issuer(&origin(&req));
+    let issuer = app.oauth_issuer(&crate::own_origin::base_url(&req));
     let grant = match form.require("grant_type")? {
         "authorization_code" => {
             return super::flow::authorization_code(&app, &req, &form, issuer, meta).await;

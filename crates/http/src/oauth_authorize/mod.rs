@@ -83,7 +83,7 @@ fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
 
 /// The issuer, for `iss` (RFC 9207): the tokens' own.
 fn issuer(app: &App, req: &HttpRequest) -> String {
-    app.oauth_issuer(&crate::oauth::origin(req))
+    app.oauth_issuer(&crate::own_origin::base_url(req))
 }
 
 /// An error sent back to the client.

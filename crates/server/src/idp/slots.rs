@@ -11,15 +11,15 @@ use parking_lot::{Condvar, Mutex};
 use tessera_domain::ports::IdpError;
 
 /// Calls to identity providers at once, in all.
-pub(crate) const MAX_CALLS: usize = 32;
+const MAX_CALLS: usize = 32;
 /// Calls to one issuer at once.
-pub(crate) const MAX_CALLS_PER_ISSUER: usize = 4;
+const MAX_CALLS_PER_ISSUER: usize = 4;
 /// Sign-ins waiting for a slot, in all.
-pub(crate) const MAX_WAITING: usize = 64;
+const MAX_WAITING: usize = 64;
 /// Sign-ins waiting for a slot of one issuer.
-pub(crate) const MAX_WAITING_PER_ISSUER: usize = 32;
+const MAX_WAITING_PER_ISSUER: usize = 32;
 /// How long a sign-in waits for a slot before answering "busy".
-pub(crate) const SLOT_WAIT: Duration = Duration::from_secs(3);
+const SLOT_WAIT: Duration = Duration::from_secs(3);
 
 /// Calls in progress and sign-ins waiting, per issuer (an issuer with neither has no entry).
 #[derive(Default)]
